@@ -1,0 +1,112 @@
+package io.zswapd.config;
+
+import static io.zswapd.config.ZswapdSettings.PAGE_SIZE;
+
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigValue;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * One entry of {@code zswapd.exports}: a block device served over NBD (a zram device) and, in
+ * embedded mode, a namespace (a zswap swap type).
+ *
+ * <pre>{@code
+ * ExportSettings swap0 = ZswapdSettings.load().export("swap0").orElseThrow();
+ * long pages = swap0.pages();   // 1,048,576 for the default 4 GiB
+ * }</pre>
+ *
+ * @param name        1..64 characters of {@code [A-Za-z0-9._-]}, unique among exports
+ * @param sizeBytes   device size, a positive multiple of the page size, at most 2^50 bytes
+ * @param readOnly    whether writes, trims and write-zeroes are refused
+ * @param backingFile where cold pages are written back past the pool limit; empty for none
+ */
+public record ExportSettings(String name, long sizeBytes, boolean readOnly, Optional<Path> backingFile) {
+
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final long MAX_SIZE = 1L << 50;
+  private static final Set<String> FIELDS = Set.of("name", "size", "read-only", "backing-file");
+  private static final String ENTRY =
+      "{ name = \"swap0\", size = 4 GiB, read-only = false, backing-file = null }";
+
+  public ExportSettings {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(backingFile, "backingFile");
+  }
+
+  /** The device size in pages of {@link ZswapdSettings#PAGE_SIZE} bytes. */
+  public long pages() {
+    return sizeBytes / PAGE_SIZE;
+  }
+
+  static List<ExportSettings> readAll(Section zswapd) {
+    String listRule = "must be a list of at least one export " + ENTRY;
+    List<? extends ConfigValue> entries = zswapd.list("exports", listRule);
+    if (entries.isEmpty()) {
+      throw zswapd.invalid("exports", listRule);
+    }
+    List<ExportSettings> exports = new ArrayList<>(entries.size());
+    Map<String, Integer> firstUse = new HashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      String key = zswapd.key("exports") + "[" + i + "]";
+      if (!(entries.get(i) instanceof ConfigObject object)) {
+        String given = Section.render(entries.get(i));
+        throw new SettingsException(key, key + " = " + given + ": each export must be an object " + ENTRY);
+      }
+      Section entry = new Section(key, object);
+      ExportSettings export = read(entry);
+      Integer first = firstUse.putIfAbsent(export.name(), i);
+      if (first != null) {
+        throw entry.invalid("name", "duplicate export name, also used by " + zswapd.key("exports") + "[" + first
+            + "]; names must be unique");
+      }
+      exports.add(export);
+    }
+    return exports;
+  }
+
+  private static ExportSettings read(Section entry) {
+    // a misspelt optional field ("readonly") would otherwise silently leave a device writable
+    for (String field : entry.object().keySet()) {
+      if (!FIELDS.contains(field)) {
+        throw entry.invalid(field, "unknown export setting; allowed: name, size, read-only, backing-file");
+      }
+    }
+    String nameRule = "must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
+    String name = entry.string("name", nameRule);
+    if (!NAME.matcher(name).matches()) {
+      throw entry.invalid("name", nameRule);
+    }
+    String sizeRule = "must be a positive multiple of 4 KiB, at most 2^50 bytes (1 PiB)";
+    long size = entry.bytes("size", sizeRule);
+    if (size <= 0 || size > MAX_SIZE || size % PAGE_SIZE != 0) {
+      throw entry.invalid("size", sizeRule);
+    }
+    boolean readOnly = entry.has("read-only") && entry.bool("read-only", "must be true or false");
+    return new ExportSettings(name, size, readOnly, backingFile(entry));
+  }
+
+  private static Optional<Path> backingFile(Section entry) {
+    if (!entry.has("backing-file")) {
+      return Optional.empty();
+    }
+    String rule = "must be a file path, or null for none";
+    String text = entry.string("backing-file", rule);
+    if (text.isBlank()) {
+      throw entry.invalid("backing-file", rule);
+    }
+    try {
+      return Optional.of(Path.of(text));
+    } catch (InvalidPathException e) {
+      throw entry.invalid("backing-file", rule, e);
+    }
+  }
+}
