@@ -65,8 +65,9 @@ public record ExportSettings(String name, long sizeBytes, boolean readOnly, Opti
       ExportSettings export = read(entry);
       Integer first = firstUse.putIfAbsent(export.name(), i);
       if (first != null) {
-        throw entry.invalid("name", "duplicate export name, also used by " + zswapd.key("exports") + "[" + first
-            + "]; names must be unique");
+        String firstKey = zswapd.key("exports") + "[" + first + "]";
+        throw entry.invalid("name",
+            "duplicate export name, also used by " + firstKey + "; names must be unique");
       }
       exports.add(export);
     }
