@@ -1,0 +1,38 @@
+package io.zswapd.protocol.engine;
+
+import akka.actor.typed.ActorRef;
+
+/**
+ * The engine's public protocol: what an embedding application, the NBD bridge or a test sends
+ * to the engine's guardian. Every request names its export (a zswap "swap type"); every reply
+ * is a value, errors included, sent to {@code replyTo}.
+ *
+ * <p>Pages are addressed by index (byte offset / 4096). A page that was never stored, or was
+ * invalidated, loads as zeros, as on a block device.
+ */
+public sealed interface EngineCommand {
+
+  /** Store one page image under (export, pageIndex); replaces what was there (zswap duplicate entry). */
+  record Store(String export, long pageIndex, PageImage page, ActorRef<StoreReply> replyTo)
+      implements EngineCommand {}
+
+  /** Load one page; the reply carries the 4096 decompressed bytes. */
+  record Load(String export, long pageIndex, ActorRef<LoadReply> replyTo) implements EngineCommand {}
+
+  /** Forget one page and free its memory (zswap invalidate_page, an NBD trim of one page). */
+  record Invalidate(String export, long pageIndex, ActorRef<InvalidateReply> replyTo)
+      implements EngineCommand {}
+
+  /** Forget {@code pageCount} pages from {@code firstPage} (NBD trim, discard of a swap cluster). */
+  record InvalidateRange(String export, long firstPage, long pageCount, ActorRef<InvalidateReply> replyTo)
+      implements EngineCommand {}
+
+  /** Forget every page of the export (zswap invalidate_area: swapoff). */
+  record InvalidateArea(String export, ActorRef<InvalidateReply> replyTo) implements EngineCommand {}
+
+  /** Snapshot of every counter: pool, exports, size classes. */
+  record GetStats(ActorRef<EngineStats> replyTo) implements EngineCommand {}
+
+  /** Run size-class compaction now; the reply says how many pages went back to the arena. */
+  record Compact(ActorRef<CompactionResult> replyTo) implements EngineCommand {}
+}

@@ -1,0 +1,18 @@
+package io.zswapd.protocol.engine;
+
+/** An error as a value: what went wrong, with a message that names the thing and the limit. */
+public record EngineError(ErrorCode code, String message) {
+  public static EngineError noSuchExport(String export) {
+    return new EngineError(ErrorCode.NO_SUCH_EXPORT, "no export or namespace named \"" + export + "\"");
+  }
+
+  public static EngineError outOfRange(String export, long pageIndex, long pages) {
+    return new EngineError(ErrorCode.OUT_OF_RANGE,
+        "page " + pageIndex + " is outside export \"" + export + "\" (" + pages + " pages)");
+  }
+
+  @Override
+  public String toString() {
+    return code + ": " + message;
+  }
+}

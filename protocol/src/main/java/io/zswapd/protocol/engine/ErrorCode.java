@@ -1,0 +1,21 @@
+package io.zswapd.protocol.engine;
+
+/** Why the engine refused a request. Each maps to one NBD error code in the io-bridge. */
+public enum ErrorCode {
+  /** No export or namespace of that name (NBD: EINVAL). */
+  NO_SUCH_EXPORT,
+  /** Page index outside the export (NBD: EINVAL for reads, ENOSPC for writes). */
+  OUT_OF_RANGE,
+  /** The pool cannot take the page: limit reached, nothing could be reclaimed (NBD: ENOSPC). */
+  POOL_FULL,
+  /** Write to a read-only export (NBD: EPERM). */
+  READ_ONLY,
+  /** The backing store failed to read or write (NBD: EIO). */
+  IO_ERROR,
+  /** Stored bytes failed to decompress (NBD: EIO). Never expected; counted and reported. */
+  CORRUPT,
+  /** A bad argument from the caller, such as a page of the wrong size (NBD: EINVAL). */
+  INVALID,
+  /** The engine is shutting down or the export is being removed (NBD: ESHUTDOWN). */
+  SHUTTING_DOWN
+}

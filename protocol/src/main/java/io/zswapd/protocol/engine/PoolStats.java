@@ -1,0 +1,27 @@
+package io.zswapd.protocol.engine;
+
+/**
+ * Pool-wide counters: the memory side of zram's {@code mm_stat} and zswap's pool figures.
+ *
+ * @param memUsedTotal     bytes of pages the pool holds for compressed data: zram {@code mem_used_total}
+ * @param memLimit         the configured limit in bytes: zram {@code mem_limit}, zswap max_pool_percent
+ * @param memUsedMax       the highest {@code memUsedTotal} seen: zram {@code mem_used_max}
+ * @param pagesCompacted   pages given back by compaction (cumulative): zram {@code pages_compacted}
+ * @param poolLimitHit     times the limit refused an allocation: zswap {@code pool_limit_hit}
+ * @param arenaPagesInUse  arena pages handed to size classes (in zspages or in class reserves)
+ * @param arenaChunksHeld  off-heap chunks currently allocated
+ * @param arenaBytesHeld   bytes of off-heap memory currently allocated (chunks x chunk size)
+ * @param chunksReleased   chunks returned to the OS (cumulative)
+ * @param handlesInUse     live object handles across all size classes
+ */
+public record PoolStats(
+    long memUsedTotal,
+    long memLimit,
+    long memUsedMax,
+    long pagesCompacted,
+    long poolLimitHit,
+    long arenaPagesInUse,
+    long arenaChunksHeld,
+    long arenaBytesHeld,
+    long chunksReleased,
+    long handlesInUse) {}

@@ -1,0 +1,31 @@
+package io.zswapd.protocol.engine;
+
+import java.util.List;
+
+/**
+ * One size class, as zsmalloc's debugfs {@code classes} file shows it.
+ *
+ * @param size             object size in bytes (the largest size the class serves)
+ * @param pagesPerZspage   pages making up one zspage
+ * @param objsPerZspage    objects that fit in one zspage
+ * @param objsAllocated    object slots in all of the class's zspages
+ * @param objsUsed         slots holding a live object
+ * @param zspages          zspages held
+ * @param pagesUsed        pages held in zspages
+ * @param zspagesByFullness zspages per fullness group: index 0 empty, 1..10 the tenths, 11 full
+ * @param pagesCompacted   pages this class gave back through compaction (cumulative)
+ */
+public record SizeClassStats(
+    int size,
+    int pagesPerZspage,
+    int objsPerZspage,
+    long objsAllocated,
+    long objsUsed,
+    long zspages,
+    long pagesUsed,
+    List<Long> zspagesByFullness,
+    long pagesCompacted) {
+  public SizeClassStats {
+    zspagesByFullness = List.copyOf(zspagesByFullness);
+  }
+}
