@@ -1,0 +1,223 @@
+package io.zswapd.actors.arena;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The page arena: the only owner of off-heap memory.
+ *
+ * <p>Memory is taken from the OS in chunks ({@code arena-chunk-size}, 2 MiB = 512 pages by
+ * default) and handed to size classes a batch of pages at a time ({@link Grant}); size classes
+ * give pages back with {@link Return}. The arena keeps, per chunk, a stack of free page
+ * indexes and a bitmap of pages in use (to catch a double return at once).
+ *
+ * <p>Two policies keep memory returnable:
+ * <ul>
+ *   <li>grants come from the fullest chunk that still has a free page, so free pages gather
+ *       in few chunks and the others empty out;</li>
+ *   <li>a chunk is released to the OS the moment its last page comes back, through the
+ *       direct buffer's cleaner, not when the garbage collector gets to it.</li>
+ * </ul>
+ *
+ * <p>The pool limit ({@code pool.max-size}) is enforced here, with zswap's hysteresis: once a
+ * grant would cross the limit, {@code pool_limit_hit} counts and grants are refused until the
+ * pages in use fall below {@code accept-threshold} of the limit.
+ */
+public final class PageArena extends AbstractBehavior<PageArena.Command> {
+
+  public sealed interface Command {}
+
+  /** Ask for at least {@code min} and at most {@code max} pages. */
+  public record Grant(int min, int max, ActorRef<GrantReply> replyTo) implements Command {}
+
+  /** Give pages back; {@code pages[0..count)} are returned. */
+  public record Return(PageRef[] pages, int count) implements Command {}
+
+  public record GetStats(ActorRef<ArenaStats> replyTo) implements Command {}
+
+  /** Change the limit at run time (bytes, rounded down to pages). */
+  public record SetLimit(long limitBytes, long acceptBelowBytes) implements Command {}
+
+  /** Reset mem_used_max to the current figure. */
+  public record ResetMax() implements Command {}
+
+  public sealed interface GrantReply {}
+
+  public record Granted(PageRef[] pages) implements GrantReply {}
+
+  public record GrantRefused(long limitBytes, long usedBytes) implements GrantReply {}
+
+  public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes) {
+    return Behaviors.setup(ctx -> new PageArena(ctx, chunkBytes, limitBytes, acceptBelowBytes));
+  }
+
+  private final int pagesPerChunk;
+  private final List<Chunk> chunks = new ArrayList<>(); // index = chunk id; null = released id
+  private final ArrayList<Integer> freeIds = new ArrayList<>();
+  private long limitPages;
+  private long acceptBelowPages;
+  private boolean limitHit;
+
+  private long pagesInUse;
+  private long maxPagesInUse;
+  private long chunksHeld;
+  private long chunksAllocated;
+  private long chunksReleased;
+  private long poolLimitHit;
+
+  private PageArena(ActorContext<Command> ctx, int chunkBytes, long limitBytes, long acceptBelowBytes) {
+    super(ctx);
+    this.pagesPerChunk = chunkBytes / PageRef.PAGE_SIZE;
+    setLimit(limitBytes, acceptBelowBytes);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Grant.class, this::onGrant)
+        .onMessage(Return.class, this::onReturn)
+        .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(SetLimit.class, m -> {
+          setLimit(m.limitBytes(), m.acceptBelowBytes());
+          return this;
+        })
+        .onMessage(ResetMax.class, m -> {
+          maxPagesInUse = pagesInUse;
+          return this;
+        })
+        .onSignal(PostStop.class, s -> releaseAll())
+        .build();
+  }
+
+  private void setLimit(long limitBytes, long acceptBelowBytes) {
+    this.limitPages = limitBytes / PageRef.PAGE_SIZE;
+    this.acceptBelowPages = acceptBelowBytes / PageRef.PAGE_SIZE;
+    if (limitHit && pagesInUse < acceptBelowPages) {
+      limitHit = false;
+    }
+  }
+
+  private Behavior<Command> onGrant(Grant g) {
+    if (limitHit && pagesInUse >= acceptBelowPages) {
+      poolLimitHit++;
+      g.replyTo().tell(refusal());
+      return this;
+    }
+    limitHit = false;
+    long room = limitPages - pagesInUse;
+    if (room < g.min()) {
+      limitHit = true;
+      poolLimitHit++;
+      g.replyTo().tell(refusal());
+      return this;
+    }
+    int n = (int) Math.min(g.max(), room);
+    PageRef[] out = new PageRef[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = takePage();
+    }
+    pagesInUse += n;
+    maxPagesInUse = Math.max(maxPagesInUse, pagesInUse);
+    g.replyTo().tell(new Granted(out));
+    return this;
+  }
+
+  private GrantRefused refusal() {
+    return new GrantRefused(limitPages * PageRef.PAGE_SIZE, pagesInUse * PageRef.PAGE_SIZE);
+  }
+
+  /** A free page from the fullest chunk that has one; a new chunk when none has. */
+  private PageRef takePage() {
+    Chunk best = null;
+    for (Chunk c : chunks) {
+      if (c != null && c.freeCount > 0 && (best == null || c.freeCount < best.freeCount)) {
+        best = c;
+        if (c.freeCount == 1) {
+          break;
+        }
+      }
+    }
+    if (best == null) {
+      best = newChunk();
+    }
+    int index = best.freeStack[--best.freeCount];
+    best.inUseBits[index >>> 6] |= 1L << index;
+    return best.pageRefs[index];
+  }
+
+  private Chunk newChunk() {
+    int id;
+    if (freeIds.isEmpty()) {
+      id = chunks.size();
+      chunks.add(null);
+    } else {
+      id = freeIds.remove(freeIds.size() - 1);
+    }
+    Chunk c = new Chunk(id, pagesPerChunk);
+    chunks.set(id, c);
+    chunksHeld++;
+    chunksAllocated++;
+    return c;
+  }
+
+  private Behavior<Command> onReturn(Return r) {
+    for (int i = 0; i < r.count(); i++) {
+      PageRef p = r.pages()[i];
+      Chunk c = p.chunk();
+      int index = p.index();
+      long bit = 1L << index;
+      if (c.released() || chunks.get(c.id) != c || (c.inUseBits[index >>> 6] & bit) == 0) {
+        throw new IllegalStateException(p + " returned to the arena twice or after release");
+      }
+      c.inUseBits[index >>> 6] &= ~bit;
+      c.freeStack[c.freeCount++] = index;
+      pagesInUse--;
+      if (c.freeCount == c.pages()) {
+        releaseChunk(c);
+      }
+    }
+    if (limitHit && pagesInUse < acceptBelowPages) {
+      limitHit = false;
+    }
+    return this;
+  }
+
+  private void releaseChunk(Chunk c) {
+    c.release();
+    chunks.set(c.id, null);
+    freeIds.add(c.id);
+    chunksHeld--;
+    chunksReleased++;
+  }
+
+  private Behavior<Command> onGetStats(GetStats m) {
+    m.replyTo().tell(stats());
+    return this;
+  }
+
+  private ArenaStats stats() {
+    return new ArenaStats(pagesInUse, maxPagesInUse, chunksHeld,
+        chunksHeld * pagesPerChunk * (long) PageRef.PAGE_SIZE, chunksAllocated, chunksReleased,
+        poolLimitHit, limitPages * PageRef.PAGE_SIZE, limitHit);
+  }
+
+  /** On stop every chunk goes back to the OS, even if a page was never returned (a leak, logged). */
+  private Behavior<Command> releaseAll() {
+    if (pagesInUse > 0) {
+      getContext().getLog().warn("arena stopping with {} pages still in use; releasing their chunks", pagesInUse);
+    }
+    for (Chunk c : chunks) {
+      if (c != null) {
+        releaseChunk(c);
+      }
+    }
+    return this;
+  }
+}
