@@ -1,0 +1,169 @@
+package io.zswapd.actors.pool;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.arena.ArenaStats;
+import io.zswapd.actors.arena.PageArena;
+import io.zswapd.actors.arena.PageRef;
+import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.support.Gather;
+import io.zswapd.protocol.engine.CompactionResult;
+import io.zswapd.protocol.engine.PoolStats;
+import io.zswapd.protocol.engine.SizeClassStats;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * The zsmalloc-style pool shared by every export: the {@link PageArena} and one
+ * {@link SizeClass} per merged class of the {@link PoolGeometry}. The pool itself owns no page
+ * data; it creates its children, tells the engine their refs ({@link Ready}) and fans
+ * pool-wide requests (stats, compaction, drain) out to them.
+ */
+public final class Pool extends AbstractBehavior<Pool.Command> {
+
+  public sealed interface Command {}
+
+  public record GetStats(ActorRef<PoolReport> replyTo) implements Command {}
+
+  public record Compact(ActorRef<CompactionResult> replyTo) implements Command {}
+
+  /** Shutdown: every class gives its pages back; then the arena's final figures are reported. */
+  public record Drain(ActorRef<DrainReport> replyTo) implements Command {}
+
+  public record SetLimit(long limitBytes, long acceptBelowBytes) implements Command {}
+
+  public record ResetMax() implements Command {}
+
+  /** The refs tree shards use to reach the size classes, indexed by class index. */
+  public record Ready(List<ActorRef<SizeClass.Command>> classes, ActorRef<PageArena.Command> arena) {}
+
+  public record PoolReport(PoolStats pool, List<SizeClassStats> classes) {}
+
+  public record DrainReport(long handlesInUse, ArenaStats arena) {}
+
+  private record DrainedAll(long handlesInUse, ActorRef<DrainReport> replyTo) implements Command {}
+
+  private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(30);
+
+  public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
+      long acceptBelowBytes, CodecKind codec, OptionalInt level, ActorRef<Ready> readyTo) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<PageArena.Command> arena =
+          ctx.spawn(PageArena.create(chunkBytes, limitBytes, acceptBelowBytes), "arena");
+      List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
+      for (ClassGeometry g : geometry.classes()) {
+        classes.add(ctx.spawn(SizeClass.create(g, arena, codec, level), "class-" + g.size()));
+      }
+      readyTo.tell(new Ready(List.copyOf(classes), arena));
+      return new Pool(ctx, arena, classes);
+    });
+  }
+
+  private final ActorRef<PageArena.Command> arena;
+  private final List<ActorRef<SizeClass.Command>> classes;
+
+  private Pool(ActorContext<Command> ctx, ActorRef<PageArena.Command> arena, List<ActorRef<SizeClass.Command>> classes) {
+    super(ctx);
+    this.arena = arena;
+    this.classes = classes;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(Compact.class, this::onCompact)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessage(DrainedAll.class, this::onDrainedAll)
+        .onMessage(SetLimit.class, m -> {
+          arena.tell(new PageArena.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
+          return this;
+        })
+        .onMessage(ResetMax.class, m -> {
+          arena.tell(new PageArena.ResetMax());
+          return this;
+        })
+        .build();
+  }
+
+  /** Accumulates the arena's figures and every class's, in any order. */
+  private record StatsAcc(ArenaStats arena, List<SizeClassStats> classes) {
+    StatsAcc add(Object reply) {
+      if (reply instanceof ArenaStats a) {
+        return new StatsAcc(a, classes);
+      }
+      List<SizeClassStats> more = new ArrayList<>(classes);
+      more.add((SizeClassStats) reply);
+      return new StatsAcc(arena, more);
+    }
+  }
+
+  private Behavior<Command> onGetStats(GetStats m) {
+    ActorRef<Object> gather = Gather.spawn(getContext(), classes.size() + 1,
+        new StatsAcc(null, List.of()), StatsAcc::add,
+        acc -> m.replyTo().tell(report(acc)), FAN_OUT_TIMEOUT,
+        acc -> getContext().getLog().warn("pool stats timed out; {} of {} classes answered",
+            acc.classes().size(), classes.size()));
+    arena.tell(new PageArena.GetStats(gather.narrow()));
+    for (ActorRef<SizeClass.Command> c : classes) {
+      c.tell(new SizeClass.GetStats(gather.narrow()));
+    }
+    return this;
+  }
+
+  private static PoolReport report(StatsAcc acc) {
+    List<SizeClassStats> sorted = new ArrayList<>(acc.classes());
+    sorted.sort((a, b) -> Integer.compare(a.size(), b.size()));
+    long compacted = 0;
+    long handles = 0;
+    for (SizeClassStats s : sorted) {
+      compacted += s.pagesCompacted();
+      handles += s.objsUsed();
+    }
+    ArenaStats a = acc.arena();
+    PoolStats pool = new PoolStats(a.pagesInUse() * PageRef.PAGE_SIZE, a.limitBytes(),
+        a.maxPagesInUse() * PageRef.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
+        a.bytesHeld(), a.chunksReleased(), handles);
+    return new PoolReport(pool, sorted);
+  }
+
+  private Behavior<Command> onCompact(Compact m) {
+    ActorRef<CompactionResult> gather = Gather.spawn(getContext(), classes.size(), new CompactionResult(0, 0),
+        (acc, r) -> new CompactionResult(acc.pagesFreed() + r.pagesFreed(), acc.objectsMoved() + r.objectsMoved()),
+        acc -> m.replyTo().tell(acc), FAN_OUT_TIMEOUT, acc -> m.replyTo().tell(acc));
+    for (ActorRef<SizeClass.Command> c : classes) {
+      c.tell(new SizeClass.Compact(gather));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDrain(Drain m) {
+    ActorRef<Command> self = getContext().getSelf();
+    ActorRef<SizeClass.Drained> gather = Gather.spawn(getContext(), classes.size(), 0L,
+        (acc, d) -> acc + d.handlesInUse(),
+        acc -> self.tell(new DrainedAll(acc, m.replyTo())), FAN_OUT_TIMEOUT,
+        acc -> self.tell(new DrainedAll(acc, m.replyTo())));
+    for (ActorRef<SizeClass.Command> c : classes) {
+      c.tell(new SizeClass.Drain(gather));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDrainedAll(DrainedAll m) {
+    // Every class sent its pages back to the arena before answering, so the arena has them
+    // queued ahead of this request (local mailboxes are FIFO from enqueue).
+    ActorRef<DrainReport> replyTo = m.replyTo();
+    long handles = m.handlesInUse();
+    ActorRef<ArenaStats> once = Gather.spawn(getContext(), 1, (ArenaStats) null, (acc, a) -> a,
+        a -> replyTo.tell(new DrainReport(handles, a)), FAN_OUT_TIMEOUT,
+        a -> getContext().getLog().error("arena did not answer the drain in {}", FAN_OUT_TIMEOUT));
+    arena.tell(new PageArena.GetStats(once));
+    return this;
+  }
+}

@@ -1,0 +1,135 @@
+package io.zswapd.actors.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import io.zswapd.actors.arena.ArenaStats;
+import io.zswapd.actors.arena.PageArena;
+import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.protocol.engine.CompactionResult;
+import io.zswapd.protocol.engine.SizeClassStats;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A size class with objects that straddle pages: bytes survive allocation, compaction and drain. */
+class SizeClassTest {
+  private static ActorTestKit kit;
+
+  @BeforeAll
+  static void start() {
+    kit = ActorTestKit.create();
+  }
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+  }
+
+  /** A class whose size does not divide the page, spread over several pages: objects straddle. */
+  private static ClassGeometry straddlingClass() {
+    return PoolGeometry.of(4).classes().stream()
+        .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000)
+        .findFirst().orElseThrow();
+  }
+
+  @Test
+  void straddlingObjectsRoundTripByteForByteThroughCompaction() {
+    long seed = 77;
+    ClassGeometry g = straddlingClass();
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, CodecKind.LZ4, OptionalInt.empty()));
+    TestProbe<AllocReply> allocs = kit.createTestProbe();
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int n = g.objsPerZspage() * 20;
+    List<byte[]> data = new ArrayList<>();
+    List<Long> handles = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      byte[] bytes = new byte[g.size() - rnd.nextInt(16)];
+      rnd.nextBytes(bytes);
+      data.add(bytes);
+      cls.tell(new SizeClass.Alloc(bytes, i, i, allocs.getRef()));
+    }
+    for (int i = 0; i < n; i++) {
+      AllocReply.Allocated a = (AllocReply.Allocated) allocs.receiveMessage();
+      assertThat(a.tag()).isEqualTo(i);
+      handles.add(a.handle());
+    }
+    assertReadBack(cls, data, handles, seed);
+
+    // Free two objects of every three; compaction must move the rest without changing a byte.
+    List<byte[]> keptData = new ArrayList<>();
+    List<Long> keptHandles = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      if (i % 3 == 0) {
+        keptData.add(data.get(i));
+        keptHandles.add(handles.get(i));
+      } else {
+        cls.tell(new SizeClass.Free(Handle.slot(handles.get(i))));
+      }
+    }
+    TestProbe<CompactionResult> compacted = kit.createTestProbe();
+    cls.tell(new SizeClass.Compact(compacted.getRef()));
+    CompactionResult r = compacted.receiveMessage();
+    assertThat(r.objectsMoved()).isPositive();
+    assertThat(r.pagesFreed()).isPositive();
+    assertReadBack(cls, keptData, keptHandles, seed);
+
+    TestProbe<SizeClassStats> stats = kit.createTestProbe();
+    cls.tell(new SizeClass.GetStats(stats.getRef()));
+    SizeClassStats s = stats.receiveMessage();
+    assertThat(s.objsUsed()).isEqualTo(keptData.size());
+    // Packed: at most one zspage is partly used.
+    assertThat(s.zspages()).isEqualTo((keptData.size() + g.objsPerZspage() - 1) / g.objsPerZspage());
+    assertThat(s.pagesCompacted()).isPositive();
+
+    for (long h : keptHandles) {
+      cls.tell(new SizeClass.Free(Handle.slot(h)));
+    }
+    TestProbe<SizeClass.Drained> drained = kit.createTestProbe();
+    cls.tell(new SizeClass.Drain(drained.getRef()));
+    assertThat(drained.receiveMessage().handlesInUse()).isZero();
+    TestProbe<ArenaStats> arenaStats = kit.createTestProbe();
+    arena.tell(new PageArena.GetStats(arenaStats.getRef()));
+    ArenaStats a = arenaStats.receiveMessage();
+    assertThat(a.pagesInUse()).isZero();
+    assertThat(a.chunksHeld()).isZero();
+    assertThat(a.chunksReleased()).isEqualTo(a.chunksAllocated());
+  }
+
+  private static void assertReadBack(ActorRef<SizeClass.Command> cls, List<byte[]> data, List<Long> handles,
+      long seed) {
+    TestProbe<SizeClass.StoredBytes> reads = kit.createTestProbe();
+    for (int i = 0; i < data.size(); i++) {
+      cls.tell(new SizeClass.ReadStored(Handle.slot(handles.get(i)), data.get(i).length, reads.getRef()));
+      assertThat(reads.receiveMessage().bytes()).as("object %d, seed %d", i, seed).isEqualTo(data.get(i));
+    }
+  }
+
+  @Test
+  void aRefusedGrantRefusesTheWaitingAllocations() {
+    ClassGeometry g = PoolGeometry.of(4).classFor(4096);
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, CodecKind.LZ4, OptionalInt.empty()));
+    TestProbe<AllocReply> allocs = kit.createTestProbe();
+    byte[] raw = new byte[4096];
+    int ok = 0;
+    AllocReply last = null;
+    for (int i = 0; i < 20; i++) {
+      cls.tell(new SizeClass.Alloc(raw, i, i, allocs.getRef()));
+      last = allocs.receiveMessage();
+      if (last instanceof AllocReply.Allocated) {
+        ok++;
+      }
+    }
+    assertThat(ok).isEqualTo(16); // 64 KiB limit = 16 pages
+    assertThat(last).isInstanceOf(AllocReply.AllocRefused.class);
+    assertThat(((AllocReply.AllocRefused) last).error().message()).contains("65536");
+  }
+}
