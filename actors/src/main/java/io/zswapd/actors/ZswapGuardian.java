@@ -1,0 +1,277 @@
+package io.zswapd.actors;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.StashBuffer;
+import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.pool.Pool;
+import io.zswapd.actors.pool.PoolGeometry;
+import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.tree.SwapType;
+import io.zswapd.config.ExportSettings;
+import io.zswapd.config.PoolSettings;
+import io.zswapd.config.ZswapdSettings;
+import io.zswapd.protocol.engine.EngineCommand;
+import io.zswapd.protocol.engine.EngineError;
+import io.zswapd.protocol.engine.EngineStats;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.ExportStats;
+import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.PageImage;
+import io.zswapd.protocol.engine.ShutdownReport;
+import io.zswapd.protocol.engine.StoreReply;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The root of the engine: creates the {@link Pool}, one {@link SwapType} per export, and
+ * routes each {@link EngineCommand} to the export it names. It owns the table of exports,
+ * which changes only when a namespace is added.
+ *
+ * <p>Until the pool reports its size classes, requests wait in a stash. After
+ * {@link Shutdown} every request is refused with {@code SHUTTING_DOWN}.
+ */
+public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command> {
+
+  public sealed interface Command {}
+
+  public record Engine(EngineCommand command) implements Command {}
+
+  /** Add an export at run time (an overflow-store namespace); answered with its settings. */
+  public record AddExport(ExportSettings export, ActorRef<ExportAdded> replyTo) implements Command {}
+
+  public record ExportAdded(String name, boolean created) {}
+
+  /** Invalidate every export, drain the pool and report what was left. */
+  public record Shutdown(ActorRef<ShutdownReport> replyTo) implements Command {}
+
+  /**
+   * Open (creating on first use) an overflow-store namespace: an export of its own, named
+   * {@code overflow:<namespace>} in stats, reachable only through its directory.
+   */
+  public record OpenNamespace(String namespace, ActorRef<ActorRef<OverflowDirectory.Command>> replyTo)
+      implements Command {}
+
+  /** Page space of a namespace: 2^50 bytes, far more than any pool; shards are made on use. */
+  public static final long NAMESPACE_BYTES = 1L << 50;
+
+  public record SetPoolLimit(long limitBytes, long acceptBelowBytes) implements Command {}
+
+  private record PoolReady(Pool.Ready ready) implements Command {}
+
+  private record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
+
+  private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(60);
+
+  public static Behavior<Command> create(ZswapdSettings settings) {
+    return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
+      PoolSettings p = settings.pool();
+      PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
+      ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
+      ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
+          p.maxSizeBytes(), p.acceptBelowBytes(), CodecKind.valueOf(p.compressor().name()),
+          p.compressionLevel(), ready), "pool");
+      return starting(ctx, stash, settings, geometry, pool);
+    }));
+  }
+
+  private static Behavior<Command> starting(ActorContext<Command> ctx, StashBuffer<Command> stash,
+      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool) {
+    return Behaviors.receive(Command.class)
+        .onMessage(PoolReady.class, r -> stash.unstashAll(
+            new ZswapGuardian(ctx, settings, geometry, pool, r.ready().classes())))
+        .onAnyMessage(m -> {
+          stash.stash(m);
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private final PoolGeometry geometry;
+  private final ActorRef<Pool.Command> pool;
+  private final List<ActorRef<SizeClass.Command>> classes;
+  private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
+  private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
+  private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
+  private boolean shutDown;
+
+  private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
+      ActorRef<Pool.Command> pool, List<ActorRef<SizeClass.Command>> classes) {
+    super(ctx);
+    this.geometry = geometry;
+    this.pool = pool;
+    this.classes = classes;
+    for (ExportSettings e : settings.exports()) {
+      addExport(e);
+    }
+  }
+
+  private void addExport(ExportSettings e) {
+    exports.put(e.name(), spawnSwapType(e.name(), e.pages(), e.readOnly()));
+  }
+
+  private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
+    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry),
+        "export-" + actorName(name));
+  }
+
+  private Behavior<Command> onOpenNamespace(OpenNamespace m) {
+    ActorRef<OverflowDirectory.Command> directory = namespaces.get(m.namespace());
+    if (directory == null) {
+      String export = "overflow:" + m.namespace();
+      ActorRef<SwapType.Command> swapType = spawnSwapType(export, NAMESPACE_BYTES / PageImage.PAGE_SIZE, false);
+      directory = getContext().spawn(OverflowDirectory.create(export, swapType),
+          "namespace-" + actorName(m.namespace()));
+      namespaces.put(m.namespace(), directory);
+      namespaceExports.put(export, swapType);
+    }
+    m.replyTo().tell(directory);
+    return this;
+  }
+
+  private List<ActorRef<SwapType.Command>> allSwapTypes() {
+    List<ActorRef<SwapType.Command>> all = new ArrayList<>(exports.values());
+    all.addAll(namespaceExports.values());
+    return all;
+  }
+
+  /** Export names allow '.', which actor names also allow; anything else is escaped. */
+  private static String actorName(String name) {
+    return java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Engine.class, this::onEngine)
+        .onMessage(AddExport.class, m -> {
+          boolean created = !shutDown && !exports.containsKey(m.export().name());
+          if (created) {
+            addExport(m.export());
+          }
+          m.replyTo().tell(new ExportAdded(m.export().name(), created));
+          return this;
+        })
+        .onMessage(OpenNamespace.class, this::onOpenNamespace)
+        .onMessage(SetPoolLimit.class, m -> {
+          pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
+          return this;
+        })
+        .onMessage(Shutdown.class, this::onShutdown)
+        .onMessage(ExportsInvalidated.class, this::onExportsInvalidated)
+        .build();
+  }
+
+  private Behavior<Command> onEngine(Engine m) {
+    EngineCommand c = m.command();
+    if (c instanceof EngineCommand.GetStats s) {
+      gatherStats(s.replyTo());
+      return this;
+    }
+    if (c instanceof EngineCommand.Compact k) {
+      pool.tell(new Pool.Compact(k.replyTo()));
+      return this;
+    }
+    String export = exportOf(c);
+    ActorRef<SwapType.Command> target = shutDown ? null : exports.get(export);
+    if (target == null) {
+      refuse(c, shutDown ? new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down")
+          : EngineError.noSuchExport(export));
+    } else {
+      target.tell(new SwapType.Request(c));
+    }
+    return this;
+  }
+
+  private static String exportOf(EngineCommand c) {
+    if (c instanceof EngineCommand.Store s) {
+      return s.export();
+    } else if (c instanceof EngineCommand.Load l) {
+      return l.export();
+    } else if (c instanceof EngineCommand.Invalidate i) {
+      return i.export();
+    } else if (c instanceof EngineCommand.InvalidateRange r) {
+      return r.export();
+    } else if (c instanceof EngineCommand.InvalidateArea a) {
+      return a.export();
+    }
+    throw new IllegalArgumentException("no export in " + c);
+  }
+
+  private static void refuse(EngineCommand c, EngineError error) {
+    if (c instanceof EngineCommand.Store s) {
+      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
+    } else if (c instanceof EngineCommand.Load l) {
+      l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), error));
+    } else if (c instanceof EngineCommand.Invalidate i) {
+      i.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
+    } else if (c instanceof EngineCommand.InvalidateRange r) {
+      r.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
+    } else if (c instanceof EngineCommand.InvalidateArea a) {
+      a.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
+    }
+  }
+
+  /** Pool report and every export's stats, in any order. */
+  private record StatsAcc(Pool.PoolReport pool, List<ExportStats> exports) {
+    StatsAcc add(Object reply) {
+      if (reply instanceof Pool.PoolReport p) {
+        return new StatsAcc(p, exports);
+      }
+      List<ExportStats> more = new ArrayList<>(exports);
+      more.add((ExportStats) reply);
+      return new StatsAcc(pool, more);
+    }
+  }
+
+  private void gatherStats(ActorRef<EngineStats> replyTo) {
+    List<String> order = new ArrayList<>(exports.keySet());
+    order.addAll(namespaceExports.keySet());
+    List<ActorRef<SwapType.Command>> all = allSwapTypes();
+    ActorRef<Object> gather = Gather.spawn(getContext(), all.size() + 1, new StatsAcc(null, List.of()),
+        StatsAcc::add, acc -> {
+          List<ExportStats> sorted = new ArrayList<>(acc.exports());
+          sorted.sort((a, b) -> Integer.compare(order.indexOf(a.export()), order.indexOf(b.export())));
+          replyTo.tell(new EngineStats(acc.pool().pool(), sorted, acc.pool().classes()));
+        }, FAN_OUT_TIMEOUT, acc -> getContext().getLog().warn("engine stats timed out"));
+    pool.tell(new Pool.GetStats(gather.narrow()));
+    for (ActorRef<SwapType.Command> e : all) {
+      e.tell(new SwapType.GetStats(gather.narrow()));
+    }
+  }
+
+  private Behavior<Command> onShutdown(Shutdown m) {
+    shutDown = true;
+    ActorRef<Command> self = getContext().getSelf();
+    List<ActorRef<SwapType.Command>> all = allSwapTypes();
+    ActorRef<InvalidateReply> gather = Gather.spawn(getContext(), all.size(), 0, (acc, r) -> acc,
+        acc -> self.tell(new ExportsInvalidated(m.replyTo())), FAN_OUT_TIMEOUT,
+        acc -> self.tell(new ExportsInvalidated(m.replyTo())));
+    for (ActorRef<SwapType.Command> e : all) {
+      e.tell(new SwapType.Request(new EngineCommand.InvalidateArea("", gather)));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onExportsInvalidated(ExportsInvalidated m) {
+    // Shards sent their frees to the size classes before answering; the drain queues behind them.
+    ActorRef<ShutdownReport> replyTo = m.replyTo();
+    ActorRef<Pool.DrainReport> once = Gather.spawn(getContext(), 1, (Pool.DrainReport) null, (acc, d) -> d,
+        d -> replyTo.tell(new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
+            d.arena().chunksReleased())),
+        FAN_OUT_TIMEOUT, d -> getContext().getLog().error("pool drain did not answer in {}", FAN_OUT_TIMEOUT));
+    pool.tell(new Pool.Drain(once));
+    return this;
+  }
+
+}

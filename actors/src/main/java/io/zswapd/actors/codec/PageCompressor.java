@@ -1,0 +1,76 @@
+package io.zswapd.actors.codec;
+
+import io.zswapd.protocol.engine.PageImage;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.OptionalInt;
+
+/**
+ * Turns a caller's 4 KiB page into an immutable {@link PageImage}, on the caller's thread.
+ *
+ * <p>This is where a page is compressed, once (DESIGN.md, stable pages). Like zswap, which
+ * compresses in the context of the task that swaps the page out using a per-CPU compression
+ * context, zswapd compresses on the thread that hands the page over, with that thread's own
+ * codec ({@link PageCodecs#forCurrentThread}). The work spreads over every thread that stores,
+ * and the actors downstream only move finished bytes.
+ *
+ * <ol>
+ *   <li>a page of one repeated 8-byte word becomes {@link PageImage.SameFilled} (when
+ *       {@code same-filled-pages} is on): nothing is compressed or allocated;</li>
+ *   <li>otherwise it is compressed into the thread's scratch buffer, limited to
+ *       {@code hugeThreshold - 1} bytes; the result is copied out at its exact length;</li>
+ *   <li>a page that does not fit under the huge threshold is kept raw ({@link PageImage.Raw}):
+ *       zram's huge page, zswap's {@code reject_compress_poor}.</li>
+ * </ol>
+ * Immutable and safe to share; all mutable state is per thread.
+ */
+public final class PageCompressor {
+  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[PageImage.PAGE_SIZE]);
+
+  private final CodecKind kind;
+  private final OptionalInt level;
+  private final boolean sameFilled;
+  private final int hugeThreshold;
+
+  public PageCompressor(CodecKind kind, OptionalInt level, boolean sameFilled, int hugeThreshold) {
+    if (hugeThreshold < 2 || hugeThreshold > PageImage.PAGE_SIZE) {
+      throw new IllegalArgumentException("huge threshold " + hugeThreshold + " outside 2.." + PageImage.PAGE_SIZE);
+    }
+    this.kind = kind;
+    this.level = level;
+    this.sameFilled = sameFilled;
+    this.hugeThreshold = hugeThreshold;
+  }
+
+  /** Compresses {@code page.remaining()} (exactly 4096) bytes from its position; the buffer is not changed. */
+  public PageImage compress(ByteBuffer page) {
+    if (page.remaining() != PageImage.PAGE_SIZE) {
+      throw new IllegalArgumentException(
+          "a page is exactly " + PageImage.PAGE_SIZE + " bytes, got " + page.remaining());
+    }
+    if (sameFilled && SameFilledPage.isSameFilled(page)) {
+      return new PageImage.SameFilled(SameFilledPage.word(page));
+    }
+    byte[] scratch = SCRATCH.get();
+    int n = PageCodecs.forCurrentThread(kind, level).compress(page, scratch, hugeThreshold - 1);
+    if (n < 0) {
+      byte[] raw = new byte[PageImage.PAGE_SIZE];
+      page.get(page.position(), raw, 0, raw.length);
+      return new PageImage.Raw(raw);
+    }
+    return new PageImage.Compressed(Arrays.copyOf(scratch, n));
+  }
+
+  /** Compresses {@code page[off .. off+4096)}. */
+  public PageImage compress(byte[] page, int off) {
+    if (off < 0 || page.length - off < PageImage.PAGE_SIZE) {
+      throw new IllegalArgumentException("a page is exactly " + PageImage.PAGE_SIZE + " bytes; the array from offset "
+          + off + " holds " + Math.max(0, page.length - off));
+    }
+    return compress(ByteBuffer.wrap(page, off, PageImage.PAGE_SIZE));
+  }
+
+  public int hugeThreshold() {
+    return hugeThreshold;
+  }
+}

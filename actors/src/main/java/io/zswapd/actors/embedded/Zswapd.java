@@ -1,0 +1,244 @@
+package io.zswapd.actors.embedded;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Extension;
+import akka.actor.typed.ExtensionId;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.japi.function.Function;
+import akka.stream.javadsl.Flow;
+import io.zswapd.actors.ZswapGuardian;
+import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.pool.PoolGeometry;
+import io.zswapd.config.ExportSettings;
+import io.zswapd.config.PoolSettings;
+import io.zswapd.config.ZswapdSettings;
+import io.zswapd.protocol.engine.CompactionResult;
+import io.zswapd.protocol.engine.EngineCommand;
+import io.zswapd.protocol.engine.EngineError;
+import io.zswapd.protocol.engine.EngineStats;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.PageImage;
+import io.zswapd.protocol.engine.ShutdownReport;
+import io.zswapd.protocol.engine.StoreReply;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * zswapd embedded in an Akka application: a compressed, off-heap page store.
+ *
+ * <pre>{@code
+ * ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "app");
+ * Zswapd zswapd = Zswapd.get(system);
+ * byte[] page = new byte[4096];
+ * zswapd.store("swap0", 42, page)                       // compressed before store returns
+ *     .thenCompose(done -> zswapd.load("swap0", 42))     // 4096 bytes back
+ *     .thenAccept(bytes -> System.out.println(bytes.length));
+ * }</pre>
+ *
+ * <p>Exports come from {@code zswapd.exports} in the system's configuration (one, {@code swap0},
+ * by default). Every method returns at once; failures complete the stage with a
+ * {@link ZswapdException} carrying the engine's {@link EngineError}. A page that was never
+ * stored, or was invalidated, loads as zeros.
+ *
+ * <p>{@code store} compresses the page on the calling thread before it returns (see
+ * {@link PageCompressor}), so the caller may reuse its buffer immediately.
+ */
+public final class Zswapd implements Extension {
+
+  /** The extension id: {@code Zswapd.get(system)} creates the engine once per actor system. */
+  public static final class Id extends ExtensionId<Zswapd> {
+    @Override
+    public Zswapd createExtension(ActorSystem<?> system) {
+      return new Zswapd(system);
+    }
+  }
+
+  public static final Id ID = new Id();
+
+  /** How long a request may wait for the engine before its stage fails. */
+  public static final Duration ASK_TIMEOUT = Duration.ofSeconds(60);
+
+  public static Zswapd get(ActorSystem<?> system) {
+    return ID.apply(system);
+  }
+
+  private final ActorSystem<?> system;
+  private final ZswapdSettings settings;
+  private final PageCompressor compressor;
+  private final ActorRef<ZswapGuardian.Command> guardian;
+
+  private Zswapd(ActorSystem<?> system) {
+    this.system = system;
+    this.settings = ZswapdSettings.fromConfig(system.settings().config());
+    PoolSettings p = settings.pool();
+    this.compressor = new PageCompressor(CodecKind.valueOf(p.compressor().name()), p.compressionLevel(),
+        p.sameFilledPages(), PoolGeometry.of(p.maxPagesPerZspage()).hugeThreshold());
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings), "zswapd", Props.empty());
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+        "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
+  }
+
+  public ZswapdSettings settings() {
+    return settings;
+  }
+
+  /** The page compressor this engine uses (codec, same-filled detection, huge threshold). */
+  public PageCompressor compressor() {
+    return compressor;
+  }
+
+  /** The engine's root actor, for code that speaks {@link EngineCommand} directly. */
+  public ActorRef<ZswapGuardian.Command> guardian() {
+    return guardian;
+  }
+
+  // ---- pages --------------------------------------------------------------------------------
+
+  /** Stores a 4096-byte page; the array may be reused as soon as this returns. */
+  public CompletionStage<Void> store(String export, long pageIndex, byte[] page) {
+    if (page.length != PageImage.PAGE_SIZE) {
+      return invalid("a page is exactly " + PageImage.PAGE_SIZE + " bytes, got " + page.length);
+    }
+    return storeImage(export, pageIndex, compressor.compress(page, 0));
+  }
+
+  /** Stores the 4096 bytes remaining in {@code page}; the buffer may change as soon as this returns. */
+  public CompletionStage<Void> store(String export, long pageIndex, ByteBuffer page) {
+    if (page.remaining() != PageImage.PAGE_SIZE) {
+      return invalid("a page is exactly " + PageImage.PAGE_SIZE + " bytes, got " + page.remaining());
+    }
+    return storeImage(export, pageIndex, compressor.compress(page));
+  }
+
+  /** Stores a page already turned into an image (by {@link #compressor()}). */
+  public CompletionStage<Void> storeImage(String export, long pageIndex, PageImage image) {
+    return ask((ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r))
+        .thenCompose(reply -> reply instanceof StoreReply.Refused f
+            ? CompletableFuture.failedStage(new ZswapdException(f.error()))
+            : CompletableFuture.completedStage(null));
+  }
+
+  /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
+  public CompletionStage<byte[]> load(String export, long pageIndex) {
+    return ask((ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r))
+        .thenCompose(reply -> reply instanceof LoadReply.Loaded l
+            ? CompletableFuture.completedStage(l.page())
+            : CompletableFuture.failedStage(new ZswapdException(((LoadReply.LoadFailed) reply).error())));
+  }
+
+  /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
+  public CompletionStage<Long> invalidate(String export, long pageIndex) {
+    return invalidated(ask((ActorRef<InvalidateReply> r) -> new EngineCommand.Invalidate(export, pageIndex, r)));
+  }
+
+  /** Forgets {@code count} pages from {@code firstPage}; completes with the pages that held data. */
+  public CompletionStage<Long> invalidateRange(String export, long firstPage, long count) {
+    return invalidated(ask((ActorRef<InvalidateReply> r) ->
+        new EngineCommand.InvalidateRange(export, firstPage, count, r)));
+  }
+
+  /** Forgets every page of the export (swapoff). */
+  public CompletionStage<Long> invalidateArea(String export) {
+    return invalidated(ask((ActorRef<InvalidateReply> r) -> new EngineCommand.InvalidateArea(export, r)));
+  }
+
+  private static CompletionStage<Long> invalidated(CompletionStage<InvalidateReply> reply) {
+    return reply.thenCompose(r -> r instanceof InvalidateReply.Invalidated i
+        ? CompletableFuture.completedStage(i.pagesFreed())
+        : CompletableFuture.failedStage(new ZswapdException(((InvalidateReply.InvalidateFailed) r).error())));
+  }
+
+  // ---- pool ---------------------------------------------------------------------------------
+
+  /** Every counter: pool, exports, size classes. */
+  public CompletionStage<EngineStats> stats() {
+    return ask(EngineCommand.GetStats::new);
+  }
+
+  /** Compacts every size class now. */
+  public CompletionStage<CompactionResult> compact() {
+    return ask(EngineCommand.Compact::new);
+  }
+
+  /**
+   * Invalidates every export, drains the pool and reports what was left (all zeros unless
+   * something leaked). Later requests fail with {@code SHUTTING_DOWN}. Runs by itself when the
+   * actor system terminates.
+   */
+  public CompletionStage<ShutdownReport> shutdown() {
+    return AskPattern.ask(guardian, ZswapGuardian.Shutdown::new, ASK_TIMEOUT, system.scheduler());
+  }
+
+  /** Adds an export at run time; completes with false when one of that name exists. */
+  public CompletionStage<Boolean> addExport(String name, long sizeBytes) {
+    ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty());
+    return AskPattern.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
+        r -> new ZswapGuardian.AddExport(e, r), ASK_TIMEOUT, system.scheduler())
+        .thenApply(ZswapGuardian.ExportAdded::created);
+  }
+
+  // ---- overflow store ---------------------------------------------------------------------
+
+  /**
+   * The overflow store of {@code namespace} (made on first use): byte values under long keys,
+   * each namespace with its own page space.
+   */
+  public CompletionStage<OverflowStore> overflowStore(String namespace) {
+    if (!namespace.matches("[A-Za-z0-9._-]{1,64}")) {
+      return invalid("namespace \"" + namespace + "\" must be 1..64 characters of [A-Za-z0-9._-]");
+    }
+    return AskPattern.<ZswapGuardian.Command, ActorRef<OverflowDirectory.Command>>ask(guardian,
+            r -> new ZswapGuardian.OpenNamespace(namespace, r), ASK_TIMEOUT, system.scheduler())
+        .thenApply(dir -> new OverflowStore(namespace, dir, compressor, system));
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  /** A page to store through {@link #storeFlow}. */
+  public record PageWrite(long pageIndex, byte[] page) {}
+
+  /** A loaded page from {@link #loadFlow}. */
+  public record PageRead(long pageIndex, byte[] page) {}
+
+  /**
+   * Stores pages with backpressure: at most {@code parallelism} stores in flight; emits each
+   * page index once stored, in input order. A refused store fails the stream.
+   */
+  public Flow<PageWrite, Long, NotUsed> storeFlow(String export, int parallelism) {
+    return Flow.<PageWrite>create().mapAsync(parallelism,
+        w -> store(export, w.pageIndex(), w.page()).thenApply(v -> w.pageIndex()));
+  }
+
+  /** Loads pages with backpressure, at most {@code parallelism} in flight, in input order. */
+  public Flow<Long, PageRead, NotUsed> loadFlow(String export, int parallelism) {
+    return Flow.<Long>create().mapAsync(parallelism,
+        i -> load(export, i).thenApply(bytes -> new PageRead(i, bytes)));
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request) {
+    return AskPattern.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
+        system.scheduler());
+  }
+
+  private static <T> CompletionStage<T> invalid(String message) {
+    return CompletableFuture.failedStage(new ZswapdException(new EngineError(ErrorCode.INVALID, message)));
+  }
+
+  ActorSystem<?> system() {
+    return system;
+  }
+}

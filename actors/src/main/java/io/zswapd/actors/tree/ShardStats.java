@@ -1,0 +1,15 @@
+package io.zswapd.actors.tree;
+
+/** One shard's counters; a swap type sums its shards' into an {@code ExportStats}. */
+record ShardStats(long storedPages, long samePages, long hugePages, long comprBytes, long duplicateEntry,
+    long rejectCompressPoor, long rejectAllocFail, long invalidatedPages, long loads, long stores) {
+
+  static final ShardStats ZERO = new ShardStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+  ShardStats plus(ShardStats o) {
+    return new ShardStats(storedPages + o.storedPages, samePages + o.samePages, hugePages + o.hugePages,
+        comprBytes + o.comprBytes, duplicateEntry + o.duplicateEntry, rejectCompressPoor + o.rejectCompressPoor,
+        rejectAllocFail + o.rejectAllocFail, invalidatedPages + o.invalidatedPages, loads + o.loads,
+        stores + o.stores);
+  }
+}

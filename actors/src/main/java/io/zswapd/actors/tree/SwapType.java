@@ -1,0 +1,211 @@
+package io.zswapd.actors.tree;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.pool.PoolGeometry;
+import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.Gather;
+import io.zswapd.protocol.engine.EngineCommand;
+import io.zswapd.protocol.engine.EngineError;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.ExportStats;
+import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.PageImage;
+import io.zswapd.protocol.engine.StoreReply;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One export (a zswap "swap type"): checks bounds and permissions, and routes each page to
+ * the {@link TreeShard} that owns its 64 MiB range, creating shards on first use. Ranges are
+ * split at shard boundaries and their answers gathered.
+ *
+ * <p>The swap type holds no page state; it is the parent of its shards and the one place an
+ * export's shards are found.
+ */
+public final class SwapType extends AbstractBehavior<SwapType.Command> {
+
+  public sealed interface Command {}
+
+  /** A page request for this export (Store, Load, Invalidate, InvalidateRange, InvalidateArea). */
+  public record Request(EngineCommand command) implements Command {}
+
+  public record GetStats(ActorRef<ExportStats> replyTo) implements Command {}
+
+  private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
+  private static final int ARRAY_SHARDS_MAX = 1 << 16;
+
+  public static Behavior<Command> create(String name, long pages, boolean readOnly,
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry) {
+    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry));
+  }
+
+  private final String name;
+  private final long pages;
+  private final boolean readOnly;
+  private final List<ActorRef<SizeClass.Command>> classes;
+  private final PoolGeometry geometry;
+  private final ActorRef<TreeShard.Command>[] shardArray;
+  private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
+  private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
+
+  @SuppressWarnings("unchecked")
+  private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry) {
+    super(ctx);
+    this.name = name;
+    this.pages = pages;
+    this.readOnly = readOnly;
+    this.classes = classes;
+    this.geometry = geometry;
+    long shardCount = (pages + TreeShard.PAGES - 1) >>> TreeShard.PAGES_SHIFT;
+    if (shardCount <= ARRAY_SHARDS_MAX) {
+      this.shardArray = new ActorRef[(int) shardCount];
+      this.shardMap = null;
+    } else {
+      this.shardArray = null;
+      this.shardMap = new HashMap<>();
+    }
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Request.class, m -> {
+          route(m.command());
+          return this;
+        })
+        .onMessage(GetStats.class, this::onGetStats)
+        .build();
+  }
+
+  private void route(EngineCommand c) {
+    if (c instanceof EngineCommand.Store s) {
+      if (s.pageIndex() < 0 || s.pageIndex() >= pages) {
+        s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), EngineError.outOfRange(name, s.pageIndex(), pages)));
+      } else if (readOnly) {
+        s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), readOnlyError()));
+      } else {
+        shard(s.pageIndex()).tell(new TreeShard.StorePage(s.pageIndex(), s.page(), s.replyTo()));
+      }
+    } else if (c instanceof EngineCommand.Load l) {
+      if (l.pageIndex() < 0 || l.pageIndex() >= pages) {
+        l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), EngineError.outOfRange(name, l.pageIndex(), pages)));
+      } else {
+        ActorRef<TreeShard.Command> shard = existingShard(l.pageIndex() >>> TreeShard.PAGES_SHIFT);
+        if (shard == null) {
+          l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE]));
+        } else {
+          shard.tell(new TreeShard.LoadPage(l.pageIndex(), l.replyTo()));
+        }
+      }
+    } else if (c instanceof EngineCommand.Invalidate i) {
+      invalidate(i.pageIndex(), 1, i.replyTo());
+    } else if (c instanceof EngineCommand.InvalidateRange r) {
+      invalidate(r.firstPage(), r.pageCount(), r.replyTo());
+    } else if (c instanceof EngineCommand.InvalidateArea a) {
+      invalidateAll(a.replyTo());
+    } else {
+      throw new IllegalArgumentException("not a page request for an export: " + c);
+    }
+  }
+
+  private EngineError readOnlyError() {
+    return new EngineError(ErrorCode.READ_ONLY, "export \"" + name + "\" is read-only");
+  }
+
+  private void invalidate(long first, long count, ActorRef<InvalidateReply> replyTo) {
+    if (first < 0 || count < 0 || first > pages - count) {
+      replyTo.tell(new InvalidateReply.InvalidateFailed(new EngineError(ErrorCode.OUT_OF_RANGE,
+          "pages " + first + ".." + (first + count) + " are outside export \"" + name + "\" (" + pages + " pages)")));
+      return;
+    }
+    if (readOnly) {
+      replyTo.tell(new InvalidateReply.InvalidateFailed(readOnlyError()));
+      return;
+    }
+    List<TreeShard.InvalidatePages> parts = new ArrayList<>();
+    List<ActorRef<TreeShard.Command>> targets = new ArrayList<>();
+    long end = first + count;
+    for (long p = first; p < end; ) {
+      long shardIndex = p >>> TreeShard.PAGES_SHIFT;
+      long shardEnd = Math.min(end, (shardIndex + 1) << TreeShard.PAGES_SHIFT);
+      ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
+      if (shard != null) {
+        targets.add(shard);
+        parts.add(new TreeShard.InvalidatePages(p, shardEnd - p, null));
+      }
+      p = shardEnd;
+    }
+    send(targets, parts, replyTo);
+  }
+
+  private void invalidateAll(ActorRef<InvalidateReply> replyTo) {
+    List<TreeShard.InvalidatePages> parts = new ArrayList<>();
+    List<ActorRef<TreeShard.Command>> targets = new ArrayList<>();
+    for (ActorRef<TreeShard.Command> shard : allShards) {
+      targets.add(shard);
+      parts.add(null);
+    }
+    send(targets, parts, replyTo);
+  }
+
+  /** Sends each part to its shard; one part answers directly, several through a gatherer. */
+  private void send(List<ActorRef<TreeShard.Command>> targets, List<TreeShard.InvalidatePages> parts,
+      ActorRef<InvalidateReply> replyTo) {
+    ActorRef<InvalidateReply> to = targets.size() == 1 ? replyTo
+        : Gather.spawn(getContext(), targets.size(), new InvalidateReply.Invalidated(0),
+            (acc, r) -> r instanceof InvalidateReply.Invalidated i
+                ? new InvalidateReply.Invalidated(acc.pagesFreed() + i.pagesFreed()) : acc,
+            replyTo::tell, GATHER_TIMEOUT, acc -> replyTo.tell(new InvalidateReply.InvalidateFailed(
+                new EngineError(ErrorCode.SHUTTING_DOWN, "invalidate of \"" + name + "\" timed out"))));
+    for (int i = 0; i < targets.size(); i++) {
+      TreeShard.InvalidatePages part = parts.get(i);
+      long firstPage = part == null ? 0 : part.firstPage();
+      long count = part == null ? TreeShard.PAGES : part.count();
+      targets.get(i).tell(new TreeShard.InvalidatePages(firstPage, count, to));
+    }
+  }
+
+  private Behavior<Command> onGetStats(GetStats m) {
+    ActorRef<ShardStats> gather = Gather.spawn(getContext(), allShards.size(), ShardStats.ZERO, ShardStats::plus,
+        s -> m.replyTo().tell(exportStats(s)), GATHER_TIMEOUT, s -> m.replyTo().tell(exportStats(s)));
+    for (ActorRef<TreeShard.Command> shard : allShards) {
+      shard.tell(new TreeShard.GetStats(gather));
+    }
+    return this;
+  }
+
+  private ExportStats exportStats(ShardStats s) {
+    return new ExportStats(name, s.storedPages(), s.storedPages() * PageImage.PAGE_SIZE, s.comprBytes(),
+        s.samePages(), s.hugePages(), s.duplicateEntry(), s.rejectCompressPoor(), s.rejectAllocFail(),
+        s.invalidatedPages(), s.loads(), s.stores());
+  }
+
+  private ActorRef<TreeShard.Command> existingShard(long shardIndex) {
+    return shardArray != null ? shardArray[(int) shardIndex] : shardMap.get(shardIndex);
+  }
+
+  private ActorRef<TreeShard.Command> shard(long pageIndex) {
+    long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
+    ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
+    if (shard == null) {
+      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry), "shard-" + shardIndex);
+      if (shardArray != null) {
+        shardArray[(int) shardIndex] = shard;
+      } else {
+        shardMap.put(shardIndex, shard);
+      }
+      allShards.add(shard);
+    }
+    return shard;
+  }
+}
