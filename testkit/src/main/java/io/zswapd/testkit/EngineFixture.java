@@ -1,0 +1,61 @@
+package io.zswapd.testkit;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import com.typesafe.config.ConfigFactory;
+import io.zswapd.actors.embedded.Zswapd;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * An engine in its own actor system, configured by a HOCON snippet layered over the
+ * defaults, for tests and benchmarks. Akka 2.6 has no JUnit 5 extension: create one in
+ * {@code @BeforeAll} (or per test) and close it in {@code @AfterAll}.
+ */
+public final class EngineFixture implements AutoCloseable {
+  private final ActorTestKit testKit;
+  private final Zswapd zswapd;
+
+  private EngineFixture(ActorTestKit testKit) {
+    this.testKit = testKit;
+    this.zswapd = Zswapd.get(testKit.system());
+  }
+
+  /** An engine with the defaults plus {@code hocon} (for example {@code "zswapd.pool.max-size = 64 MiB"}). */
+  public static EngineFixture start(String hocon) {
+    return new EngineFixture(ActorTestKit.create("zswapd-test",
+        ConfigFactory.parseString(hocon).withFallback(ConfigFactory.load())));
+  }
+
+  public Zswapd zswapd() {
+    return zswapd;
+  }
+
+  public ActorTestKit testKit() {
+    return testKit;
+  }
+
+  /** Waits for a stage, at most 60 s; a failed stage rethrows its cause. */
+  public static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException(cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("no answer from the engine in 60 s", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    testKit.shutdownTestKit();
+  }
+}

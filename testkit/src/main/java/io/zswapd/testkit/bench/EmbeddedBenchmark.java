@@ -1,0 +1,230 @@
+package io.zswapd.testkit.bench;
+
+import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.protocol.engine.EngineStats;
+import io.zswapd.testkit.EngineFixture;
+import io.zswapd.testkit.PageGenerator;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.util.Locale;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * Embedded store/load throughput next to raw lz4-java on the same pages, in the same run, and
+ * the memory figures after a steady 1 GiB write. Prints a Markdown table for docs/BENCHMARKS.md.
+ *
+ * <p>Run: {@code testkit/bench/embedded.sh} (builds, then runs this class with a 4 GiB heap).
+ * Arguments: {@code [seconds-per-measurement (default 5)] [gib-for-memory-run (default 1)]}.
+ */
+public final class EmbeddedBenchmark {
+  private static final int DISTINCT = 8192;          // pages cycled through (32 MiB of input)
+  private static final int IN_FLIGHT = 256;          // outstanding engine requests
+
+  public static void main(String[] args) throws Exception {
+    double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
+    int gib = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+    System.out.printf(Locale.ROOT, "# zswapd embedded benchmark: %d cores, %s, java %s%n",
+        Runtime.getRuntime().availableProcessors(), System.getProperty("os.arch"), System.getProperty("java.version"));
+    PageGenerator.Kind[] kinds = {PageGenerator.Kind.C25, PageGenerator.Kind.C50, PageGenerator.Kind.C75,
+        PageGenerator.Kind.ZERO};
+    System.out.println();
+    System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
+        + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw | compressed size |");
+    System.out.println("|---|---|---|---|---|---|---|---|");
+    try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 2 GiB\n"
+        + "zswapd.exports = [ { name = bench, size = 64 GiB } ]")) {
+      Zswapd z = engine.zswapd();
+      long base = 0;
+      for (PageGenerator.Kind kind : kinds) {
+        PageGenerator gen = new PageGenerator(kind.ordinal());
+        byte[][] pages = new byte[DISTINCT][];
+        for (int i = 0; i < DISTINCT; i++) {
+          pages[i] = gen.page(i, kind);
+        }
+        RawFigures raw = rawLz4(pages, seconds);
+        double store = engineStores(z, pages, base, seconds);
+        double load = engineLoads(z, base, seconds);
+        System.out.printf(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f | %.0f B |%n", label(kind),
+            raw.compress, store, store / raw.compress, raw.decompress, load, load / raw.decompress, raw.avgSize);
+        base += DISTINCT;
+        z.invalidateArea("bench").toCompletableFuture().join();
+      }
+    }
+    memoryRun(gib);
+  }
+
+  private static String label(PageGenerator.Kind kind) {
+    return switch (kind) {
+      case C25 -> "25% compressible";
+      case C50 -> "50% compressible";
+      case C75 -> "75% compressible";
+      case ZERO -> "zero (same-filled)";
+      default -> kind.name();
+    };
+  }
+
+  private record RawFigures(double compress, double decompress, double avgSize) {}
+
+  private static RawFigures rawLz4(byte[][] pages, double seconds) {
+    LZ4Factory f = LZ4Factory.fastestInstance();
+    LZ4Compressor c = f.fastCompressor();
+    LZ4SafeDecompressor d = f.safeDecompressor();
+    byte[][] compressed = new byte[pages.length][];
+    byte[] out = new byte[c.maxCompressedLength(4096)];
+    long total = 0;
+    for (int i = 0; i < pages.length; i++) {
+      int n = c.compress(pages[i], 0, 4096, out, 0, out.length);
+      compressed[i] = java.util.Arrays.copyOf(out, n);
+      total += n;
+    }
+    // warm-up, then timed: compress into a scratch array and copy out, as the engine does
+    timed(seconds / 3, i -> c.compress(pages[i % pages.length], 0, 4096, out, 0, out.length));
+    double comp = timed(seconds, i -> {
+      int n = c.compress(pages[i % pages.length], 0, 4096, out, 0, out.length);
+      return java.util.Arrays.copyOf(out, n).length;
+    });
+    byte[] page = new byte[4096];
+    timed(seconds / 3, i -> d.decompress(compressed[i % pages.length], 0, compressed[i % pages.length].length, page, 0));
+    double decomp = timed(seconds, i -> {
+      byte[] p = new byte[4096]; // the engine hands out a fresh page per load
+      return d.decompress(compressed[i % pages.length], 0, compressed[i % pages.length].length, p, 0);
+    });
+    return new RawFigures(comp, decomp, (double) total / pages.length);
+  }
+
+  private interface Op {
+    int run(int i);
+  }
+
+  private static double timed(double seconds, Op op) {
+    long end = System.nanoTime() + (long) (seconds * 1e9);
+    long n = 0;
+    long start = System.nanoTime();
+    int sink = 0;
+    while ((n & 255) != 0 || System.nanoTime() < end) {
+      sink += op.run((int) n);
+      n++;
+    }
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    if (sink == 42) {
+      System.out.print("");
+    }
+    return n / elapsed;
+  }
+
+  /** Stores pages from two client threads, each keeping IN_FLIGHT/2 requests outstanding. */
+  private static double engineStores(Zswapd z, byte[][] pages, long base, double seconds) throws Exception {
+    runClients(seconds / 3, (i) -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]));
+    return runClients(seconds, (i) -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]));
+  }
+
+  private static double engineLoads(Zswapd z, long base, double seconds) throws Exception {
+    runClients(seconds / 3, (i) -> z.load("bench", base + (i % DISTINCT)));
+    return runClients(seconds, (i) -> z.load("bench", base + (i % DISTINCT)));
+  }
+
+  private interface AsyncOp {
+    java.util.concurrent.CompletionStage<?> run(int i);
+  }
+
+  private static double runClients(double seconds, AsyncOp op) throws Exception {
+    int clients = 2;
+    long end = System.nanoTime() + (long) (seconds * 1e9);
+    long[] counts = new long[clients];
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread[] threads = new Thread[clients];
+    long start = System.nanoTime();
+    for (int c = 0; c < clients; c++) {
+      int client = c;
+      threads[c] = new Thread(() -> {
+        Semaphore window = new Semaphore(IN_FLIGHT / clients);
+        int i = client;
+        long n = 0;
+        while (System.nanoTime() < end && failure.get() == null) {
+          window.acquireUninterruptibly();
+          op.run(i).whenComplete((v, e) -> {
+            if (e != null) {
+              failure.compareAndSet(null, e);
+            }
+            window.release();
+          });
+          i += clients;
+          n++;
+        }
+        window.acquireUninterruptibly(IN_FLIGHT / clients);
+        counts[client] = n;
+      });
+      threads[c].start();
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure.get() != null) {
+      throw new IllegalStateException("engine request failed", failure.get());
+    }
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    long total = 0;
+    for (long c : counts) {
+      total += c;
+    }
+    return total / elapsed;
+  }
+
+  /** Steady write of {@code gib} GiB of mixed non-zero pages: pool overhead and heap metadata per page. */
+  private static void memoryRun(int gib) throws Exception {
+    long pages = (long) gib << 18;
+    MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
+    try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = " + (gib * 2 + 1) + " GiB\n"
+        + "zswapd.exports = [ { name = bench, size = " + (gib * 2) + " GiB } ]")) {
+      Zswapd z = engine.zswapd();
+      z.stats().toCompletableFuture().join();
+      long heapBefore = settledHeap(mem);
+      PageGenerator gen = new PageGenerator(99);
+      PageGenerator.Kind[] kinds = {PageGenerator.Kind.C25, PageGenerator.Kind.C50, PageGenerator.Kind.C75,
+          PageGenerator.Kind.TEXT};
+      byte[][] samples = new byte[4096][];
+      for (int i = 0; i < samples.length; i++) {
+        samples[i] = gen.page(i, kinds[i % kinds.length]);
+        samples[i][0] = (byte) i; // distinct
+      }
+      Semaphore window = new Semaphore(IN_FLIGHT);
+      long t0 = System.nanoTime();
+      for (long p = 0; p < pages; p++) {
+        window.acquireUninterruptibly();
+        z.store("bench", p, samples[(int) (p % samples.length)]).whenComplete((v, e) -> window.release());
+      }
+      window.acquireUninterruptibly(IN_FLIGHT);
+      double secs = (System.nanoTime() - t0) / 1e9;
+      EngineStats s = z.stats().toCompletableFuture().join();
+      long heapAfter = settledHeap(mem);
+      System.out.println();
+      System.out.printf(Locale.ROOT, "Steady write of %d GiB (%,d pages, mixed 25/50/75%%/text) in %.1f s%n", gib,
+          pages, secs);
+      System.out.println();
+      System.out.println("| figure | value |");
+      System.out.println("|---|---|");
+      System.out.printf(Locale.ROOT, "| orig_data_size | %,d B |%n", s.exports().get(0).origDataSize());
+      System.out.printf(Locale.ROOT, "| compr_data_size | %,d B |%n", s.comprDataSize());
+      System.out.printf(Locale.ROOT, "| mem_used_total | %,d B |%n", s.pool().memUsedTotal());
+      System.out.printf(Locale.ROOT, "| mem_used_total / compr_data_size | %.4f |%n",
+          (double) s.pool().memUsedTotal() / s.comprDataSize());
+      System.out.printf(Locale.ROOT, "| off-heap bytes held (chunks) | %,d B |%n", s.pool().arenaBytesHeld());
+      System.out.printf(Locale.ROOT, "| heap growth per stored page | %.1f B |%n",
+          (double) (heapAfter - heapBefore) / pages);
+    }
+  }
+
+  private static long settledHeap(MemoryMXBean mem) throws InterruptedException {
+    long used = Long.MAX_VALUE;
+    for (int i = 0; i < 5; i++) {
+      System.gc();
+      Thread.sleep(200);
+      used = Math.min(used, mem.getHeapMemoryUsage().getUsed());
+    }
+    return used;
+  }
+}
