@@ -2,7 +2,6 @@ package io.zswapd.actors.embedded;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.AskPattern;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.protocol.engine.EngineError;
@@ -70,7 +69,7 @@ public final class OverflowStore {
         images[i] = compressor.compress(tail, 0);
       }
     }
-    return AskPattern.<OverflowDirectory.Command, OverflowDirectory.PutReply>ask(directory,
+    return Ask.<OverflowDirectory.Command, OverflowDirectory.PutReply>ask(directory,
             r -> new OverflowDirectory.Put(key, images, value.length, r), Zswapd.ASK_TIMEOUT, system.scheduler())
         .thenCompose(r -> r instanceof OverflowDirectory.PutFailed f
             ? CompletableFuture.failedStage(new ZswapdException(f.error()))
@@ -79,7 +78,7 @@ public final class OverflowStore {
 
   /** The value under {@code key}, or empty when there is none. */
   public CompletionStage<Optional<byte[]>> get(long key) {
-    return AskPattern.<OverflowDirectory.Command, OverflowDirectory.GetReply>ask(directory,
+    return Ask.<OverflowDirectory.Command, OverflowDirectory.GetReply>ask(directory,
             r -> new OverflowDirectory.Get(key, r), Zswapd.ASK_TIMEOUT, system.scheduler())
         .thenCompose(r -> {
           if (r instanceof OverflowDirectory.Found f) {
@@ -93,12 +92,12 @@ public final class OverflowStore {
 
   /** Removes the value under {@code key} and frees its memory; true when there was one. */
   public CompletionStage<Boolean> remove(long key) {
-    return AskPattern.ask(directory, r -> new OverflowDirectory.Remove(key, r), Zswapd.ASK_TIMEOUT,
+    return Ask.ask(directory, r -> new OverflowDirectory.Remove(key, r), Zswapd.ASK_TIMEOUT,
         system.scheduler());
   }
 
   /** Number of keys held. */
   public CompletionStage<Long> size() {
-    return AskPattern.ask(directory, OverflowDirectory.GetSize::new, Zswapd.ASK_TIMEOUT, system.scheduler());
+    return Ask.ask(directory, OverflowDirectory.GetSize::new, Zswapd.ASK_TIMEOUT, system.scheduler());
   }
 }
