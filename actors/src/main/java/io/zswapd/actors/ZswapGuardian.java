@@ -8,6 +8,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.StashBuffer;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
@@ -98,6 +99,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private final PoolGeometry geometry;
+  private final PageCompressor compressor;
   private final ActorRef<Pool.Command> pool;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
@@ -109,6 +111,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       ActorRef<Pool.Command> pool, List<ActorRef<SizeClass.Command>> classes) {
     super(ctx);
     this.geometry = geometry;
+    this.compressor = PageCompressor.of(settings.pool());
     this.pool = pool;
     this.classes = classes;
     for (ExportSettings e : settings.exports()) {
@@ -121,7 +124,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
-    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry),
+    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor),
         "export-" + actorName(name));
   }
 
@@ -196,6 +199,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private static String exportOf(EngineCommand c) {
     if (c instanceof EngineCommand.Store s) {
       return s.export();
+    } else if (c instanceof EngineCommand.Patch p) {
+      return p.export();
     } else if (c instanceof EngineCommand.Load l) {
       return l.export();
     } else if (c instanceof EngineCommand.Invalidate i) {
@@ -211,6 +216,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private static void refuse(EngineCommand c, EngineError error) {
     if (c instanceof EngineCommand.Store s) {
       s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
+    } else if (c instanceof EngineCommand.Patch p) {
+      p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), error));
     } else if (c instanceof EngineCommand.Load l) {
       l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), error));
     } else if (c instanceof EngineCommand.Invalidate i) {

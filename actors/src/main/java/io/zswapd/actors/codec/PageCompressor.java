@@ -1,5 +1,7 @@
 package io.zswapd.actors.codec;
 
+import io.zswapd.actors.pool.PoolGeometry;
+import io.zswapd.config.PoolSettings;
 import io.zswapd.protocol.engine.PageImage;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -31,6 +33,12 @@ public final class PageCompressor {
   private final OptionalInt level;
   private final boolean sameFilled;
   private final int hugeThreshold;
+
+  /** The compressor the pool settings describe. */
+  public static PageCompressor of(PoolSettings pool) {
+    return new PageCompressor(CodecKind.valueOf(pool.compressor().name()), pool.compressionLevel(),
+        pool.sameFilledPages(), PoolGeometry.of(pool.maxPagesPerZspage()).hugeThreshold());
+  }
 
   public PageCompressor(CodecKind kind, OptionalInt level, boolean sameFilled, int hugeThreshold) {
     if (hugeThreshold < 2 || hugeThreshold > PageImage.PAGE_SIZE) {

@@ -8,16 +8,12 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.AskPattern;
-import akka.japi.function.Function;
+import java.util.function.Function;
 import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
-import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
-import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.config.ExportSettings;
-import io.zswapd.config.PoolSettings;
 import io.zswapd.config.ZswapdSettings;
 import io.zswapd.protocol.engine.CompactionResult;
 import io.zswapd.protocol.engine.EngineCommand;
@@ -82,9 +78,7 @@ public final class Zswapd implements Extension {
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
-    PoolSettings p = settings.pool();
-    this.compressor = new PageCompressor(CodecKind.valueOf(p.compressor().name()), p.compressionLevel(),
-        p.sameFilledPages(), PoolGeometry.of(p.maxPagesPerZspage()).hugeThreshold());
+    this.compressor = PageCompressor.of(settings.pool());
     this.guardian = system.systemActorOf(ZswapGuardian.create(settings), "zswapd", Props.empty());
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
@@ -125,9 +119,27 @@ public final class Zswapd implements Extension {
   /** Stores a page already turned into an image (by {@link #compressor()}). */
   public CompletionStage<Void> storeImage(String export, long pageIndex, PageImage image) {
     return ask((ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r))
-        .thenCompose(reply -> reply instanceof StoreReply.Refused f
-            ? CompletableFuture.failedStage(new ZswapdException(f.error()))
-            : CompletableFuture.completedStage(null));
+        .thenCompose(Zswapd::stored);
+  }
+
+  /**
+   * Replaces {@code bytes.length} bytes of a page from {@code offset}, keeping the rest
+   * (read-modify-write in the page's owner). {@code offset + bytes.length} must be at most 4096.
+   */
+  public CompletionStage<Void> patch(String export, long pageIndex, int offset, byte[] bytes) {
+    if (offset < 0 || bytes.length == 0 || offset + bytes.length > PageImage.PAGE_SIZE) {
+      return invalid("a patch must lie inside one page: offset " + offset + " + " + bytes.length
+          + " bytes is outside 0.." + PageImage.PAGE_SIZE);
+    }
+    byte[] copy = bytes.clone();
+    return ask((ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r))
+        .thenCompose(Zswapd::stored);
+  }
+
+  private static CompletionStage<Void> stored(StoreReply reply) {
+    return reply instanceof StoreReply.Refused f
+        ? CompletableFuture.failedStage(new ZswapdException(f.error()))
+        : CompletableFuture.completedStage(null);
   }
 
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
@@ -178,13 +190,13 @@ public final class Zswapd implements Extension {
    * actor system terminates.
    */
   public CompletionStage<ShutdownReport> shutdown() {
-    return AskPattern.ask(guardian, ZswapGuardian.Shutdown::new, ASK_TIMEOUT, system.scheduler());
+    return Ask.ask(guardian, ZswapGuardian.Shutdown::new, ASK_TIMEOUT, system.scheduler());
   }
 
   /** Adds an export at run time; completes with false when one of that name exists. */
   public CompletionStage<Boolean> addExport(String name, long sizeBytes) {
     ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty());
-    return AskPattern.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
+    return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
         r -> new ZswapGuardian.AddExport(e, r), ASK_TIMEOUT, system.scheduler())
         .thenApply(ZswapGuardian.ExportAdded::created);
   }
@@ -199,7 +211,7 @@ public final class Zswapd implements Extension {
     if (!namespace.matches("[A-Za-z0-9._-]{1,64}")) {
       return invalid("namespace \"" + namespace + "\" must be 1..64 characters of [A-Za-z0-9._-]");
     }
-    return AskPattern.<ZswapGuardian.Command, ActorRef<OverflowDirectory.Command>>ask(guardian,
+    return Ask.<ZswapGuardian.Command, ActorRef<OverflowDirectory.Command>>ask(guardian,
             r -> new ZswapGuardian.OpenNamespace(namespace, r), ASK_TIMEOUT, system.scheduler())
         .thenApply(dir -> new OverflowStore(namespace, dir, compressor, system));
   }
@@ -230,7 +242,7 @@ public final class Zswapd implements Extension {
   // ---- plumbing -----------------------------------------------------------------------------
 
   private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request) {
-    return AskPattern.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
+    return Ask.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
         system.scheduler());
   }
 

@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.Gather;
@@ -44,8 +45,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private static final int ARRAY_SHARDS_MAX = 1 << 16;
 
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
-      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry) {
-    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry));
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor) {
+    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor));
   }
 
   private final String name;
@@ -53,14 +54,16 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final boolean readOnly;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
+  private final PageCompressor compressor;
   private final ActorRef<TreeShard.Command>[] shardArray;
   private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
 
   @SuppressWarnings("unchecked")
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
-      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry) {
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor) {
     super(ctx);
+    this.compressor = compressor;
     this.name = name;
     this.pages = pages;
     this.readOnly = readOnly;
@@ -95,6 +98,14 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), readOnlyError()));
       } else {
         shard(s.pageIndex()).tell(new TreeShard.StorePage(s.pageIndex(), s.page(), s.replyTo()));
+      }
+    } else if (c instanceof EngineCommand.Patch p) {
+      if (p.pageIndex() < 0 || p.pageIndex() >= pages) {
+        p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), EngineError.outOfRange(name, p.pageIndex(), pages)));
+      } else if (readOnly) {
+        p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), readOnlyError()));
+      } else {
+        shard(p.pageIndex()).tell(new TreeShard.PatchPage(p.pageIndex(), p.offset(), p.bytes(), p.replyTo()));
       }
     } else if (c instanceof EngineCommand.Load l) {
       if (l.pageIndex() < 0 || l.pageIndex() >= pages) {
@@ -198,7 +209,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
     ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
     if (shard == null) {
-      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry), "shard-" + shardIndex);
+      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor), "shard-" + shardIndex);
       if (shardArray != null) {
         shardArray[(int) shardIndex] = shard;
       } else {

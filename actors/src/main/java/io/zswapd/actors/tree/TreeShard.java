@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.codec.SameFilledPage;
 import io.zswapd.actors.pool.AllocReply;
 import io.zswapd.actors.pool.Handle;
@@ -49,6 +50,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   public record LoadPage(long pageIndex, ActorRef<LoadReply> replyTo) implements Command {}
 
+  /**
+   * Read-modify-write: replace {@code bytes.length} bytes of the page from {@code offset}, the
+   * rest of the page unchanged. Done here, by the entry's owner, so two patches of one page
+   * (from two NBD connections, say) apply one after the other and neither is lost.
+   */
+  public record PatchPage(long pageIndex, int offset, byte[] bytes, ActorRef<StoreReply> replyTo) implements Command {}
+
   /** Invalidate pages [firstPage, firstPage + count), all inside this shard. */
   public record InvalidatePages(long firstPage, long count, ActorRef<InvalidateReply> replyTo) implements Command {}
 
@@ -56,21 +64,22 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   private record AllocDone(AllocReply reply) implements Command {}
 
+  private record PatchBase(LoadReply reply) implements Command {}
+
   public static Behavior<Command> create(long shardIndex, List<ActorRef<SizeClass.Command>> classes,
-      PoolGeometry geometry) {
-    return Behaviors.setup(ctx -> new TreeShard(ctx, shardIndex, classes, geometry));
+      PoolGeometry geometry, PageCompressor compressor) {
+    return Behaviors.setup(ctx -> new TreeShard(ctx, shardIndex, classes, geometry, compressor));
   }
 
-  /** A store waiting for its allocation, and the operations on the same page queued behind it. */
+  /**
+   * A page with work in flight: a store waiting for its allocation, or a patch waiting for the
+   * page's current bytes; and the operations on the same page queued behind it.
+   */
   private static final class Pending {
-    final long generation;
-    final StorePage store;
+    long generation;
+    StorePage store;
+    PatchPage patch;
     final ArrayDeque<Object> queued = new ArrayDeque<>(2);
-
-    Pending(long generation, StorePage store) {
-      this.generation = generation;
-      this.store = store;
-    }
   }
 
   /** An invalidate-range reply that waits for pending pages of the range to be invalidated. */
@@ -86,10 +95,11 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   private record QueuedInvalidate(RangeWaiter waiter) {}
 
-  private final long base;
+  private final PageCompressor compressor;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
   private final ActorRef<AllocReply> allocAdapter;
+  private final ActorRef<LoadReply> patchAdapter;
   private long[] entries;
   private long[] words;
   private final Map<Integer, Pending> pending = new HashMap<>();
@@ -107,12 +117,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private long stores;
 
   private TreeShard(ActorContext<Command> ctx, long shardIndex, List<ActorRef<SizeClass.Command>> classes,
-      PoolGeometry geometry) {
+      PoolGeometry geometry, PageCompressor compressor) {
     super(ctx);
-    this.base = shardIndex << PAGES_SHIFT;
     this.classes = classes;
     this.geometry = geometry;
+    this.compressor = compressor;
     this.allocAdapter = ctx.messageAdapter(AllocReply.class, AllocDone::new);
+    this.patchAdapter = ctx.messageAdapter(LoadReply.class, PatchBase::new);
   }
 
   @Override
@@ -126,8 +137,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
           perPage(slotOf(m.pageIndex()), m);
           return this;
         })
+        .onMessage(PatchPage.class, m -> {
+          perPage(slotOf(m.pageIndex()), m);
+          return this;
+        })
         .onMessage(InvalidatePages.class, this::onInvalidatePages)
         .onMessage(AllocDone.class, this::onAllocDone)
+        .onMessage(PatchBase.class, this::onPatchBase)
         .onMessage(GetStats.class, m -> {
           m.replyTo().tell(stats());
           return this;
@@ -151,7 +167,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   private void apply(int slot, Object op) {
     if (op instanceof StorePage s) {
-      store(slot, s);
+      store(slot, s, null);
+    } else if (op instanceof PatchPage p) {
+      patch(slot, p);
     } else if (op instanceof LoadPage l) {
       load(slot, l);
     } else {
@@ -168,7 +186,11 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   // ---- store --------------------------------------------------------------------------------
 
-  private void store(int slot, StorePage s) {
+  /**
+   * Stores an image. A same-filled page is installed at once; any other needs an allocation
+   * and leaves the page pending ({@code pending} is non-null when a patch already made it so).
+   */
+  private void store(int slot, StorePage s, Pending pending) {
     if (entries == null) {
       entries = new long[PAGES];
     }
@@ -187,20 +209,27 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       storedPages++;
       stores++;
       s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
+      if (pending != null) {
+        this.pending.remove(slot);
+        drainQueue(slot, pending);
+      }
       return;
     }
     byte[] bytes = image instanceof PageImage.Compressed c ? c.bytes() : ((PageImage.Raw) image).bytes();
-    long generation = nextGeneration++;
-    pending.put(slot, new Pending(generation, s));
+    Pending p = pending != null ? pending : new Pending();
+    p.generation = nextGeneration++;
+    p.store = s;
+    p.patch = null;
+    this.pending.put(slot, p);
     classes.get(geometry.classFor(bytes.length).index())
-        .tell(new SizeClass.Alloc(bytes, slot, generation, allocAdapter));
+        .tell(new SizeClass.Alloc(bytes, slot, p.generation, allocAdapter));
   }
 
   private Behavior<Command> onAllocDone(AllocDone done) {
     AllocReply reply = done.reply();
     int slot = reply.tag();
     Pending p = pending.get(slot);
-    if (p == null || p.generation != reply.generation()) {
+    if (p == null || p.store == null || p.generation != reply.generation()) {
       // A completion for a store this page no longer waits for: undo it, never apply it.
       if (reply instanceof AllocReply.Allocated a) {
         freeHandle(a.handle());
@@ -228,6 +257,47 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     }
     drainQueue(slot, p);
     return this;
+  }
+
+  // ---- patch (read-modify-write) ------------------------------------------------------------
+
+  private void patch(int slot, PatchPage m) {
+    long e = entries == null ? 0 : entries[slot];
+    if (Entry.state(e) == Entry.STORED) {
+      Pending p = new Pending();
+      p.patch = m;
+      pending.put(slot, p);
+      long h = Entry.handle(e);
+      classes.get(Handle.classIndex(h))
+          .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(), patchAdapter));
+    } else {
+      byte[] page = new byte[PageImage.PAGE_SIZE];
+      long word = Entry.state(e) == Entry.SAME_FILLED && words != null ? words[slot] : 0;
+      if (word != 0) {
+        SameFilledPage.fill(word, page, 0, page.length);
+      }
+      applyPatch(slot, m, page, null);
+    }
+  }
+
+  private Behavior<Command> onPatchBase(PatchBase m) {
+    int slot = slotOf(m.reply().pageIndex());
+    Pending p = pending.get(slot);
+    PatchPage patch = p.patch;
+    if (m.reply() instanceof LoadReply.Loaded loaded) {
+      applyPatch(slot, patch, loaded.page(), p);
+    } else {
+      pending.remove(slot);
+      patch.replyTo().tell(new StoreReply.Refused(patch.pageIndex(), ((LoadReply.LoadFailed) m.reply()).error()));
+      drainQueue(slot, p);
+    }
+    return this;
+  }
+
+  /** The page's new bytes are compressed here, once, and stored like any other image. */
+  private void applyPatch(int slot, PatchPage m, byte[] page, Pending pending) {
+    System.arraycopy(m.bytes(), 0, page, m.offset(), m.bytes().length);
+    store(slot, new StorePage(m.pageIndex(), compressor.compress(page, 0), m.replyTo()), pending);
   }
 
   /** Applies the operations queued behind a finished store until one of them is pending again. */

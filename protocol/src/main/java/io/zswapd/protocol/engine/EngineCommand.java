@@ -16,6 +16,13 @@ public sealed interface EngineCommand {
   record Store(String export, long pageIndex, PageImage page, ActorRef<StoreReply> replyTo)
       implements EngineCommand {}
 
+  /**
+   * Replace {@code bytes.length} bytes of one page from byte {@code offset}, keeping the rest
+   * (read-modify-write, done by the page's owner so concurrent patches never lose each other).
+   */
+  record Patch(String export, long pageIndex, int offset, byte[] bytes, ActorRef<StoreReply> replyTo)
+      implements EngineCommand {}
+
   /** Load one page; the reply carries the 4096 decompressed bytes. */
   record Load(String export, long pageIndex, ActorRef<LoadReply> replyTo) implements EngineCommand {}
 
