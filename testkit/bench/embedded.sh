@@ -3,7 +3,6 @@
 # Usage: testkit/bench/embedded.sh [seconds-per-measurement] [GiB-for-memory-run]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-mvn -B -ntp -q -DskipTests install
-cp=$(mvn -B -ntp -q -pl testkit dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
-exec java -Xms4g -Xmx4g -XX:MaxDirectMemorySize=8g -cp "testkit/target/classes:$cp" \
-  io.zswapd.testkit.bench.EmbeddedBenchmark "$@"
+cp=$(testkit/bench/classpath.sh)
+exec java -Xms4g -Xmx4g -XX:MaxDirectMemorySize=8g -Dlogback.configurationFile=testkit/bench/logback-bench.xml \
+  -cp "$cp" io.zswapd.testkit.bench.EmbeddedBenchmark "$@"

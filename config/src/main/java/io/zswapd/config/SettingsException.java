@@ -16,11 +16,11 @@ public final class SettingsException extends RuntimeException {
 
   private final String key;
 
-  SettingsException(String key, String message) {
+  public SettingsException(String key, String message) {
     this(key, message, null);
   }
 
-  SettingsException(String key, String message, Throwable cause) {
+  public SettingsException(String key, String message, Throwable cause) {
     super(message, cause);
     this.key = key;
   }

@@ -1,0 +1,48 @@
+package io.zswapd.bridge;
+
+import io.zswapd.bridge.nbd.NbdServer;
+import io.zswapd.config.ExportSettings;
+import io.zswapd.config.ZswapdSettings;
+import java.util.Locale;
+
+/** What the daemon prints when it is ready: where it listens and the exact commands to attach it. */
+final class Banner {
+  private Banner() {}
+
+  static String text(ZswapdSettings s, NbdServer server) {
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(Locale.ROOT, "zswapd ready: pool limit %s, %s, %d export(s)%n",
+        bytes(s.pool().maxSizeBytes()), s.pool().compressor().configName(), s.exports().size()));
+    for (ExportSettings e : s.exports()) {
+      b.append(String.format(Locale.ROOT, "  export %-12s %s%s%n", e.name(), bytes(e.sizeBytes()),
+          e.readOnly() ? " (read-only)" : ""));
+    }
+    server.tcpAddress().ifPresent(a -> b.append("  NBD over TCP:  ").append(a.getHostString()).append(':')
+        .append(a.getPort()).append('\n'));
+    server.unixSocket().ifPresent(p -> b.append("  NBD over unix: ").append(p).append('\n'));
+    String first = s.exports().get(0).name();
+    b.append("\nAttach as swap (as root; needs the nbd kernel module and nbd-client):\n");
+    server.unixSocket().ifPresentOrElse(
+        p -> b.append("  nbd-client -unix ").append(p).append(" /dev/nbd0 -N ").append(first)
+            .append(" -b 4096 -L -swap -persist\n"),
+        () -> server.tcpAddress().ifPresent(a -> b.append("  nbd-client ").append(a.getHostString()).append(' ')
+            .append(a.getPort()).append(" /dev/nbd0 -N ").append(first).append(" -b 4096 -L -swap -persist\n")));
+    b.append("  mkswap /dev/nbd0\n");
+    b.append("  swapon --discard=pages /dev/nbd0\n");
+    server.tcpAddress().ifPresent(a -> b.append("\nCheck it: nbdinfo nbd://").append(a.getHostString()).append(':')
+        .append(a.getPort()).append('/').append(first).append('\n'));
+    b.append("Stop with SIGTERM or Ctrl-C.\n");
+    return b.toString();
+  }
+
+  static String bytes(long n) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = n;
+    int u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return u == 0 ? n + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+}

@@ -1,0 +1,130 @@
+package io.zswapd.bridge.nbd;
+
+import akka.util.ByteString;
+import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.embedded.ZswapdException;
+import io.zswapd.protocol.engine.PageImage;
+import io.zswapd.protocol.nbd.Nbd;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * Turns NBD byte ranges into the engine's page operations.
+ *
+ * <p>A request covers whole pages and, at either end, parts of pages. Whole pages are
+ * compressed on the default dispatcher (so one connection's writes use every core, like
+ * zswap compressing on whichever CPU swaps) and stored; a part of a page becomes a patch,
+ * the read-modify-write that the page's tree shard performs, so two connections writing
+ * different bytes of one page never lose each other's bytes.
+ */
+final class NbdBackend {
+  private static final int PAGE = PageImage.PAGE_SIZE;
+
+  private final Zswapd zswapd;
+  private final PageCompressor compressor;
+  private final Executor executor;
+
+  NbdBackend(Zswapd zswapd, Executor executor) {
+    this.zswapd = zswapd;
+    this.compressor = zswapd.compressor();
+    this.executor = executor;
+  }
+
+  CompletionStage<ByteString> read(String export, long offset, int length) {
+    if (length == 0) {
+      return CompletableFuture.completedFuture(ByteString.emptyByteString());
+    }
+    long end = offset + length;
+    List<CompletableFuture<ByteString>> parts = new ArrayList<>();
+    for (long pos = offset; pos < end; ) {
+      long page = pos / PAGE;
+      int from = (int) (pos % PAGE);
+      int to = (int) Math.min(PAGE, end - page * PAGE);
+      parts.add(zswapd.load(export, page).toCompletableFuture()
+          .thenApply(bytes -> ByteString.fromArrayUnsafe(bytes).slice(from, to)));
+      pos = page * PAGE + to;
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      ByteString out = ByteString.emptyByteString();
+      for (CompletableFuture<ByteString> p : parts) {
+        out = out.concat(p.join());
+      }
+      return out;
+    });
+  }
+
+  CompletionStage<Void> write(String export, long offset, ByteString data) {
+    long end = offset + data.length();
+    List<CompletableFuture<Void>> parts = new ArrayList<>();
+    for (long pos = offset; pos < end; ) {
+      long page = pos / PAGE;
+      int from = (int) (pos % PAGE);
+      int n = (int) Math.min(PAGE - from, end - pos);
+      ByteString piece = data.slice((int) (pos - offset), (int) (pos - offset) + n);
+      if (n == PAGE) {
+        parts.add(CompletableFuture.supplyAsync(() -> compressor.compress(piece.asByteBuffer()), executor)
+            .thenCompose(image -> zswapd.storeImage(export, page, image)));
+      } else {
+        parts.add(zswapd.patch(export, page, from, piece.toArray()).toCompletableFuture());
+      }
+      pos += n;
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+  }
+
+  /** Zeros: whole pages become same-filled zero pages (no allocation), parts are patched. */
+  CompletionStage<Void> writeZeroes(String export, long offset, long length) {
+    long end = offset + length;
+    List<CompletableFuture<Void>> parts = new ArrayList<>();
+    PageImage zero = new PageImage.SameFilled(0);
+    for (long pos = offset; pos < end; ) {
+      long page = pos / PAGE;
+      int from = (int) (pos % PAGE);
+      int n = (int) Math.min(PAGE - from, end - pos);
+      if (n == PAGE) {
+        parts.add(zswapd.storeImage(export, page, zero).toCompletableFuture());
+      } else {
+        parts.add(zswapd.patch(export, page, from, new byte[n]).toCompletableFuture());
+      }
+      pos += n;
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+  }
+
+  /**
+   * Trim frees the whole pages inside the range (zswap invalidate: the memory goes back). The
+   * parts of pages at either end keep their bytes, which the spec allows for an advisory trim.
+   */
+  CompletionStage<Void> trim(String export, long offset, long length) {
+    long first = (offset + PAGE - 1) / PAGE;
+    long last = (offset + length) / PAGE;
+    if (last <= first) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return zswapd.invalidateRange(export, first, last - first).thenApply(n -> null);
+  }
+
+  /** The NBD error for a failed engine request. */
+  static int errno(Throwable t) {
+    Throwable cause = t;
+    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof ZswapdException z) {
+      return switch (z.code()) {
+        case POOL_FULL -> Nbd.ENOSPC;
+        case READ_ONLY -> Nbd.EPERM;
+        case IO_ERROR, CORRUPT -> Nbd.EIO;
+        case SHUTTING_DOWN -> Nbd.ESHUTDOWN;
+        case NO_SUCH_EXPORT, OUT_OF_RANGE, INVALID -> Nbd.EINVAL;
+      };
+    }
+    return Nbd.EIO;
+  }
+}
