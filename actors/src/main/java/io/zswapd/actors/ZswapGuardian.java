@@ -66,6 +66,18 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** Page space of a namespace: 2^50 bytes, far more than any pool; shards are made on use. */
   public static final long NAMESPACE_BYTES = 1L << 50;
 
+  /**
+   * The configured exports' swap types, for callers that route page requests themselves and
+   * skip the guardian's hop. Configured exports never change after start.
+   */
+  public record GetRoutes(ActorRef<Routes> replyTo) implements Command {}
+
+  public record Routes(Map<String, ActorRef<SwapType.Command>> exports) {
+    public Routes {
+      exports = Map.copyOf(exports);
+    }
+  }
+
   public record SetPoolLimit(long limitBytes, long acceptBelowBytes) implements Command {}
 
   private record PoolReady(Pool.Ready ready) implements Command {}
@@ -103,6 +115,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final ActorRef<Pool.Command> pool;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
+  private final Map<String, ActorRef<SwapType.Command>> configured;
   private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
   private boolean shutDown;
@@ -117,6 +130,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     for (ExportSettings e : settings.exports()) {
       addExport(e);
     }
+    this.configured = Map.copyOf(exports);
   }
 
   private void addExport(ExportSettings e) {
@@ -166,6 +180,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           return this;
         })
         .onMessage(OpenNamespace.class, this::onOpenNamespace)
+        .onMessage(GetRoutes.class, m -> {
+          m.replyTo().tell(new Routes(configured));
+          return this;
+        })
         .onMessage(SetPoolLimit.class, m -> {
           pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
           return this;
@@ -213,7 +231,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     throw new IllegalArgumentException("no export in " + c);
   }
 
-  private static void refuse(EngineCommand c, EngineError error) {
+  /** Answers a page request with {@code error}, whatever its reply type. */
+  public static void refuse(EngineCommand c, EngineError error) {
     if (c instanceof EngineCommand.Store s) {
       s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
     } else if (c instanceof EngineCommand.Patch p) {
@@ -266,6 +285,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         acc -> self.tell(new ExportsInvalidated(m.replyTo())));
     for (ActorRef<SwapType.Command> e : all) {
       e.tell(new SwapType.Request(new EngineCommand.InvalidateArea("", gather)));
+      e.tell(new SwapType.Close()); // requests routed around the guardian are refused from now on
     }
     return this;
   }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import org.slf4j.LoggerFactory;
 
 /**
  * The zswapd command line. {@code serve} runs the daemon; the other subcommands talk to a
@@ -36,7 +37,7 @@ public final class Main {
 
       Options:
         --config FILE           A HOCON file layered over the defaults; every setting is documented
-                                in reference.conf (see docs/CONFIGURATION.md).
+                                in config/src/main/resources/reference.conf.
         -h, --help              Show this text.
 
       Exit status: 0 after a clean shutdown, 2 for a usage or configuration error, 1 when the
@@ -101,6 +102,8 @@ public final class Main {
   }
 
   private static int serve(Config config, PrintStream out, PrintStream err) {
+    // Initialise logging before Akka does, or SLF4J replays Akka's first messages with a warning.
+    LoggerFactory.getILoggerFactory();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "zswapd", config);
     Zswapd zswapd = Zswapd.get(system);
     NbdServer server;

@@ -13,6 +13,7 @@ import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.ZswapdSettings;
 import io.zswapd.protocol.engine.CompactionResult;
@@ -50,6 +51,10 @@ import java.util.concurrent.CompletionStage;
  *
  * <p>{@code store} compresses the page on the calling thread before it returns (see
  * {@link PageCompressor}), so the caller may reuse its buffer immediately.
+ *
+ * <p>Ordering is a block device's: a request sees every request whose stage completed before
+ * it was made. Requests made without waiting for each other may be applied in either order
+ * (operations on one page are never interleaved, but two in flight at once have no order).
  */
 public final class Zswapd implements Extension {
 
@@ -74,12 +79,14 @@ public final class Zswapd implements Extension {
   private final ZswapdSettings settings;
   private final PageCompressor compressor;
   private final ActorRef<ZswapGuardian.Command> guardian;
+  private final CompletableFuture<ZswapGuardian.Routes> routes;
 
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
     this.compressor = PageCompressor.of(settings.pool());
     this.guardian = system.systemActorOf(ZswapGuardian.create(settings), "zswapd", Props.empty());
+    this.routes = Ask.ask(guardian, ZswapGuardian.GetRoutes::new, ASK_TIMEOUT, system.scheduler());
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
   }
@@ -118,7 +125,7 @@ public final class Zswapd implements Extension {
 
   /** Stores a page already turned into an image (by {@link #compressor()}). */
   public CompletionStage<Void> storeImage(String export, long pageIndex, PageImage image) {
-    return ask((ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r))
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r))
         .thenCompose(Zswapd::stored);
   }
 
@@ -132,7 +139,7 @@ public final class Zswapd implements Extension {
           + " bytes is outside 0.." + PageImage.PAGE_SIZE);
     }
     byte[] copy = bytes.clone();
-    return ask((ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r))
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r))
         .thenCompose(Zswapd::stored);
   }
 
@@ -144,7 +151,7 @@ public final class Zswapd implements Extension {
 
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
-    return ask((ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r))
+    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r))
         .thenCompose(reply -> reply instanceof LoadReply.Loaded l
             ? CompletableFuture.completedStage(l.page())
             : CompletableFuture.failedStage(new ZswapdException(((LoadReply.LoadFailed) reply).error())));
@@ -152,12 +159,13 @@ public final class Zswapd implements Extension {
 
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
   public CompletionStage<Long> invalidate(String export, long pageIndex) {
-    return invalidated(ask((ActorRef<InvalidateReply> r) -> new EngineCommand.Invalidate(export, pageIndex, r)));
+    return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
+        new EngineCommand.Invalidate(export, pageIndex, r)));
   }
 
   /** Forgets {@code count} pages from {@code firstPage}; completes with the pages that held data. */
   public CompletionStage<Long> invalidateRange(String export, long firstPage, long count) {
-    return invalidated(ask((ActorRef<InvalidateReply> r) ->
+    return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
         new EngineCommand.InvalidateRange(export, firstPage, count, r)));
   }
 
@@ -244,6 +252,20 @@ public final class Zswapd implements Extension {
   private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request) {
     return Ask.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
         system.scheduler());
+  }
+
+  /**
+   * A page request for a configured export goes straight to its swap type once the routes
+   * are known (one hop fewer than through the guardian); anything else, and every request in
+   * the first moments after start, goes through the guardian.
+   */
+  private <R> CompletionStage<R> askPage(String export, Function<ActorRef<R>, EngineCommand> request) {
+    ZswapGuardian.Routes known = routes.getNow(null);
+    ActorRef<SwapType.Command> swapType = known == null ? null : known.exports().get(export);
+    if (swapType == null) {
+      return ask(request);
+    }
+    return Ask.ask(swapType, r -> new SwapType.Request(request.apply(r)), ASK_TIMEOUT, system.scheduler());
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

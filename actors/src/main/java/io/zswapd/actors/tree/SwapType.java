@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
@@ -41,6 +42,9 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   public record GetStats(ActorRef<ExportStats> replyTo) implements Command {}
 
+  /** The engine is shutting down: refuse every later page request with SHUTTING_DOWN. */
+  public record Close() implements Command {}
+
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
   private static final int ARRAY_SHARDS_MAX = 1 << 16;
 
@@ -58,6 +62,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final ActorRef<TreeShard.Command>[] shardArray;
   private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
+  private boolean closed;
 
   @SuppressWarnings("unchecked")
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
@@ -83,7 +88,15 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Request.class, m -> {
-          route(m.command());
+          if (closed) {
+            ZswapGuardian.refuse(m.command(), new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down"));
+          } else {
+            route(m.command());
+          }
+          return this;
+        })
+        .onMessage(Close.class, m -> {
+          closed = true;
           return this;
         })
         .onMessage(GetStats.class, this::onGetStats)
