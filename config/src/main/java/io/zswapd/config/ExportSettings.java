@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -28,18 +29,26 @@ import java.util.regex.Pattern;
  * @param sizeBytes   device size, a positive multiple of the page size, at most 2^50 bytes
  * @param readOnly    whether writes, trims and write-zeroes are refused
  * @param backingFile where cold pages are written back past the pool limit; empty for none
+ * @param backingSizeBytes most bytes the backing file may grow to, a positive multiple of the page
+ *                    size; empty for unlimited. Only set together with {@code backingFile}
  */
-public record ExportSettings(String name, long sizeBytes, boolean readOnly, Optional<Path> backingFile) {
+public record ExportSettings(
+    String name,
+    long sizeBytes,
+    boolean readOnly,
+    Optional<Path> backingFile,
+    OptionalLong backingSizeBytes) {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final long MAX_SIZE = 1L << 50;
-  private static final Set<String> FIELDS = Set.of("name", "size", "read-only", "backing-file");
+  private static final Set<String> FIELDS = Set.of("name", "size", "read-only", "backing-file", "backing-size");
   private static final String ENTRY =
-      "{ name = \"swap0\", size = 4 GiB, read-only = false, backing-file = null }";
+      "{ name = \"swap0\", size = 4 GiB, read-only = false, backing-file = null, backing-size = null }";
 
   public ExportSettings {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(backingFile, "backingFile");
+    Objects.requireNonNull(backingSizeBytes, "backingSizeBytes");
   }
 
   /** The device size in pages of {@link ZswapdSettings#PAGE_SIZE} bytes. */
@@ -78,7 +87,7 @@ public record ExportSettings(String name, long sizeBytes, boolean readOnly, Opti
     // a misspelt optional field ("readonly") would otherwise silently leave a device writable
     for (String field : entry.object().keySet()) {
       if (!FIELDS.contains(field)) {
-        throw entry.invalid(field, "unknown export setting; allowed: name, size, read-only, backing-file");
+        throw entry.invalid(field, "unknown export setting; allowed: name, size, read-only, backing-file, backing-size");
       }
     }
     String nameRule = "must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
@@ -92,7 +101,26 @@ public record ExportSettings(String name, long sizeBytes, boolean readOnly, Opti
       throw entry.invalid("size", sizeRule);
     }
     boolean readOnly = entry.has("read-only") && entry.bool("read-only", "must be true or false");
-    return new ExportSettings(name, size, readOnly, backingFile(entry));
+    Optional<Path> backingFile = backingFile(entry);
+    OptionalLong backingSize = backingSize(entry);
+    // a limit on a file that does not exist is a mistake (a forgotten or misplaced backing-file),
+    // not something to ignore: the user expects pages to go somewhere past the pool limit
+    if (backingSize.isPresent() && backingFile.isEmpty()) {
+      throw entry.invalid("backing-size", "needs backing-file; set backing-file too, or remove backing-size");
+    }
+    return new ExportSettings(name, size, readOnly, backingFile, backingSize);
+  }
+
+  private static OptionalLong backingSize(Section entry) {
+    if (!entry.has("backing-size")) {
+      return OptionalLong.empty();
+    }
+    String rule = "must be a positive multiple of 4 KiB, or null for unlimited";
+    long bytes = entry.bytes("backing-size", rule);
+    if (bytes <= 0 || bytes % PAGE_SIZE != 0) {
+      throw entry.invalid("backing-size", rule);
+    }
+    return OptionalLong.of(bytes);
   }
 
   private static Optional<Path> backingFile(Section entry) {

@@ -25,6 +25,7 @@ import java.util.function.LongSupplier;
  * @param sameFilledPages    whether pages of one repeated 8-byte word are kept in the entry
  * @param maxPagesPerZspage  upper bound on pages in one zspage: 4, 8 or 16
  * @param arenaChunkSizeBytes size of one off-heap chunk, a multiple of the page size
+ * @param writeback          when pages are written back to an export's backing file
  */
 public record PoolSettings(
     long maxSizeBytes,
@@ -33,7 +34,8 @@ public record PoolSettings(
     OptionalInt compressionLevel,
     boolean sameFilledPages,
     int maxPagesPerZspage,
-    long arenaChunkSizeBytes) {
+    long arenaChunkSizeBytes,
+    WritebackSettings writeback) {
 
   private static final long KIB = 1024;
   private static final long MIB = 1024 * KIB;
@@ -44,6 +46,7 @@ public record PoolSettings(
   public PoolSettings {
     Objects.requireNonNull(compressor, "compressor");
     Objects.requireNonNull(compressionLevel, "compressionLevel");
+    Objects.requireNonNull(writeback, "writeback");
   }
 
   /**
@@ -69,7 +72,8 @@ public record PoolSettings(
         level(pool, compressor),
         pool.bool("same-filled-pages", "must be on or off"),
         zspagePages,
-        arenaChunkSize(pool, zspagePages));
+        arenaChunkSize(pool, zspagePages),
+        WritebackSettings.read(pool.section("writeback")));
   }
 
   private static long maxSize(Section pool, LongSupplier physicalRamBytes) {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,8 +59,9 @@ class ZswapdSettingsTest {
     assertThat(s.pool().sameFilledPages()).isTrue();
     assertThat(s.pool().maxPagesPerZspage()).isEqualTo(4);
     assertThat(s.pool().arenaChunkSizeBytes()).isEqualTo(2 * MIB);
+    assertThat(s.pool().writeback()).isEqualTo(new WritebackSettings(Optional.empty(), Duration.ofSeconds(10)));
 
-    assertThat(s.exports()).containsExactly(new ExportSettings("swap0", 4 * GIB, false, Optional.empty()));
+    assertThat(s.exports()).containsExactly(new ExportSettings("swap0", 4 * GIB, false, Optional.empty(), OptionalLong.empty()));
     assertThat(s.exports().get(0).pages()).isEqualTo(1_048_576);
 
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
@@ -245,6 +247,54 @@ class ZswapdSettingsTest {
         .isEqualTo("zswapd.pool.same-filled-pages = \"maybe\": not a boolean; must be on or off");
   }
 
+  // --- pool.writeback --------------------------------------------------------------------------
+
+  @Test
+  void writebackDurationsAreReadAtTheirBounds() {
+    WritebackSettings wb = ZswapdSettings.parse(
+        "zswapd.pool.writeback { idle-after = 30d, reclaim-timeout = 100ms }").pool().writeback();
+    assertThat(wb.idleAfter()).contains(Duration.ofDays(30));
+    assertThat(wb.reclaimTimeout()).isEqualTo(Duration.ofMillis(100));
+    wb = ZswapdSettings.parse(
+        "zswapd.pool.writeback { idle-after = 1s, reclaim-timeout = 5m }").pool().writeback();
+    assertThat(wb.idleAfter()).contains(Duration.ofSeconds(1));
+    assertThat(wb.reclaimTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(ZswapdSettings.parse("zswapd.pool.writeback.idle-after = \"off\"").pool().writeback()
+        .idleAfter()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"999ms", "31d", "soon", "on"})
+  void idleAfterOutsideOneSecondTo30DaysIsRefused(String value) {
+    SettingsException e = failure("zswapd.pool.writeback.idle-after = " + value);
+    assertThat(e.key()).isEqualTo("zswapd.pool.writeback.idle-after");
+    assertThat(e.getMessage())
+        .startsWith("zswapd.pool.writeback.idle-after = \"" + value + "\": ")
+        .endsWith("must be \"off\" or a duration from 1s to 30d");
+  }
+
+  @Test
+  void idleAfterNullIsRefusedRatherThanTakenAsOff() {
+    assertThat(failure("zswapd.pool.writeback.idle-after = null").getMessage())
+        .isEqualTo("zswapd.pool.writeback.idle-after = null: must be \"off\" or a duration from 1s to 30d");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"99ms", "301s", "0", "never"})
+  void reclaimTimeoutOutside100msTo5mIsRefused(String value) {
+    SettingsException e = failure("zswapd.pool.writeback.reclaim-timeout = " + value);
+    assertThat(e.key()).isEqualTo("zswapd.pool.writeback.reclaim-timeout");
+    assertThat(e.getMessage())
+        .startsWith("zswapd.pool.writeback.reclaim-timeout = ")
+        .endsWith("must be a duration from 100ms to 5m");
+  }
+
+  @Test
+  void writebackThatIsNotAnObjectIsRefused() {
+    assertThat(failure("zswapd.pool.writeback = off").getMessage())
+        .isEqualTo("zswapd.pool.writeback = \"off\": must be an object { ... }");
+  }
+
   @Test
   void poolThatIsNotAnObjectIsRefused() {
     assertThat(failure("zswapd.pool = 5").getMessage())
@@ -261,10 +311,41 @@ class ZswapdSettingsTest {
           { name = "cache.a-1", size = 8 MiB, read-only = on, backing-file = "/var/lib/zswapd/cache" }
         ]""");
     assertThat(s.exports()).containsExactly(
-        new ExportSettings("swap0", GIB, false, Optional.empty()),
-        new ExportSettings("cache.a-1", 8 * MIB, true, Optional.of(Path.of("/var/lib/zswapd/cache"))));
+        new ExportSettings("swap0", GIB, false, Optional.empty(), OptionalLong.empty()),
+        new ExportSettings("cache.a-1", 8 * MIB, true, Optional.of(Path.of("/var/lib/zswapd/cache")),
+            OptionalLong.empty()));
     assertThat(s.export("cache.a-1").map(ExportSettings::pages)).contains(2048L);
     assertThat(s.export("swap1")).isEmpty();
+  }
+
+  @Test
+  void backingSizeIsKeptWithItsBackingFile() {
+    ExportSettings e = ZswapdSettings.parse("zswapd.exports = [{ name = a, size = 1 GiB,"
+        + " backing-file = \"/var/lib/zswapd/a\", backing-size = 256 MiB }]").exports().get(0);
+    assertThat(e.backingFile()).contains(Path.of("/var/lib/zswapd/a"));
+    assertThat(e.backingSizeBytes()).hasValue(256 * MIB);
+    assertThat(ZswapdSettings.parse("zswapd.exports = [{ name = a, size = 1 GiB,"
+        + " backing-file = \"/var/lib/zswapd/a\", backing-size = null }]").exports().get(0)
+        .backingSizeBytes()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"10000", "0", "-4096", "\"6 KiB\"", "\"big\""})
+  void backingSizeNotAPositiveMultipleOf4KiBIsRefused(String value) {
+    SettingsException e = failure("zswapd.exports = [{ name = a, size = 1 GiB,"
+        + " backing-file = \"/tmp/a\", backing-size = " + value + " }]");
+    assertThat(e.key()).isEqualTo("zswapd.exports[0].backing-size");
+    assertThat(e.getMessage())
+        .startsWith("zswapd.exports[0].backing-size = " + value + ": ")
+        .endsWith("must be a positive multiple of 4 KiB, or null for unlimited");
+  }
+
+  @Test
+  void backingSizeWithoutBackingFileIsRefused() {
+    SettingsException e = failure("zswapd.exports = [{ name = a, size = 1 GiB, backing-size = 1 GiB }]");
+    assertThat(e.key()).isEqualTo("zswapd.exports[0].backing-size");
+    assertThat(e.getMessage()).isEqualTo("zswapd.exports[0].backing-size = \"1 GiB\":"
+        + " needs backing-file; set backing-file too, or remove backing-size");
   }
 
   @Test
@@ -319,7 +400,7 @@ class ZswapdSettingsTest {
   void misspeltExportFieldIsRefusedRatherThanIgnored() {
     assertThat(failure("zswapd.exports = [{ name = a, size = 1 GiB, readonly = true }]").getMessage())
         .isEqualTo("zswapd.exports[0].readonly = true: unknown export setting;"
-            + " allowed: name, size, read-only, backing-file");
+            + " allowed: name, size, read-only, backing-file, backing-size");
   }
 
   @Test
@@ -335,7 +416,7 @@ class ZswapdSettingsTest {
   @Test
   void exportsListCannotBeChangedAfterLoading() {
     ZswapdSettings s = ZswapdSettings.parse("");
-    ExportSettings extra = new ExportSettings("x", 4096, false, Optional.empty());
+    ExportSettings extra = new ExportSettings("x", 4096, false, Optional.empty(), OptionalLong.empty());
     assertThatThrownBy(() -> s.exports().add(extra)).isInstanceOf(UnsupportedOperationException.class);
 
     List<ExportSettings> source = new ArrayList<>(s.exports());

@@ -29,6 +29,7 @@ import io.zswapd.protocol.engine.StoreReply;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -203,7 +204,7 @@ public final class Zswapd implements Extension {
 
   /** Adds an export at run time; completes with false when one of that name exists. */
   public CompletionStage<Boolean> addExport(String name, long sizeBytes) {
-    ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty());
+    ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty(), OptionalLong.empty());
     return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
         r -> new ZswapGuardian.AddExport(e, r), ASK_TIMEOUT, system.scheduler())
         .thenApply(ZswapGuardian.ExportAdded::created);
