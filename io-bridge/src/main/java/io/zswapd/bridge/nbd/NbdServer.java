@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.AskPattern;
+import akka.stream.ActorAttributes;
 import akka.stream.KillSwitches;
 import akka.stream.SharedKillSwitch;
 import akka.stream.javadsl.Flow;
@@ -46,6 +47,8 @@ public final class NbdServer {
   private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
   /** How long shutdown waits for connections to answer their in-flight requests. */
   public static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
+  /** Threads for the blocking reads of Unix-socket connections (see io-bridge reference.conf). */
+  static final String UNIX_IO_DISPATCHER = "zswapd-bridge.unix-io-dispatcher";
 
   private final ActorSystem<?> system;
   private final ExportCatalog catalog;
@@ -140,8 +143,10 @@ public final class NbdServer {
   }
 
   private void serveUnix(SocketChannel ch) {
-    Source<ByteString, ?> from = StreamConverters.fromInputStream(() -> UnixSocketListener.input(ch), 64 << 10);
-    Sink<ByteString, ?> to = StreamConverters.fromOutputStream(() -> UnixSocketListener.output(ch), true);
+    Source<ByteString, ?> from = StreamConverters.fromInputStream(() -> UnixSocketListener.input(ch), 64 << 10)
+        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER));
+    Sink<ByteString, ?> to = StreamConverters.fromOutputStream(() -> UnixSocketListener.output(ch), true)
+        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER));
     from.via(connectionFlow("unix:" + ch.hashCode())).runWith(to, system);
   }
 
