@@ -119,7 +119,7 @@ public final class Main {
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-nbd-stop",
         () -> server.stop().thenApply(d -> Done.getInstance()));
-    out.print(Banner.text(zswapd.settings(), server));
+    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server));
     out.flush();
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;

@@ -143,11 +143,15 @@ public final class NbdServer {
   }
 
   private void serveUnix(SocketChannel ch) {
+    // The blocking read and the blocking write each run in their own island (async boundary)
+    // on the Unix I/O dispatcher, and the connection stage in a third on the default one.
+    // Fused together, the replies would wait whenever the read blocks, and a client that stops
+    // reading would block an engine thread.
     Source<ByteString, ?> from = StreamConverters.fromInputStream(() -> UnixSocketListener.input(ch), 64 << 10)
-        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER));
+        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER)).async();
     Sink<ByteString, ?> to = StreamConverters.fromOutputStream(() -> UnixSocketListener.output(ch), true)
-        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER));
-    from.via(connectionFlow("unix:" + ch.hashCode())).runWith(to, system);
+        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER)).async();
+    from.via(connectionFlow("unix:" + ch.hashCode()).async()).runWith(to, system);
   }
 
   private void closeUnix() {
