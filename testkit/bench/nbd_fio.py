@@ -48,12 +48,11 @@ def rss_kib(pid):
 
 
 class Server:
-    def __init__(self, name, cmd, tcp_uri, unix_uri, cwd, env=None):
-        self.name, self.cmd, self.tcp_uri, self.unix_uri = name, cmd, tcp_uri, unix_uri
+    def __init__(self, name, cmd, uri, cwd):
+        self.name, self.cmd, self.uri = name, cmd, uri
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=env, start_new_session=True)
-        wait_for(tcp_uri)
-        wait_for(unix_uri)
+                                     start_new_session=True)
+        wait_for(uri)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -63,28 +62,31 @@ class Server:
             self.proc.kill()
 
 
-def start_zswapd(jar, workdir):
+def start_zswapd(jar, workdir, transport):
     port = free_port()
     sock = os.path.join(workdir, "zswapd.sock")
     conf = os.path.join(workdir, "zswapd.conf")
+    tcp = f'"127.0.0.1:{port}"' if transport == "tcp" else "off"
+    unix = f'"{sock}"' if transport == "unix" else "off"
     with open(conf, "w") as f:
         f.write(f"""zswapd {{
   pool.max-size = 4 GiB
   exports = [ {{ name = "swap0", size = {EXPORT_SIZE}iB }} ]
-  nbd {{ tcp = "127.0.0.1:{port}", unix-socket = "{sock}" }}
+  nbd {{ tcp = {tcp}, unix-socket = {unix} }}
 }}
 """)
     cmd = ["java", "-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=6g", "-jar", jar, "serve", "--config", conf]
-    return Server("zswapd", cmd, f"nbd://127.0.0.1:{port}/swap0", f"nbd+unix:///swap0?socket={sock}", workdir)
+    uri = f"nbd://127.0.0.1:{port}/swap0" if transport == "tcp" else f"nbd+unix:///swap0?socket={sock}"
+    return Server("zswapd", cmd, uri, workdir)
 
 
-def start_nbdkit(name, extra, workdir):
+def start_nbdkit(name, extra, workdir, transport):
     port = free_port()
     sock = os.path.join(workdir, f"{name}.sock")
-    # one nbdkit serves both transports: -U for the socket, -p/-i for TCP
-    cmd = ["nbdkit", "-f", "-U", sock, "-p", str(port), "-i", "127.0.0.1", "--threads", "16",
-           "memory", EXPORT_SIZE] + extra
-    return Server(name, cmd, f"nbd://127.0.0.1:{port}/", f"nbd+unix:///?socket={sock}", workdir)
+    listen = ["-U", sock] if transport == "unix" else ["-p", str(port), "-i", "127.0.0.1"]
+    cmd = ["nbdkit", "-f", "--threads", "16"] + listen + ["memory", EXPORT_SIZE] + extra
+    uri = f"nbd://127.0.0.1:{port}/" if transport == "tcp" else f"nbd+unix:///?socket={sock}"
+    return Server(name, cmd, uri, workdir)
 
 
 def fio(uri, rw, numjobs, runtime, extra=()):
@@ -116,27 +118,28 @@ def main():
     results = {}
     rss = {}
     starters = [
-        ("zswapd", lambda: start_zswapd(jar, work)),
-        ("nbdkit memory", lambda: start_nbdkit("nbdkit-memory", [], work)),
-        ("nbdkit memory allocator=zstd", lambda: start_nbdkit("nbdkit-zstd", ["allocator=zstd"], work)),
+        ("zswapd", lambda t: start_zswapd(jar, work, t)),
+        ("nbdkit memory", lambda t: start_nbdkit("nbdkit-memory", [], work, t)),
+        ("nbdkit memory allocator=zstd", lambda t: start_nbdkit("nbdkit-zstd", ["allocator=zstd"], work, t)),
     ]
     for name, start in starters:
-        srv = start()
-        try:
-            # fill both jobs' regions so random reads read data, then measure
-            fio(srv.unix_uri, "write", 2, 0, ["--bs=1m", "--iodepth=4"])
-            for transport, uri in (("unix", srv.unix_uri), ("tcp", srv.tcp_uri)):
+        for transport in ("unix", "tcp"):
+            srv = start(transport)
+            try:
+                # fill both jobs' regions so random reads read data, then measure
+                fio(srv.uri, "write", 2, 0, ["--bs=1m", "--iodepth=4"])
                 for numjobs in (1, 2):
                     for rw in ("randwrite", "randread"):
-                        results[(name, transport, numjobs, rw)] = fio(uri, rw, numjobs, args.runtime)
+                        results[(name, transport, numjobs, rw)] = fio(srv.uri, rw, numjobs, args.runtime)
                         print(f"{name} {transport} jobs={numjobs} {rw}: "
                               f"{results[(name, transport, numjobs, rw)][0]:,.0f} IOPS", file=sys.stderr)
-            # RSS after 1 GiB written: the two 512 MiB regions are written, then sampled
-            fio(srv.unix_uri, "write", 2, 0, ["--bs=1m", "--iodepth=4", "--randseed=7"])
-            time.sleep(3)
-            rss[name] = rss_kib(srv.proc.pid)
-        finally:
-            srv.stop()
+                if transport == "unix":
+                    # RSS after 1 GiB written: both 512 MiB regions rewritten, then sampled
+                    fio(srv.uri, "write", 2, 0, ["--bs=1m", "--iodepth=4", "--randseed=7"])
+                    time.sleep(3)
+                    rss[name] = rss_kib(srv.proc.pid)
+            finally:
+                srv.stop()
     print(f"fio 4 KiB, iodepth 32, {args.runtime}s per cell, 50% compressible buffers; "
           f"{os.cpu_count()} cores\n")
     print("| server | transport | jobs | randwrite IOPS | p99 (us) | vs nbdkit | randread IOPS | p99 (us) | vs nbdkit |")

@@ -7,6 +7,7 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.StashBuffer;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
@@ -86,13 +87,34 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(60);
 
+  /** Direct memory kept free for everything that is not the pool (Akka's TCP buffers, codecs). */
+  static final long DIRECT_MEMORY_RESERVE = 64L << 20;
+
+  /**
+   * The pool limit in force: {@code pool.max-size}, or less when the JVM's direct memory limit
+   * ({@code -XX:MaxDirectMemorySize}, by default the heap size) could not hold it; the pool's
+   * chunks are direct memory, and past that limit the JVM would throw instead of refusing.
+   */
+  public static long effectivePoolLimit(PoolSettings p, long maxDirectMemory) {
+    long room = Math.max(0, maxDirectMemory - DIRECT_MEMORY_RESERVE) / 4096 * 4096;
+    return Math.min(p.maxSizeBytes(), Math.max(room, 4096));
+  }
+
   public static Behavior<Command> create(ZswapdSettings settings) {
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
+      long maxDirect = OffHeap.maxDirectMemory();
+      long limit = effectivePoolLimit(p, maxDirect);
+      if (limit < p.maxSizeBytes()) {
+        ctx.getLog().warn("zswapd.pool.max-size = {} bytes exceeds what the JVM's direct memory limit ({} bytes) can "
+            + "hold; using {} bytes. Start java with -XX:MaxDirectMemorySize={}m or more to use the whole setting.",
+            p.maxSizeBytes(), maxDirect, limit, (p.maxSizeBytes() + DIRECT_MEMORY_RESERVE) / (1 << 20) + 1);
+      }
+      long acceptBelow = (long) (limit * p.acceptThreshold()) / 4096 * 4096;
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
-          p.maxSizeBytes(), p.acceptBelowBytes(), CodecKind.valueOf(p.compressor().name()),
+          limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
           p.compressionLevel(), ready), "pool");
       return starting(ctx, stash, settings, geometry, pool);
     }));

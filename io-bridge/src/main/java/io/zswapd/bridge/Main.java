@@ -40,13 +40,16 @@ public final class Main {
                                 in config/src/main/resources/reference.conf.
         -h, --help              Show this text.
 
-      Exit status: 0 after a clean shutdown, 2 for a usage or configuration error, 1 when the
-      daemon cannot start (for example, a port already in use).
+      Exit status: 143 (the JVM's status for SIGTERM, 128 + 15) or 130 (SIGINT) after a clean
+      shutdown; 2 for a usage or configuration error; 1 when the daemon cannot start (for
+      example, a port already in use).
       """;
 
   private Main() {}
 
   public static void main(String[] args) {
+    // Initialise logging before Akka's threads race to do it, or SLF4J prints a replay warning.
+    LoggerFactory.getILoggerFactory();
     System.exit(run(args, System.out, System.err));
   }
 
@@ -102,8 +105,6 @@ public final class Main {
   }
 
   private static int serve(Config config, PrintStream out, PrintStream err) {
-    // Initialise logging before Akka does, or SLF4J replays Akka's first messages with a warning.
-    LoggerFactory.getILoggerFactory();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "zswapd", config);
     Zswapd zswapd = Zswapd.get(system);
     NbdServer server;
@@ -118,7 +119,7 @@ public final class Main {
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-nbd-stop",
         () -> server.stop().thenApply(d -> Done.getInstance()));
-    out.print(Banner.text(zswapd.settings(), server));
+    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server));
     out.flush();
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;

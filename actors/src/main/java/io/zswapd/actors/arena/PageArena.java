@@ -122,8 +122,18 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     PageRef[] out = new PageRef[n];
     for (int i = 0; i < n; i++) {
       out[i] = takePage();
+      if (out[i] == null) {
+        // The JVM refused a new chunk (direct memory exhausted): a full pool, not a crash.
+        getContext().getLog().warn("no direct memory for a new {}-byte chunk with {} bytes held; "
+            + "raise -XX:MaxDirectMemorySize or lower zswapd.pool.max-size", pagesPerChunk * PageRef.PAGE_SIZE,
+            bytesHeldNow());
+        onReturn(new Return(out, i));
+        poolLimitHit++;
+        g.replyTo().tell(refusal());
+        return this;
+      }
+      pagesInUse++;
     }
-    pagesInUse += n;
     maxPagesInUse = Math.max(maxPagesInUse, pagesInUse);
     g.replyTo().tell(new Granted(out));
     return this;
@@ -146,6 +156,9 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     }
     if (best == null) {
       best = newChunk();
+      if (best == null) {
+        return null;
+      }
     }
     int index = best.freeStack[--best.freeCount];
     best.inUseBits[index >>> 6] |= 1L << index;
@@ -160,7 +173,13 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     } else {
       id = freeIds.remove(freeIds.size() - 1);
     }
-    Chunk c = new Chunk(id, pagesPerChunk);
+    Chunk c;
+    try {
+      c = new Chunk(id, pagesPerChunk);
+    } catch (OutOfMemoryError directMemoryExhausted) {
+      freeIds.add(id);
+      return null;
+    }
     chunks.set(id, c);
     chunksHeld++;
     chunksAllocated++;
@@ -195,6 +214,10 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     freeIds.add(c.id);
     chunksHeld--;
     chunksReleased++;
+  }
+
+  private long bytesHeldNow() {
+    return chunksHeld * pagesPerChunk * (long) PageRef.PAGE_SIZE;
   }
 
   private Behavior<Command> onGetStats(GetStats m) {

@@ -11,6 +11,7 @@ import akka.actor.typed.Props;
 import java.util.function.Function;
 import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.tree.SwapType;
@@ -94,6 +95,11 @@ public final class Zswapd implements Extension {
 
   public ZswapdSettings settings() {
     return settings;
+  }
+
+  /** The pool limit in force: {@code pool.max-size}, lowered if direct memory could not hold it. */
+  public long poolLimitBytes() {
+    return ZswapGuardian.effectivePoolLimit(settings.pool(), OffHeap.maxDirectMemory());
   }
 
   /** The page compressor this engine uses (codec, same-filled detection, huge threshold). */

@@ -66,7 +66,11 @@ final class NbdBackend {
       int from = (int) (pos % PAGE);
       int n = (int) Math.min(PAGE - from, end - pos);
       ByteString piece = data.slice((int) (pos - offset), (int) (pos - offset) + n);
-      if (n == PAGE) {
+      if (n == PAGE && data.length() == PAGE) {
+        // One page (the swap case): compress right here; a hand-off would cost more than it saves.
+        parts.add(zswapd.storeImage(export, page, compressor.compress(piece.asByteBuffer())).toCompletableFuture());
+      } else if (n == PAGE) {
+        // Several pages: compress them on the default dispatcher so one request uses every core.
         parts.add(CompletableFuture.supplyAsync(() -> compressor.compress(piece.asByteBuffer()), executor)
             .thenCompose(image -> zswapd.storeImage(export, page, image)));
       } else {

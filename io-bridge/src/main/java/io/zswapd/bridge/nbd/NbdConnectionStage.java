@@ -217,7 +217,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       boolean readOnly = export.hasFlag(Nbd.FLAG_READ_ONLY);
       switch (r.type()) {
         case Nbd.CMD_READ -> {
-          if (r.flags() != 0 || length > maxPayload || !inRange) {
+          // FUA is advertised, so the spec says every command must accept it (and may ignore it)
+          if ((r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || length > maxPayload || !inRange) {
             reply(r.handle(), Nbd.EINVAL, null);
           } else {
             start(r, backend.read(export.name(), r.offset(), r.length()), false, length);
@@ -238,7 +239,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
           }
         }
         case Nbd.CMD_FLUSH -> {
-          if (r.flags() != 0) {
+          if ((r.flags() & ~Nbd.CMD_FLAG_FUA) != 0) {
             reply(r.handle(), Nbd.EINVAL, null);
           } else if (writesInFlight.isEmpty()) {
             reply(r.handle(), 0, null);

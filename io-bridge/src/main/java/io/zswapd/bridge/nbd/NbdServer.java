@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.AskPattern;
+import akka.stream.ActorAttributes;
 import akka.stream.KillSwitches;
 import akka.stream.SharedKillSwitch;
 import akka.stream.javadsl.Flow;
@@ -46,6 +47,8 @@ public final class NbdServer {
   private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
   /** How long shutdown waits for connections to answer their in-flight requests. */
   public static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
+  /** Threads for the blocking reads of Unix-socket connections (see io-bridge reference.conf). */
+  static final String UNIX_IO_DISPATCHER = "zswapd-bridge.unix-io-dispatcher";
 
   private final ActorSystem<?> system;
   private final ExportCatalog catalog;
@@ -140,9 +143,15 @@ public final class NbdServer {
   }
 
   private void serveUnix(SocketChannel ch) {
-    Source<ByteString, ?> from = StreamConverters.fromInputStream(() -> UnixSocketListener.input(ch), 64 << 10);
-    Sink<ByteString, ?> to = StreamConverters.fromOutputStream(() -> UnixSocketListener.output(ch), true);
-    from.via(connectionFlow("unix:" + ch.hashCode())).runWith(to, system);
+    // The blocking read and the blocking write each run in their own island (async boundary)
+    // on the Unix I/O dispatcher, and the connection stage in a third on the default one.
+    // Fused together, the replies would wait whenever the read blocks, and a client that stops
+    // reading would block an engine thread.
+    Source<ByteString, ?> from = StreamConverters.fromInputStream(() -> UnixSocketListener.input(ch), 64 << 10)
+        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER)).async();
+    Sink<ByteString, ?> to = StreamConverters.fromOutputStream(() -> UnixSocketListener.output(ch), true)
+        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER)).async();
+    from.via(connectionFlow("unix:" + ch.hashCode()).async()).runWith(to, system);
   }
 
   private void closeUnix() {

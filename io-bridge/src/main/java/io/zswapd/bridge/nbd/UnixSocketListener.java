@@ -118,7 +118,11 @@ final class UnixSocketListener implements AutoCloseable {
     }
   }
 
-  /** Reads a channel without Channels.newInputStream, whose lock would block concurrent writes. */
+  /**
+   * Reads a channel without Channels.newInputStream, whose lock would block concurrent writes.
+   * Closing it only shuts the input down: a client that half-closes after DISC must still get
+   * the replies to what it sent, and the output side closes the channel when they are written.
+   */
   static InputStream input(SocketChannel ch) {
     return new InputStream() {
       @Override
@@ -138,7 +142,9 @@ final class UnixSocketListener implements AutoCloseable {
 
       @Override
       public void close() throws IOException {
-        ch.close();
+        if (ch.isOpen()) {
+          ch.shutdownInput();
+        }
       }
     };
   }

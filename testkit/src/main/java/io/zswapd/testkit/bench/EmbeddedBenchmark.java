@@ -54,7 +54,7 @@ public final class EmbeddedBenchmark {
         z.invalidateArea("bench").toCompletableFuture().join();
       }
     }
-    memoryRun(gib);
+    memoryRun(gib, Boolean.getBoolean("zswapd.bench.histogram"));
   }
 
   private static String label(PageGenerator.Kind kind) {
@@ -175,14 +175,13 @@ public final class EmbeddedBenchmark {
   }
 
   /** Steady write of {@code gib} GiB of mixed non-zero pages: pool overhead and heap metadata per page. */
-  private static void memoryRun(int gib) throws Exception {
+  private static void memoryRun(int gib, boolean histogram) throws Exception {
     long pages = (long) gib << 18;
     MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = " + (gib * 2 + 1) + " GiB\n"
         + "zswapd.exports = [ { name = bench, size = " + (gib * 2) + " GiB } ]")) {
       Zswapd z = engine.zswapd();
       z.stats().toCompletableFuture().join();
-      long heapBefore = settledHeap(mem);
       PageGenerator gen = new PageGenerator(99);
       PageGenerator.Kind[] kinds = {PageGenerator.Kind.C25, PageGenerator.Kind.C50, PageGenerator.Kind.C75,
           PageGenerator.Kind.TEXT};
@@ -191,6 +190,7 @@ public final class EmbeddedBenchmark {
         samples[i] = gen.page(i, kinds[i % kinds.length]);
         samples[i][0] = (byte) i; // distinct
       }
+      long heapBefore = settledHeap(mem); // after the input pages exist, so only the engine's growth counts
       Semaphore window = new Semaphore(IN_FLIGHT);
       long t0 = System.nanoTime();
       for (long p = 0; p < pages; p++) {
@@ -215,6 +215,10 @@ public final class EmbeddedBenchmark {
       System.out.printf(Locale.ROOT, "| off-heap bytes held (chunks) | %,d B |%n", s.pool().arenaBytesHeld());
       System.out.printf(Locale.ROOT, "| heap growth per stored page | %.1f B |%n",
           (double) (heapAfter - heapBefore) / pages);
+      if (histogram) {
+        new ProcessBuilder("jmap", "-histo:live", String.valueOf(ProcessHandle.current().pid()))
+            .inheritIO().start().waitFor();
+      }
     }
   }
 

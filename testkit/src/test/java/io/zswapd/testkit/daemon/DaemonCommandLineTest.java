@@ -1,0 +1,70 @@
+package io.zswapd.testkit.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.zswapd.testkit.interop.ExternalTool;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command line of the real jar: usage, and every mistake a user can make before the daemon
+ * starts ends in exit status 2 and one line on stderr that names the mistake.
+ */
+class DaemonCommandLineTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void helpPrintsUsageOnStdoutAndExitsZero() {
+    ExternalTool.Result r = DaemonJar.run("--help");
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout()).as(r.describe()).startsWith("Usage:").contains("serve").contains("--config");
+    assertThat(r.stderr()).as(r.describe()).isEmpty();
+  }
+
+  @Test
+  void noArgumentsPrintUsageOnStderrAndExitTwo() {
+    ExternalTool.Result r = DaemonJar.run();
+    assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
+    assertThat(r.stderr()).as(r.describe()).startsWith("Usage:").contains("serve").contains("--config");
+    assertThat(r.stdout()).as(r.describe()).isEmpty();
+  }
+
+  @Test
+  void unknownOptionIsNamedInOneLine() {
+    ExternalTool.Result r = DaemonJar.run("serve", "--frobnicate");
+    assertOneLineError(r, "--frobnicate");
+  }
+
+  @Test
+  void unknownCommandIsNamedInOneLine() {
+    ExternalTool.Result r = DaemonJar.run("frobnicate");
+    assertOneLineError(r, "frobnicate");
+  }
+
+  @Test
+  void missingConfigFileIsNamedInOneLine() {
+    ExternalTool.Result r = DaemonJar.run("serve", "--config", "/nonexistent/zswapd.conf");
+    assertOneLineError(r, "/nonexistent/zswapd.conf");
+  }
+
+  @Test
+  void badConfigValueNamesTheKeyTheValueAndWhatIsAllowed() throws IOException {
+    Path config = Files.writeString(dir.resolve("bad.conf"), "zswapd.pool.compressor = snappy\n");
+    ExternalTool.Result r = DaemonJar.run("serve", "--config", config.toString());
+    assertOneLineError(r, "zswapd.pool.compressor");
+    assertThat(r.stderr()).as(r.describe()).contains("snappy", "lz4", "lz4hc", "zstd");
+  }
+
+  private static void assertOneLineError(ExternalTool.Result r, String named) {
+    assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
+    List<String> lines = r.stderr().lines().toList();
+    assertThat(lines).as(r.describe()).hasSize(1);
+    assertThat(lines.get(0)).as(r.describe()).contains(named);
+    assertThat(r.stdout()).as(r.describe()).isEmpty();
+  }
+}
