@@ -9,6 +9,13 @@ import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.StashBuffer;
 import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.writeback.BackingIo;
+import io.zswapd.actors.writeback.BackingStats;
+import io.zswapd.actors.writeback.BackingStore;
+import io.zswapd.actors.writeback.WritebackWorker;
+import io.zswapd.config.WritebackSettings;
+import io.zswapd.protocol.engine.WritebackResult;
+import java.util.Optional;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.Pool;
@@ -85,6 +92,17 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
 
+  private record BackingClosed(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
+
+  /**
+   * Remove an export at run time (swapoff then detach): every page is invalidated, its backing
+   * file closed, and later requests for it are refused.
+   */
+  public record RemoveExport(String name, ActorRef<ExportRemoved> replyTo) implements Command {}
+
+  /** {@code backingSlotsInUse} is what the backing store still held when it closed (0 unless leaked). */
+  public record ExportRemoved(String name, boolean existed, long pagesFreed, long backingSlotsInUse) {}
+
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(60);
 
   /** Direct memory kept free for everything that is not the pool (Akka's TCP buffers, codecs). */
@@ -100,7 +118,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     return Math.min(p.maxSizeBytes(), Math.max(room, 4096));
   }
 
-  public static Behavior<Command> create(ZswapdSettings settings) {
+  /**
+   * @param backingIos the opened backing file of every export that has one, by export name
+   */
+  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos) {
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
@@ -116,15 +137,15 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
           limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
           p.compressionLevel(), ready), "pool");
-      return starting(ctx, stash, settings, geometry, pool);
+      return starting(ctx, stash, settings, geometry, pool, backingIos);
     }));
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool) {
+      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool, Map<String, BackingIo> backingIos) {
     return Behaviors.receive(Command.class)
         .onMessage(PoolReady.class, r -> stash.unstashAll(
-            new ZswapGuardian(ctx, settings, geometry, pool, r.ready().classes())))
+            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos)))
         .onAnyMessage(m -> {
           stash.stash(m);
           return Behaviors.same();
@@ -141,18 +162,28 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
   private boolean shutDown;
+  private final ActorRef<WritebackWorker.Command> writeback;
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
-      ActorRef<Pool.Command> pool, List<ActorRef<SizeClass.Command>> classes) {
+      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos) {
     super(ctx);
     this.geometry = geometry;
     this.compressor = PageCompressor.of(settings.pool());
     this.pool = pool;
-    this.classes = classes;
+    this.classes = ready.classes();
+    List<ActorRef<SwapType.Command>> backed = new ArrayList<>();
     for (ExportSettings e : settings.exports()) {
-      addExport(e);
+      Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
+      ActorRef<SwapType.Command> ref = getContext().spawn(SwapType.create(e.name(), e.pages(), e.readOnly(), classes,
+          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED)), "export-" + actorName(e.name()));
+      exports.put(e.name(), ref);
+      io.ifPresent(x -> backed.add(ref));
     }
     this.configured = Map.copyOf(exports);
+    WritebackSettings w = settings.pool().writeback();
+    this.writeback = backed.isEmpty() ? null : getContext().spawn(
+        WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
+        "writeback");
   }
 
   private void addExport(ExportSettings e) {
@@ -160,8 +191,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
-    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor),
-        "export-" + actorName(name));
+    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
+        Optional.empty(), BackingStore.UNLIMITED), "export-" + actorName(name));
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -212,6 +243,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         })
         .onMessage(Shutdown.class, this::onShutdown)
         .onMessage(ExportsInvalidated.class, this::onExportsInvalidated)
+        .onMessage(BackingClosed.class, this::onBackingClosed)
+        .onMessage(RemoveExport.class, this::onRemoveExport)
         .build();
   }
 
@@ -219,6 +252,14 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     EngineCommand c = m.command();
     if (c instanceof EngineCommand.GetStats s) {
       gatherStats(s.replyTo());
+      return this;
+    }
+    if (c instanceof EngineCommand.Writeback w) {
+      if (writeback == null || shutDown) {
+        w.replyTo().tell(WritebackResult.NONE);
+      } else {
+        writeback.tell(new WritebackWorker.Writeback(w.mode(), w.replyTo()));
+      }
       return this;
     }
     if (c instanceof EngineCommand.Compact k) {
@@ -313,14 +354,53 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private Behavior<Command> onExportsInvalidated(ExportsInvalidated m) {
-    // Shards sent their frees to the size classes before answering; the drain queues behind them.
+    // Shards sent their frees (to size classes and backing stores) before answering, so the
+    // backing stores close and the pool drains behind them.
+    ActorRef<Command> self = getContext().getSelf();
+    List<ActorRef<SwapType.Command>> all = allSwapTypes();
+    ActorRef<BackingStats> closed = Gather.spawn(getContext(), all.size(), 0L,
+        (acc, b) -> acc + b.slotsInUse(), slots -> self.tell(new BackingClosed(slots, m.replyTo())),
+        FAN_OUT_TIMEOUT, slots -> self.tell(new BackingClosed(slots, m.replyTo())));
+    for (ActorRef<SwapType.Command> e : all) {
+      e.tell(new SwapType.CloseBacking(closed));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onBackingClosed(BackingClosed m) {
     ActorRef<ShutdownReport> replyTo = m.replyTo();
     ActorRef<Pool.DrainReport> once = Gather.spawn(getContext(), 1, (Pool.DrainReport) null, (acc, d) -> d,
         d -> replyTo.tell(new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
-            d.arena().chunksReleased())),
+            d.arena().chunksReleased(), m.backingSlotsInUse())),
         FAN_OUT_TIMEOUT, d -> getContext().getLog().error("pool drain did not answer in {}", FAN_OUT_TIMEOUT));
     pool.tell(new Pool.Drain(once));
     return this;
   }
 
+  /** Removal of one export: swapoff (every page invalidated), its backing file closed, then refused. */
+  private Behavior<Command> onRemoveExport(RemoveExport m) {
+    ActorRef<SwapType.Command> target = exports.remove(m.name());
+    if (target == null) {
+      target = namespaceExports.remove(m.name());
+    }
+    if (target == null) {
+      m.replyTo().tell(new ExportRemoved(m.name(), false, 0, 0));
+      return this;
+    }
+    ActorRef<SwapType.Command> swapType = target;
+    ActorRef<InvalidateReply> invalidated = Gather.spawn(getContext(), 1, 0L,
+        (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
+        freed -> {
+          ActorRef<BackingStats> closed = Gather.spawn(getContext(), 1, (BackingStats) null, (a, b) -> b,
+              b -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, b.slotsInUse())), FAN_OUT_TIMEOUT,
+              b -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
+          swapType.tell(new SwapType.CloseBacking(closed));
+        }, FAN_OUT_TIMEOUT, freed -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
+    swapType.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
+    swapType.tell(new SwapType.Close());
+    if (writeback != null) {
+      writeback.tell(new WritebackWorker.Forget(swapType));
+    }
+    return this;
+  }
 }

@@ -10,4 +10,5 @@ public record ArenaStats(
     long chunksReleased,
     long poolLimitHit,
     long limitBytes,
-    boolean limitHit) {}
+    boolean limitHit,
+    long rejectReclaimFail) {}

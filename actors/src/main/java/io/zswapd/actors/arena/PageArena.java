@@ -7,6 +7,9 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,6 +32,12 @@ import java.util.List;
  * <p>The pool limit ({@code pool.max-size}) is enforced here, with zswap's hysteresis: once a
  * grant would cross the limit, {@code pool_limit_hit} counts and grants are refused until the
  * pages in use fall below {@code accept-threshold} of the limit.
+ *
+ * <p>With a reclaimer (the writeback worker, when some export has a backing file) a grant at
+ * the limit is not refused at once: it waits while the reclaimer writes cold pages back, and
+ * is served as soon as pages in use fall below the accept threshold. Grants still waiting when
+ * the reclaimer gives up, or after {@code reclaim-timeout}, are refused
+ * ({@code reject_reclaim_fail}).
  */
 public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
@@ -48,6 +57,17 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   /** Reset mem_used_max to the current figure. */
   public record ResetMax() implements Command {}
 
+  /** Who makes room at the limit, and how long a grant may wait for it. */
+  public record SetReclaimer(ActorRef<RoomNeeded> reclaimer, Duration timeout) implements Command {}
+
+  /** To the reclaimer: pages in use must fall below {@code acceptBelowPages}. */
+  public record RoomNeeded(long pagesInUse, long acceptBelowPages, ActorRef<Command> arena) {}
+
+  /** From the reclaimer: it stopped; {@code madeRoom} false when it could not free enough. */
+  public record ReclaimDone(boolean madeRoom) implements Command {}
+
+  private record ReclaimTimeout() implements Command {}
+
   public sealed interface GrantReply {}
 
   public record Granted(PageRef[] pages) implements GrantReply {}
@@ -55,7 +75,8 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   public record GrantRefused(long limitBytes, long usedBytes) implements GrantReply {}
 
   public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes) {
-    return Behaviors.setup(ctx -> new PageArena(ctx, chunkBytes, limitBytes, acceptBelowBytes));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(
+        timers -> new PageArena(ctx, timers, chunkBytes, limitBytes, acceptBelowBytes)));
   }
 
   private final int pagesPerChunk;
@@ -64,6 +85,12 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   private long limitPages;
   private long acceptBelowPages;
   private boolean limitHit;
+  private final TimerScheduler<Command> timers;
+  private ActorRef<RoomNeeded> reclaimer;
+  private Duration reclaimTimeout;
+  private boolean reclaiming;
+  private final ArrayDeque<Grant> waitingGrants = new ArrayDeque<>();
+  private long rejectReclaimFail;
 
   private long pagesInUse;
   private long maxPagesInUse;
@@ -72,8 +99,10 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   private long chunksReleased;
   private long poolLimitHit;
 
-  private PageArena(ActorContext<Command> ctx, int chunkBytes, long limitBytes, long acceptBelowBytes) {
+  private PageArena(ActorContext<Command> ctx, TimerScheduler<Command> timers, int chunkBytes, long limitBytes,
+      long acceptBelowBytes) {
     super(ctx);
+    this.timers = timers;
     this.pagesPerChunk = chunkBytes / PageRef.PAGE_SIZE;
     setLimit(limitBytes, acceptBelowBytes);
   }
@@ -92,6 +121,16 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
           maxPagesInUse = pagesInUse;
           return this;
         })
+        .onMessage(SetReclaimer.class, m -> {
+          reclaimer = m.reclaimer();
+          reclaimTimeout = m.timeout();
+          return this;
+        })
+        .onMessage(ReclaimDone.class, this::onReclaimDone)
+        .onMessage(ReclaimTimeout.class, m -> {
+          refuseWaiting();
+          return this;
+        })
         .onSignal(PostStop.class, s -> releaseAll())
         .build();
   }
@@ -105,19 +144,87 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   }
 
   private Behavior<Command> onGrant(Grant g) {
+    if (!waitingGrants.isEmpty()) {
+      waitingGrants.add(g); // behind the ones already waiting for room
+      return this;
+    }
     if (limitHit && pagesInUse >= acceptBelowPages) {
-      poolLimitHit++;
-      g.replyTo().tell(refusal());
+      atLimit(g);
       return this;
     }
     limitHit = false;
     long room = limitPages - pagesInUse;
     if (room < g.min()) {
       limitHit = true;
-      poolLimitHit++;
-      g.replyTo().tell(refusal());
+      atLimit(g);
       return this;
     }
+    grant(g, room);
+    return this;
+  }
+
+  /** A grant the limit stops: it waits for the reclaimer, or is refused when there is none. */
+  private void atLimit(Grant g) {
+    poolLimitHit++;
+    if (reclaimer == null) {
+      g.replyTo().tell(refusal());
+      return;
+    }
+    waitingGrants.add(g);
+    if (!reclaiming) {
+      reclaiming = true;
+      reclaimer.tell(new RoomNeeded(pagesInUse, acceptBelowPages, getContext().getSelf()));
+    }
+    if (!timers.isTimerActive(RECLAIM_TIMER)) {
+      timers.startSingleTimer(RECLAIM_TIMER, new ReclaimTimeout(), reclaimTimeout);
+    }
+  }
+
+  private static final Object RECLAIM_TIMER = "reclaim";
+
+  /** Serves waiting grants in order while there is room; the rest keep waiting. */
+  private void serveWaiting() {
+    while (!waitingGrants.isEmpty() && !limitHit) {
+      Grant g = waitingGrants.peek();
+      long room = limitPages - pagesInUse;
+      if (room < g.min()) {
+        limitHit = true;
+        return;
+      }
+      waitingGrants.poll();
+      grant(g, room);
+    }
+    if (waitingGrants.isEmpty()) {
+      timers.cancel(RECLAIM_TIMER);
+    }
+  }
+
+  private void refuseWaiting() {
+    for (Grant g : waitingGrants) {
+      rejectReclaimFail++;
+      g.replyTo().tell(refusal());
+    }
+    waitingGrants.clear();
+    timers.cancel(RECLAIM_TIMER);
+  }
+
+  private Behavior<Command> onReclaimDone(ReclaimDone m) {
+    reclaiming = false;
+    if (limitHit && pagesInUse >= acceptBelowPages) {
+      if (m.madeRoom() && !waitingGrants.isEmpty()) {
+        reclaiming = true; // it freed some but not enough yet: go on
+        reclaimer.tell(new RoomNeeded(pagesInUse, acceptBelowPages, getContext().getSelf()));
+      } else {
+        refuseWaiting();
+      }
+    } else {
+      limitHit = false;
+      serveWaiting();
+    }
+    return this;
+  }
+
+  private void grant(Grant g, long room) {
     int n = (int) Math.min(g.max(), room);
     PageRef[] out = new PageRef[n];
     for (int i = 0; i < n; i++) {
@@ -130,13 +237,12 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
         onReturn(new Return(out, i));
         poolLimitHit++;
         g.replyTo().tell(refusal());
-        return this;
+        return;
       }
       pagesInUse++;
     }
     maxPagesInUse = Math.max(maxPagesInUse, pagesInUse);
     g.replyTo().tell(new Granted(out));
-    return this;
   }
 
   private GrantRefused refusal() {
@@ -204,6 +310,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     }
     if (limitHit && pagesInUse < acceptBelowPages) {
       limitHit = false;
+      serveWaiting();
     }
     return this;
   }
@@ -228,7 +335,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   private ArenaStats stats() {
     return new ArenaStats(pagesInUse, maxPagesInUse, chunksHeld,
         chunksHeld * pagesPerChunk * (long) PageRef.PAGE_SIZE, chunksAllocated, chunksReleased,
-        poolLimitHit, limitPages * PageRef.PAGE_SIZE, limitHit);
+        poolLimitHit, limitPages * PageRef.PAGE_SIZE, limitHit, rejectReclaimFail);
   }
 
   /** On stop every chunk goes back to the OS, even if a page was never returned (a leak, logged). */

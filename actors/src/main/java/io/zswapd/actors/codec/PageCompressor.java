@@ -78,6 +78,20 @@ public final class PageCompressor {
     return compress(ByteBuffer.wrap(page, off, PageImage.PAGE_SIZE));
   }
 
+  /**
+   * The page back from its stored bytes: a copy when they are the raw page (4096 bytes),
+   * otherwise decompressed with this thread's codec. Throws {@link CorruptPageException}.
+   */
+  public byte[] decompress(byte[] stored) {
+    byte[] page = new byte[PageImage.PAGE_SIZE];
+    if (stored.length == PageImage.PAGE_SIZE) {
+      System.arraycopy(stored, 0, page, 0, page.length);
+    } else {
+      PageCodecs.forCurrentThread(kind, level).decompress(stored, 0, stored.length, page, 0, page.length);
+    }
+    return page;
+  }
+
   public int hugeThreshold() {
     return hugeThreshold;
   }

@@ -27,7 +27,15 @@ import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.ShutdownReport;
 import io.zswapd.protocol.engine.StoreReply;
+import akka.actor.typed.DispatcherSelector;
+import io.zswapd.actors.writeback.BackingIo;
+import io.zswapd.actors.writeback.FileBackingIo;
+import io.zswapd.protocol.engine.WritebackMode;
+import io.zswapd.protocol.engine.WritebackResult;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -87,10 +95,35 @@ public final class Zswapd implements Extension {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
     this.compressor = PageCompressor.of(settings.pool());
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings), "zswapd", Props.empty());
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, openBackingFiles(system, settings)), "zswapd",
+        Props.empty());
     this.routes = Ask.ask(guardian, ZswapGuardian.GetRoutes::new, ASK_TIMEOUT, system.scheduler());
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
+  }
+
+  /**
+   * Opens every export's backing file now, so a path that cannot be opened stops the start
+   * with one line naming the export and the file.
+   */
+  private static Map<String, BackingIo> openBackingFiles(ActorSystem<?> system, ZswapdSettings settings) {
+    ZswapdSetup.BackingIoFactory factory = system.settings().setup().get(ZswapdSetup.class)
+        .map(ZswapdSetup::backingIo)
+        .orElse(export -> FileBackingIo.open(export.backingFile().orElseThrow(),
+            system.dispatchers().lookup(DispatcherSelector.blocking())));
+    Map<String, BackingIo> opened = new HashMap<>();
+    for (ExportSettings e : settings.exports()) {
+      if (e.backingFile().isPresent()) {
+        try {
+          opened.put(e.name(), factory.open(e));
+        } catch (IOException | RuntimeException failure) {
+          opened.values().forEach(BackingIo::close);
+          throw new IllegalStateException("cannot open the backing file " + e.backingFile().get() + " of export \""
+              + e.name() + "\": " + failure.getMessage(), failure);
+        }
+      }
+    }
+    return opened;
   }
 
   public ZswapdSettings settings() {
@@ -192,6 +225,24 @@ public final class Zswapd implements Extension {
   /** Every counter: pool, exports, size classes. */
   public CompletionStage<EngineStats> stats() {
     return ask(EngineCommand.GetStats::new);
+  }
+
+  /**
+   * Writes pages back to the backing files now (zram's {@code writeback}): {@code IDLE} pages
+   * not touched since the last idle period began, {@code HUGE} pages stored raw, {@code ALL}
+   * pages, or {@code LRU} the coldest. Exports without a backing file are skipped.
+   */
+  public CompletionStage<WritebackResult> writeback(WritebackMode mode) {
+    return ask((ActorRef<WritebackResult> r) -> new EngineCommand.Writeback(mode, r));
+  }
+
+  /**
+   * Removes an export (swapoff, then detach): every page is invalidated, its backing file is
+   * closed, and later requests for it are refused.
+   */
+  public CompletionStage<ZswapGuardian.ExportRemoved> removeExport(String name) {
+    return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>ask(guardian,
+        r -> new ZswapGuardian.RemoveExport(name, r), ASK_TIMEOUT, system.scheduler());
   }
 
   /** Compacts every size class now. */

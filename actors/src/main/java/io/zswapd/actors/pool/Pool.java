@@ -129,7 +129,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     ArenaStats a = acc.arena();
     PoolStats pool = new PoolStats(a.pagesInUse() * PageRef.PAGE_SIZE, a.limitBytes(),
         a.maxPagesInUse() * PageRef.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
-        a.bytesHeld(), a.chunksReleased(), handles);
+        a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail());
     return new PoolReport(pool, sorted);
   }
 

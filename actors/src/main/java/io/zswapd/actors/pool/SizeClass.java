@@ -53,10 +53,14 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   /** Decompress object {@code slot} ({@code length} stored bytes) and send the page to {@code replyTo}. */
   public record Read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo) implements Command {}
 
-  /** Copy the stored bytes of object {@code slot} out, uncompressed form untouched. */
-  public record ReadStored(int slot, int length, ActorRef<StoredBytes> replyTo) implements Command {}
+  /**
+   * Copy the stored (still compressed) bytes of object {@code slot} out, for writeback;
+   * {@code tag} and {@code generation} are echoed in the reply.
+   */
+  public record ReadStored(int slot, int length, int tag, long generation, ActorRef<StoredBytes> replyTo)
+      implements Command {}
 
-  public record StoredBytes(int slot, byte[] bytes) {}
+  public record StoredBytes(int tag, long generation, byte[] bytes) {}
 
   public record Free(int slot) implements Command {}
 
@@ -279,7 +283,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     int loc = locations[r.slot()];
     byte[] bytes = new byte[r.length()];
     zspages[loc >>> objBits].read(size, loc & objMask, bytes, r.length());
-    r.replyTo().tell(new StoredBytes(r.slot(), bytes));
+    r.replyTo().tell(new StoredBytes(r.tag(), r.generation(), bytes));
     return this;
   }
 

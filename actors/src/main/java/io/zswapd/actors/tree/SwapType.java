@@ -8,6 +8,13 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.writeback.BackingIo;
+import io.zswapd.actors.writeback.BackingStats;
+import io.zswapd.actors.writeback.BackingStore;
+import io.zswapd.protocol.engine.BackingFigures;
+import io.zswapd.protocol.engine.WritebackMode;
+import io.zswapd.protocol.engine.WritebackResult;
+import java.util.Optional;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.Gather;
@@ -45,12 +52,33 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   /** The engine is shutting down: refuse every later page request with SHUTTING_DOWN. */
   public record Close() implements Command {}
 
+  /** Write back up to {@code maxPages} pages (spread over the shards) chosen by {@code mode}. */
+  public record Shrink(int maxPages, WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Command {}
+
+  /** Start a new idle period: pages not touched from now on count as idle. */
+  public record MarkIdle() implements Command {}
+
+  /**
+   * After the export's pages were invalidated: close the backing store (its in-flight I/O
+   * finishes first) and report its last figures (empty stats without a backing file).
+   */
+  public record CloseBacking(ActorRef<BackingStats> replyTo) implements Command {}
+
+  /** Whether this export has a backing file (answered with true/false). */
+  public record HasBacking(ActorRef<Boolean> replyTo) implements Command {}
+
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
   private static final int ARRAY_SHARDS_MAX = 1 << 16;
 
+  /**
+   * @param backingIo the export's backing file, or empty; the swap type owns it through a
+   *                  {@link BackingStore} child limited to {@code backingCapacity} bytes
+   */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
-      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor) {
-    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor));
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
+      Optional<BackingIo> backingIo, long backingCapacity) {
+    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
+        backingIo.map(io -> ctx.spawn(BackingStore.create(name, io, backingCapacity), "backing")).orElse(null)));
   }
 
   private final String name;
@@ -59,6 +87,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
   private final PageCompressor compressor;
+  private final ActorRef<BackingStore.Command> backing;
   private final ActorRef<TreeShard.Command>[] shardArray;
   private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
@@ -66,9 +95,11 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   @SuppressWarnings("unchecked")
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
-      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor) {
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
+      ActorRef<BackingStore.Command> backing) {
     super(ctx);
     this.compressor = compressor;
+    this.backing = backing;
     this.name = name;
     this.pages = pages;
     this.readOnly = readOnly;
@@ -100,6 +131,23 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
           return this;
         })
         .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(Shrink.class, this::onShrink)
+        .onMessage(MarkIdle.class, m -> {
+          allShards.forEach(s -> s.tell(new TreeShard.MarkIdle()));
+          return this;
+        })
+        .onMessage(CloseBacking.class, m -> {
+          if (backing == null) {
+            m.replyTo().tell(BackingStats.EMPTY);
+          } else {
+            backing.tell(new BackingStore.Close(m.replyTo()));
+          }
+          return this;
+        })
+        .onMessage(HasBacking.class, m -> {
+          m.replyTo().tell(backing != null);
+          return this;
+        })
         .build();
   }
 
@@ -199,19 +247,51 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     }
   }
 
+  /** Shard counters and the backing store's figures, in any order. */
+  private record StatsAcc(ShardStats shards, BackingStats backing) {
+    StatsAcc add(Object reply) {
+      return reply instanceof ShardStats s ? new StatsAcc(shards.plus(s), backing)
+          : new StatsAcc(shards, (BackingStats) reply);
+    }
+  }
+
   private Behavior<Command> onGetStats(GetStats m) {
-    ActorRef<ShardStats> gather = Gather.spawn(getContext(), allShards.size(), ShardStats.ZERO, ShardStats::plus,
-        s -> m.replyTo().tell(exportStats(s)), GATHER_TIMEOUT, s -> m.replyTo().tell(exportStats(s)));
+    ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (backing == null ? 0 : 1),
+        new StatsAcc(ShardStats.ZERO, BackingStats.EMPTY), StatsAcc::add,
+        acc -> m.replyTo().tell(exportStats(acc)), GATHER_TIMEOUT, acc -> m.replyTo().tell(exportStats(acc)));
     for (ActorRef<TreeShard.Command> shard : allShards) {
-      shard.tell(new TreeShard.GetStats(gather));
+      shard.tell(new TreeShard.GetStats(gather.narrow()));
+    }
+    if (backing != null) {
+      backing.tell(new BackingStore.GetStats(gather.narrow()));
     }
     return this;
   }
 
-  private ExportStats exportStats(ShardStats s) {
+  private ExportStats exportStats(StatsAcc acc) {
+    ShardStats s = acc.shards();
+    BackingStats b = acc.backing();
+    BackingFigures figures = new BackingFigures(s.writtenBackPages(), s.writebacks(), s.loadsFromBacking(),
+        s.writeErrors(), s.readErrors(), s.backingFull(), b.bytesInUse(), b.fileEnd(), b.reads(), b.writes());
     return new ExportStats(name, s.storedPages(), s.storedPages() * PageImage.PAGE_SIZE, s.comprBytes(),
         s.samePages(), s.hugePages(), s.duplicateEntry(), s.rejectCompressPoor(), s.rejectAllocFail(),
-        s.invalidatedPages(), s.loads(), s.stores());
+        s.invalidatedPages(), s.loads(), s.stores(), figures);
+  }
+
+  /** Spreads a writeback over the shards (each takes its share from its own LRU) and sums the results. */
+  private Behavior<Command> onShrink(Shrink m) {
+    if (backing == null || allShards.isEmpty()) {
+      m.replyTo().tell(WritebackResult.NONE);
+      return this;
+    }
+    int share = m.maxPages() == Integer.MAX_VALUE ? Integer.MAX_VALUE
+        : (int) Math.max(1, ((long) m.maxPages() + allShards.size() - 1) / allShards.size());
+    ActorRef<WritebackResult> gather = Gather.spawn(getContext(), allShards.size(), WritebackResult.NONE,
+        WritebackResult::plus, m.replyTo()::tell, GATHER_TIMEOUT, m.replyTo()::tell);
+    for (ActorRef<TreeShard.Command> shard : allShards) {
+      shard.tell(new TreeShard.Shrink(share, m.mode(), gather));
+    }
+    return this;
   }
 
   private ActorRef<TreeShard.Command> existingShard(long shardIndex) {
@@ -222,7 +302,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
     ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
     if (shard == null) {
-      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor), "shard-" + shardIndex);
+      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor, backing), "shard-" + shardIndex);
       if (shardArray != null) {
         shardArray[(int) shardIndex] = shard;
       } else {

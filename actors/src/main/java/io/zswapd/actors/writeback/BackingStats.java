@@ -24,4 +24,8 @@ public record BackingStats(
     long writeErrors,
     long readErrors,
     long fullCount,
-    long capacityBytes) {}
+    long capacityBytes) {
+
+  /** The figures of an export without a backing file. */
+  public static final BackingStats EMPTY = new BackingStats(0, 0, 0, 0, 0, 0, 0, 0, 0);
+}

@@ -107,7 +107,7 @@ class SizeClassTest {
       long seed) {
     TestProbe<SizeClass.StoredBytes> reads = kit.createTestProbe();
     for (int i = 0; i < data.size(); i++) {
-      cls.tell(new SizeClass.ReadStored(Handle.slot(handles.get(i)), data.get(i).length, reads.getRef()));
+      cls.tell(new SizeClass.ReadStored(Handle.slot(handles.get(i)), data.get(i).length, i, 0, reads.getRef()));
       assertThat(reads.receiveMessage().bytes()).as("object %d, seed %d", i, seed).isEqualTo(data.get(i));
     }
   }

@@ -40,6 +40,12 @@ public sealed interface EngineCommand {
   /** Snapshot of every counter: pool, exports, size classes. */
   record GetStats(ActorRef<EngineStats> replyTo) implements EngineCommand {}
 
+  /**
+   * Write pages back to the exports' backing files now (zram's {@code writeback}); exports
+   * without a backing file are skipped.
+   */
+  record Writeback(WritebackMode mode, ActorRef<WritebackResult> replyTo) implements EngineCommand {}
+
   /** Run size-class compaction now; the reply says how many pages went back to the arena. */
   record Compact(ActorRef<CompactionResult> replyTo) implements EngineCommand {}
 }

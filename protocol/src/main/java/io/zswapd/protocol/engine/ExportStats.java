@@ -14,6 +14,7 @@ package io.zswapd.protocol.engine;
  * @param invalidatedPages   pages freed by invalidate, trim or swapoff (cumulative)
  * @param loads              page loads served (cumulative)
  * @param stores             page stores accepted (cumulative)
+ * @param backing            writeback and backing-file figures ({@link BackingFigures#NONE} without a backing file)
  */
 public record ExportStats(
     String export,
@@ -27,4 +28,5 @@ public record ExportStats(
     long rejectAllocFail,
     long invalidatedPages,
     long loads,
-    long stores) {}
+    long stores,
+    BackingFigures backing) {}

@@ -13,6 +13,7 @@ package io.zswapd.protocol.engine;
  * @param arenaBytesHeld   bytes of off-heap memory currently allocated (chunks x chunk size)
  * @param chunksReleased   chunks returned to the OS (cumulative)
  * @param handlesInUse     live object handles across all size classes
+ * @param rejectReclaimFail stores refused because writeback could not make room in time: zswap {@code reject_reclaim_fail}
  */
 public record PoolStats(
     long memUsedTotal,
@@ -24,4 +25,5 @@ public record PoolStats(
     long arenaChunksHeld,
     long arenaBytesHeld,
     long chunksReleased,
-    long handlesInUse) {}
+    long handlesInUse,
+    long rejectReclaimFail) {}
