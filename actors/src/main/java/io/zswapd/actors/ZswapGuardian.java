@@ -51,6 +51,9 @@ import java.util.Map;
  * {@link Shutdown} every request is refused with {@code SHUTTING_DOWN}.
  */
 public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command> {
+  /** For callbacks that run in gatherer actors, outside this actor's context. */
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ZswapGuardian.class);
+
 
   public sealed interface Command {}
 
@@ -93,6 +96,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
 
   private record BackingClosed(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
+
+  private record RemovedPagesFreed(RemoveExport request, ActorRef<SwapType.Command> swapType, long freed)
+      implements Command {}
 
   /**
    * Remove an export at run time (swapoff then detach): every page is invalidated, its backing
@@ -245,6 +251,14 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(ExportsInvalidated.class, this::onExportsInvalidated)
         .onMessage(BackingClosed.class, this::onBackingClosed)
         .onMessage(RemoveExport.class, this::onRemoveExport)
+        .onMessage(RemovedPagesFreed.class, m -> {
+          RemoveExport r = m.request();
+          ActorRef<BackingStats> closed = Gather.spawn(getContext(), 1, (BackingStats) null, (a, b) -> b,
+              b -> r.replyTo().tell(new ExportRemoved(r.name(), true, m.freed(), b.slotsInUse())), FAN_OUT_TIMEOUT,
+              b -> r.replyTo().tell(new ExportRemoved(r.name(), true, m.freed(), -1)));
+          m.swapType().tell(new SwapType.CloseBacking(closed));
+          return this;
+        })
         .build();
   }
 
@@ -332,7 +346,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           List<ExportStats> sorted = new ArrayList<>(acc.exports());
           sorted.sort((a, b) -> Integer.compare(order.indexOf(a.export()), order.indexOf(b.export())));
           replyTo.tell(new EngineStats(acc.pool().pool(), sorted, acc.pool().classes()));
-        }, FAN_OUT_TIMEOUT, acc -> getContext().getLog().warn("engine stats timed out"));
+        }, FAN_OUT_TIMEOUT, acc -> LOG.warn("engine stats timed out"));
     pool.tell(new Pool.GetStats(gather.narrow()));
     for (ActorRef<SwapType.Command> e : all) {
       e.tell(new SwapType.GetStats(gather.narrow()));
@@ -372,7 +386,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     ActorRef<Pool.DrainReport> once = Gather.spawn(getContext(), 1, (Pool.DrainReport) null, (acc, d) -> d,
         d -> replyTo.tell(new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
             d.arena().chunksReleased(), m.backingSlotsInUse())),
-        FAN_OUT_TIMEOUT, d -> getContext().getLog().error("pool drain did not answer in {}", FAN_OUT_TIMEOUT));
+        FAN_OUT_TIMEOUT, d -> LOG.error("pool drain did not answer in {}", FAN_OUT_TIMEOUT));
     pool.tell(new Pool.Drain(once));
     return this;
   }
@@ -388,14 +402,11 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       return this;
     }
     ActorRef<SwapType.Command> swapType = target;
+    ActorRef<Command> self = getContext().getSelf();
     ActorRef<InvalidateReply> invalidated = Gather.spawn(getContext(), 1, 0L,
         (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
-        freed -> {
-          ActorRef<BackingStats> closed = Gather.spawn(getContext(), 1, (BackingStats) null, (a, b) -> b,
-              b -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, b.slotsInUse())), FAN_OUT_TIMEOUT,
-              b -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
-          swapType.tell(new SwapType.CloseBacking(closed));
-        }, FAN_OUT_TIMEOUT, freed -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
+        freed -> self.tell(new RemovedPagesFreed(m, swapType, freed)),
+        FAN_OUT_TIMEOUT, freed -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
     swapType.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
     swapType.tell(new SwapType.Close());
     if (writeback != null) {

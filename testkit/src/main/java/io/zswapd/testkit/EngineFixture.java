@@ -1,7 +1,13 @@
 package io.zswapd.testkit;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.BootstrapSetup;
+import akka.actor.setup.ActorSystemSetup;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.embedded.Zswapd;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -26,6 +32,17 @@ public final class EngineFixture implements AutoCloseable {
   public static EngineFixture start(String hocon) {
     return new EngineFixture(ActorTestKit.create("zswapd-test",
         ConfigFactory.parseString(hocon).withFallback(ConfigFactory.load())));
+  }
+
+  /**
+   * An engine whose exports with a {@code backing-file} use the I/O {@code setup} hands out
+   * (a {@link GatedBackingIo} in the race tests) instead of opening the file.
+   */
+  public static EngineFixture start(String hocon, ZswapdSetup setup) {
+    Config config = ConfigFactory.parseString(hocon).withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "zswapd-test",
+        ActorSystemSetup.create(BootstrapSetup.create(config)).and(setup));
+    return new EngineFixture(ActorTestKit.create(system));
   }
 
   public Zswapd zswapd() {

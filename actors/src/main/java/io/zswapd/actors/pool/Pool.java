@@ -26,6 +26,9 @@ import java.util.OptionalInt;
  * pool-wide requests (stats, compaction, drain) out to them.
  */
 public final class Pool extends AbstractBehavior<Pool.Command> {
+  /** For callbacks that run in gatherer actors, outside this actor's context. */
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Pool.class);
+
 
   public sealed interface Command {}
 
@@ -108,7 +111,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     ActorRef<Object> gather = Gather.spawn(getContext(), classes.size() + 1,
         new StatsAcc(null, List.of()), StatsAcc::add,
         acc -> m.replyTo().tell(report(acc)), FAN_OUT_TIMEOUT,
-        acc -> getContext().getLog().warn("pool stats timed out; {} of {} classes answered",
+        acc -> LOG.warn("pool stats timed out; {} of {} classes answered",
             acc.classes().size(), classes.size()));
     arena.tell(new PageArena.GetStats(gather.narrow()));
     for (ActorRef<SizeClass.Command> c : classes) {
@@ -162,7 +165,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     long handles = m.handlesInUse();
     ActorRef<ArenaStats> once = Gather.spawn(getContext(), 1, (ArenaStats) null, (acc, a) -> a,
         a -> replyTo.tell(new DrainReport(handles, a)), FAN_OUT_TIMEOUT,
-        a -> getContext().getLog().error("arena did not answer the drain in {}", FAN_OUT_TIMEOUT));
+        a -> LOG.error("arena did not answer the drain in {}", FAN_OUT_TIMEOUT));
     arena.tell(new PageArena.GetStats(once));
     return this;
   }

@@ -51,6 +51,9 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
 
   private record IdleTick() implements Command {}
 
+  /** An on-demand writeback's pages are written: compact, then answer (done in the worker's own context). */
+  private record WrittenThenCompact(WritebackResult result, ActorRef<WritebackResult> replyTo) implements Command {}
+
   private static final Duration ROUND_TIMEOUT = Duration.ofSeconds(60);
   /** Objects per pool page, about (2 KiB compressed pages in 4 KiB pages): sizes a round. */
   private static final int OBJECTS_PER_PAGE = 2;
@@ -86,6 +89,7 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
         .onMessage(Room.class, this::onRoom)
         .onMessage(RoundDone.class, this::onRoundDone)
         .onMessage(Writeback.class, this::onWriteback)
+        .onMessage(WrittenThenCompact.class, this::onWrittenThenCompact)
         .onMessage(Forget.class, m -> {
           backed.remove(m.swapType());
           return this;
@@ -127,14 +131,20 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
   }
 
   private Behavior<Command> onWriteback(Writeback m) {
+    ActorRef<Command> self = getContext().getSelf();
     ActorRef<WritebackResult> replyTo = m.replyTo();
-    ActorRef<WritebackResult> thenCompact = Gather.spawn(getContext(), 1, WritebackResult.NONE, (a, r) -> r,
-        r -> {
-          ActorRef<CompactionResult> compacted = Gather.spawn(getContext(), 1, (CompactionResult) null,
-              (a, c) -> c, c -> replyTo.tell(r), ROUND_TIMEOUT, c -> replyTo.tell(r));
-          pool.tell(new Pool.Compact(compacted));
-        }, ROUND_TIMEOUT, replyTo::tell);
-    shrinkAll(Integer.MAX_VALUE, m.mode(), thenCompact);
+    ActorRef<WritebackResult> written = Gather.spawn(getContext(), 1, WritebackResult.NONE, (a, r) -> r,
+        r -> self.tell(new WrittenThenCompact(r, replyTo)), ROUND_TIMEOUT, replyTo::tell);
+    shrinkAll(Integer.MAX_VALUE, m.mode(), written);
+    return this;
+  }
+
+  private Behavior<Command> onWrittenThenCompact(WrittenThenCompact m) {
+    WritebackResult r = m.result();
+    ActorRef<WritebackResult> replyTo = m.replyTo();
+    ActorRef<CompactionResult> compacted = Gather.spawn(getContext(), 1, (CompactionResult) null,
+        (a, c) -> c, c -> replyTo.tell(r), ROUND_TIMEOUT, c -> replyTo.tell(r));
+    pool.tell(new Pool.Compact(compacted));
     return this;
   }
 

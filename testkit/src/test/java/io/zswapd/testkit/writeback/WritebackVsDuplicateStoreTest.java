@@ -1,0 +1,56 @@
+package io.zswapd.testkit.writeback;
+
+import static io.zswapd.testkit.EngineFixture.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.zswapd.protocol.engine.ExportStats;
+import io.zswapd.protocol.engine.WritebackMode;
+import io.zswapd.protocol.engine.WritebackResult;
+import java.util.concurrent.CompletionStage;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The 2013 zswap thread, case 2: writeback of X starts; X is rewritten with new data; then
+ * the write completes. In the kernel the old data went into the swap cache and was read back.
+ * Here the newest store always wins: the stale completion frees its slot.
+ */
+class WritebackVsDuplicateStoreTest {
+
+  @Test
+  void rewriteDuringWritebackKeepsTheNewDataAndFreesTheStaleSlot() {
+    try (WritebackScenario s = new WritebackScenario()) {
+      long x = 3;
+      await(s.z.store(WritebackScenario.EXPORT, x, s.page(1)));
+      CompletionStage<WritebackResult> writeback = s.z.writeback(WritebackMode.ALL);
+      s.awaitWriteIssued(0);
+
+      await(s.z.store(WritebackScenario.EXPORT, x, s.page(2)));       // the newer store
+      assertThat(await(s.z.load(WritebackScenario.EXPORT, x))).isEqualTo(s.page(2));
+      s.io.releaseWrite(0);
+      assertThat(await(writeback).writtenBack()).isZero();
+      s.eventuallyBackingBytes(0);
+
+      assertThat(await(s.z.load(WritebackScenario.EXPORT, x))).as("the newest store wins").isEqualTo(s.page(2));
+      ExportStats stats = s.stats();
+      assertThat(stats.storedPages()).isEqualTo(1);
+      assertThat(stats.duplicateEntry()).isEqualTo(1);
+      assertThat(stats.backing().writtenBackPages()).isZero();
+      assertThat(s.engineStats().pool().handlesInUse()).as("only the new page's handle").isEqualTo(1);
+      s.assertNothingLeaks();
+    }
+  }
+
+  @Test
+  void rewriteAfterWritebackReplacesTheBackedPageAndFreesItsSlot() {
+    try (WritebackScenario s = new WritebackScenario()) {
+      s.io.holdWrites(false);
+      await(s.z.store(WritebackScenario.EXPORT, 1, s.page(1)));
+      assertThat(await(s.z.writeback(WritebackMode.ALL)).writtenBack()).isEqualTo(1);
+      assertThat(s.stats().backing().bytesUsed()).isPositive();
+      await(s.z.store(WritebackScenario.EXPORT, 1, s.page(2)));
+      s.eventuallyBackingBytes(0);
+      assertThat(await(s.z.load(WritebackScenario.EXPORT, 1))).isEqualTo(s.page(2));
+      s.assertNothingLeaks();
+    }
+  }
+}
