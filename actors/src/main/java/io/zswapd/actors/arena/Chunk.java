@@ -6,10 +6,13 @@ import java.nio.ByteBuffer;
  * One off-heap chunk of the arena: {@code pages} contiguous 4 KiB pages of direct memory.
  *
  * <pre>
- *  chunk (arena-chunk-size, 2 MiB by default = 512 pages)
+ *  chunk id c (arena-chunk-size, 2 MiB by default = 512 pages)
  *  +--------+--------+--------+-- ... --+--------+
- *  | page 0 | page 1 | page 2 |         | page N |    page i at byte offset i * 4096
- *  +--------+--------+--------+-- ... --+--------+
+ *  | page 0 | page 1 | page 2 |         | page N |    page i at byte offset i * 4096,
+ *  +--------+--------+--------+-- ... --+--------+    page id c * pages + i ({@link PageId})
+ *
+ *  inUseBits (long[(pages + 63) / 64], the arena's): bit i set = page i granted;
+ *  bits past the last page are set for good, so a scan never picks them.
  * </pre>
  *
  * <p>Ownership: the {@link PageArena} owns the chunk and its free pages; a page it grants is
@@ -17,28 +20,33 @@ import java.nio.ByteBuffer;
  * accessed through absolute get/put on {@link #memory()}, which never changes the buffer's
  * position or limit, so owners of different pages never interfere.
  *
+ * <p>The bitmap is the only record of free pages (no free-page stack: that would be 4 bytes
+ * of heap per page). Free pages are handed out lowest index first, which keeps the pages a
+ * size class takes in one batch next to each other; {@code firstFreeWord} makes the search
+ * start at the lowest word that can have a free page.
+ *
  * <p>After {@link #release()} the memory is gone and {@link #memory()} throws
  * {@link ReleasedMemoryException} instead of touching freed memory (checked memory).
  */
 public final class Chunk {
   final int id;
-  final PageRef[] pageRefs;
+  private final int pages;
+  private final int firstPageId;
   private ByteBuffer memory;
 
   /* The arena's bookkeeping, touched only by the arena actor. */
-  final int[] freeStack;
   int freeCount;
   final long[] inUseBits;
+  private int firstFreeWord;
 
   Chunk(int id, int pages) {
     this.id = id;
-    this.memory = OffHeap.allocate(pages * PageRef.PAGE_SIZE);
-    this.pageRefs = new PageRef[pages];
-    this.freeStack = new int[pages];
+    this.pages = pages;
+    this.firstPageId = PageId.of(id, 0, pages);
+    this.memory = OffHeap.allocate(pages * PageId.PAGE_SIZE);
     this.inUseBits = new long[(pages + 63) >>> 6];
-    for (int i = 0; i < pages; i++) {
-      pageRefs[i] = new PageRef(this, i);
-      freeStack[i] = pages - 1 - i; // pop order 0, 1, 2 ... keeps zspages contiguous when possible
+    if ((pages & 63) != 0) {
+      inUseBits[inUseBits.length - 1] = -1L << (pages & 63); // the padding past the last page
     }
     this.freeCount = pages;
   }
@@ -57,7 +65,39 @@ public final class Chunk {
   }
 
   public int pages() {
-    return pageRefs.length;
+    return pages;
+  }
+
+  /** Byte offset in {@link #memory()} of page {@code pageId}, which must be one of this chunk's. */
+  public int byteOffset(int pageId) {
+    return (pageId - firstPageId) << PageId.PAGE_SHIFT;
+  }
+
+  /** Marks the lowest free page in use and returns its id; the caller checked {@code freeCount > 0}. */
+  int take() {
+    int w = firstFreeWord;
+    while (inUseBits[w] == -1L) {
+      w++;
+    }
+    firstFreeWord = w;
+    int bit = Long.numberOfTrailingZeros(~inUseBits[w]);
+    inUseBits[w] |= 1L << bit;
+    freeCount--;
+    return firstPageId + (w << 6) + bit;
+  }
+
+  /** Marks page {@code pageId} free; false if it was not in use (a double return). */
+  boolean give(int pageId) {
+    int index = pageId - firstPageId;
+    int w = index >>> 6;
+    long bit = 1L << index;
+    if ((inUseBits[w] & bit) == 0) {
+      return false;
+    }
+    inUseBits[w] &= ~bit;
+    freeCount++;
+    firstFreeWord = Math.min(firstFreeWord, w);
+    return true;
   }
 
   boolean released() {

@@ -11,6 +11,7 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -18,8 +19,17 @@ import java.util.List;
  *
  * <p>Memory is taken from the OS in chunks ({@code arena-chunk-size}, 2 MiB = 512 pages by
  * default) and handed to size classes a batch of pages at a time ({@link Grant}); size classes
- * give pages back with {@link Return}. The arena keeps, per chunk, a stack of free page
- * indexes and a bitmap of pages in use (to catch a double return at once).
+ * give pages back with {@link Return}. A page travels as an int {@link PageId}
+ * ({@code chunk id * pagesPerChunk + index}, at most 2^31 pages = 8 TiB), never as an object.
+ * The arena keeps, per chunk, a bitmap of pages in use: it finds free pages and catches a
+ * double return at once.
+ *
+ * <pre>
+ *  chunks (ArrayList&lt;Chunk&gt;, index = chunk id; null = released id, listed in freeIds)
+ *  +---------+---------+------+---------+
+ *  | chunk 0 | chunk 1 | null | chunk 3 |     ids of released chunks are reused first,
+ *  +---------+---------+------+---------+     so ids stay below (chunks held at the peak)
+ * </pre>
  *
  * <p>Two policies keep memory returnable:
  * <ul>
@@ -46,8 +56,8 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   /** Ask for at least {@code min} and at most {@code max} pages. */
   public record Grant(int min, int max, ActorRef<GrantReply> replyTo) implements Command {}
 
-  /** Give pages back; {@code pages[0..count)} are returned. */
-  public record Return(PageRef[] pages, int count) implements Command {}
+  /** Give pages back; the page ids {@code pageIds[0..count)} are returned. */
+  public record Return(int[] pageIds, int count) implements Command {}
 
   public record GetStats(ActorRef<ArenaStats> replyTo) implements Command {}
 
@@ -70,7 +80,13 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   public sealed interface GrantReply {}
 
-  public record Granted(PageRef[] pages) implements GrantReply {}
+  /**
+   * The granted page ids, and the chunks they lie in (each chunk once). A chunk id is reused
+   * after its chunk is released, so a holder that caches chunks by id (a size class does)
+   * updates its cache from every grant: the chunk of a granted page is always the current one
+   * and stays so until the page is returned.
+   */
+  public record Granted(int[] pageIds, Chunk[] chunks) implements GrantReply {}
 
   public record GrantRefused(long limitBytes, long usedBytes) implements GrantReply {}
 
@@ -103,7 +119,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
       long acceptBelowBytes) {
     super(ctx);
     this.timers = timers;
-    this.pagesPerChunk = chunkBytes / PageRef.PAGE_SIZE;
+    this.pagesPerChunk = chunkBytes / PageId.PAGE_SIZE;
     setLimit(limitBytes, acceptBelowBytes);
   }
 
@@ -136,8 +152,8 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   }
 
   private void setLimit(long limitBytes, long acceptBelowBytes) {
-    this.limitPages = limitBytes / PageRef.PAGE_SIZE;
-    this.acceptBelowPages = acceptBelowBytes / PageRef.PAGE_SIZE;
+    this.limitPages = limitBytes / PageId.PAGE_SIZE;
+    this.acceptBelowPages = acceptBelowBytes / PageId.PAGE_SIZE;
     if (limitHit && pagesInUse < acceptBelowPages) {
       limitHit = false;
     }
@@ -226,31 +242,35 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   private void grant(Grant g, long room) {
     int n = (int) Math.min(g.max(), room);
-    PageRef[] out = new PageRef[n];
+    int[] out = new int[n];
+    Chunk[] from = new Chunk[n];
+    int chunkCount = 0;
     for (int i = 0; i < n; i++) {
-      out[i] = takePage();
-      if (out[i] == null) {
-        // The JVM refused a new chunk (direct memory exhausted): a full pool, not a crash.
-        getContext().getLog().warn("no direct memory for a new {}-byte chunk with {} bytes held; "
-            + "raise -XX:MaxDirectMemorySize or lower zswapd.pool.max-size", pagesPerChunk * PageRef.PAGE_SIZE,
-            bytesHeldNow());
+      Chunk c = chunkToTakeFrom();
+      if (c == null) {
+        // The JVM refused a new chunk (direct memory exhausted) or page ids ran out: a full
+        // pool, not a crash. (chunkToTakeFrom logged which.)
         onReturn(new Return(out, i));
         poolLimitHit++;
         g.replyTo().tell(refusal());
         return;
       }
+      out[i] = c.take();
       pagesInUse++;
+      if (chunkCount == 0 || from[chunkCount - 1] != c) {
+        from[chunkCount++] = c; // grants come from the fullest chunk until it is full: runs, not a mix
+      }
     }
     maxPagesInUse = Math.max(maxPagesInUse, pagesInUse);
-    g.replyTo().tell(new Granted(out));
+    g.replyTo().tell(new Granted(out, Arrays.copyOf(from, chunkCount)));
   }
 
   private GrantRefused refusal() {
-    return new GrantRefused(limitPages * PageRef.PAGE_SIZE, pagesInUse * PageRef.PAGE_SIZE);
+    return new GrantRefused(limitPages * PageId.PAGE_SIZE, pagesInUse * PageId.PAGE_SIZE);
   }
 
-  /** A free page from the fullest chunk that has one; a new chunk when none has. */
-  private PageRef takePage() {
+  /** The fullest chunk that has a free page; a new chunk when none has; null when none can be made. */
+  private Chunk chunkToTakeFrom() {
     Chunk best = null;
     for (Chunk c : chunks) {
       if (c != null && c.freeCount > 0 && (best == null || c.freeCount < best.freeCount)) {
@@ -260,21 +280,18 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
         }
       }
     }
-    if (best == null) {
-      best = newChunk();
-      if (best == null) {
-        return null;
-      }
-    }
-    int index = best.freeStack[--best.freeCount];
-    best.inUseBits[index >>> 6] |= 1L << index;
-    return best.pageRefs[index];
+    return best != null ? best : newChunk();
   }
 
   private Chunk newChunk() {
     int id;
     if (freeIds.isEmpty()) {
       id = chunks.size();
+      if (id >= PageId.maxChunks(pagesPerChunk)) {
+        getContext().getLog().warn("no page ids left for a new chunk: {} chunks of {} pages reach the limit of "
+            + "{} pages (8 TiB)", id, pagesPerChunk, PageId.MAX_PAGES);
+        return null;
+      }
       chunks.add(null);
     } else {
       id = freeIds.remove(freeIds.size() - 1);
@@ -283,6 +300,9 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     try {
       c = new Chunk(id, pagesPerChunk);
     } catch (OutOfMemoryError directMemoryExhausted) {
+      getContext().getLog().warn("no direct memory for a new {}-byte chunk with {} bytes held; "
+          + "raise -XX:MaxDirectMemorySize or lower zswapd.pool.max-size", pagesPerChunk * PageId.PAGE_SIZE,
+          bytesHeldNow());
       freeIds.add(id);
       return null;
     }
@@ -294,15 +314,15 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   private Behavior<Command> onReturn(Return r) {
     for (int i = 0; i < r.count(); i++) {
-      PageRef p = r.pages()[i];
-      Chunk c = p.chunk();
-      int index = p.index();
-      long bit = 1L << index;
-      if (c.released() || chunks.get(c.id) != c || (c.inUseBits[index >>> 6] & bit) == 0) {
-        throw new IllegalStateException(p + " returned to the arena twice or after release");
+      int pageId = r.pageIds()[i];
+      int chunkId = PageId.chunkId(pageId, pagesPerChunk);
+      Chunk c = pageId >= 0 && chunkId < chunks.size() ? chunks.get(chunkId) : null;
+      // A page of a released chunk whose id was reused and whose page is granted again cannot
+      // be told from a live one: an int names the page, not the grant.
+      if (c == null || !c.give(pageId)) {
+        throw new IllegalStateException("page " + PageId.index(pageId, pagesPerChunk) + " of chunk " + chunkId
+            + " (page id " + pageId + ") returned to the arena twice or after release");
       }
-      c.inUseBits[index >>> 6] &= ~bit;
-      c.freeStack[c.freeCount++] = index;
       pagesInUse--;
       if (c.freeCount == c.pages()) {
         releaseChunk(c);
@@ -324,7 +344,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   }
 
   private long bytesHeldNow() {
-    return chunksHeld * pagesPerChunk * (long) PageRef.PAGE_SIZE;
+    return chunksHeld * pagesPerChunk * (long) PageId.PAGE_SIZE;
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
@@ -334,8 +354,8 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   private ArenaStats stats() {
     return new ArenaStats(pagesInUse, maxPagesInUse, chunksHeld,
-        chunksHeld * pagesPerChunk * (long) PageRef.PAGE_SIZE, chunksAllocated, chunksReleased,
-        poolLimitHit, limitPages * PageRef.PAGE_SIZE, limitHit, rejectReclaimFail);
+        chunksHeld * pagesPerChunk * (long) PageId.PAGE_SIZE, chunksAllocated, chunksReleased,
+        poolLimitHit, limitPages * PageId.PAGE_SIZE, limitHit, rejectReclaimFail);
   }
 
   /** On stop every chunk goes back to the OS, even if a page was never returned (a leak, logged). */

@@ -8,7 +8,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.arena.ArenaStats;
 import io.zswapd.actors.arena.PageArena;
-import io.zswapd.actors.arena.PageRef;
+import io.zswapd.actors.arena.PageId;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.protocol.engine.CompactionResult;
@@ -61,7 +61,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
           ctx.spawn(PageArena.create(chunkBytes, limitBytes, acceptBelowBytes), "arena");
       List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
       for (ClassGeometry g : geometry.classes()) {
-        classes.add(ctx.spawn(SizeClass.create(g, arena, codec, level), "class-" + g.size()));
+        classes.add(ctx.spawn(SizeClass.create(g, arena, chunkBytes, codec, level), "class-" + g.size()));
       }
       readyTo.tell(new Ready(List.copyOf(classes), arena));
       return new Pool(ctx, arena, classes);
@@ -130,8 +130,8 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
       handles += s.objsUsed();
     }
     ArenaStats a = acc.arena();
-    PoolStats pool = new PoolStats(a.pagesInUse() * PageRef.PAGE_SIZE, a.limitBytes(),
-        a.maxPagesInUse() * PageRef.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
+    PoolStats pool = new PoolStats(a.pagesInUse() * PageId.PAGE_SIZE, a.limitBytes(),
+        a.maxPagesInUse() * PageId.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
         a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail());
     return new PoolReport(pool, sorted);
   }

@@ -7,7 +7,8 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.arena.PageArena;
-import io.zswapd.actors.arena.PageRef;
+import io.zswapd.actors.arena.Chunk;
+import io.zswapd.actors.arena.PageId;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.codec.CorruptPageException;
 import io.zswapd.actors.codec.PageCodec;
@@ -26,14 +27,29 @@ import java.util.OptionalInt;
 /**
  * One zsmalloc size class: the single owner of its zspages' bytes and its handle table.
  *
- * <p>State, all touched only by this actor:
- * <ul>
- *   <li>{@code locations[slot]}: the handle table, slot to (zspage id, object index);</li>
- *   <li>{@code zspages[id]}: the zspages, each in one fullness group: 0 empty, 1..10 the
- *       tenth of its objects in use (rounded up), 11 full;</li>
- *   <li>a reserve of up to one zspage's worth of arena pages, refilled in batches, so the
- *       allocation path rarely waits for the arena (zsmalloc's per-CPU page lists).</li>
- * </ul>
+ * <p>State, all touched only by this actor, all in primitive arrays (no object per zspage,
+ * page or stored object):
+ * <pre>
+ *  array             indexed by        holds
+ *  locations[]       handle slot       (zspage id &lt;&lt; objBits) | object index, -1 = free slot
+ *  freeSlots         (stack)           free handle slots, reused first
+ *  zspages           zspage id         pages, objects in use, free list, fullness group
+ *                                      ({@link ZsPages}: the layout table is there)
+ *  reserve[]         0..reserveCount   page ids of up to two zspages' worth of arena pages
+ * </pre>
+ * {@code locations} grows by 1.5x. Fullness groups: 0 empty, 1..10 the tenth of a zspage's
+ * objects in use (rounded up), 11 full. The reserve is refilled in batches so the allocation
+ * path rarely waits for the arena (zsmalloc's per-CPU page lists).
+ *
+ * <p>Heap at rest, per stored object: 4 bytes of {@code locations} (times the growth slack),
+ * plus a zspage's 17 bytes + 4 per page shared by its objects. There is no per-object back
+ * pointer: not an {@code int[]} slot per object (4 bytes of heap each, 4.7 bytes per stored
+ * page with growth slack in the 1 GiB benchmark), and not zsmalloc's handle word at the start
+ * of each object, which would cost 4 bytes off-heap and push about a quarter of the objects
+ * into the next class (mem_used_total / compr_data_size 1.0443 to 1.0459 in that run).
+ * Compaction, the only operation that needs to know which handle owns an object, inverts the
+ * handle table when it runs ({@link #ownersByObject}). A free object holds its zspage's
+ * free-list link in its own first bytes, as in zsmalloc.
  *
  * <p>Allocation takes a slot in the fullest partly used zspage, so objects gather in few
  * zspages and the others empty out. Compaction moves objects from the emptiest zspages into
@@ -76,12 +92,13 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   private record PagesGranted(PageArena.GrantReply reply) implements Command {}
 
-  static final int GROUPS = 12;
-  private static final int FULL = GROUPS - 1;
+  static final int GROUPS = ZsPages.GROUPS;
+  private static final int NONE = ZsPages.NONE;
+  private static final int INITIAL_SLOTS = 64;
 
   public static Behavior<Command> create(ClassGeometry geometry, ActorRef<PageArena.Command> arena,
-      CodecKind codec, OptionalInt level) {
-    return Behaviors.setup(ctx -> new SizeClass(ctx, geometry, arena, codec, level));
+      int chunkBytes, CodecKind codec, OptionalInt level) {
+    return Behaviors.setup(ctx -> new SizeClass(ctx, geometry, arena, chunkBytes, codec, level));
   }
 
   private final ClassGeometry geometry;
@@ -94,29 +111,25 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private final ActorRef<PageArena.GrantReply> grantAdapter;
   private final CodecKind codecKind;
   private final OptionalInt codecLevel;
-  private final byte[] scratch = new byte[PageRef.PAGE_SIZE];
+  private final byte[] scratch = new byte[PageId.PAGE_SIZE];
 
-  private int[] locations = new int[64];
+  private int[] locations = new int[INITIAL_SLOTS];
   private int nextSlot;
   private final IntStack freeSlots = new IntStack();
-  private ZsPage[] zspages = new ZsPage[16];
-  private int nextZspageId;
-  private final IntStack freeZspageIds = new IntStack();
-  private final ZsPage[] groupHead = new ZsPage[GROUPS];
-  private final long[] groupCount = new long[GROUPS];
+  private final ZsPages zspages;
 
-  private final PageRef[] reserve;
+  private final int[] reserve;
   private int reserveCount;
+  private final int[] freedPages;
   private boolean grantPending;
   private final ArrayDeque<Alloc> waiting = new ArrayDeque<>();
   private boolean drained;
 
   private long objsUsed;
-  private long zspageCount;
   private long pagesCompacted;
 
   private SizeClass(ActorContext<Command> ctx, ClassGeometry geometry, ActorRef<PageArena.Command> arena,
-      CodecKind codec, OptionalInt level) {
+      int chunkBytes, CodecKind codec, OptionalInt level) {
     super(ctx);
     this.geometry = geometry;
     this.size = geometry.size();
@@ -128,7 +141,11 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     this.grantAdapter = ctx.messageAdapter(PageArena.GrantReply.class, PagesGranted::new);
     this.codecKind = codec;
     this.codecLevel = level;
-    this.reserve = new PageRef[2 * ppz];
+    // A location packs the zspage id above objBits bits of object index into a non-negative int.
+    int maxZspages = (int) Math.min(Integer.MAX_VALUE, (Integer.MAX_VALUE >>> objBits) + 1L);
+    this.zspages = new ZsPages(size, objs, ppz, chunkBytes / PageId.PAGE_SIZE, maxZspages);
+    this.reserve = new int[2 * ppz];
+    this.freedPages = new int[ppz];
   }
 
   @Override
@@ -164,19 +181,20 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   }
 
   private boolean tryAlloc(Alloc a) {
-    ZsPage z = fullestPartial(null);
-    if (z == null) {
+    int z = zspages.fullestPartial(NONE);
+    if (z == NONE) {
       if (reserveCount < ppz) {
         return false;
       }
-      z = newZspage();
+      reserveCount -= ppz;
+      z = zspages.create(reserve, reserveCount);
     }
     int slot = newSlot();
-    int obj = z.take(slot);
-    z.write(size, obj, a.data(), a.data().length);
-    locations[slot] = (z.id << objBits) | obj;
+    int obj = zspages.take(z);
+    zspages.write(z, obj, a.data(), a.data().length);
+    locations[slot] = (z << objBits) | obj;
     objsUsed++;
-    regroup(z);
+    zspages.regroup(z);
     a.replyTo().tell(new AllocReply.Allocated(a.tag(), a.generation(), Handle.of(geometry.index(), slot)));
     return true;
   }
@@ -191,11 +209,12 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private Behavior<Command> onPagesGranted(PagesGranted g) {
     grantPending = false;
     if (g.reply() instanceof PageArena.Granted granted) {
-      PageRef[] pages = granted.pages();
+      int[] pages = granted.pageIds();
       if (drained) {
         arena.tell(new PageArena.Return(pages, pages.length));
         return this;
       }
+      zspages.addChunks(granted.chunks());
       // Frees may have refilled the reserve since the request; surplus pages go straight back.
       int keep = Math.min(pages.length, reserve.length - reserveCount);
       System.arraycopy(pages, 0, reserve, reserveCount, keep);
@@ -221,31 +240,12 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return this;
   }
 
-  private ZsPage newZspage() {
-    PageRef[] pages = new PageRef[ppz];
-    for (int i = 0; i < ppz; i++) {
-      pages[i] = reserve[--reserveCount];
-      reserve[reserveCount] = null;
-    }
-    int id = freeZspageIds.isEmpty() ? nextZspageId++ : freeZspageIds.pop();
-    if (id > (Integer.MAX_VALUE >>> objBits)) {
-      throw new IllegalStateException("size class " + size + " ran out of zspage ids (" + id + ")");
-    }
-    if (id >= zspages.length) {
-      zspages = Arrays.copyOf(zspages, zspages.length * 2);
-    }
-    ZsPage z = new ZsPage(id, pages, objs);
-    zspages[id] = z;
-    zspageCount++;
-    return z;
-  }
-
   private int newSlot() {
     if (!freeSlots.isEmpty()) {
       return freeSlots.pop();
     }
     if (nextSlot == locations.length) {
-      locations = Arrays.copyOf(locations, locations.length * 2);
+      locations = Arrays.copyOf(locations, ZsPages.grown(locations.length));
     }
     return nextSlot++;
   }
@@ -254,19 +254,21 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   private Behavior<Command> onRead(Read r) {
     int loc = locations[r.slot()];
-    ZsPage z = zspages[loc >>> objBits];
+    int z = loc >>> objBits;
     int obj = loc & objMask;
-    byte[] page = new byte[PageRef.PAGE_SIZE];
+    byte[] page = new byte[PageId.PAGE_SIZE];
     try {
-      if (r.length() == PageRef.PAGE_SIZE) {
-        z.read(size, obj, page, PageRef.PAGE_SIZE);
+      if (r.length() == PageId.PAGE_SIZE) {
+        zspages.read(z, obj, page, PageId.PAGE_SIZE);
       } else {
         PageCodec codec = PageCodecs.forCurrentThread(codecKind, codecLevel);
-        if (z.contiguous(size, obj, r.length())) {
-          PageRef p = z.pageOf(size, obj);
-          codec.decompress(p.memory(), p.offset() + z.offsetInPage(size, obj), r.length(), page, 0, page.length);
+        if (zspages.contiguous(obj, r.length())) {
+          int pageId = zspages.pageOf(z, obj);
+          Chunk c = zspages.chunkOf(pageId);
+          codec.decompress(c.memory(), c.byteOffset(pageId) + zspages.offsetInPage(obj), r.length(),
+              page, 0, page.length);
         } else {
-          z.read(size, obj, scratch, r.length());
+          zspages.read(z, obj, scratch, r.length());
           codec.decompress(scratch, 0, r.length(), page, 0, page.length);
         }
       }
@@ -282,7 +284,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private Behavior<Command> onReadStored(ReadStored r) {
     int loc = locations[r.slot()];
     byte[] bytes = new byte[r.length()];
-    zspages[loc >>> objBits].read(size, loc & objMask, bytes, r.length());
+    zspages.read(loc >>> objBits, loc & objMask, bytes, r.length());
     r.replyTo().tell(new StoredBytes(r.tag(), r.generation(), bytes));
     return this;
   }
@@ -294,101 +296,27 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     }
     locations[f.slot()] = -1;
     freeSlots.push(f.slot());
-    ZsPage z = zspages[loc >>> objBits];
-    z.release(loc & objMask);
+    int z = loc >>> objBits;
+    zspages.release(z, loc & objMask);
     objsUsed--;
-    if (z.inUse == 0) {
+    if (zspages.inUse(z) == 0) {
       freeZspage(z);
     } else {
-      regroup(z);
+      zspages.regroup(z);
     }
     return this;
   }
 
-  private void freeZspage(ZsPage z) {
-    unlink(z);
-    zspages[z.id] = null;
-    freeZspageIds.push(z.id);
-    zspageCount--;
-    PageRef[] back = null;
-    int backCount = 0;
-    for (PageRef p : z.pages) {
-      if (reserveCount < ppz) {
-        reserve[reserveCount++] = p;
-      } else {
-        if (back == null) {
-          back = new PageRef[z.pages.length];
-        }
-        back[backCount++] = p;
-      }
+  /** Frees zspage {@code z}: its pages refill the reserve up to one zspage, the rest go back. */
+  private void freeZspage(int z) {
+    zspages.pagesOf(z, freedPages, 0);
+    zspages.free(z);
+    int kept = Math.min(ppz, Math.max(0, ppz - reserveCount));
+    System.arraycopy(freedPages, 0, reserve, reserveCount, kept);
+    reserveCount += kept;
+    if (kept < ppz) {
+      arena.tell(new PageArena.Return(Arrays.copyOfRange(freedPages, kept, ppz), ppz - kept));
     }
-    if (backCount > 0) {
-      arena.tell(new PageArena.Return(back, backCount));
-    }
-  }
-
-  // ---- fullness groups --------------------------------------------------------------------
-
-  private int groupOf(ZsPage z) {
-    if (z.inUse == 0) {
-      return 0;
-    }
-    if (z.inUse == objs) {
-      return FULL;
-    }
-    return 1 + (z.inUse * 10 - 1) / objs;
-  }
-
-  private void regroup(ZsPage z) {
-    int g = groupOf(z);
-    if (g != z.group) {
-      unlink(z);
-      z.group = g;
-      z.next = groupHead[g];
-      if (z.next != null) {
-        z.next.prev = z;
-      }
-      groupHead[g] = z;
-      groupCount[g]++;
-    }
-  }
-
-  private void unlink(ZsPage z) {
-    if (z.group < 0) {
-      return;
-    }
-    if (z.prev != null) {
-      z.prev.next = z.next;
-    } else {
-      groupHead[z.group] = z.next;
-    }
-    if (z.next != null) {
-      z.next.prev = z.prev;
-    }
-    groupCount[z.group]--;
-    z.prev = null;
-    z.next = null;
-    z.group = -1;
-  }
-
-  private ZsPage fullestPartial(ZsPage except) {
-    for (int g = FULL - 1; g >= 1; g--) {
-      for (ZsPage z = groupHead[g]; z != null; z = z.next) {
-        if (z != except) {
-          return z;
-        }
-      }
-    }
-    return null;
-  }
-
-  private ZsPage emptiestPartial() {
-    for (int g = 1; g < FULL; g++) {
-      if (groupHead[g] != null) {
-        return groupHead[g];
-      }
-    }
-    return null;
   }
 
   // ---- compaction -------------------------------------------------------------------------
@@ -396,29 +324,35 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private Behavior<Command> onCompact(Compact c) {
     long freedPages = 0;
     long moved = 0;
-    while (zspageCount * objs - objsUsed >= objs) { // a whole zspage's worth of free slots
-      ZsPage src = emptiestPartial();
-      ZsPage dst = src == null ? null : fullestPartial(src);
-      if (dst == null) {
+    int[] owners = null;
+    while (zspages.count() * objs - objsUsed >= objs) { // a whole zspage's worth of free slots
+      int src = zspages.emptiestPartial();
+      int dst = src == NONE ? NONE : zspages.fullestPartial(src);
+      if (dst == NONE) {
         break;
       }
-      for (int i = objs - 1; i >= 0 && src.inUse > 0 && !dst.full(); i--) {
-        int slot = src.slots[i];
-        if (slot >= 0) {
-          src.read(size, i, scratch, size);
-          int obj = dst.take(slot);
-          dst.write(size, obj, scratch, size);
-          src.release(i);
-          locations[slot] = (dst.id << objBits) | obj;
+      if (owners == null) {
+        owners = ownersByObject();
+      }
+      for (int i = objs - 1; i >= 0 && zspages.inUse(src) > 0 && !zspages.full(dst); i--) {
+        int slot = owners[src * objs + i];
+        if (slot != NONE) {
+          zspages.read(src, i, scratch, size);
+          int obj = zspages.take(dst);
+          zspages.write(dst, obj, scratch, size);
+          zspages.release(src, i);
+          owners[src * objs + i] = NONE;
+          owners[dst * objs + obj] = slot;
+          locations[slot] = (dst << objBits) | obj;
           moved++;
         }
       }
-      regroup(dst);
-      if (src.inUse == 0) {
+      zspages.regroup(dst);
+      if (zspages.inUse(src) == 0) {
         freeZspage(src);
         freedPages += ppz;
       } else {
-        regroup(src);
+        zspages.regroup(src);
       }
     }
     pagesCompacted += freedPages;
@@ -427,12 +361,29 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return this;
   }
 
+  /**
+   * The handle table inverted: {@code owners[z * objs + obj]} is the handle slot of object
+   * {@code obj} of zspage {@code z}, NONE for a free object. Made only while compacting (4
+   * bytes per object slot, garbage once the compaction message is handled), so that no back
+   * pointer per object is kept at rest.
+   */
+  private int[] ownersByObject() {
+    int[] owners = new int[zspages.idLimit() * objs];
+    Arrays.fill(owners, NONE);
+    for (int slot = 0; slot < nextSlot; slot++) {
+      int loc = locations[slot];
+      if (loc >= 0) {
+        owners[(loc >>> objBits) * objs + (loc & objMask)] = slot;
+      }
+    }
+    return owners;
+  }
+
   /** Gives the reserve back to the arena so idle classes hold no pages. */
   private int returnReserve() {
     int n = reserveCount;
     if (n > 0) {
       arena.tell(new PageArena.Return(Arrays.copyOf(reserve, n), n));
-      Arrays.fill(reserve, null);
       reserveCount = 0;
     }
     return n;
@@ -442,11 +393,11 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   private SizeClassStats stats() {
     List<Long> groups = new ArrayList<>(GROUPS);
-    for (long g : groupCount) {
-      groups.add(g);
+    for (int g = 0; g < GROUPS; g++) {
+      groups.add(zspages.groupCount(g));
     }
-    return new SizeClassStats(size, ppz, objs, zspageCount * objs, objsUsed, zspageCount,
-        zspageCount * ppz, groups, pagesCompacted);
+    long count = zspages.count();
+    return new SizeClassStats(size, ppz, objs, count * objs, objsUsed, count, count * ppz, groups, pagesCompacted);
   }
 
   private Behavior<Command> onDrain(Drain d) {
@@ -456,14 +407,18 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
           new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
     }
     waiting.clear();
-    for (int id = 0; id < nextZspageId; id++) {
-      ZsPage z = zspages[id];
-      if (z != null) {
-        unlink(z);
-        zspages[id] = null;
-        zspageCount--;
-        arena.tell(new PageArena.Return(z.pages, z.pages.length));
+    long live = zspages.count();
+    if (live > 0) {
+      int[] pages = new int[Math.toIntExact(live * ppz)];
+      int n = 0;
+      for (int z = 0; z < zspages.idLimit(); z++) {
+        if (zspages.live(z)) {
+          zspages.pagesOf(z, pages, n);
+          n += ppz;
+          zspages.free(z);
+        }
       }
+      arena.tell(new PageArena.Return(pages, n));
     }
     returnReserve();
     d.replyTo().tell(new Drained(geometry.index(), objsUsed));

@@ -44,7 +44,7 @@ class SizeClassTest {
     long seed = 77;
     ClassGeometry g = straddlingClass();
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     SplittableRandom rnd = new SplittableRandom(seed);
     int n = g.objsPerZspage() * 20;
@@ -116,7 +116,7 @@ class SizeClassTest {
   void aRefusedGrantRefusesTheWaitingAllocations() {
     ClassGeometry g = PoolGeometry.of(4).classFor(4096);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10));
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     byte[] raw = new byte[4096];
     int ok = 0;
@@ -131,5 +131,110 @@ class SizeClassTest {
     assertThat(ok).isEqualTo(16); // 64 KiB limit = 16 pages
     assertThat(last).isInstanceOf(AllocReply.AllocRefused.class);
     assertThat(((AllocReply.AllocRefused) last).error().message()).contains("65536");
+  }
+
+  private static long[] allocAll(ActorRef<SizeClass.Command> cls, List<byte[]> data) {
+    TestProbe<AllocReply> allocs = kit.createTestProbe();
+    for (int i = 0; i < data.size(); i++) {
+      cls.tell(new SizeClass.Alloc(data.get(i), i, i, allocs.getRef()));
+    }
+    long[] handles = new long[data.size()];
+    for (int i = 0; i < data.size(); i++) {
+      AllocReply.Allocated a = (AllocReply.Allocated) allocs.receiveMessage();
+      handles[a.tag()] = a.handle();
+    }
+    return handles;
+  }
+
+  private static List<byte[]> randomObjects(SplittableRandom rnd, int n, int size) {
+    List<byte[]> data = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      byte[] bytes = new byte[size - rnd.nextInt(16)];
+      rnd.nextBytes(bytes);
+      data.add(bytes);
+    }
+    return data;
+  }
+
+  private static SizeClassStats statsOf(ActorRef<SizeClass.Command> cls) {
+    TestProbe<SizeClassStats> stats = kit.createTestProbe();
+    cls.tell(new SizeClass.GetStats(stats.getRef()));
+    return stats.receiveMessage();
+  }
+
+  @Test
+  void freedObjectsAreReusedFromTheFreeListKeptInTheirOwnBytes() {
+    long seed = 78;
+    ClassGeometry g = straddlingClass();
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int n = g.objsPerZspage() * 3;
+    List<byte[]> data = randomObjects(rnd, n, g.size());
+    long[] handles = allocAll(cls, data);
+    assertThat(statsOf(cls).zspages()).isEqualTo(3);
+
+    // Free every other object: the free list now runs through the freed objects' bytes.
+    List<byte[]> keptData = new ArrayList<>();
+    List<Long> keptHandles = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      if (i % 2 == 0) {
+        cls.tell(new SizeClass.Free(Handle.slot(handles[i])));
+      } else {
+        keptData.add(data.get(i));
+        keptHandles.add(handles[i]);
+      }
+    }
+    List<byte[]> more = randomObjects(rnd, n - keptData.size(), g.size());
+    long[] moreHandles = allocAll(cls, more);
+    SizeClassStats s = statsOf(cls);
+    assertThat(s.zspages()).as("freed objects reused, no new zspage; seed %d", seed).isEqualTo(3);
+    assertThat(s.objsUsed()).isEqualTo(n);
+    assertThat(s.zspagesByFullness().get(ZsPages.FULL)).isEqualTo(3);
+    for (int i = 0; i < more.size(); i++) {
+      keptData.add(more.get(i));
+      keptHandles.add(moreHandles[i]);
+    }
+    assertReadBack(cls, keptData, keptHandles, seed);
+  }
+
+  @Test
+  void aClassUsesTheNewChunkWhenTheArenaReusesAReleasedChunksId() {
+    long seed = 79;
+    ClassGeometry g = straddlingClass();
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20)); // 16 pages a chunk
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
+    SplittableRandom rnd = new SplittableRandom(seed);
+    List<byte[]> first = randomObjects(rnd, g.objsPerZspage() * 2, g.size());
+    for (long h : allocAll(cls, first)) {
+      cls.tell(new SizeClass.Free(Handle.slot(h)));
+    }
+    TestProbe<CompactionResult> compacted = kit.createTestProbe();
+    cls.tell(new SizeClass.Compact(compacted.getRef())); // gives the reserve back: chunk 0 is released
+    compacted.receiveMessage();
+    TestProbe<ArenaStats> arenaStats = kit.createTestProbe();
+    arena.tell(new PageArena.GetStats(arenaStats.getRef()));
+    assertThat(arenaStats.receiveMessage().chunksReleased()).isEqualTo(1);
+
+    List<byte[]> second = randomObjects(rnd, g.objsPerZspage() * 2, g.size());
+    long[] handles = allocAll(cls, second); // pages of a new chunk under the reused id 0
+    List<Long> list = new ArrayList<>();
+    for (long h : handles) {
+      list.add(h);
+    }
+    assertReadBack(cls, second, list, seed);
+  }
+
+  @Test
+  void freeingAHandleTwiceStopsTheClassInsteadOfCorruptingIt() {
+    ClassGeometry g = straddlingClass();
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+    long[] handles = allocAll(cls, randomObjects(new SplittableRandom(80), 2, g.size()));
+    TestProbe<Object> watcher = kit.createTestProbe();
+    cls.tell(new SizeClass.Free(Handle.slot(handles[0])));
+    assertThat(statsOf(cls).objsUsed()).isEqualTo(1);
+    cls.tell(new SizeClass.Free(Handle.slot(handles[0])));
+    watcher.expectTerminated(cls);
   }
 }

@@ -1,0 +1,341 @@
+package io.zswapd.actors.pool;
+
+import io.zswapd.actors.arena.Chunk;
+import io.zswapd.actors.arena.PageId;
+import java.util.Arrays;
+
+/**
+ * The zspages of one size class, kept as parallel primitive arrays indexed by zspage id: no
+ * object per zspage or per page, so the garbage collector has nothing to chase at rest.
+ *
+ * <p>A zspage is {@code ppz} arena pages holding {@code objs} objects of {@code size} bytes,
+ * laid end to end across the pages:
+ *
+ * <pre>
+ *  page 0                      page 1                      page 2
+ *  +------+------+------+---   --+------+------+------+--  ...
+ *  | obj0 | obj1 | obj2 | ob|j3   | obj4 | obj5 | obj6 | o
+ *  +------+------+------+---   --+------+------+------+--
+ *                         ^ obj3 straddles pages 0 and 1
+ * </pre>
+ *
+ * Object {@code i} starts at byte {@code i * size} of the zspage.
+ *
+ * <p>Per zspage id {@code z} (arrays grown by 1.5x; ids of freed zspages are reused first):
+ * <pre>
+ *  array         entry                         meaning
+ *  pages[]       z * ppz + i                   page id ({@link PageId}) of the zspage's page i
+ *  inUse[]       z                             objects in use
+ *  freeHead[]    z                             first free object, -1 when the zspage is full
+ *  group[]       z (byte)                      fullness group it is linked in; -1 = free id
+ *  prev[], next[] z                            neighbours in that group's list, -1 = none
+ * </pre>
+ *
+ * <p><b>Free objects hold the free list, off-heap.</b> The first 4 bytes of a free object are
+ * the index of the next free object of its zspage (little-endian int, -1 ends the list), as
+ * zsmalloc's {@code link_free}. Sizes are multiples of 16, so an object starts at most 4080
+ * bytes into a page and the link never straddles. An allocated object's bytes are all data:
+ * no per-object header and no per-object array on the heap. The price is that nothing maps an
+ * object back to its handle; compaction, the only place that needs it, builds that map from
+ * the handle table when it runs ({@link SizeClass}).
+ *
+ * <p>Pages are reached through {@code chunks[]}, this class's cache of the arena's chunks by
+ * chunk id, filled from each grant ({@link #addChunks}). A released chunk's id may come back
+ * with a new chunk, but only in a grant, which replaces the cache entry before any of its
+ * pages is used. Owned by one {@link SizeClass} actor.
+ */
+final class ZsPages {
+  static final int GROUPS = 12;
+  static final int FULL = GROUPS - 1;
+  static final int NONE = -1;
+  private static final int INITIAL_ZSPAGES = 8;
+
+  private final int size;
+  private final int objs;
+  private final int ppz;
+  private final int pagesPerChunk;
+  private final int maxIds;
+
+  private int[] pages;
+  private int[] inUse;
+  private int[] freeHead;
+  private byte[] group;
+  private int[] prev;
+  private int[] next;
+  private int nextId;
+  private final IntStack freeIds = new IntStack();
+  private long count;
+
+  private final int[] groupHead = new int[GROUPS];
+  private final long[] groupCount = new long[GROUPS];
+
+  private Chunk[] chunks = new Chunk[4];
+
+  ZsPages(int size, int objs, int ppz, int pagesPerChunk, int maxIds) {
+    if (size % 4 != 0) {
+      throw new IllegalArgumentException("object size " + size + " is not a multiple of 4: a free-list link would straddle");
+    }
+    this.size = size;
+    this.objs = objs;
+    this.ppz = ppz;
+    this.pagesPerChunk = pagesPerChunk;
+    this.maxIds = maxIds;
+    this.pages = new int[INITIAL_ZSPAGES * ppz];
+    this.inUse = new int[INITIAL_ZSPAGES];
+    this.freeHead = new int[INITIAL_ZSPAGES];
+    this.group = new byte[INITIAL_ZSPAGES];
+    this.prev = new int[INITIAL_ZSPAGES];
+    this.next = new int[INITIAL_ZSPAGES];
+    Arrays.fill(group, (byte) NONE);
+    Arrays.fill(groupHead, NONE);
+  }
+
+  static int grown(int length) {
+    return length + (length >> 1) + 1;
+  }
+
+  /** Caches the chunks of newly granted pages; a reused chunk id gets its new chunk. */
+  void addChunks(Chunk[] granted) {
+    for (Chunk c : granted) {
+      if (c.pages() != pagesPerChunk) {
+        throw new IllegalStateException("granted a chunk of " + c.pages() + " pages; this class was made for "
+            + pagesPerChunk);
+      }
+      if (c.id() >= chunks.length) {
+        chunks = Arrays.copyOf(chunks, Math.max(c.id() + 1, grown(chunks.length)));
+      }
+      chunks[c.id()] = c;
+    }
+  }
+
+  // ---- zspage life ------------------------------------------------------------------------
+
+  /** Makes a zspage of the {@code ppz} pages {@code src[from..]}: every object free, in group 0. */
+  int create(int[] src, int from) {
+    int z;
+    if (!freeIds.isEmpty()) {
+      z = freeIds.pop();
+    } else if (nextId < maxIds) {
+      z = nextId++;
+      if (z == inUse.length) {
+        grow();
+      }
+    } else {
+      throw new IllegalStateException("size class " + size + " ran out of zspage ids (" + maxIds + ")");
+    }
+    System.arraycopy(src, from, pages, z * ppz, ppz);
+    inUse[z] = 0;
+    freeHead[z] = 0;
+    for (int obj = 0; obj < objs; obj++) {
+      writeLink(z, obj, obj + 1 < objs ? obj + 1 : NONE);
+    }
+    link(z, 0);
+    count++;
+    return z;
+  }
+
+  private void grow() {
+    int cap = grown(inUse.length);
+    pages = Arrays.copyOf(pages, cap * ppz);
+    inUse = Arrays.copyOf(inUse, cap);
+    freeHead = Arrays.copyOf(freeHead, cap);
+    int old = group.length;
+    group = Arrays.copyOf(group, cap);
+    Arrays.fill(group, old, cap, (byte) NONE);
+    prev = Arrays.copyOf(prev, cap);
+    next = Arrays.copyOf(next, cap);
+  }
+
+  /** Unlinks zspage {@code z} and frees its id; its pages are the caller's to pass on ({@link #pagesOf}). */
+  void free(int z) {
+    unlink(z);
+    freeIds.push(z);
+    count--;
+  }
+
+  /** Copies the page ids of zspage {@code z} to {@code dst[off..off+ppz)}. */
+  void pagesOf(int z, int[] dst, int off) {
+    System.arraycopy(pages, z * ppz, dst, off, ppz);
+  }
+
+  /** True when {@code z} names a zspage (not a freed id). */
+  boolean live(int z) {
+    return group[z] != NONE;
+  }
+
+  /** Ids in use are below this. */
+  int idLimit() {
+    return nextId;
+  }
+
+  long count() {
+    return count;
+  }
+
+  // ---- objects ----------------------------------------------------------------------------
+
+  int inUse(int z) {
+    return inUse[z];
+  }
+
+  boolean full(int z) {
+    return freeHead[z] == NONE;
+  }
+
+  /** Takes the first free object of zspage {@code z} (which is not full); returns its index. */
+  int take(int z) {
+    int obj = freeHead[z];
+    int link = readLink(z, obj);
+    if (link < NONE || link >= objs) {
+      throw new IllegalStateException("size class " + size + ", zspage " + z + ": free list link " + link
+          + " in object " + obj + " is out of 0.." + (objs - 1) + " (object bytes overwritten)");
+    }
+    freeHead[z] = link;
+    inUse[z]++;
+    return obj;
+  }
+
+  /** Puts object {@code obj} of zspage {@code z} back on its free list. Regroup afterwards. */
+  void release(int z, int obj) {
+    writeLink(z, obj, freeHead[z]);
+    freeHead[z] = obj;
+    inUse[z]--;
+  }
+
+  /** Writes {@code data[0..len)} as object {@code obj}, split across two pages if it straddles. */
+  void write(int z, int obj, byte[] data, int len) {
+    int off = obj * size;
+    int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
+    int inPage = off & (PageId.PAGE_SIZE - 1);
+    int first = Math.min(len, PageId.PAGE_SIZE - inPage);
+    Chunk c = chunkOf(pages[p]);
+    c.memory().put(c.byteOffset(pages[p]) + inPage, data, 0, first);
+    if (first < len) {
+      c = chunkOf(pages[p + 1]);
+      c.memory().put(c.byteOffset(pages[p + 1]), data, first, len - first);
+    }
+  }
+
+  /** Reads {@code len} bytes of object {@code obj} into {@code dst}, joining straddling parts. */
+  void read(int z, int obj, byte[] dst, int len) {
+    int off = obj * size;
+    int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
+    int inPage = off & (PageId.PAGE_SIZE - 1);
+    int first = Math.min(len, PageId.PAGE_SIZE - inPage);
+    Chunk c = chunkOf(pages[p]);
+    c.memory().get(c.byteOffset(pages[p]) + inPage, dst, 0, first);
+    if (first < len) {
+      c = chunkOf(pages[p + 1]);
+      c.memory().get(c.byteOffset(pages[p + 1]), dst, first, len - first);
+    }
+  }
+
+  /** True when {@code len} bytes of object {@code obj} lie inside one page. */
+  boolean contiguous(int obj, int len) {
+    return ((obj * size) & (PageId.PAGE_SIZE - 1)) + len <= PageId.PAGE_SIZE;
+  }
+
+  /** The id of the page where object {@code obj} of zspage {@code z} starts. */
+  int pageOf(int z, int obj) {
+    return pages[z * ppz + ((obj * size) >>> PageId.PAGE_SHIFT)];
+  }
+
+  /** Where object {@code obj} starts inside its first page. */
+  int offsetInPage(int obj) {
+    return (obj * size) & (PageId.PAGE_SIZE - 1);
+  }
+
+  Chunk chunkOf(int pageId) {
+    return chunks[PageId.chunkId(pageId, pagesPerChunk)];
+  }
+
+  private int readLink(int z, int obj) {
+    int pageId = pageOf(z, obj);
+    Chunk c = chunkOf(pageId);
+    return c.memory().getInt(c.byteOffset(pageId) + offsetInPage(obj));
+  }
+
+  private void writeLink(int z, int obj, int link) {
+    int pageId = pageOf(z, obj);
+    Chunk c = chunkOf(pageId);
+    c.memory().putInt(c.byteOffset(pageId) + offsetInPage(obj), link);
+  }
+
+  // ---- fullness groups --------------------------------------------------------------------
+  // Group 0: no object in use (only between create and the first take); 1..10: the tenth of
+  // the objects in use, rounded up; 11 (FULL): every object in use.
+
+  private int groupOf(int z) {
+    int n = inUse[z];
+    if (n == 0) {
+      return 0;
+    }
+    if (n == objs) {
+      return FULL;
+    }
+    return 1 + (n * 10 - 1) / objs;
+  }
+
+  /** Moves zspage {@code z} to the group its objects in use now put it in. */
+  void regroup(int z) {
+    int g = groupOf(z);
+    if (g != group[z]) {
+      unlink(z);
+      link(z, g);
+    }
+  }
+
+  private void link(int z, int g) {
+    group[z] = (byte) g;
+    prev[z] = NONE;
+    next[z] = groupHead[g];
+    if (next[z] != NONE) {
+      prev[next[z]] = z;
+    }
+    groupHead[g] = z;
+    groupCount[g]++;
+  }
+
+  private void unlink(int z) {
+    int g = group[z];
+    if (g == NONE) {
+      return;
+    }
+    if (prev[z] != NONE) {
+      next[prev[z]] = next[z];
+    } else {
+      groupHead[g] = next[z];
+    }
+    if (next[z] != NONE) {
+      prev[next[z]] = prev[z];
+    }
+    groupCount[g]--;
+    group[z] = (byte) NONE;
+  }
+
+  /** A zspage of the fullest group short of full, other than {@code except}; NONE if there is none. */
+  int fullestPartial(int except) {
+    for (int g = FULL - 1; g >= 1; g--) {
+      for (int z = groupHead[g]; z != NONE; z = next[z]) {
+        if (z != except) {
+          return z;
+        }
+      }
+    }
+    return NONE;
+  }
+
+  /** A zspage of the emptiest group that has objects in use, short of full; NONE if there is none. */
+  int emptiestPartial() {
+    for (int g = 1; g < FULL; g++) {
+      if (groupHead[g] != NONE) {
+        return groupHead[g];
+      }
+    }
+    return NONE;
+  }
+
+  long groupCount(int g) {
+    return groupCount[g];
+  }
+}
