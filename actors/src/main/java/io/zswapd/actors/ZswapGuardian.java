@@ -21,6 +21,8 @@ import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.EngineDispatcher;
+import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
@@ -142,7 +144,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
           limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
-          p.compressionLevel(), ready), "pool");
+          p.compressionLevel(), ready), "pool", EngineDispatcher.SAME);
       return starting(ctx, stash, settings, geometry, pool, backingIos);
     }));
   }
@@ -181,7 +183,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
       ActorRef<SwapType.Command> ref = getContext().spawn(SwapType.create(e.name(), e.pages(), e.readOnly(), classes,
-          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED)), "export-" + actorName(e.name()));
+          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED)), "export-" + actorName(e.name()), EngineDispatcher.SAME);
       exports.put(e.name(), ref);
       io.ifPresent(x -> backed.add(ref));
     }
@@ -189,7 +191,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     WritebackSettings w = settings.pool().writeback();
     this.writeback = backed.isEmpty() ? null : getContext().spawn(
         WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
-        "writeback");
+        "writeback", EngineDispatcher.SAME);
   }
 
   private void addExport(ExportSettings e) {
@@ -198,7 +200,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
     return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
-        Optional.empty(), BackingStore.UNLIMITED), "export-" + actorName(name));
+        Optional.empty(), BackingStore.UNLIMITED), "export-" + actorName(name), EngineDispatcher.SAME);
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -207,7 +209,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawnSwapType(export, NAMESPACE_BYTES / PageImage.PAGE_SIZE, false);
       directory = getContext().spawn(OverflowDirectory.create(export, swapType),
-          "namespace-" + actorName(m.namespace()));
+          "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME);
       namespaces.put(m.namespace(), directory);
       namespaceExports.put(export, swapType);
     }

@@ -96,7 +96,7 @@ public final class Zswapd implements Extension {
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
     this.compressor = PageCompressor.of(settings.pool());
     this.guardian = system.systemActorOf(ZswapGuardian.create(settings, openBackingFiles(system, settings)), "zswapd",
-        Props.empty());
+        io.zswapd.actors.support.EngineDispatcher.PROPS);
     this.routes = Ask.ask(guardian, ZswapGuardian.GetRoutes::new, ASK_TIMEOUT, system.scheduler());
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));

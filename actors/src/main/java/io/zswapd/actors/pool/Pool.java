@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.arena.ArenaStats;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.arena.PageId;
@@ -58,10 +59,10 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
       long acceptBelowBytes, CodecKind codec, OptionalInt level, ActorRef<Ready> readyTo) {
     return Behaviors.setup(ctx -> {
       ActorRef<PageArena.Command> arena =
-          ctx.spawn(PageArena.create(chunkBytes, limitBytes, acceptBelowBytes), "arena");
+          ctx.spawn(PageArena.create(chunkBytes, limitBytes, acceptBelowBytes), "arena", EngineDispatcher.SAME);
       List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
       for (ClassGeometry g : geometry.classes()) {
-        classes.add(ctx.spawn(SizeClass.create(g, arena, chunkBytes, codec, level), "class-" + g.size()));
+        classes.add(ctx.spawn(SizeClass.create(g, arena, chunkBytes, codec, level), "class-" + g.size(), EngineDispatcher.SAME));
       }
       readyTo.tell(new Ready(List.copyOf(classes), arena));
       return new Pool(ctx, arena, classes);

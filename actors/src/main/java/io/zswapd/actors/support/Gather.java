@@ -29,7 +29,7 @@ public final class Gather {
    */
   public static <R, A> ActorRef<R> spawn(ActorContext<?> ctx, int expected, A initial, BiFunction<A, R, A> fold,
       Consumer<A> done, Duration timeout, Consumer<A> onTimeout) {
-    return ctx.spawnAnonymous(of(expected, initial, fold, done, timeout, onTimeout));
+    return ctx.spawnAnonymous(of(expected, initial, fold, done, timeout, onTimeout), EngineDispatcher.SAME);
   }
 
   @SuppressWarnings("unchecked")

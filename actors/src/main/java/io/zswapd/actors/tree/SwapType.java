@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.writeback.BackingIo;
@@ -78,7 +79,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
       Optional<BackingIo> backingIo, long backingCapacity) {
     return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
-        backingIo.map(io -> ctx.spawn(BackingStore.create(name, io, backingCapacity), "backing")).orElse(null)));
+        backingIo.map(io -> ctx.spawn(BackingStore.create(name, io, backingCapacity), "backing", EngineDispatcher.SAME)).orElse(null)));
   }
 
   private final String name;
@@ -213,7 +214,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
       if (shard != null) {
         targets.add(shard);
-        parts.add(new TreeShard.InvalidatePages(p, shardEnd - p, null));
+        parts.add(new TreeShard.InvalidatePages(p, shardEnd - p, false, null));
       }
       p = shardEnd;
     }
@@ -243,7 +244,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       TreeShard.InvalidatePages part = parts.get(i);
       long firstPage = part == null ? 0 : part.firstPage();
       long count = part == null ? TreeShard.PAGES : part.count();
-      targets.get(i).tell(new TreeShard.InvalidatePages(firstPage, count, to));
+      targets.get(i).tell(new TreeShard.InvalidatePages(firstPage, count, part == null, to));
     }
   }
 
@@ -302,7 +303,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
     ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
     if (shard == null) {
-      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor, backing), "shard-" + shardIndex);
+      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor, backing), "shard-" + shardIndex, EngineDispatcher.SAME);
       if (shardArray != null) {
         shardArray[(int) shardIndex] = shard;
       } else {

@@ -74,8 +74,14 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    */
   public record PatchPage(long pageIndex, int offset, byte[] bytes, ActorRef<StoreReply> replyTo) implements Command {}
 
-  /** Invalidate pages [firstPage, firstPage + count), all inside this shard. */
-  public record InvalidatePages(long firstPage, long count, ActorRef<InvalidateReply> replyTo) implements Command {}
+  /**
+   * Invalidate pages [firstPage, firstPage + count), all inside this shard. With
+   * {@code drainWrites} (swapoff, export removal) the answer also waits until every backing
+   * write still in flight has completed and its slot is freed, so the backing file can be
+   * closed right after.
+   */
+  public record InvalidatePages(long firstPage, long count, boolean drainWrites, ActorRef<InvalidateReply> replyTo)
+      implements Command {}
 
   /** Write back up to {@code maxPages} pages chosen by {@code mode}; answered when all finished. */
   public record Shrink(int maxPages, WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Command {}
@@ -116,15 +122,30 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   }
 
   /** An invalidate-range reply that waits for pending pages of the range to be invalidated. */
-  private static final class RangeWaiter {
+  private final class RangeWaiter {
     final ActorRef<InvalidateReply> replyTo;
+    final boolean drainWrites;
     int outstanding;
     long freed;
 
-    RangeWaiter(ActorRef<InvalidateReply> replyTo) {
+    RangeWaiter(ActorRef<InvalidateReply> replyTo, boolean drainWrites) {
       this.replyTo = replyTo;
+      this.drainWrites = drainWrites;
+    }
+
+    void done() {
+      if (--outstanding == 0) {
+        if (drainWrites && !writesInFlight.isEmpty()) {
+          awaitingWriteDrain.add(this);
+        } else {
+          replyTo.tell(new InvalidateReply.Invalidated(freed));
+        }
+      }
     }
   }
+
+  /** Area invalidations waiting for the backing writes in flight to finish. */
+  private final java.util.List<RangeWaiter> awaitingWriteDrain = new java.util.ArrayList<>();
 
   private record QueuedInvalidate(RangeWaiter waiter) {}
 
@@ -234,9 +255,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         w.freed++;
         counters.invalidatedPages++;
       }
-      if (--w.outstanding == 0) {
-        w.replyTo.tell(new InvalidateReply.Invalidated(w.freed));
-      }
+      w.done();
     }
   }
 
@@ -461,7 +480,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private Behavior<Command> onInvalidatePages(InvalidatePages m) {
     int first = slotOf(m.firstPage());
     int end = (int) (first + m.count());
-    RangeWaiter waiter = new RangeWaiter(m.replyTo());
+    RangeWaiter waiter = new RangeWaiter(m.replyTo(), m.drainWrites());
     waiter.outstanding = 1; // held until the loop is done
     for (int slot = first; slot < end; slot++) {
       Pending p = pending.isEmpty() ? null : pending.get(slot);
@@ -473,9 +492,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         counters.invalidatedPages++;
       }
     }
-    if (--waiter.outstanding == 0) {
-      m.replyTo().tell(new InvalidateReply.Invalidated(waiter.freed));
-    }
+    waiter.done();
     return this;
   }
 
@@ -598,6 +615,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       rawPageWritten(slot, p, r);
     } else if (r instanceof WriteReply.Written w) {
       backing.tell(new BackingStore.Free(w.slotOffset(), length)); // stale: undo, never apply
+    }
+    if (writesInFlight.isEmpty() && !awaitingWriteDrain.isEmpty()) {
+      awaitingWriteDrain.forEach(waiter -> waiter.replyTo.tell(new InvalidateReply.Invalidated(waiter.freed)));
+      awaitingWriteDrain.clear();
     }
     return this;
   }
