@@ -33,15 +33,7 @@ class ErrorAnswersTest {
 
   @BeforeAll
   static void start() {
-    fixture = NbdFixture.start("""
-        zswapd.pool.max-size = 256 MiB
-        zswapd.exports = [
-          { name = "swap0", size = 1 GiB },
-          { name = "ro", size = 64 MiB, read-only = true },
-          { name = "tiny", size = 1 MiB }
-        ]
-        zswapd.nbd.max-payload = 1 MiB
-        """);
+    fixture = NbdFixture.start(StandardExports.HOCON);
   }
 
   @AfterAll
