@@ -45,7 +45,13 @@ final class DaemonJar {
 
   /** {@code java -jar zswapd.jar args...}. */
   static List<String> command(String... args) {
-    List<String> argv = new ArrayList<>(List.of(java().toString(), "-jar", path().toString()));
+    List<String> argv = new ArrayList<>(List.of(java().toString()));
+    if (Runtime.version().feature() >= 23) {
+      // Akka 2.6 reads fields through sun.misc.Unsafe; from JDK 24 the JVM warns about it on
+      // stderr unless told to allow it (the flag does not exist before JDK 23). README says so.
+      argv.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    argv.addAll(List.of("-jar", path().toString()));
     argv.addAll(List.of(args));
     return argv;
   }
