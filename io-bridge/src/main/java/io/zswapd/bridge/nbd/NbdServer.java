@@ -5,13 +5,12 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.AskPattern;
-import akka.stream.ActorAttributes;
+import akka.japi.Pair;
 import akka.stream.KillSwitches;
 import akka.stream.SharedKillSwitch;
 import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
-import akka.stream.javadsl.Source;
-import akka.stream.javadsl.StreamConverters;
 import akka.stream.javadsl.Tcp;
 import akka.util.ByteString;
 import io.zswapd.actors.embedded.Zswapd;
@@ -34,8 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The NBD server: one export per configured {@code zswapd.exports} entry, served over TCP
- * (Akka Streams {@link Tcp}) and over a Unix socket (NIO channels bridged into Akka Streams),
- * each connection an {@link NbdConnectionStage}.
+ * (Akka Streams {@link Tcp}) and over a Unix socket (non-blocking NIO channels, each a
+ * {@link UnixChannelStage}, all watched by one {@link UnixSelector} thread), each connection an
+ * {@link NbdConnectionStage}.
  *
  * <p>Exports advertise HAS_FLAGS, SEND_FLUSH, SEND_FUA, SEND_TRIM, SEND_WRITE_ZEROES and
  * CAN_MULTI_CONN (every connection sees every completed write: they all go through the same
@@ -47,8 +47,6 @@ public final class NbdServer {
   private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
   /** How long shutdown waits for connections to answer their in-flight requests. */
   public static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
-  /** Threads for the blocking reads of Unix-socket connections (see io-bridge reference.conf). */
-  static final String UNIX_IO_DISPATCHER = "zswapd-bridge.unix-io-dispatcher";
 
   private final ActorSystem<?> system;
   private final ExportCatalog catalog;
@@ -58,6 +56,7 @@ public final class NbdServer {
   private final ActorRef<ConnectionTracker.Command> tracker;
   private Tcp.ServerBinding tcpBinding;
   private UnixSocketListener unixListener;
+  private UnixSelector unixSelector;
 
   private NbdServer(ActorSystem<?> system, Zswapd zswapd) {
     this.system = system;
@@ -90,9 +89,12 @@ public final class NbdServer {
     NbdSettings nbd = zswapd.settings().nbd();
     try {
       if (nbd.unixSocket().isPresent()) {
+        server.unixSelector = UnixSelector.start("zswapd-unix-selector");
+        system.getWhenTerminated().thenRun(server.unixSelector::close);
         server.unixListener = UnixSocketListener.open(nbd.unixSocket().get(), server::serveUnix);
       }
     } catch (IOException e) {
+      server.stopUnixSelector();
       return CompletableFuture.failedFuture(new IOException(
           "cannot listen on unix socket " + nbd.unixSocket().get() + ": " + e.getMessage(), e));
     }
@@ -101,11 +103,13 @@ public final class NbdServer {
     }
     InetSocketAddress at = nbd.tcp().get();
     return Tcp.get(system).bind(at.getHostString(), at.getPort())
-        .to(Sink.foreach(c -> c.handleWith(server.connectionFlow(c.remoteAddress().toString()), system)))
+        .to(Sink.foreach(c -> server.track(
+            c.handleWith(server.connectionFlow(c.remoteAddress().toString()), system))))
         .run(system)
         .handle((binding, failure) -> {
           if (failure != null) {
             server.closeUnix();
+            server.stopUnixSelector();
             throw new IllegalStateException("cannot listen on TCP " + at.getHostString() + ":" + at.getPort()
                 + ": " + (failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage()), failure);
           }
@@ -131,27 +135,36 @@ public final class NbdServer {
     return AskPattern.ask(tracker, ConnectionTracker.GetOpen::new, Duration.ofSeconds(5), system.scheduler());
   }
 
-  private Flow<ByteString, ByteString, ?> connectionFlow(String peer) {
+  /** One connection's NBD stage; materializes its termination. */
+  private Flow<ByteString, ByteString, CompletionStage<Done>> connectionFlow(String peer) {
     return Flow.of(ByteString.class)
         .via(connections.flow())
         .via(new NbdConnectionStage(catalog, backend, maxPayload, peer))
-        .watchTermination((mat, done) -> {
-          tracker.tell(new ConnectionTracker.Opened());
-          done.whenComplete((d, e) -> tracker.tell(new ConnectionTracker.Closed()));
-          return mat;
-        });
+        .watchTermination(Keep.right());
+  }
+
+  /** Counts a connection as open until {@code closed} completes, however it completes. */
+  private void track(CompletionStage<?> closed) {
+    tracker.tell(new ConnectionTracker.Opened());
+    closed.whenComplete((d, e) -> tracker.tell(new ConnectionTracker.Closed()));
   }
 
   private void serveUnix(SocketChannel ch) {
-    // The blocking read and the blocking write each run in their own island (async boundary)
-    // on the Unix I/O dispatcher, and the connection stage in a third on the default one.
-    // Fused together, the replies would wait whenever the read blocks, and a client that stops
-    // reading would block an engine thread.
-    Source<ByteString, ?> from = StreamConverters.fromInputStream(() -> UnixSocketListener.input(ch), 64 << 10)
-        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER)).async();
-    Sink<ByteString, ?> to = StreamConverters.fromOutputStream(() -> UnixSocketListener.output(ch), true)
-        .withAttributes(ActorAttributes.dispatcher(UNIX_IO_DISPATCHER)).async();
-    from.via(connectionFlow("unix:" + ch.hashCode()).async()).runWith(to, system);
+    // No async boundary: the channel stage never blocks, so it fuses with the connection stage
+    // and a request reaches the engine on the thread that read it.
+    String peer = "unix:" + ch.hashCode();
+    Pair<CompletionStage<Done>, CompletionStage<Done>> closed =
+        UnixChannelStage.flow(ch, unixSelector, peer).joinMat(connectionFlow(peer), Keep.both()).run(system);
+    // Open until the channel is closed too: its stage may still be writing the last replies,
+    // and stop() ends the selector once no connection is open.
+    track(CompletableFuture.allOf(closed.first().toCompletableFuture(), closed.second().toCompletableFuture()));
+  }
+
+  /** After the connections have closed: until then their stages need the selector. */
+  private void stopUnixSelector() {
+    if (unixSelector != null) {
+      unixSelector.close();
+    }
   }
 
   private void closeUnix() {
@@ -181,6 +194,9 @@ public final class NbdServer {
         LOG.warn("NBD connections still open after {}; closing them", DRAIN_TIMEOUT);
         connections.abort(new IllegalStateException("zswapd is shutting down"));
       }
+      // Connections that are still stuck (a client that stopped reading) have their channels
+      // closed by the selector as it stops, which stops their stages.
+      stopUnixSelector();
       return Done.getInstance();
     });
   }

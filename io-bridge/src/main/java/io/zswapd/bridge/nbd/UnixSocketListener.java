@@ -1,11 +1,8 @@
 package io.zswapd.bridge.nbd;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -22,7 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A Unix-domain socket listener: Java's {@link UnixDomainSocketAddress} with a blocking NIO
- * accept loop on its own thread; each accepted channel goes to {@code onConnection}.
+ * accept loop on its own thread; each accepted channel (still in blocking mode) goes to
+ * {@code onConnection}.
  *
  * <p>The socket file is made safely: bound under a temporary name in the same directory,
  * restricted to its owner (0600), then renamed over the final path, so it is never reachable
@@ -116,59 +114,5 @@ final class UnixSocketListener implements AutoCloseable {
     } catch (java.nio.file.NoSuchFileException gone) {
       // already removed
     }
-  }
-
-  /**
-   * Reads a channel without Channels.newInputStream, whose lock would block concurrent writes.
-   * Closing it only shuts the input down: a client that half-closes after DISC must still get
-   * the replies to what it sent, and the output side closes the channel when they are written.
-   */
-  static InputStream input(SocketChannel ch) {
-    return new InputStream() {
-      @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws IOException {
-        try {
-          return ch.read(ByteBuffer.wrap(b, off, len));
-        } catch (ClosedChannelException e) {
-          return -1;
-        }
-      }
-
-      @Override
-      public void close() throws IOException {
-        if (ch.isOpen()) {
-          ch.shutdownInput();
-        }
-      }
-    };
-  }
-
-  /** Writes a channel without Channels.newOutputStream (same lock); close closes the channel. */
-  static OutputStream output(SocketChannel ch) {
-    return new OutputStream() {
-      @Override
-      public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-      }
-
-      @Override
-      public void close() throws IOException {
-        ch.close();
-      }
-    };
   }
 }

@@ -328,6 +328,48 @@ class TransmissionTest {
     }
   }
 
+  /**
+   * A client sends sixteen 1 MiB READs and reads nothing for a while, so the server fills the
+   * socket buffer and must wait for the socket to drain (partial writes, then a wait for
+   * writability). Meanwhile another connection is served as usual, and once the first client
+   * reads, every reply arrives whole and in one piece.
+   */
+  @ParameterizedTest
+  @EnumSource(Transport.class)
+  void aClientThatReadsLateStallsOnlyItselfAndGetsEveryByte(Transport transport) throws Exception {
+    long seed = SEED + 9 + transport.ordinal();
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int reads = 16;
+    ExportModel model = new ExportModel(200L * MIB + transport.ordinal() * 8L * MIB, 4 * MIB);
+    try (NbdClient slow = NbdClient.connectGo(transport.address(fixture), "swap0", true);
+         NbdClient other = NbdClient.connectGo(transport.address(fixture), "swap0", true)) {
+      for (int i = 0; i < 4; i++) {
+        byte[] data = ExportModel.random(rnd, MIB);
+        slow.write(model.base() + (long) i * MIB, data);
+        model.write(model.base() + (long) i * MIB, data);
+      }
+      Map<Long, Long> offsets = new HashMap<>();
+      for (int i = 0; i < reads; i++) {
+        long offset = model.base() + rnd.nextInt(3 * MIB);
+        offsets.put(slow.send(Nbd.CMD_READ, 0, offset, MIB, null), offset);
+      }
+      Thread.sleep(300); // the replies (16 MiB) now fill the socket buffers and wait in the server
+
+      byte[] page = ExportModel.random(rnd, PAGE);
+      other.write(model.base() + 4L * MIB, page);
+      assertThat(other.read(model.base() + 4L * MIB, PAGE)).as("seed %d", seed).isEqualTo(page);
+
+      for (int i = 0; i < reads; i++) {
+        Reply r = slow.receive();
+        succeed(r);
+        long offset = offsets.remove(r.handle());
+        assertThat(r.data()).as("seed %d: %s", seed, r)
+            .isEqualTo(model.bytes(offset, MIB));
+      }
+      assertThat(offsets).as("every READ answered once").isEmpty();
+    }
+  }
+
   /** A GO handshake on a bare connection, for tests that must put several requests in one write. */
   private static NbdConnection rawGo(SocketAddress address, String export) throws IOException {
     NbdConnection c = NbdConnection.open(address, Negotiation.DEFAULT_TIMEOUT);
