@@ -205,46 +205,42 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       replyTo.tell(new InvalidateReply.InvalidateFailed(readOnlyError()));
       return;
     }
-    List<TreeShard.InvalidatePages> parts = new ArrayList<>();
-    List<ActorRef<TreeShard.Command>> targets = new ArrayList<>();
+    List<Part> parts = new ArrayList<>();
     long end = first + count;
     for (long p = first; p < end; ) {
       long shardIndex = p >>> TreeShard.PAGES_SHIFT;
       long shardEnd = Math.min(end, (shardIndex + 1) << TreeShard.PAGES_SHIFT);
       ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
       if (shard != null) {
-        targets.add(shard);
-        parts.add(new TreeShard.InvalidatePages(p, shardEnd - p, false, null));
+        parts.add(new Part(shard, p, shardEnd - p, false));
       }
       p = shardEnd;
     }
-    send(targets, parts, replyTo);
+    send(parts, replyTo);
   }
 
+  /** Swapoff: every shard, whole; each answers once its backing writes in flight are done. */
   private void invalidateAll(ActorRef<InvalidateReply> replyTo) {
-    List<TreeShard.InvalidatePages> parts = new ArrayList<>();
-    List<ActorRef<TreeShard.Command>> targets = new ArrayList<>();
+    List<Part> parts = new ArrayList<>();
     for (ActorRef<TreeShard.Command> shard : allShards) {
-      targets.add(shard);
-      parts.add(null);
+      parts.add(new Part(shard, 0, TreeShard.PAGES, true));
     }
-    send(targets, parts, replyTo);
+    send(parts, replyTo);
   }
+
+  /** The piece of an invalidation that falls to one shard. */
+  private record Part(ActorRef<TreeShard.Command> shard, long firstPage, long count, boolean drainWrites) {}
 
   /** Sends each part to its shard; one part answers directly, several through a gatherer. */
-  private void send(List<ActorRef<TreeShard.Command>> targets, List<TreeShard.InvalidatePages> parts,
-      ActorRef<InvalidateReply> replyTo) {
-    ActorRef<InvalidateReply> to = targets.size() == 1 ? replyTo
-        : Gather.spawn(getContext(), targets.size(), new InvalidateReply.Invalidated(0),
+  private void send(List<Part> parts, ActorRef<InvalidateReply> replyTo) {
+    ActorRef<InvalidateReply> to = parts.size() == 1 ? replyTo
+        : Gather.spawn(getContext(), parts.size(), new InvalidateReply.Invalidated(0),
             (acc, r) -> r instanceof InvalidateReply.Invalidated i
                 ? new InvalidateReply.Invalidated(acc.pagesFreed() + i.pagesFreed()) : acc,
             replyTo::tell, GATHER_TIMEOUT, acc -> replyTo.tell(new InvalidateReply.InvalidateFailed(
                 new EngineError(ErrorCode.SHUTTING_DOWN, "invalidate of \"" + name + "\" timed out"))));
-    for (int i = 0; i < targets.size(); i++) {
-      TreeShard.InvalidatePages part = parts.get(i);
-      long firstPage = part == null ? 0 : part.firstPage();
-      long count = part == null ? TreeShard.PAGES : part.count();
-      targets.get(i).tell(new TreeShard.InvalidatePages(firstPage, count, part == null, to));
+    for (Part part : parts) {
+      part.shard().tell(new TreeShard.InvalidatePages(part.firstPage(), part.count(), part.drainWrites(), to));
     }
   }
 
