@@ -34,6 +34,7 @@ import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.ShutdownReport;
@@ -306,6 +307,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       return r.export();
     } else if (c instanceof EngineCommand.InvalidateArea a) {
       return a.export();
+    } else if (c instanceof EngineCommand.StoreRange s) {
+      return s.export();
+    } else if (c instanceof EngineCommand.LoadRange l) {
+      return l.export();
     }
     throw new IllegalArgumentException("no export in " + c);
   }
@@ -324,6 +329,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       r.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
     } else if (c instanceof EngineCommand.InvalidateArea a) {
       a.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
+    } else if (c instanceof EngineCommand.StoreRange s) {
+      s.replyTo().tell(new StoreReply.Refused(s.firstPage(), error));
+    } else if (c instanceof EngineCommand.LoadRange l) {
+      l.replyTo().tell(new LoadRangeReply.LoadRangeFailed(l.firstPage(), error));
     }
   }
 

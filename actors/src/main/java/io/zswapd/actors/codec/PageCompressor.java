@@ -84,12 +84,21 @@ public final class PageCompressor {
    */
   public byte[] decompress(byte[] stored) {
     byte[] page = new byte[PageImage.PAGE_SIZE];
-    if (stored.length == PageImage.PAGE_SIZE) {
-      System.arraycopy(stored, 0, page, 0, page.length);
-    } else {
-      PageCodecs.forCurrentThread(kind, level).decompress(stored, 0, stored.length, page, 0, page.length);
-    }
+    decompress(stored, 0, stored.length, page, 0);
     return page;
+  }
+
+  /**
+   * The page stored in {@code src[srcOff .. srcOff+srcLen)} written to {@code dst[dstOff ..
+   * dstOff+4096)}: copied when it is the raw page, otherwise decompressed. Throws
+   * {@link CorruptPageException}.
+   */
+  public void decompress(byte[] src, int srcOff, int srcLen, byte[] dst, int dstOff) {
+    if (srcLen == PageImage.PAGE_SIZE) {
+      System.arraycopy(src, srcOff, dst, dstOff, PageImage.PAGE_SIZE);
+    } else {
+      PageCodecs.forCurrentThread(kind, level).decompress(src, srcOff, srcLen, dst, dstOff, PageImage.PAGE_SIZE);
+    }
   }
 
   public int hugeThreshold() {

@@ -1,8 +1,8 @@
 package io.zswapd.actors.embedded;
 
-import akka.actor.ActorPath;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
+import io.zswapd.actors.support.LocalRef;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -39,41 +39,14 @@ final class Ask {
             ? new TimeoutException("zswapd did not answer within " + timeout.toSeconds() + " s") : e));
   }
 
-  /**
-   * A reply-to reference that is not an actor: {@code tell} completes a future. The engine
-   * only ever {@code tell}s a reply-to, so nothing more is needed; it is never watched, never
-   * sent system messages and never serialized.
-   */
-  static final class ReplyRef<T> implements ActorRef<T> {
+  /** A reply-to reference that completes a future ({@link LocalRef}). */
+  static final class ReplyRef<T> extends LocalRef<T> {
     private static final long serialVersionUID = 1L;
-    private static final ActorPath PATH = ActorPath.fromString("akka://zswapd/temp/embedded-reply");
     final transient CompletableFuture<T> future = new CompletableFuture<>();
 
     @Override
-    public void tell(T message) {
+    protected void receive(T message) {
       future.complete(message);
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <U extends T> ActorRef<U> narrow() {
-      return (ActorRef<U>) this;
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <U> ActorRef<U> unsafeUpcast() {
-      return (ActorRef<U>) this;
-    }
-
-    @Override
-    public ActorPath path() {
-      return PATH;
-    }
-
-    @Override
-    public int compareTo(ActorRef<?> other) {
-      return Integer.compare(System.identityHashCode(this), System.identityHashCode(other));
     }
   }
 }

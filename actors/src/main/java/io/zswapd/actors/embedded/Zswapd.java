@@ -23,6 +23,7 @@ import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.ShutdownReport;
@@ -195,6 +196,112 @@ public final class Zswapd implements Extension {
         .thenCompose(reply -> reply instanceof LoadReply.Loaded l
             ? CompletableFuture.completedStage(l.page())
             : CompletableFuture.failedStage(new ZswapdException(((LoadReply.LoadFailed) reply).error())));
+  }
+
+  /** Most pages one {@link #storePages} or {@link #loadPages} call may name: 32 MiB. */
+  public static final int MAX_RANGE_PAGES = 8192;
+
+  /**
+   * Stores {@code pages.length / 4096} consecutive pages from {@code firstPage} (a swap cluster,
+   * a bulk park of cold state): every page compressed on the calling thread before this
+   * returns, then stored with one message per tree shard and size class instead of several per
+   * page. The array may be reused as soon as this returns. Completes when every page is
+   * stored; if one is refused the stage fails naming the first such page, and the others may
+   * be stored, as after a failed write to a block device.
+   *
+   * <pre>{@code
+   * byte[] cluster = new byte[8 * 4096];            // 8 pages
+   * zswapd.storePages("swap0", 1024, cluster)
+   *     .thenCompose(done -> zswapd.loadPages("swap0", 1024, 8));
+   * }</pre>
+   */
+  public CompletionStage<Void> storePages(String export, long firstPage, byte[] pages) {
+    if (pages.length == 0 || pages.length % PageImage.PAGE_SIZE != 0) {
+      return invalid("pages are a positive multiple of " + PageImage.PAGE_SIZE + " bytes, got " + pages.length);
+    }
+    return storePages(export, firstPage, ByteBuffer.wrap(pages));
+  }
+
+  /** As {@link #storePages(String, long, byte[])}, from the bytes remaining in {@code pages}. */
+  public CompletionStage<Void> storePages(String export, long firstPage, ByteBuffer pages) {
+    int length = pages.remaining();
+    if (length == 0 || length % PageImage.PAGE_SIZE != 0) {
+      return invalid("pages are a positive multiple of " + PageImage.PAGE_SIZE + " bytes, got " + length);
+    }
+    int count = length / PageImage.PAGE_SIZE;
+    if (count > MAX_RANGE_PAGES) {
+      return invalid(count + " pages in one call; the limit is " + MAX_RANGE_PAGES + " (32 MiB)");
+    }
+    CompletableFuture<?>[] parts = new CompletableFuture<?>[partCount(firstPage, count)];
+    int done = 0;
+    for (int k = 0; k < parts.length; k++) {
+      int n = partLength(firstPage + done, count - done);
+      PageImage[] images = new PageImage[n];
+      for (int i = 0; i < n; i++) {
+        int at = pages.position() + (done + i) * PageImage.PAGE_SIZE;
+        images[i] = compressor.compress(pages.slice(at, PageImage.PAGE_SIZE));
+      }
+      long first = firstPage + done;
+      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, images, r))
+          .thenCompose(Zswapd::stored).toCompletableFuture();
+      done += n;
+    }
+    return parts.length == 1 ? parts[0].thenApply(v -> null) : CompletableFuture.allOf(parts);
+  }
+
+  /**
+   * Loads {@code count} consecutive pages from {@code firstPage}: {@code count * 4096} bytes,
+   * zeros for pages never stored or invalidated. One message per tree shard and size class;
+   * the decompression is spread over the shards.
+   */
+  public CompletionStage<byte[]> loadPages(String export, long firstPage, int count) {
+    if (count < 1 || count > MAX_RANGE_PAGES) {
+      return invalid("a range load names 1.." + MAX_RANGE_PAGES + " pages, got " + count);
+    }
+    @SuppressWarnings("unchecked")
+    CompletableFuture<byte[]>[] parts = new CompletableFuture[partCount(firstPage, count)];
+    int done = 0;
+    for (int k = 0; k < parts.length; k++) {
+      int n = partLength(firstPage + done, count - done);
+      long first = firstPage + done;
+      parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r))
+          .thenCompose(reply -> reply instanceof LoadRangeReply.LoadedRange l
+              ? CompletableFuture.completedStage(l.pages())
+              : CompletableFuture.<byte[]>failedStage(new ZswapdException(((LoadRangeReply.LoadRangeFailed) reply).error())))
+          .toCompletableFuture();
+      done += n;
+    }
+    if (parts.length == 1) {
+      return parts[0];
+    }
+    return CompletableFuture.allOf(parts).thenApply(v -> {
+      byte[] all = new byte[count * PageImage.PAGE_SIZE];
+      int at = 0;
+      for (CompletableFuture<byte[]> part : parts) {
+        byte[] bytes = part.join();
+        System.arraycopy(bytes, 0, all, at, bytes.length);
+        at += bytes.length;
+      }
+      return all;
+    });
+  }
+
+  /** How many shard-aligned parts pages [first, first + count) fall into. */
+  private static int partCount(long first, int count) {
+    if (first < 0) {
+      return 1; // the engine refuses it, naming the page
+    }
+    long firstShard = first / EngineCommand.RANGE_PAGES;
+    long lastShard = (first + count - 1) / EngineCommand.RANGE_PAGES;
+    return (int) (lastShard - firstShard + 1);
+  }
+
+  /** Pages of the part starting at {@code first}: up to the next shard boundary. */
+  private static int partLength(long first, int remaining) {
+    if (first < 0) {
+      return remaining;
+    }
+    return (int) Math.min(remaining, EngineCommand.RANGE_PAGES - first % EngineCommand.RANGE_PAGES);
   }
 
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */

@@ -78,6 +78,29 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   public record StoredBytes(int tag, long generation, byte[] bytes) {}
 
+  /**
+   * Allocate {@code count} objects in one message (a tree shard's share of a range store).
+   * Those allocated at once are answered together in one {@link AllocatedMany} to
+   * {@code batchReplyTo}; any that must wait for pages, or are refused, are answered one by one
+   * to {@code replyTo}, exactly as an {@link Alloc}.
+   */
+  public record AllocMany(byte[][] data, int[] tags, long[] generations, int count, ActorRef<AllocReply> replyTo,
+      ActorRef<AllocatedMany> batchReplyTo) implements Command {}
+
+  /** The objects of an {@link AllocMany} allocated at once: {@code handles[i]} for {@code tags[i]}. */
+  public record AllocatedMany(int[] tags, long[] generations, long[] handles, int count) {}
+
+  /**
+   * Copy out the stored bytes of {@code count} objects, end to end, in one message (a tree
+   * shard's share of a range load). The caller decompresses them: the class only copies, so
+   * a hot class is not the one core every load of a range waits for.
+   */
+  public record ReadMany(int[] slots, int[] lengths, int[] positions, int count, long job,
+      ActorRef<ObjectsRead> replyTo) implements Command {}
+
+  /** Answer to {@link ReadMany}: the objects' bytes in order; the arrays are the request's. */
+  public record ObjectsRead(long job, int[] lengths, int[] positions, int count, byte[] bytes) {}
+
   public record Free(int slot) implements Command {}
 
   public record Compact(ActorRef<CompactionResult> replyTo) implements Command {}
@@ -152,7 +175,9 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Alloc.class, this::onAlloc)
+        .onMessage(AllocMany.class, this::onAllocMany)
         .onMessage(Read.class, this::onRead)
+        .onMessage(ReadMany.class, this::onReadMany)
         .onMessage(ReadStored.class, this::onReadStored)
         .onMessage(Free.class, this::onFree)
         .onMessage(PagesGranted.class, this::onPagesGranted)
@@ -180,23 +205,54 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return this;
   }
 
+  private Behavior<Command> onAllocMany(AllocMany m) {
+    int[] tags = new int[m.count()];
+    long[] generations = new long[m.count()];
+    long[] handles = new long[m.count()];
+    int done = 0;
+    for (int i = 0; i < m.count(); i++) {
+      int slot = drained || !waiting.isEmpty() ? -1 : allocSlot(m.data()[i]);
+      if (slot >= 0) {
+        tags[done] = m.tags()[i];
+        generations[done] = m.generations()[i];
+        handles[done] = Handle.of(geometry.index(), slot);
+        done++;
+      } else {
+        onAlloc(new Alloc(m.data()[i], m.tags()[i], m.generations()[i], m.replyTo()));
+      }
+    }
+    if (done > 0) {
+      m.batchReplyTo().tell(new AllocatedMany(tags, generations, handles, done));
+    }
+    return this;
+  }
+
   private boolean tryAlloc(Alloc a) {
+    int slot = allocSlot(a.data());
+    if (slot < 0) {
+      return false;
+    }
+    a.replyTo().tell(new AllocReply.Allocated(a.tag(), a.generation(), Handle.of(geometry.index(), slot)));
+    return true;
+  }
+
+  /** Stores {@code data} in a new object; its handle slot, or -1 when a zspage needs pages first. */
+  private int allocSlot(byte[] data) {
     int z = zspages.fullestPartial(NONE);
     if (z == NONE) {
       if (reserveCount < ppz) {
-        return false;
+        return -1;
       }
       reserveCount -= ppz;
       z = zspages.create(reserve, reserveCount);
     }
     int slot = newSlot();
     int obj = zspages.take(z);
-    zspages.write(z, obj, a.data(), a.data().length);
+    zspages.write(z, obj, data, data.length);
     locations[slot] = (z << objBits) | obj;
     objsUsed++;
     zspages.regroup(z);
-    a.replyTo().tell(new AllocReply.Allocated(a.tag(), a.generation(), Handle.of(geometry.index(), slot)));
-    return true;
+    return slot;
   }
 
   private void requestPages() {
@@ -278,6 +334,22 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       return this;
     }
     r.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), page));
+    return this;
+  }
+
+  private Behavior<Command> onReadMany(ReadMany r) {
+    int total = 0;
+    for (int i = 0; i < r.count(); i++) {
+      total += r.lengths()[i];
+    }
+    byte[] bytes = new byte[total];
+    int at = 0;
+    for (int i = 0; i < r.count(); i++) {
+      int loc = locations[r.slots()[i]];
+      zspages.read(loc >>> objBits, loc & objMask, bytes, at, r.lengths()[i]);
+      at += r.lengths()[i];
+    }
+    r.replyTo().tell(new ObjectsRead(r.job(), r.lengths(), r.positions(), r.count(), bytes));
     return this;
   }
 

@@ -218,15 +218,20 @@ final class ZsPages {
 
   /** Reads {@code len} bytes of object {@code obj} into {@code dst}, joining straddling parts. */
   void read(int z, int obj, byte[] dst, int len) {
+    read(z, obj, dst, 0, len);
+  }
+
+  /** As {@link #read(int, int, byte[], int)}, into {@code dst} from {@code dstOffset}. */
+  void read(int z, int obj, byte[] dst, int dstOffset, int len) {
     int off = obj * size;
     int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
     int inPage = off & (PageId.PAGE_SIZE - 1);
     int first = Math.min(len, PageId.PAGE_SIZE - inPage);
     Chunk c = chunkOf(pages[p]);
-    c.memory().get(c.byteOffset(pages[p]) + inPage, dst, 0, first);
+    c.memory().get(c.byteOffset(pages[p]) + inPage, dst, dstOffset, first);
     if (first < len) {
       c = chunkOf(pages[p + 1]);
-      c.memory().get(c.byteOffset(pages[p + 1]), dst, first, len - first);
+      c.memory().get(c.byteOffset(pages[p + 1]), dst, dstOffset + first, len - first);
     }
   }
 

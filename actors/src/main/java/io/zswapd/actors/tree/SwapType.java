@@ -24,6 +24,7 @@ import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
@@ -180,6 +181,28 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
           shard.tell(new TreeShard.LoadPage(l.pageIndex(), l.replyTo()));
         }
       }
+    } else if (c instanceof EngineCommand.StoreRange s) {
+      EngineError bad = badRange(s.firstPage(), s.pages().length);
+      if (bad == null && readOnly) {
+        bad = readOnlyError();
+      }
+      if (bad != null) {
+        s.replyTo().tell(new StoreReply.Refused(s.firstPage(), bad));
+      } else {
+        shard(s.firstPage()).tell(new TreeShard.StoreRange(s.firstPage(), s.pages(), s.replyTo()));
+      }
+    } else if (c instanceof EngineCommand.LoadRange l) {
+      EngineError bad = badRange(l.firstPage(), l.pageCount());
+      if (bad != null) {
+        l.replyTo().tell(new LoadRangeReply.LoadRangeFailed(l.firstPage(), bad));
+      } else {
+        ActorRef<TreeShard.Command> shard = existingShard(l.firstPage() >>> TreeShard.PAGES_SHIFT);
+        if (shard == null) {
+          l.replyTo().tell(new LoadRangeReply.LoadedRange(l.firstPage(), new byte[l.pageCount() * PageImage.PAGE_SIZE]));
+        } else {
+          shard.tell(new TreeShard.LoadRange(l.firstPage(), l.pageCount(), l.replyTo()));
+        }
+      }
     } else if (c instanceof EngineCommand.Invalidate i) {
       invalidate(i.pageIndex(), 1, i.replyTo());
     } else if (c instanceof EngineCommand.InvalidateRange r) {
@@ -189,6 +212,21 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     } else {
       throw new IllegalArgumentException("not a page request for an export: " + c);
     }
+  }
+
+  /** Why pages [first, first + count) cannot be one range request, or null when they can. */
+  private EngineError badRange(long first, int count) {
+    if (count < 1) {
+      return new EngineError(ErrorCode.INVALID, "a range request needs at least one page, got " + count);
+    }
+    if (first < 0 || first > pages - count) {
+      return EngineError.outOfRange(name, first < 0 || first >= pages ? first : pages, pages);
+    }
+    if ((first >>> TreeShard.PAGES_SHIFT) != ((first + count - 1) >>> TreeShard.PAGES_SHIFT)) {
+      return new EngineError(ErrorCode.INVALID, "pages " + first + ".." + (first + count - 1)
+          + " cross a tree shard boundary (every " + TreeShard.PAGES + " pages); split the range there");
+    }
+    return null;
   }
 
   private EngineError readOnlyError() {

@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.codec.CorruptPageException;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.codec.SameFilledPage;
 import io.zswapd.actors.pool.AllocReply;
@@ -18,6 +19,7 @@ import io.zswapd.actors.writeback.WriteReply;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
+import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
@@ -90,6 +92,22 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public record MarkIdle() implements Command {}
 
   public record GetStats(ActorRef<ShardStats> replyTo) implements Command {}
+
+  /**
+   * Store {@code images.length} consecutive pages from {@code firstPage}, all inside this
+   * shard: each page as by {@link StorePage}, with one allocation message per size class for
+   * the whole range. Answered once: {@code Stored(firstPage)}, or the first page refused.
+   */
+  public record StoreRange(long firstPage, PageImage[] images, ActorRef<StoreReply> replyTo) implements Command {}
+
+  /** Load {@code count} consecutive pages from {@code firstPage}, all inside this shard, answered once. */
+  public record LoadRange(long firstPage, int count, ActorRef<LoadRangeReply> replyTo) implements Command {}
+
+  private record AllocatedMany(SizeClass.AllocatedMany reply) implements Command {}
+
+  private record RangeObjectsRead(SizeClass.ObjectsRead reply) implements Command {}
+
+  private record RangePageLoaded(long job, LoadReply reply) implements Command {}
 
   private record AllocDone(AllocReply reply) implements Command {}
 
@@ -180,6 +198,12 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private final ActorRef<SizeClass.StoredBytes> victimAdapter;
   private final ActorRef<WriteReply> writeAdapter;
   private final ActorRef<ReadReply> readAdapter;
+  private final ActorRef<SizeClass.AllocatedMany> allocManyAdapter;
+  private final ActorRef<SizeClass.ObjectsRead> objectsAdapter;
+  /** Allocations of the range store being walked, sent when the walk ends; null otherwise. */
+  private RangeJobs.AllocBatch allocBatch;
+  private final Map<Long, RangeJobs.LoadJob> loadJobs = new HashMap<>();
+  private long nextJob = 1;
   private final ShardCounters counters = new ShardCounters();
   private long[] entries;
   private long[] words;
@@ -204,6 +228,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     this.victimAdapter = ctx.messageAdapter(SizeClass.StoredBytes.class, VictimBytes::new);
     this.writeAdapter = ctx.messageAdapter(WriteReply.class, BackingWritten::new);
     this.readAdapter = ctx.messageAdapter(ReadReply.class, BackingRead::new);
+    this.allocManyAdapter = ctx.messageAdapter(SizeClass.AllocatedMany.class, AllocatedMany::new);
+    this.objectsAdapter = ctx.messageAdapter(SizeClass.ObjectsRead.class, RangeObjectsRead::new);
   }
 
   @Override
@@ -214,6 +240,11 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         .onMessage(PatchPage.class, m -> perPage(slotOf(m.pageIndex()), m))
         .onMessage(InvalidatePages.class, this::onInvalidatePages)
         .onMessage(AllocDone.class, this::onAllocDone)
+        .onMessage(StoreRange.class, this::onStoreRange)
+        .onMessage(LoadRange.class, this::onLoadRange)
+        .onMessage(AllocatedMany.class, this::onAllocatedMany)
+        .onMessage(RangeObjectsRead.class, this::onRangeObjectsRead)
+        .onMessage(RangePageLoaded.class, this::onRangePageLoaded)
         .onMessage(PatchBase.class, this::onPatchBase)
         .onMessage(Shrink.class, this::onShrink)
         .onMessage(MarkIdle.class, m -> markIdle())
@@ -313,8 +344,12 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       backing.tell(new BackingStore.Write(bytes, slot, work.generation, writeAdapter));
     } else {
       work.toBacking = false;
-      classes.get(geometry.classFor(bytes.length).index())
-          .tell(new SizeClass.Alloc(bytes, slot, work.generation, allocAdapter));
+      int classIndex = geometry.classFor(bytes.length).index();
+      if (allocBatch != null) {
+        allocBatch.add(classIndex, bytes, slot, work.generation);
+      } else {
+        classes.get(classIndex).tell(new SizeClass.Alloc(bytes, slot, work.generation, allocAdapter));
+      }
     }
   }
 
@@ -333,20 +368,37 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   }
 
   private Behavior<Command> onAllocDone(AllocDone done) {
-    AllocReply reply = done.reply();
-    int slot = reply.tag();
+    if (done.reply() instanceof AllocReply.Allocated a) {
+      allocated(a.tag(), a.generation(), a.handle(), null);
+    } else {
+      AllocReply.AllocRefused r = (AllocReply.AllocRefused) done.reply();
+      allocated(r.tag(), r.generation(), 0, r.error());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onAllocatedMany(AllocatedMany m) {
+    SizeClass.AllocatedMany r = m.reply();
+    for (int i = 0; i < r.count(); i++) {
+      allocated(r.tags()[i], r.generations()[i], r.handles()[i], null);
+    }
+    return this;
+  }
+
+  /** An allocation answered: {@code handle} when {@code refusal} is null. */
+  private void allocated(int slot, long generation, long handle, EngineError refusal) {
     Pending p = pending.get(slot);
-    if (p == null || p.store == null || p.toBacking || p.generation != reply.generation()) {
-      if (reply instanceof AllocReply.Allocated a) {
-        freeHandle(a.handle()); // stale: undo, never apply
+    if (p == null || p.store == null || p.toBacking || p.generation != generation) {
+      if (refusal == null) {
+        freeHandle(handle); // stale: undo, never apply
       }
-      return this;
+      return;
     }
     pending.remove(slot);
     StorePage s = p.store;
-    if (reply instanceof AllocReply.Allocated a) {
+    if (refusal == null) {
       int length = s.image().storedLength();
-      replaceWith(slot, Entry.withReferenced(Entry.stored(a.handle(), length)));
+      replaceWith(slot, Entry.withReferenced(Entry.stored(handle, length)));
       counters.addPooled(length);
       if (length == PageImage.PAGE_SIZE) {
         counters.rejectCompressPoor++;
@@ -355,10 +407,124 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
     } else {
       counters.rejectAllocFail++;
-      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), ((AllocReply.AllocRefused) reply).error()));
+      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), refusal));
     }
     drainQueue(slot, p);
+  }
+
+  // ---- ranges -------------------------------------------------------------------------------
+
+  /** Each page through the per-page path; the allocations they need leave as one batch per class. */
+  private Behavior<Command> onStoreRange(StoreRange m) {
+    PageImage[] images = m.images();
+    RangeJobs.StoreJob job = new RangeJobs.StoreJob(m.firstPage(), images.length, m.replyTo());
+    allocBatch = new RangeJobs.AllocBatch(images.length);
+    try {
+      for (int i = 0; i < images.length; i++) {
+        long page = m.firstPage() + i;
+        perPage(slotOf(page), new StorePage(page, images[i], job));
+      }
+      allocBatch.send(classes, allocAdapter, allocManyAdapter);
+    } finally {
+      allocBatch = null;
+    }
     return this;
+  }
+
+  private Behavior<Command> onLoadRange(LoadRange m) {
+    RangeJobs.LoadJob job = new RangeJobs.LoadJob(nextJob++, m.firstPage(), m.count(), m.replyTo());
+    RangeJobs.ReadBatch reads = null;
+    RangePageReplyTo pageRef = null;
+    int first = slotOf(m.firstPage());
+    for (int i = 0; i < m.count(); i++) {
+      int slot = first + i;
+      long e = entries == null ? 0 : entries[slot];
+      int state = Entry.state(e);
+      boolean busy = !pending.isEmpty() && pending.containsKey(slot);
+      if (busy || state == Entry.WRITTEN_BACK) {
+        if (pageRef == null) {
+          pageRef = new RangePageReplyTo(getContext().getSelf(), job.id);
+        }
+        job.outstanding++;
+        perPage(slot, new LoadPage(m.firstPage() + i, pageRef));
+        continue;
+      }
+      counters.loads++;
+      if (state == Entry.STORED || state == Entry.WRITING_BACK) {
+        if (state == Entry.STORED) {
+          entries[slot] = Entry.withReferenced(e);
+        }
+        if (reads == null) {
+          reads = new RangeJobs.ReadBatch(classes.size());
+        }
+        long h = Entry.handle(e);
+        reads.add(Handle.classIndex(h), Handle.slot(h), Entry.length(e), i, m.count());
+      } else if (state == Entry.SAME_FILLED && words != null && words[slot] != 0) {
+        int at = i * PageImage.PAGE_SIZE;
+        SameFilledPage.fill(words[slot], job.pages, at, PageImage.PAGE_SIZE);
+      }
+    }
+    if (reads != null) {
+      job.outstanding += reads.send(classes, job.id, objectsAdapter);
+    }
+    if (!job.partDone()) {
+      loadJobs.put(job.id, job);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onRangeObjectsRead(RangeObjectsRead m) {
+    SizeClass.ObjectsRead r = m.reply();
+    RangeJobs.LoadJob job = loadJobs.get(r.job());
+    int at = 0;
+    for (int i = 0; i < r.count(); i++) {
+      int length = r.lengths()[i];
+      int position = r.positions()[i];
+      try {
+        compressor.decompress(r.bytes(), at, length, job.pages, position * PageImage.PAGE_SIZE);
+      } catch (CorruptPageException e) {
+        long page = job.firstPage + position;
+        job.fail(page, new EngineError(ErrorCode.CORRUPT, "page " + page + ": " + e.getMessage()));
+      }
+      at += length;
+    }
+    finishPart(job);
+    return this;
+  }
+
+  private Behavior<Command> onRangePageLoaded(RangePageLoaded m) {
+    RangeJobs.LoadJob job = loadJobs.get(m.job());
+    if (m.reply() instanceof LoadReply.Loaded l) {
+      int position = (int) (l.pageIndex() - job.firstPage);
+      System.arraycopy(l.page(), 0, job.pages, position * PageImage.PAGE_SIZE, PageImage.PAGE_SIZE);
+    } else {
+      job.fail(m.reply().pageIndex(), ((LoadReply.LoadFailed) m.reply()).error());
+    }
+    finishPart(job);
+    return this;
+  }
+
+  private void finishPart(RangeJobs.LoadJob job) {
+    if (job.partDone()) {
+      loadJobs.remove(job.id);
+    }
+  }
+
+  /** The reply-to of a range load's per-page loads: forwards each answer to the shard, tagged. */
+  private static final class RangePageReplyTo extends io.zswapd.actors.support.LocalRef<LoadReply> {
+    private static final long serialVersionUID = 1L;
+    private final transient ActorRef<Command> shard;
+    private final transient long job;
+
+    RangePageReplyTo(ActorRef<Command> shard, long job) {
+      this.shard = shard;
+      this.job = job;
+    }
+
+    @Override
+    protected void receive(LoadReply reply) {
+      shard.tell(new RangePageLoaded(job, reply));
+    }
   }
 
   // ---- patch (read-modify-write) ------------------------------------------------------------

@@ -26,6 +26,30 @@ public sealed interface EngineCommand {
   /** Load one page; the reply carries the 4096 decompressed bytes. */
   record Load(String export, long pageIndex, ActorRef<LoadReply> replyTo) implements EngineCommand {}
 
+  /**
+   * Store consecutive pages {@code firstPage, firstPage + 1, ...}, one image each, in one
+   * message (a swap cluster, an NBD write of many pages). The range must lie inside one tree
+   * shard ({@link #RANGE_PAGES} pages, aligned); the reply is {@code Stored(firstPage)} when
+   * every page is stored, else the first page refused. Pages are stored independently: after a
+   * refusal the others may be stored, as after a failed block-device write.
+   */
+  record StoreRange(String export, long firstPage, PageImage[] pages, ActorRef<StoreReply> replyTo)
+      implements EngineCommand {}
+
+  /**
+   * Load {@code pageCount} consecutive pages in one message; the reply carries
+   * {@code pageCount * 4096} bytes. The range must lie inside one tree shard, as for
+   * {@link StoreRange}.
+   */
+  record LoadRange(String export, long firstPage, int pageCount, ActorRef<LoadRangeReply> replyTo)
+      implements EngineCommand {}
+
+  /**
+   * Pages per tree shard: a {@link StoreRange} or {@link LoadRange} may not cross a multiple of
+   * this page index (split it there).
+   */
+  int RANGE_PAGES = 16_384;
+
   /** Forget one page and free its memory (zswap invalidate_page, an NBD trim of one page). */
   record Invalidate(String export, long pageIndex, ActorRef<InvalidateReply> replyTo)
       implements EngineCommand {}

@@ -23,6 +23,8 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
 public final class EmbeddedBenchmark {
   private static final int DISTINCT = 8192;          // pages cycled through (32 MiB of input)
   private static final int IN_FLIGHT = 256;          // outstanding engine requests
+  private static final int RANGE = 32;               // pages per range request (128 KiB)
+  private static final int RANGES_IN_FLIGHT = 8;     // outstanding range requests (256 pages)
 
   public static void main(String[] args) throws Exception {
     double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
@@ -31,10 +33,8 @@ public final class EmbeddedBenchmark {
         Runtime.getRuntime().availableProcessors(), System.getProperty("os.arch"), System.getProperty("java.version"));
     PageGenerator.Kind[] kinds = {PageGenerator.Kind.C25, PageGenerator.Kind.C50, PageGenerator.Kind.C75,
         PageGenerator.Kind.ZERO};
-    System.out.println();
-    System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
-        + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw | compressed size |");
-    System.out.println("|---|---|---|---|---|---|---|---|");
+    StringBuilder single = new StringBuilder();
+    StringBuilder ranges = new StringBuilder();
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 2 GiB\n"
         + "zswapd.exports = [ { name = bench, size = 64 GiB } ]")) {
       Zswapd z = engine.zswapd();
@@ -45,15 +45,40 @@ public final class EmbeddedBenchmark {
         for (int i = 0; i < DISTINCT; i++) {
           pages[i] = gen.page(i, kind);
         }
+        byte[] contiguous = new byte[DISTINCT * 4096];
+        for (int i = 0; i < DISTINCT; i++) {
+          System.arraycopy(pages[i], 0, contiguous, i * 4096, 4096);
+        }
         RawFigures raw = rawLz4(pages, seconds);
         double store = engineStores(z, pages, base, seconds);
         double load = engineLoads(z, base, seconds);
-        System.out.printf(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f | %.0f B |%n", label(kind),
-            raw.compress, store, store / raw.compress, raw.decompress, load, load / raw.decompress, raw.avgSize);
+        double rangeStore = rangeStores(z, contiguous, base, seconds);
+        double rangeLoad = rangeLoads(z, base, seconds);
+        single.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f | %.0f B |%n",
+            label(kind), raw.compress, store, store / raw.compress, raw.decompress, load, load / raw.decompress,
+            raw.avgSize));
+        ranges.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |%n",
+            label(kind), raw.compress, rangeStore, rangeStore / raw.compress, raw.decompress, rangeLoad,
+            rangeLoad / raw.decompress));
         base += DISTINCT;
         z.invalidateArea("bench").toCompletableFuture().join();
       }
     }
+    System.out.println();
+    System.out.println("Single pages (`store`, `load`; " + IN_FLIGHT + " requests in flight):");
+    System.out.println();
+    System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
+        + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw | compressed size |");
+    System.out.println("|---|---|---|---|---|---|---|---|");
+    System.out.print(single);
+    System.out.println();
+    System.out.println(RANGE + "-page ranges (`storePages`, `loadPages`; " + RANGES_IN_FLIGHT
+        + " requests in flight):");
+    System.out.println();
+    System.out.println("| pages | raw lz4 compress (pages/s) | range store (pages/s) | store / raw "
+        + "| raw lz4 decompress (pages/s) | range load (pages/s) | load / raw |");
+    System.out.println("|---|---|---|---|---|---|---|");
+    System.out.print(ranges);
     memoryRun(gib, Boolean.getBoolean("zswapd.bench.histogram"));
   }
 
@@ -127,11 +152,34 @@ public final class EmbeddedBenchmark {
     return runClients(seconds, (i) -> z.load("bench", base + (i % DISTINCT)));
   }
 
+  /** Pages per second through {@code storePages}, {@link #RANGE} pages a request. */
+  private static double rangeStores(Zswapd z, byte[] contiguous, long base, double seconds) throws Exception {
+    int perRound = DISTINCT / RANGE;
+    AsyncOp op = i -> {
+      int r = i % perRound;
+      return z.storePages("bench", base + (long) r * RANGE,
+          java.nio.ByteBuffer.wrap(contiguous, r * RANGE * 4096, RANGE * 4096));
+    };
+    runClients(seconds / 3, RANGES_IN_FLIGHT, op);
+    return RANGE * runClients(seconds, RANGES_IN_FLIGHT, op);
+  }
+
+  private static double rangeLoads(Zswapd z, long base, double seconds) throws Exception {
+    int perRound = DISTINCT / RANGE;
+    AsyncOp op = i -> z.loadPages("bench", base + (long) (i % perRound) * RANGE, RANGE);
+    runClients(seconds / 3, RANGES_IN_FLIGHT, op);
+    return RANGE * runClients(seconds, RANGES_IN_FLIGHT, op);
+  }
+
   private interface AsyncOp {
     java.util.concurrent.CompletionStage<?> run(int i);
   }
 
   private static double runClients(double seconds, AsyncOp op) throws Exception {
+    return runClients(seconds, IN_FLIGHT, op);
+  }
+
+  private static double runClients(double seconds, int inFlight, AsyncOp op) throws Exception {
     int clients = 2;
     long end = System.nanoTime() + (long) (seconds * 1e9);
     long[] counts = new long[clients];
@@ -141,7 +189,7 @@ public final class EmbeddedBenchmark {
     for (int c = 0; c < clients; c++) {
       int client = c;
       threads[c] = new Thread(() -> {
-        Semaphore window = new Semaphore(IN_FLIGHT / clients);
+        Semaphore window = new Semaphore(inFlight / clients);
         int i = client;
         long n = 0;
         while (System.nanoTime() < end && failure.get() == null) {
@@ -155,7 +203,7 @@ public final class EmbeddedBenchmark {
           i += clients;
           n++;
         }
-        window.acquireUninterruptibly(IN_FLIGHT / clients);
+        window.acquireUninterruptibly(inFlight / clients);
         counts[client] = n;
       });
       threads[c].start();

@@ -1,0 +1,48 @@
+package io.zswapd.actors.support;
+
+import akka.actor.ActorPath;
+import akka.actor.typed.ActorRef;
+
+/**
+ * A reply-to reference that is not an actor: {@code tell} runs {@link #receive} on the sender's
+ * thread. The engine only ever {@code tell}s a reply-to, so nothing more is needed: it is never
+ * watched, never sent system messages and never serialized.
+ *
+ * <p>Two uses: the embedded API completes a future with it (no actor per request), and a tree
+ * shard counts the per-page answers of a range request with it. In the second use every
+ * {@code tell} comes from the shard itself, so the count is confined to the shard's actor.
+ */
+public abstract class LocalRef<T> implements ActorRef<T> {
+  private static final long serialVersionUID = 1L;
+  private static final ActorPath PATH = ActorPath.fromString("akka://zswapd/temp/local-reply");
+
+  /** Handles one reply; runs on the thread that sent it. */
+  protected abstract void receive(T message);
+
+  @Override
+  public final void tell(T message) {
+    receive(message);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <U extends T> ActorRef<U> narrow() {
+    return (ActorRef<U>) this;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <U> ActorRef<U> unsafeUpcast() {
+    return (ActorRef<U>) this;
+  }
+
+  @Override
+  public ActorPath path() {
+    return PATH;
+  }
+
+  @Override
+  public int compareTo(ActorRef<?> other) {
+    return Integer.compare(System.identityHashCode(this), System.identityHashCode(other));
+  }
+}
