@@ -35,6 +35,7 @@ import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.time.Duration;
@@ -230,23 +231,36 @@ public final class Zswapd implements Extension {
     }
     int count = length / PageImage.PAGE_SIZE;
     if (count > MAX_RANGE_PAGES) {
-      return invalid(count + " pages in one call; the limit is " + MAX_RANGE_PAGES + " (32 MiB)");
+      return tooManyPages(count);
+    }
+    PageImage[] images = new PageImage[count];
+    for (int i = 0; i < count; i++) {
+      images[i] = compressor.compress(pages.slice(pages.position() + i * PageImage.PAGE_SIZE, PageImage.PAGE_SIZE));
+    }
+    return storeImages(export, firstPage, images);
+  }
+
+  /** Stores consecutive pages already turned into images (by {@link #compressor()}), as {@link #storePages}. */
+  public CompletionStage<Void> storeImages(String export, long firstPage, PageImage[] images) {
+    int count = images.length;
+    if (count == 0 || count > MAX_RANGE_PAGES) {
+      return count == 0 ? invalid("a range store needs at least one page") : tooManyPages(count);
     }
     CompletableFuture<?>[] parts = new CompletableFuture<?>[partCount(firstPage, count)];
     int done = 0;
     for (int k = 0; k < parts.length; k++) {
       int n = partLength(firstPage + done, count - done);
-      PageImage[] images = new PageImage[n];
-      for (int i = 0; i < n; i++) {
-        int at = pages.position() + (done + i) * PageImage.PAGE_SIZE;
-        images[i] = compressor.compress(pages.slice(at, PageImage.PAGE_SIZE));
-      }
+      PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
-      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, images, r))
+      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r))
           .thenCompose(Zswapd::stored).toCompletableFuture();
       done += n;
     }
     return parts.length == 1 ? parts[0].thenApply(v -> null) : CompletableFuture.allOf(parts);
+  }
+
+  private static <T> CompletionStage<T> tooManyPages(int count) {
+    return invalid(count + " pages in one call; the limit is " + MAX_RANGE_PAGES + " (32 MiB)");
   }
 
   /**

@@ -35,6 +35,13 @@ final class NbdBackend {
     this.executor = executor;
   }
 
+  /** Pages per range request to the engine: a swap cluster's worth, compressed by one task. */
+  private static final int RANGE_PAGES = 32;
+
+  /**
+   * Whole pages are read as ranges of up to {@link #RANGE_PAGES} pages (one engine message per
+   * shard and size class), the partial pages at either end one by one.
+   */
   CompletionStage<ByteString> read(String export, long offset, int length) {
     if (length == 0) {
       return CompletableFuture.completedFuture(ByteString.emptyByteString());
@@ -44,10 +51,19 @@ final class NbdBackend {
     for (long pos = offset; pos < end; ) {
       long page = pos / PAGE;
       int from = (int) (pos % PAGE);
+      int whole = from == 0 ? (int) Math.min(RANGE_PAGES, (end - pos) / PAGE) : 0;
+      if (whole > 1) {
+        parts.add(zswapd.loadPages(export, page, whole).toCompletableFuture().thenApply(ByteString::fromArrayUnsafe));
+        pos += (long) whole * PAGE;
+        continue;
+      }
       int to = (int) Math.min(PAGE, end - page * PAGE);
       parts.add(zswapd.load(export, page).toCompletableFuture()
           .thenApply(bytes -> ByteString.fromArrayUnsafe(bytes).slice(from, to)));
       pos = page * PAGE + to;
+    }
+    if (parts.size() == 1) {
+      return parts.get(0);
     }
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
       ByteString out = ByteString.emptyByteString();
@@ -58,27 +74,44 @@ final class NbdBackend {
     });
   }
 
+  /**
+   * Whole pages are stored as ranges of up to {@link #RANGE_PAGES} pages, each range compressed
+   * by one task on the default dispatcher (so one large request uses every core, like zswap
+   * compressing on whichever CPU swaps); partial pages at either end are patched.
+   */
   CompletionStage<Void> write(String export, long offset, ByteString data) {
     long end = offset + data.length();
     List<CompletableFuture<Void>> parts = new ArrayList<>();
     for (long pos = offset; pos < end; ) {
       long page = pos / PAGE;
       int from = (int) (pos % PAGE);
-      int n = (int) Math.min(PAGE - from, end - pos);
-      ByteString piece = data.slice((int) (pos - offset), (int) (pos - offset) + n);
-      if (n == PAGE && data.length() == PAGE) {
+      int at = (int) (pos - offset);
+      int whole = from == 0 ? (int) Math.min(RANGE_PAGES, (end - pos) / PAGE) : 0;
+      if (whole == 1 && data.length() == PAGE) {
         // One page (the swap case): compress right here; a hand-off would cost more than it saves.
-        parts.add(zswapd.storeImage(export, page, compressor.compress(piece.asByteBuffer())).toCompletableFuture());
-      } else if (n == PAGE) {
-        // Several pages: compress them on the default dispatcher so one request uses every core.
-        parts.add(CompletableFuture.supplyAsync(() -> compressor.compress(piece.asByteBuffer()), executor)
-            .thenCompose(image -> zswapd.storeImage(export, page, image)));
+        parts.add(zswapd.storeImage(export, page, compressor.compress(data.asByteBuffer())).toCompletableFuture());
+      } else if (whole >= 1) {
+        ByteString run = data.slice(at, at + whole * PAGE);
+        parts.add(CompletableFuture.supplyAsync(() -> compress(run), executor)
+            .thenCompose(images -> zswapd.storeImages(export, page, images)));
       } else {
-        parts.add(zswapd.patch(export, page, from, piece.toArray()).toCompletableFuture());
+        int n = (int) Math.min(PAGE - from, end - pos);
+        parts.add(zswapd.patch(export, page, from, data.slice(at, at + n).toArray()).toCompletableFuture());
+        pos += n;
+        continue;
       }
-      pos += n;
+      pos += (long) whole * PAGE;
     }
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+  }
+
+  private PageImage[] compress(ByteString run) {
+    java.nio.ByteBuffer bytes = run.asByteBuffer();
+    PageImage[] images = new PageImage[run.length() / PAGE];
+    for (int i = 0; i < images.length; i++) {
+      images[i] = compressor.compress(bytes.slice(bytes.position() + i * PAGE, PAGE));
+    }
+    return images;
   }
 
   /** Zeros: whole pages become same-filled zero pages (no allocation), parts are patched. */
