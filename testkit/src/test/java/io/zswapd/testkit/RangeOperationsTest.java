@@ -133,6 +133,51 @@ class RangeOperationsTest {
     assertThat(await(z.loadPages("swap0", 12_000, 8))).isEqualTo(original);
   }
 
+  /**
+   * A flow batches what waits while the engine is busy and sends consecutive runs as ranges;
+   * a page written twice in one stream ends with its last write, even at parallelism 1..8.
+   */
+  @Test
+  void flowsBatchRunsAndKeepTheOrderOfWritesToOnePage() {
+    PageGenerator gen = new PageGenerator(18);
+    long base = 40_000;
+    int writes = 3_000;
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(18);
+    long[] pageOf = new long[writes];
+    for (int i = 0; i < writes; i++) {
+      // runs of consecutive pages, jumps, and rewrites of pages written a moment ago
+      pageOf[i] = i == 0 ? 0 : rnd.nextInt(10) < 7 ? (pageOf[i - 1] + 1) % 600 : rnd.nextInt(600);
+    }
+    java.util.Map<Long, Integer> last = new java.util.HashMap<>();
+    for (int i = 0; i < writes; i++) {
+      last.put(pageOf[i], i);
+    }
+    for (int parallelism : new int[] {1, 8}) {
+      java.util.List<Long> stored = await(akka.stream.javadsl.Source.range(0, writes - 1)
+          .map(i -> new Zswapd.PageWrite(base + pageOf[i], gen.page(parallelism * 100_000L + i, gen.mixedKind(i))))
+          .via(z.storeFlow("swap0", parallelism))
+          .runWith(akka.stream.javadsl.Sink.seq(), engine.testKit().system()));
+      assertThat(stored).hasSize(writes);
+      for (int i = 0; i < writes; i++) {
+        assertThat(stored.get(i)).isEqualTo(base + pageOf[i]);
+      }
+      java.util.List<Long> order = new java.util.ArrayList<>(last.keySet());
+      java.util.Collections.sort(order);
+      order.add(1, order.get(0)); // a repeated index in a load stream
+      java.util.List<Zswapd.PageRead> read = await(akka.stream.javadsl.Source.from(order).map(p -> base + p)
+          .via(z.loadFlow("swap0", parallelism))
+          .runWith(akka.stream.javadsl.Sink.seq(), engine.testKit().system()));
+      assertThat(read).hasSize(order.size());
+      for (int k = 0; k < order.size(); k++) {
+        long p = order.get(k);
+        int i = last.get(p);
+        assertThat(read.get(k).pageIndex()).isEqualTo(base + p);
+        assertThat(read.get(k).page()).as("page %d, parallelism %d", p, parallelism)
+            .isEqualTo(gen.page(parallelism * 100_000L + i, gen.mixedKind(i)));
+      }
+    }
+  }
+
   private static ErrorCode code(java.util.concurrent.CompletionStage<?> stage) {
     try {
       await(stage);

@@ -14,6 +14,7 @@ import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.ZswapdSettings;
@@ -35,7 +36,9 @@ import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import java.time.Duration;
@@ -246,10 +249,10 @@ public final class Zswapd implements Extension {
     if (count == 0 || count > MAX_RANGE_PAGES) {
       return count == 0 ? invalid("a range store needs at least one page") : tooManyPages(count);
     }
-    CompletableFuture<?>[] parts = new CompletableFuture<?>[partCount(firstPage, count)];
+    CompletableFuture<?>[] parts = new CompletableFuture<?>[ShardRanges.partCount(firstPage, count)];
     int done = 0;
     for (int k = 0; k < parts.length; k++) {
-      int n = partLength(firstPage + done, count - done);
+      int n = ShardRanges.partLength(firstPage + done, count - done);
       PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
       parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r))
@@ -273,10 +276,10 @@ public final class Zswapd implements Extension {
       return invalid("a range load names 1.." + MAX_RANGE_PAGES + " pages, got " + count);
     }
     @SuppressWarnings("unchecked")
-    CompletableFuture<byte[]>[] parts = new CompletableFuture[partCount(firstPage, count)];
+    CompletableFuture<byte[]>[] parts = new CompletableFuture[ShardRanges.partCount(firstPage, count)];
     int done = 0;
     for (int k = 0; k < parts.length; k++) {
-      int n = partLength(firstPage + done, count - done);
+      int n = ShardRanges.partLength(firstPage + done, count - done);
       long first = firstPage + done;
       parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r))
           .thenCompose(reply -> reply instanceof LoadRangeReply.LoadedRange l
@@ -298,24 +301,6 @@ public final class Zswapd implements Extension {
       }
       return all;
     });
-  }
-
-  /** How many shard-aligned parts pages [first, first + count) fall into. */
-  private static int partCount(long first, int count) {
-    if (first < 0) {
-      return 1; // the engine refuses it, naming the page
-    }
-    long firstShard = first / EngineCommand.RANGE_PAGES;
-    long lastShard = (first + count - 1) / EngineCommand.RANGE_PAGES;
-    return (int) (lastShard - firstShard + 1);
-  }
-
-  /** Pages of the part starting at {@code first}: up to the next shard boundary. */
-  private static int partLength(long first, int remaining) {
-    if (first < 0) {
-      return remaining;
-    }
-    return (int) Math.min(remaining, EngineCommand.RANGE_PAGES - first % EngineCommand.RANGE_PAGES);
   }
 
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
@@ -412,18 +397,106 @@ public final class Zswapd implements Extension {
   public record PageRead(long pageIndex, byte[] page) {}
 
   /**
-   * Stores pages with backpressure: at most {@code parallelism} stores in flight; emits each
-   * page index once stored, in input order. A refused store fails the stream.
+   * Stores pages with backpressure: at most {@code parallelism} requests in flight; emits each
+   * page index once stored, in input order. While the engine is busy, waiting pages are batched
+   * (up to {@link #FLOW_BATCH}) and runs of consecutive indexes go as one range store, so a
+   * bulk park costs one message per shard and size class, not several per page. Writes of one
+   * page apply in stream order, whatever the parallelism. A refused store fails the stream.
    */
   public Flow<PageWrite, Long, NotUsed> storeFlow(String export, int parallelism) {
-    return Flow.<PageWrite>create().mapAsync(parallelism,
-        w -> store(export, w.pageIndex(), w.page()).thenApply(v -> w.pageIndex()));
+    return Flow.<PageWrite>create()
+        .batch(FLOW_BATCH, w -> { List<PageWrite> b = new ArrayList<>(); b.add(w); return b; },
+            (b, w) -> { b.add(w); return b; })
+        .statefulMapConcat(() -> {
+          Map<Long, CompletableFuture<Void>> lastWrite = new HashMap<>(); // this stage's own
+          return batch -> List.of(storeBatch(export, batch, lastWrite, parallelism).thenApply(v -> batch));
+        })
+        .mapAsync(parallelism, stored -> stored)
+        .mapConcat(batch -> batch.stream().map(PageWrite::pageIndex).toList());
   }
 
-  /** Loads pages with backpressure, at most {@code parallelism} in flight, in input order. */
+  /** Loads pages with backpressure, at most {@code parallelism} requests in flight, in input order; batched as {@link #storeFlow}. */
   public Flow<Long, PageRead, NotUsed> loadFlow(String export, int parallelism) {
-    return Flow.<Long>create().mapAsync(parallelism,
-        i -> load(export, i).thenApply(bytes -> new PageRead(i, bytes)));
+    return Flow.<Long>create()
+        .batch(FLOW_BATCH, i -> { List<Long> b = new ArrayList<>(); b.add(i); return b; },
+            (b, i) -> { b.add(i); return b; })
+        .mapAsync(parallelism, batch -> loadBatch(export, batch))
+        .mapConcat(reads -> reads);
+  }
+
+  /** Most pages a flow gathers into one batch while the engine is busy. */
+  public static final int FLOW_BATCH = 64;
+
+  /**
+   * Runs of consecutive pages as range stores. A run waits for the earlier writes of its pages
+   * still in flight ({@code lastWrite}, owned by the calling stream stage), so writes of one
+   * page apply in stream order.
+   */
+  private CompletableFuture<Void> storeBatch(String export, List<PageWrite> batch,
+      Map<Long, CompletableFuture<Void>> lastWrite, int parallelism) {
+    if (lastWrite.size() > 4 * FLOW_BATCH * (parallelism + 1)) {
+      lastWrite.values().removeIf(CompletableFuture::isDone);
+    }
+    List<CompletableFuture<Void>> runs = new ArrayList<>();
+    int i = 0;
+    while (i < batch.size()) {
+      int j = i + 1;
+      while (j < batch.size() && batch.get(j).pageIndex() == batch.get(j - 1).pageIndex() + 1) {
+        j++;
+      }
+      List<PageWrite> run = batch.subList(i, j);
+      PageImage[] images = new PageImage[run.size()];
+      List<CompletableFuture<Void>> earlier = new ArrayList<>();
+      for (int k = 0; k < images.length; k++) {
+        byte[] page = run.get(k).page();
+        if (page.length != PageImage.PAGE_SIZE) {
+          return CompletableFuture.failedFuture(new ZswapdException(new EngineError(ErrorCode.INVALID,
+              "a page is exactly " + PageImage.PAGE_SIZE + " bytes, got " + page.length)));
+        }
+        images[k] = compressor.compress(page, 0); // now: the caller may reuse its array
+        CompletableFuture<Void> previous = lastWrite.get(run.get(k).pageIndex());
+        if (previous != null && !previous.isDone()) {
+          earlier.add(previous);
+        }
+      }
+      long first = run.get(0).pageIndex();
+      CompletableFuture<Void> after = earlier.isEmpty() ? CompletableFuture.completedFuture(null)
+          : CompletableFuture.allOf(earlier.toArray(CompletableFuture[]::new));
+      CompletableFuture<Void> stored = after.thenCompose(v -> images.length == 1
+          ? storeImage(export, first, images[0]) : storeImages(export, first, images));
+      run.forEach(w -> lastWrite.put(w.pageIndex(), stored));
+      runs.add(stored);
+      i = j;
+    }
+    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new));
+  }
+
+  private CompletionStage<List<PageRead>> loadBatch(String export, List<Long> batch) {
+    List<CompletableFuture<byte[]>> runs = new ArrayList<>();
+    List<Integer> runStarts = new ArrayList<>();
+    int i = 0;
+    while (i < batch.size()) {
+      int j = i + 1;
+      while (j < batch.size() && batch.get(j) == batch.get(j - 1) + 1) {
+        j++;
+      }
+      runStarts.add(i);
+      runs.add((j - i == 1 ? load(export, batch.get(i)) : loadPages(export, batch.get(i), j - i)).toCompletableFuture());
+      i = j;
+    }
+    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<PageRead> reads = new ArrayList<>(batch.size());
+      for (int r = 0; r < runs.size(); r++) {
+        byte[] bytes = runs.get(r).join();
+        int start = runStarts.get(r);
+        int n = bytes.length / PageImage.PAGE_SIZE;
+        for (int k = 0; k < n; k++) {
+          reads.add(new PageRead(batch.get(start + k), n == 1 ? bytes
+              : Arrays.copyOfRange(bytes, k * PageImage.PAGE_SIZE, (k + 1) * PageImage.PAGE_SIZE)));
+        }
+      }
+      return reads;
+    });
   }
 
   // ---- plumbing -----------------------------------------------------------------------------

@@ -7,11 +7,12 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
-import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
 import java.time.Duration;
@@ -115,16 +116,25 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
   }
 
   private void put(Put p) {
-    Extent extent = new Extent(extents.allocate(p.pages().length), p.pages().length, p.length());
+    int count = p.pages().length;
+    Extent extent = new Extent(extents.allocate(count), count, p.length());
     busy.put(p.key(), new ArrayDeque<>());
     ActorRef<Command> self = getContext().getSelf();
-    ActorRef<StoreReply> gather = Gather.spawn(getContext(), p.pages().length, (EngineError) null,
+    if (count == 0) {
+      self.tell(new Stored(p, extent, null)); // an empty value has no pages
+      return;
+    }
+    ActorRef<StoreReply> gather = Gather.spawn(getContext(), ShardRanges.partCount(extent.start(), count),
+        (EngineError) null,
         (err, r) -> err != null ? err : r instanceof StoreReply.Refused f ? f.error() : null,
         err -> self.tell(new Stored(p, extent, err)), PAGE_TIMEOUT,
         err -> self.tell(new Stored(p, extent, new EngineError(ErrorCode.SHUTTING_DOWN,
             "storing the value of key " + p.key() + " timed out"))));
-    for (int i = 0; i < p.pages().length; i++) {
-      swapType.tell(new SwapType.Request(new EngineCommand.Store(export, extent.start() + i, p.pages()[i], gather)));
+    for (int done = 0; done < count; ) {
+      int n = ShardRanges.partLength(extent.start() + done, count - done);
+      PageImage[] part = n == count ? p.pages() : java.util.Arrays.copyOfRange(p.pages(), done, done + n);
+      swapType.tell(new SwapType.Request(new EngineCommand.StoreRange(export, extent.start() + done, part, gather)));
+      done += n;
     }
   }
 
@@ -162,7 +172,7 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
     extents.free(e.start(), e.pages());
   }
 
-  /** Assembles a value from its pages as they arrive, in any order; owned by its gatherer. */
+  /** Assembles a value from its parts as they arrive, in any order; owned by its gatherer. */
   private static final class Assembly {
     final byte[] value;
     EngineError error;
@@ -171,12 +181,12 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
       value = new byte[length];
     }
 
-    Assembly add(Extent e, LoadReply r) {
-      if (r instanceof LoadReply.Loaded l) {
-        int off = (int) (l.pageIndex() - e.start()) * PageImage.PAGE_SIZE;
-        System.arraycopy(l.page(), 0, value, off, Math.min(PageImage.PAGE_SIZE, value.length - off));
+    Assembly add(Extent e, LoadRangeReply r) {
+      if (r instanceof LoadRangeReply.LoadedRange l) {
+        int off = (int) (l.firstPage() - e.start()) * PageImage.PAGE_SIZE;
+        System.arraycopy(l.pages(), 0, value, off, Math.min(l.pages().length, value.length - off));
       } else if (error == null) {
-        error = ((LoadReply.LoadFailed) r).error();
+        error = ((LoadRangeReply.LoadRangeFailed) r).error();
       }
       return this;
     }
@@ -188,13 +198,20 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
       g.replyTo().tell(new Missing());
       return;
     }
-    ActorRef<LoadReply> gather = Gather.spawn(getContext(), e.pages(), new Assembly(e.length()),
+    if (e.pages() == 0) {
+      g.replyTo().tell(new Found(new byte[0]));
+      return;
+    }
+    ActorRef<LoadRangeReply> gather = Gather.spawn(getContext(), ShardRanges.partCount(e.start(), e.pages()),
+        new Assembly(e.length()),
         (acc, r) -> acc.add(e, r),
         acc -> g.replyTo().tell(acc.error == null ? new Found(acc.value) : new GetFailed(acc.error)),
         PAGE_TIMEOUT, acc -> g.replyTo().tell(new GetFailed(new EngineError(ErrorCode.SHUTTING_DOWN,
             "loading the value of key " + g.key() + " timed out"))));
-    for (int i = 0; i < e.pages(); i++) {
-      swapType.tell(new SwapType.Request(new EngineCommand.Load(export, e.start() + i, gather)));
+    for (int done = 0; done < e.pages(); ) {
+      int n = ShardRanges.partLength(e.start() + done, e.pages() - done);
+      swapType.tell(new SwapType.Request(new EngineCommand.LoadRange(export, e.start() + done, n, gather)));
+      done += n;
     }
   }
 }
