@@ -13,9 +13,13 @@ import java.util.List;
  * (on average delta/2 per object).
  *
  * <p>A zspage is 1..{@code maxPagesPerZspage} pages. For each size the page count with the
- * highest usage (least waste at the zspage's end) is chosen, the first one on a tie, as in
- * zsmalloc's {@code get_pages_per_zspage}. A 3,000-byte object wastes 1,096 bytes of a single
- * page, but four pages hold five objects with only 1,384 bytes left over.
+ * highest usage (least waste at the zspage's end) is chosen, as in zsmalloc's
+ * {@code get_pages_per_zspage}. A 3,000-byte object wastes 1,096 bytes of a single page, but
+ * four pages hold five objects with only 1,384 bytes left over. On a tie zsmalloc takes the
+ * fewest pages; here the fewest that hold at least {@link #TIE_MIN_OBJECTS} objects, because
+ * each zspage costs heap (12 bytes plus 4 per page, see {@code ZsPages}) that its objects
+ * share: a 2,048-byte class in one-page zspages spent 8 bytes of heap per object, in
+ * four-page zspages 3.5, and wastes no more off-heap memory.
  *
  * <p>Objects may straddle the boundary between two pages of a zspage; readers and writers
  * copy the two parts.
@@ -90,14 +94,25 @@ public final class PoolGeometry {
     return MIN_SIZE + sizeIndex * DELTA;
   }
 
-  /** The page count with the highest usage (objects' bytes / zspage bytes); the first on a tie. */
+  /** On a tie of usage, a zspage should hold at least this many objects to share its heap metadata. */
+  static final int TIE_MIN_OBJECTS = 8;
+
+  /**
+   * The page count with the highest usage (objects' bytes / zspage bytes); on a tie the first
+   * that holds {@link #TIE_MIN_OBJECTS} objects, else the first (and always the first for
+   * sizes over half a page, which stay huge).
+   */
   static int bestPagesPerZspage(int size, int maxPages) {
     int best = 1;
     long bestUsed = PAGE_SIZE / size * (long) size;
     for (int p = 2; p <= maxPages; p++) {
       long bytes = (long) p * PAGE_SIZE;
       long used = bytes / size * size;
-      if (used * best > bestUsed * p) { // used/p > bestUsed/best, in integers
+      boolean better = used * best > bestUsed * p; // used/p > bestUsed/best, in integers
+      // Never for sizes above half a page: one object per page is what makes a class huge.
+      boolean tieWithFewObjects = used * best == bestUsed * p && bestUsed / size < TIE_MIN_OBJECTS
+          && PAGE_SIZE / size >= 2;
+      if (better || tieWithFewObjects) {
         best = p;
         bestUsed = used;
       }

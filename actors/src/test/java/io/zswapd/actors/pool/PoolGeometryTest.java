@@ -74,9 +74,15 @@ class PoolGeometryTest {
     // 3 264 bytes: four pages hold five (64 bytes left over) where one page would waste 832.
     assertThat(g.classFor(3264).pagesPerZspage()).isEqualTo(4);
     assertThat(g.classFor(3264).objsPerZspage()).isEqualTo(5);
-    // 2 048 divides the page: one page, two objects, no waste.
-    assertThat(g.classFor(2048).pagesPerZspage()).isEqualTo(1);
-    assertThat(g.classFor(2048).objsPerZspage()).isEqualTo(2);
+    // 2 048 divides the page: no waste with any page count, so the fewest pages that hold
+    // eight objects (four), to share the zspage's heap metadata; zsmalloc would take one page.
+    assertThat(g.classFor(2048).pagesPerZspage()).isEqualTo(4);
+    assertThat(g.classFor(2048).objsPerZspage()).isEqualTo(8);
+    // 1 024: two pages hold eight. 512: one page holds eight already.
+    assertThat(g.classFor(1024).pagesPerZspage()).isEqualTo(2);
+    assertThat(g.classFor(512).pagesPerZspage()).isEqualTo(1);
+    // Not a tie: 3 264 keeps the four pages that waste least, even with five objects.
+    assertThat(g.classFor(3264).objsPerZspage()).isEqualTo(5);
   }
 
   @Test
