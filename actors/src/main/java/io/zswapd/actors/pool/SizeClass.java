@@ -37,12 +37,13 @@ import java.util.OptionalInt;
  *                                      ({@link ZsPages}: the layout table is there)
  *  reserve[]         0..reserveCount   page ids of up to two zspages' worth of arena pages
  * </pre>
- * {@code locations} grows by 1.5x. Fullness groups: 0 empty, 1..10 the tenth of a zspage's
- * objects in use (rounded up), 11 full. The reserve is refilled in batches so the allocation
- * path rarely waits for the arena (zsmalloc's per-CPU page lists).
+ * {@code locations} grows a block of 1024 at a time ({@link IntBlocks}). Fullness groups: 0
+ * empty, 1..10 the tenth of a zspage's objects in use (rounded up), 11 full. The reserve is
+ * refilled in batches so the allocation path rarely waits for the arena (zsmalloc's per-CPU
+ * page lists).
  *
- * <p>Heap at rest, per stored object: 4 bytes of {@code locations} (times the growth slack),
- * plus a zspage's 17 bytes + 4 per page shared by its objects. There is no per-object back
+ * <p>Heap at rest, per stored object: 4 bytes of {@code locations}, plus a zspage's 4 bytes,
+ * 4 per page and 1.5 of group bitmaps, shared by its objects. There is no per-object back
  * pointer: not an {@code int[]} slot per object (4 bytes of heap each, 4.7 bytes per stored
  * page with growth slack in the 1 GiB benchmark), and not zsmalloc's handle word at the start
  * of each object, which would cost 4 bytes off-heap and push about a quarter of the objects
@@ -117,7 +118,6 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   static final int GROUPS = ZsPages.GROUPS;
   private static final int NONE = ZsPages.NONE;
-  private static final int INITIAL_SLOTS = 64;
 
   public static Behavior<Command> create(ClassGeometry geometry, ActorRef<PageArena.Command> arena,
       int chunkBytes, CodecKind codec, OptionalInt level) {
@@ -136,7 +136,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private final OptionalInt codecLevel;
   private final byte[] scratch = new byte[PageId.PAGE_SIZE];
 
-  private int[] locations = new int[INITIAL_SLOTS];
+  private final IntBlocks locations = new IntBlocks(-1);
   private int nextSlot;
   private final IntStack freeSlots = new IntStack();
   private final ZsPages zspages;
@@ -249,7 +249,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     int slot = newSlot();
     int obj = zspages.take(z);
     zspages.write(z, obj, data, data.length);
-    locations[slot] = (z << objBits) | obj;
+    locations.set(slot, (z << objBits) | obj);
     objsUsed++;
     zspages.regroup(z);
     return slot;
@@ -300,8 +300,8 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     if (!freeSlots.isEmpty()) {
       return freeSlots.pop();
     }
-    if (nextSlot == locations.length) {
-      locations = Arrays.copyOf(locations, ZsPages.grown(locations.length));
+    if (nextSlot == locations.capacity()) {
+      locations.ensure(nextSlot + 1);
     }
     return nextSlot++;
   }
@@ -309,7 +309,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   // ---- read and free ----------------------------------------------------------------------
 
   private Behavior<Command> onRead(Read r) {
-    int loc = locations[r.slot()];
+    int loc = locations.get(r.slot());
     int z = loc >>> objBits;
     int obj = loc & objMask;
     byte[] page = new byte[PageId.PAGE_SIZE];
@@ -345,7 +345,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     byte[] bytes = new byte[total];
     int at = 0;
     for (int i = 0; i < r.count(); i++) {
-      int loc = locations[r.slots()[i]];
+      int loc = locations.get(r.slots()[i]);
       zspages.read(loc >>> objBits, loc & objMask, bytes, at, r.lengths()[i]);
       at += r.lengths()[i];
     }
@@ -354,7 +354,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   }
 
   private Behavior<Command> onReadStored(ReadStored r) {
-    int loc = locations[r.slot()];
+    int loc = locations.get(r.slot());
     byte[] bytes = new byte[r.length()];
     zspages.read(loc >>> objBits, loc & objMask, bytes, r.length());
     r.replyTo().tell(new StoredBytes(r.tag(), r.generation(), bytes));
@@ -362,11 +362,11 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   }
 
   private Behavior<Command> onFree(Free f) {
-    int loc = locations[f.slot()];
+    int loc = locations.get(f.slot());
     if (loc < 0) {
       throw new IllegalStateException("size class " + size + ": handle slot " + f.slot() + " freed twice");
     }
-    locations[f.slot()] = -1;
+    locations.set(f.slot(), -1);
     freeSlots.push(f.slot());
     int z = loc >>> objBits;
     zspages.release(z, loc & objMask);
@@ -415,7 +415,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
           zspages.release(src, i);
           owners[src * objs + i] = NONE;
           owners[dst * objs + obj] = slot;
-          locations[slot] = (dst << objBits) | obj;
+          locations.set(slot, (dst << objBits) | obj);
           moved++;
         }
       }
@@ -443,7 +443,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     int[] owners = new int[zspages.idLimit() * objs];
     Arrays.fill(owners, NONE);
     for (int slot = 0; slot < nextSlot; slot++) {
-      int loc = locations[slot];
+      int loc = locations.get(slot);
       if (loc >= 0) {
         owners[(loc >>> objBits) * objs + (loc & objMask)] = slot;
       }

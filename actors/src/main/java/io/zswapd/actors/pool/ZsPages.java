@@ -21,15 +21,23 @@ import java.util.Arrays;
  *
  * Object {@code i} starts at byte {@code i * size} of the zspage.
  *
- * <p>Per zspage id {@code z} (arrays grown by 1.5x; ids of freed zspages are reused first):
+ * <p>Per zspage id {@code z} (arrays grown by 1/8 at a time, so at most an eighth of them
+ * is slack; ids of freed zspages are reused first):
  * <pre>
  *  array         entry                         meaning
  *  pages[]       z * ppz + i                   page id ({@link PageId}) of the zspage's page i
- *  inUse[]       z                             objects in use
- *  freeHead[]    z                             first free object, -1 when the zspage is full
- *  group[]       z (byte)                      fullness group it is linked in; -1 = free id
- *  prev[], next[] z                            neighbours in that group's list, -1 = none
+ *  state[]       z                             three small fields packed in one int, below
+ *  members[g][]  bit z of group g's bitmap     set while z is in fullness group g
+ *
+ *  state:  bits 0..11   objects in use                       (a zspage holds at most 2048)
+ *          bits 12..23  first free object + 1, 0 = full      (the free list's head)
+ *          bits 24..27  fullness group + 1, 0 = a free id
  * </pre>
+ * Four bytes plus four per page for each zspage, and 1.5 bytes of group bitmaps (a bit in
+ * each of the twelve): under 4 bytes of heap per stored object when a zspage holds five to
+ * seven objects, as the 2-3 KB classes do. Fullness groups are bitmaps rather than zsmalloc's
+ * linked lists, whose two ints per zspage would double that; a search starts at the group's
+ * lowest word that may hold a member, so finding the fullest zspage stays cheap.
  *
  * <p><b>Free objects hold the free list, off-heap.</b> The first 4 bytes of a free object are
  * the index of the next free object of its zspage (little-endian int, -1 ends the list), as
@@ -57,16 +65,21 @@ final class ZsPages {
   private final int maxIds;
 
   private int[] pages;
-  private int[] inUse;
-  private int[] freeHead;
-  private byte[] group;
-  private int[] prev;
-  private int[] next;
+  private static final int IN_USE_MASK = 0xFFF;
+  private static final int HEAD_SHIFT = 12;
+  private static final int GROUP_SHIFT = 24;
+  /** Most objects a zspage may hold: the packed fields are 12 bits wide. */
+  static final int MAX_OBJS = 4094;
+
+  private int[] state;
+  /** members[g]: bitmap over zspage ids of fullness group g. */
+  private final long[][] members = new long[GROUPS][];
+  /** No member of group g lies below word firstWord[g] (a lower bound, moved on each search). */
+  private final int[] firstWord = new int[GROUPS];
   private int nextId;
   private final IntStack freeIds = new IntStack();
   private long count;
 
-  private final int[] groupHead = new int[GROUPS];
   private final long[] groupCount = new long[GROUPS];
 
   private Chunk[] chunks = new Chunk[4];
@@ -81,17 +94,18 @@ final class ZsPages {
     this.pagesPerChunk = pagesPerChunk;
     this.maxIds = maxIds;
     this.pages = new int[INITIAL_ZSPAGES * ppz];
-    this.inUse = new int[INITIAL_ZSPAGES];
-    this.freeHead = new int[INITIAL_ZSPAGES];
-    this.group = new byte[INITIAL_ZSPAGES];
-    this.prev = new int[INITIAL_ZSPAGES];
-    this.next = new int[INITIAL_ZSPAGES];
-    Arrays.fill(group, (byte) NONE);
-    Arrays.fill(groupHead, NONE);
+    if (objs > MAX_OBJS) {
+      throw new IllegalArgumentException(objs + " objects per zspage; at most " + MAX_OBJS + " fit the packed state");
+    }
+    this.state = new int[INITIAL_ZSPAGES];
+    for (int g = 0; g < GROUPS; g++) {
+      members[g] = new long[1];
+    }
   }
 
+  /** Growth by an eighth: slack stays under 12.5% of arrays that hold a few bytes per stored page. */
   static int grown(int length) {
-    return length + (length >> 1) + 1;
+    return length + (length >> 3) + 8;
   }
 
   /** Caches the chunks of newly granted pages; a reused chunk id gets its new chunk. */
@@ -117,15 +131,14 @@ final class ZsPages {
       z = freeIds.pop();
     } else if (nextId < maxIds) {
       z = nextId++;
-      if (z == inUse.length) {
+      if (z == state.length) {
         grow();
       }
     } else {
       throw new IllegalStateException("size class " + size + " ran out of zspage ids (" + maxIds + ")");
     }
     System.arraycopy(src, from, pages, z * ppz, ppz);
-    inUse[z] = 0;
-    freeHead[z] = 0;
+    state[z] = packed(0, 0, NONE); // object 0 heads the free list
     for (int obj = 0; obj < objs; obj++) {
       writeLink(z, obj, obj + 1 < objs ? obj + 1 : NONE);
     }
@@ -135,15 +148,15 @@ final class ZsPages {
   }
 
   private void grow() {
-    int cap = grown(inUse.length);
+    int cap = grown(state.length);
     pages = Arrays.copyOf(pages, cap * ppz);
-    inUse = Arrays.copyOf(inUse, cap);
-    freeHead = Arrays.copyOf(freeHead, cap);
-    int old = group.length;
-    group = Arrays.copyOf(group, cap);
-    Arrays.fill(group, old, cap, (byte) NONE);
-    prev = Arrays.copyOf(prev, cap);
-    next = Arrays.copyOf(next, cap);
+    state = Arrays.copyOf(state, cap); // 0: group NONE, a free id
+    int words = (cap + 63) >>> 6;
+    if (words > members[0].length) {
+      for (int g = 0; g < GROUPS; g++) {
+        members[g] = Arrays.copyOf(members[g], words);
+      }
+    }
   }
 
   /** Unlinks zspage {@code z} and frees its id; its pages are the caller's to pass on ({@link #pagesOf}). */
@@ -160,7 +173,7 @@ final class ZsPages {
 
   /** True when {@code z} names a zspage (not a freed id). */
   boolean live(int z) {
-    return group[z] != NONE;
+    return group(z) != NONE;
   }
 
   /** Ids in use are below this. */
@@ -175,31 +188,41 @@ final class ZsPages {
   // ---- objects ----------------------------------------------------------------------------
 
   int inUse(int z) {
-    return inUse[z];
+    return state[z] & IN_USE_MASK;
   }
 
   boolean full(int z) {
-    return freeHead[z] == NONE;
+    return freeHead(z) == NONE;
+  }
+
+  private int freeHead(int z) {
+    return ((state[z] >>> HEAD_SHIFT) & 0xFFF) - 1;
+  }
+
+  private int group(int z) {
+    return (state[z] >>> GROUP_SHIFT) - 1;
+  }
+
+  private static int packed(int inUse, int freeHead, int group) {
+    return inUse | (freeHead + 1) << HEAD_SHIFT | (group + 1) << GROUP_SHIFT;
   }
 
   /** Takes the first free object of zspage {@code z} (which is not full); returns its index. */
   int take(int z) {
-    int obj = freeHead[z];
+    int obj = freeHead(z);
     int link = readLink(z, obj);
     if (link < NONE || link >= objs) {
       throw new IllegalStateException("size class " + size + ", zspage " + z + ": free list link " + link
           + " in object " + obj + " is out of 0.." + (objs - 1) + " (object bytes overwritten)");
     }
-    freeHead[z] = link;
-    inUse[z]++;
+    state[z] = packed(inUse(z) + 1, link, group(z));
     return obj;
   }
 
   /** Puts object {@code obj} of zspage {@code z} back on its free list. Regroup afterwards. */
   void release(int z, int obj) {
-    writeLink(z, obj, freeHead[z]);
-    freeHead[z] = obj;
-    inUse[z]--;
+    writeLink(z, obj, freeHead(z));
+    state[z] = packed(inUse(z) - 1, obj, group(z));
   }
 
   /** Writes {@code data[0..len)} as object {@code obj}, split across two pages if it straddles. */
@@ -271,7 +294,7 @@ final class ZsPages {
   // the objects in use, rounded up; 11 (FULL): every object in use.
 
   private int groupOf(int z) {
-    int n = inUse[z];
+    int n = inUse(z);
     if (n == 0) {
       return 0;
     }
@@ -284,47 +307,58 @@ final class ZsPages {
   /** Moves zspage {@code z} to the group its objects in use now put it in. */
   void regroup(int z) {
     int g = groupOf(z);
-    if (g != group[z]) {
+    if (g != group(z)) {
       unlink(z);
       link(z, g);
     }
   }
 
   private void link(int z, int g) {
-    group[z] = (byte) g;
-    prev[z] = NONE;
-    next[z] = groupHead[g];
-    if (next[z] != NONE) {
-      prev[next[z]] = z;
-    }
-    groupHead[g] = z;
+    state[z] = packed(inUse(z), freeHead(z), g);
+    members[g][z >>> 6] |= 1L << z;
+    firstWord[g] = Math.min(firstWord[g], z >>> 6);
     groupCount[g]++;
   }
 
   private void unlink(int z) {
-    int g = group[z];
+    int g = group(z);
     if (g == NONE) {
       return;
     }
-    if (prev[z] != NONE) {
-      next[prev[z]] = next[z];
-    } else {
-      groupHead[g] = next[z];
-    }
-    if (next[z] != NONE) {
-      prev[next[z]] = prev[z];
-    }
+    members[g][z >>> 6] &= ~(1L << z);
     groupCount[g]--;
-    group[z] = (byte) NONE;
+    state[z] = packed(inUse(z), freeHead(z), NONE);
+  }
+
+  /** The lowest member of group {@code g} other than {@code except}; NONE if there is none. */
+  private int firstMember(int g, int except) {
+    if (groupCount[g] == 0 || (groupCount[g] == 1 && except != NONE && group(except) == g)) {
+      return NONE;
+    }
+    long[] bits = members[g];
+    for (int w = firstWord[g]; w < bits.length; w++) {
+      long word = bits[w];
+      if (word == 0) {
+        firstWord[g] = w + 1; // nothing below the next word: searches start there from now on
+        continue;
+      }
+      if (except != NONE && (except >>> 6) == w) {
+        word &= ~(1L << except);
+        if (word == 0) {
+          continue;
+        }
+      }
+      return (w << 6) + Long.numberOfTrailingZeros(word);
+    }
+    return NONE;
   }
 
   /** A zspage of the fullest group short of full, other than {@code except}; NONE if there is none. */
   int fullestPartial(int except) {
     for (int g = FULL - 1; g >= 1; g--) {
-      for (int z = groupHead[g]; z != NONE; z = next[z]) {
-        if (z != except) {
-          return z;
-        }
+      int z = firstMember(g, except);
+      if (z != NONE) {
+        return z;
       }
     }
     return NONE;
@@ -333,8 +367,9 @@ final class ZsPages {
   /** A zspage of the emptiest group that has objects in use, short of full; NONE if there is none. */
   int emptiestPartial() {
     for (int g = 1; g < FULL; g++) {
-      if (groupHead[g] != NONE) {
-        return groupHead[g];
+      int z = firstMember(g, NONE);
+      if (z != NONE) {
+        return z;
       }
     }
     return NONE;

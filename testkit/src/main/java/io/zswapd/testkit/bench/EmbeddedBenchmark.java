@@ -263,6 +263,15 @@ public final class EmbeddedBenchmark {
       System.out.printf(Locale.ROOT, "| off-heap bytes held (chunks) | %,d B |%n", s.pool().arenaBytesHeld());
       System.out.printf(Locale.ROOT, "| heap growth per stored page | %.1f B |%n",
           (double) (heapAfter - heapBefore) / pages);
+      if (Boolean.getBoolean("zswapd.bench.classes")) {
+        // Where the zspage metadata goes: (5.5 + 4 * ppz) bytes per zspage, shared by its objects.
+        System.out.println();
+        System.out.println("| class size | pages/zspage | objs/zspage | objects used | zspages | zspage heap B/object |");
+        System.out.println("|---|---|---|---|---|---|");
+        s.classes().stream().filter(c -> c.objsUsed() > 0).forEach(c -> System.out.printf(Locale.ROOT,
+            "| %d | %d | %d | %,d | %,d | %.2f |%n", c.size(), c.pagesPerZspage(), c.objsPerZspage(), c.objsUsed(),
+            c.zspages(), (5.5 + 4 * c.pagesPerZspage()) * c.zspages() / c.objsUsed()));
+      }
       if (histogram) {
         new ProcessBuilder("jmap", "-histo:live", String.valueOf(ProcessHandle.current().pid()))
             .inheritIO().start().waitFor();
