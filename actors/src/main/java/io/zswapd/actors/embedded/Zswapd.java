@@ -13,6 +13,11 @@ import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.metrics.MetricsPublisher;
+import io.zswapd.actors.metrics.PrometheusEndpoint;
+import io.zswapd.actors.metrics.RequestMetrics;
+import java.net.InetSocketAddress;
+import kamon.metric.Histogram;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
@@ -90,14 +95,35 @@ public final class Zswapd implements Extension {
   private final PageCompressor compressor;
   private final ActorRef<ZswapGuardian.Command> guardian;
   private final CompletableFuture<ZswapGuardian.Routes> routes;
+  private final RequestMetrics requestMetrics;
+  private final Optional<PrometheusEndpoint> metricsEndpoint;
 
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
     this.compressor = PageCompressor.of(settings.pool());
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, openBackingFiles(system, settings)), "zswapd",
+    // The endpoint first: an address in use stops the start before any file is opened.
+    this.metricsEndpoint = settings.metrics().prometheus()
+        .map(address -> PrometheusEndpoint.start(address, settings.metrics().tickInterval()));
+    Map<String, BackingIo> backingIos;
+    try {
+      backingIos = openBackingFiles(system, settings);
+    } catch (RuntimeException e) {
+      metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
+      throw e;
+    }
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos), "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
     this.routes = Ask.ask(guardian, ZswapGuardian.GetRoutes::new, ASK_TIMEOUT, system.scheduler());
+    String codec = settings.pool().compressor().configName();
+    this.requestMetrics = RequestMetrics.of(system.name(), codec,
+        settings.exports().stream().map(ExportSettings::name).toList());
+    system.systemActorOf(MetricsPublisher.create(guardian, settings.metrics().tickInterval(), system.name(), codec),
+        "zswapd-metrics", Props.empty());
+    system.getWhenTerminated().thenRun(() -> {
+      metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
+      requestMetrics.close();
+    });
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
   }
@@ -128,6 +154,14 @@ public final class Zswapd implements Extension {
 
   public ZswapdSettings settings() {
     return settings;
+  }
+
+  /**
+   * Where the Prometheus endpoint listens ({@code GET /metrics}), with the real port when
+   * {@code metrics.prometheus} asked for port 0; empty when it is "off".
+   */
+  public Optional<InetSocketAddress> metricsAddress() {
+    return metricsEndpoint.map(PrometheusEndpoint::address);
   }
 
   /** The pool limit in force: {@code pool.max-size}, lowered if direct memory could not hold it. */
@@ -165,7 +199,12 @@ public final class Zswapd implements Extension {
 
   /** Stores a page already turned into an image (by {@link #compressor()}). */
   public CompletionStage<Void> storeImage(String export, long pageIndex, PageImage image) {
-    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r))
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    if (m != null) {
+      m.recordImage(image);
+    }
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r),
+        m == null ? null : m.storeLatency())
         .thenCompose(Zswapd::stored);
   }
 
@@ -179,7 +218,9 @@ public final class Zswapd implements Extension {
           + " bytes is outside 0.." + PageImage.PAGE_SIZE);
     }
     byte[] copy = bytes.clone();
-    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r))
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r),
+        m == null ? null : m.storeLatency())
         .thenCompose(Zswapd::stored);
   }
 
@@ -191,7 +232,9 @@ public final class Zswapd implements Extension {
 
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
-    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r))
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r),
+        m == null ? null : m.loadLatency())
         .thenCompose(reply -> reply instanceof LoadReply.Loaded l
             ? CompletableFuture.completedStage(l.page())
             : CompletableFuture.failedStage(new ZswapdException(((LoadReply.LoadFailed) reply).error())));
@@ -200,13 +243,13 @@ public final class Zswapd implements Extension {
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
   public CompletionStage<Long> invalidate(String export, long pageIndex) {
     return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.Invalidate(export, pageIndex, r)));
+        new EngineCommand.Invalidate(export, pageIndex, r), null));
   }
 
   /** Forgets {@code count} pages from {@code firstPage}; completes with the pages that held data. */
   public CompletionStage<Long> invalidateRange(String export, long firstPage, long count) {
     return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.InvalidateRange(export, firstPage, count, r)));
+        new EngineCommand.InvalidateRange(export, firstPage, count, r), null));
   }
 
   /** Forgets every page of the export (swapoff). */
@@ -308,8 +351,12 @@ public final class Zswapd implements Extension {
   // ---- plumbing -----------------------------------------------------------------------------
 
   private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request) {
+    return ask(request, null);
+  }
+
+  private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency) {
     return Ask.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
-        system.scheduler());
+        system.scheduler(), latency);
   }
 
   /**
@@ -317,13 +364,14 @@ public final class Zswapd implements Extension {
    * are known (one hop fewer than through the guardian); anything else, and every request in
    * the first moments after start, goes through the guardian.
    */
-  private <R> CompletionStage<R> askPage(String export, Function<ActorRef<R>, EngineCommand> request) {
+  private <R> CompletionStage<R> askPage(String export, Function<ActorRef<R>, EngineCommand> request,
+      Histogram latency) {
     ZswapGuardian.Routes known = routes.getNow(null);
     ActorRef<SwapType.Command> swapType = known == null ? null : known.exports().get(export);
     if (swapType == null) {
-      return ask(request);
+      return ask(request, latency);
     }
-    return Ask.ask(swapType, r -> new SwapType.Request(request.apply(r)), ASK_TIMEOUT, system.scheduler());
+    return Ask.ask(swapType, r -> new SwapType.Request(request.apply(r)), ASK_TIMEOUT, system.scheduler(), latency);
   }
 
   private static <T> CompletionStage<T> invalid(String message) {
