@@ -21,32 +21,33 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * docs/grafana-zswapd.json is a dashboard Grafana can import, and every metric it queries is
- * one a running engine really exposes: after a workload that exercises every figure (NBD
- * reads, writes, trims and an error, a writeback to a backing file, a load from it), each
- * {@code zswapd_*} name in a panel or template query must appear in a scrape.
+ * The names users see outside the code match a real scrape. After a workload that exercises
+ * every figure (NBD reads, writes, a trim and an error, a writeback to a backing file, loads
+ * from it):
+ * <ul>
+ *   <li>docs/grafana-zswapd.json is a dashboard Grafana can import, and each {@code zswapd_*}
+ *       name in a panel or template query appears in the scrape;</li>
+ *   <li>docs/METRICS.md names every {@code zswapd_*} series of the scrape, and nothing else.</li>
+ * </ul>
  */
-class GrafanaDashboardTest {
-  private static final Path DASHBOARD = Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
-      .resolve("../docs/grafana-zswapd.json").normalize();
+class DocumentedMetricsTest {
+  private static final Path DOCS = Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
+      .resolve("../docs").normalize();
   private static final Pattern METRIC = Pattern.compile("zswapd_[a-z0-9_]+");
+  private static final Pattern HISTOGRAM_PART = Pattern.compile("_(bucket|count|sum)$");
 
   @TempDir
-  Path dir;
+  static Path dir;
+  private static Set<String> scraped;
+  private static long backingLoads;
 
-  @Test
-  void everyMetricTheDashboardQueriesIsInARealScrape() throws IOException {
-    Set<String> queried = queriedMetrics();
-    assertThat(queried).as("the dashboard covers ratio, memory, fullness, writeback, latency, NBD")
-        .contains("zswapd_orig_data_size_bytes", "zswapd_compr_data_size_bytes", "zswapd_mem_used_total_bytes",
-            "zswapd_mem_limit_bytes", "zswapd_written_back_pages_total", "zswapd_store_latency_seconds_bucket",
-            "zswapd_load_latency_seconds_bucket", "zswapd_writeback_latency_seconds_bucket",
-            "zswapd_nbd_requests_total")
-        .hasSizeGreaterThan(25);
+  @BeforeAll
+  static void scrapeAfterAWorkloadThatTouchesEveryFigure() throws IOException {
     try (NbdFixture nbd = NbdFixture.start("""
         zswapd.metrics.prometheus = "127.0.0.1:0"
         zswapd.metrics.tick-interval = 200ms
@@ -67,11 +68,47 @@ class GrafanaDashboardTest {
         }
         c.disconnect();
       }
-      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-        Set<String> scraped = Scrape.of(nbd.zswapd().metricsAddress().orElseThrow()).names();
-        assertThat(scraped).as("scraped names").containsAll(queried);
-      });
+      backingLoads = EngineFixture.await(nbd.zswapd().stats()).export("swap0").orElseThrow().backing().loadsFromBacking();
+      assertThat(backingLoads).as("loads served from the backing file").isPositive();
+      // every histogram has a value once the last one recorded (loads from the backing file) shows
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+          Scrape.of(nbd.zswapd().metricsAddress().orElseThrow()).longValue("zswapd_backing_loads_total",
+              Map.of("export", "swap0"))).isEqualTo(backingLoads));
+      await().atMost(Duration.ofSeconds(5)).until(() -> Scrape.of(nbd.zswapd().metricsAddress().orElseThrow())
+          .names().contains("zswapd_writeback_latency_seconds_count"));
+      scraped = Scrape.of(nbd.zswapd().metricsAddress().orElseThrow()).names().stream()
+          .filter(n -> n.startsWith("zswapd_")).collect(java.util.stream.Collectors.toCollection(TreeSet::new));
     }
+  }
+
+  @Test
+  void everyMetricTheDashboardQueriesIsInARealScrape() throws IOException {
+    Set<String> queried = queriedMetrics();
+    assertThat(queried).as("the dashboard covers ratio, memory, fullness, writeback, latency, NBD")
+        .contains("zswapd_orig_data_size_bytes", "zswapd_compr_data_size_bytes", "zswapd_mem_used_total_bytes",
+            "zswapd_mem_limit_bytes", "zswapd_written_back_pages_total", "zswapd_store_latency_seconds_bucket",
+            "zswapd_load_latency_seconds_bucket", "zswapd_writeback_latency_seconds_bucket",
+            "zswapd_nbd_requests_total")
+        .hasSizeGreaterThan(25);
+    assertThat(scraped).as("scraped names").containsAll(queried);
+  }
+
+  @Test
+  void metricsMdNamesExactlyTheScrapedSeries() throws IOException {
+    String doc = Files.readString(DOCS.resolve("METRICS.md"));
+    String prometheus = doc.substring(doc.indexOf("## Prometheus"));
+    Set<String> documented = new TreeSet<>();
+    Matcher m = Pattern.compile("`(zswapd_[a-z0-9_]+)`").matcher(prometheus);
+    while (m.find()) {
+      documented.add(m.group(1));
+    }
+    Set<String> scrapedBases = new TreeSet<>();
+    for (String name : scraped) {
+      String base = HISTOGRAM_PART.matcher(name).replaceFirst("");
+      scrapedBases.add(documented.contains(base) ? base : name);
+    }
+    assertThat(documented).as("names in METRICS.md that no scrape has").isSubsetOf(scrapedBases);
+    assertThat(scrapedBases).as("scraped names METRICS.md does not list").isSubsetOf(documented);
   }
 
   @Test
@@ -86,7 +123,7 @@ class GrafanaDashboardTest {
   /** Every zswapd_* name in a panel target's expr and in the template variables' queries. */
   @SuppressWarnings("unchecked")
   private static Set<String> queriedMetrics() throws IOException {
-    Map<String, Object> dashboard = (Map<String, Object>) Json.parse(Files.readString(DASHBOARD));
+    Map<String, Object> dashboard = (Map<String, Object>) Json.parse(Files.readString(DOCS.resolve("grafana-zswapd.json")));
     assertThat(dashboard).containsKeys("title", "panels", "templating", "schemaVersion");
     List<String> queries = new ArrayList<>();
     for (Object p : (List<Object>) dashboard.get("panels")) {
