@@ -120,6 +120,13 @@ public final class Zswapd implements Extension {
         settings.exports().stream().map(ExportSettings::name).toList());
     system.systemActorOf(MetricsPublisher.create(guardian, settings.metrics().tickInterval(), system.name(), codec),
         "zswapd-metrics", Props.empty());
+    // The endpoint closes with the system's coordinated shutdown, so the port is free once
+    // terminate() completes; the termination hook covers a system that skips it.
+    metricsEndpoint.ifPresent(endpoint -> CoordinatedShutdown.get(system).addTask(
+        CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "zswapd-metrics-stop", () -> {
+          endpoint.stop();
+          return CompletableFuture.completedFuture(Done.getInstance());
+        }));
     system.getWhenTerminated().thenRun(() -> {
       metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
       requestMetrics.close();

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import kamon.Kamon;
 import kamon.module.Module;
 import kamon.prometheus.PrometheusReporter;
@@ -34,6 +35,8 @@ public final class PrometheusEndpoint {
 
   private final HttpServer server;
   private final Module.Registration registration;
+  /** Stopping twice (coordinated shutdown, then termination) must be harmless. */
+  private final AtomicBoolean stopped = new AtomicBoolean();
 
   private PrometheusEndpoint(HttpServer server, Module.Registration registration) {
     this.server = server;
@@ -70,10 +73,12 @@ public final class PrometheusEndpoint {
     return server.getAddress();
   }
 
-  /** Stops listening and unregisters the reporter. */
+  /** Stops listening and unregisters the reporter; later calls do nothing. */
   public void stop() {
-    registration.cancel();
-    server.stop(0);
+    if (stopped.compareAndSet(false, true)) {
+      registration.cancel();
+      server.stop(0);
+    }
   }
 
   private static void answer(HttpExchange exchange, PrometheusReporter reporter) throws IOException {

@@ -1,10 +1,14 @@
 package io.zswapd.testkit.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.zswapd.testkit.EngineFixture;
 import io.zswapd.testkit.PageGenerator;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -17,6 +21,25 @@ import org.junit.jupiter.api.Test;
 class SeveralEnginesTest {
   private static final String TICK = "zswapd.metrics.tick-interval = 200ms\n"
       + "zswapd.pool.max-size = 32 MiB\nzswapd.exports = [ { name = \"swap0\", size = 16 MiB } ]\n";
+
+  @Test
+  void endpointClosesWithItsEngineAndThePortCanBeServedAgain() throws IOException {
+    InetSocketAddress at;
+    try (EngineFixture first = EngineFixture.startNamed("engine-first", TICK + "zswapd.metrics.prometheus = \"127.0.0.1:0\"")) {
+      at = first.zswapd().metricsAddress().orElseThrow();
+      assertThat(Scrape.get(at, "/metrics").statusCode()).isEqualTo(200);
+    }
+    try (Socket s = new Socket()) {
+      assertThatThrownBy(() -> s.connect(at, 2000)).as("nothing listens on %s after the engine stopped", at)
+          .isInstanceOf(IOException.class);
+    }
+    try (EngineFixture second = EngineFixture.startNamed("engine-second",
+        TICK + "zswapd.metrics.prometheus = \"127.0.0.1:" + at.getPort() + "\"")) {
+      assertThat(second.zswapd().metricsAddress()).contains(at);
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(Scrape.of(at)
+          .longValue("zswapd_mem_limit_bytes", Map.of("engine", "engine-second"))).isEqualTo(32L << 20));
+    }
+  }
 
   @Test
   void twoEnginesInOneJvmReportUnderTheirOwnEngineTag() {
