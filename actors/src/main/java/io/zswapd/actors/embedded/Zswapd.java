@@ -119,7 +119,7 @@ public final class Zswapd implements Extension {
     this.requestMetrics = RequestMetrics.of(system.name(), codec,
         settings.exports().stream().map(ExportSettings::name).toList());
     system.systemActorOf(MetricsPublisher.create(guardian, settings.metrics().tickInterval(), system.name(), codec),
-        "zswapd-metrics", Props.empty());
+        "zswapd-metrics", io.zswapd.actors.support.EngineDispatcher.PROPS);
     // The endpoint closes with the system's coordinated shutdown, so the port is free once
     // terminate() completes; the termination hook covers a system that skips it.
     metricsEndpoint.ifPresent(endpoint -> CoordinatedShutdown.get(system).addTask(

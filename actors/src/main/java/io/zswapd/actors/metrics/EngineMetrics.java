@@ -113,6 +113,7 @@ final class EngineMetrics {
     exports.values().forEach(l -> l.forEach(Feed::remove));
     classes.values().forEach(l -> l.forEach(Feed::remove));
     for (Gauge g : fullness) {
+      g.update(0);
       g.remove();
     }
     exports.clear();
@@ -185,6 +186,12 @@ final class EngineMetrics {
       void update(S stats) {
         g.update(of.applyAsLong(stats));
       }
+
+      @Override
+      void remove() {
+        g.update(0); // a reporter keeps the last value it saw: an export removed holds nothing
+        super.remove();
+      }
     };
   }
 
@@ -194,6 +201,12 @@ final class EngineMetrics {
       @Override
       void update(S stats) {
         g.update(of.applyAsDouble(stats));
+      }
+
+      @Override
+      void remove() {
+        g.update(0);
+        super.remove();
       }
     };
   }

@@ -48,7 +48,7 @@ class DocumentedMetricsTest {
 
   @BeforeAll
   static void scrapeAfterAWorkloadThatTouchesEveryFigure() throws IOException {
-    try (NbdFixture nbd = NbdFixture.start("""
+    try (NbdFixture nbd = NbdFixture.startNamed("documented-metrics-test", """
         zswapd.metrics.prometheus = "127.0.0.1:0"
         zswapd.metrics.tick-interval = 200ms
         zswapd.pool.max-size = 32 MiB
@@ -73,7 +73,7 @@ class DocumentedMetricsTest {
       // every histogram has a value once the last one recorded (loads from the backing file) shows
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
           Scrape.of(nbd.zswapd().metricsAddress().orElseThrow()).longValue("zswapd_backing_loads_total",
-              Map.of("export", "swap0"))).isEqualTo(backingLoads));
+              Map.of("engine", "documented-metrics-test", "export", "swap0"))).isEqualTo(backingLoads));
       await().atMost(Duration.ofSeconds(5)).until(() -> Scrape.of(nbd.zswapd().metricsAddress().orElseThrow())
           .names().contains("zswapd_writeback_latency_seconds_count"));
       scraped = Scrape.of(nbd.zswapd().metricsAddress().orElseThrow()).names().stream()
