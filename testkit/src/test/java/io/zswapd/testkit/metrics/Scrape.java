@@ -37,11 +37,14 @@ final class Scrape {
     this.samples = parse(text);
   }
 
-  /** GET http://HOST:PORT/metrics; fails unless the answer is 200. */
+  /**
+   * GET http://HOST:PORT/metrics; fails unless the answer is 200. Failures are
+   * {@link AssertionError}s, so an Awaitility {@code untilAsserted} retries them.
+   */
   static Scrape of(InetSocketAddress at) {
     HttpResponse<String> r = get(at, "/metrics");
     if (r.statusCode() != 200) {
-      throw new IllegalStateException("GET /metrics answered " + r.statusCode() + ": " + r.body());
+      throw new AssertionError("GET /metrics answered " + r.statusCode() + ": " + r.body());
     }
     return new Scrape(r.body());
   }
@@ -52,7 +55,7 @@ final class Scrape {
     try {
       return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new IllegalStateException("GET " + path + " on " + at + ": " + e, e);
+      throw new AssertionError("GET " + path + " on " + at + ": " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
