@@ -106,7 +106,15 @@ public final class Main {
 
   private static int serve(Config config, PrintStream out, PrintStream err) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "zswapd", config);
-    Zswapd zswapd = Zswapd.get(system);
+    Zswapd zswapd;
+    try {
+      zswapd = Zswapd.get(system); // opens backing files and the metrics endpoint
+    } catch (RuntimeException e) {
+      err.println("zswapd: " + e.getMessage());
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().join();
+      return 1;
+    }
     NbdServer server;
     try {
       server = NbdServer.start(system, zswapd).toCompletableFuture().join();

@@ -27,6 +27,15 @@ public final class NbdFixture implements AutoCloseable {
 
   /** Defaults plus {@code hocon}; the listeners are always a free TCP port and a temp socket. */
   public static NbdFixture start(String hocon) {
+    return startNamed("zswapd-test", hocon);
+  }
+
+  /**
+   * As {@link #start(String)} in an actor system named {@code systemName}, the {@code engine}
+   * tag of its metrics: a test that counts scraped series names its engine so figures of
+   * engines stopped earlier in the JVM cannot mix in.
+   */
+  public static NbdFixture startNamed(String systemName, String hocon) {
     Path dir;
     try {
       dir = Files.createTempDirectory("zswapd-nbd");
@@ -34,7 +43,7 @@ public final class NbdFixture implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     Path socket = dir.resolve("zswapd.sock");
-    EngineFixture engine = EngineFixture.start(hocon + "\nzswapd.nbd.tcp = \"127.0.0.1:0\"\n"
+    EngineFixture engine = EngineFixture.startNamed(systemName, hocon + "\nzswapd.nbd.tcp = \"127.0.0.1:0\"\n"
         + "zswapd.nbd.unix-socket = \"" + socket + "\"\n");
     NbdServer server = EngineFixture.await(NbdServer.start(engine.testKit().system(), engine.zswapd()));
     return new NbdFixture(engine, server, dir);

@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import kamon.metric.Histogram;
 
 /**
  * Ask an actor and get a plain {@link CompletableFuture}, completed on the replying thread.
@@ -32,7 +33,17 @@ final class Ask {
 
   static <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
       Duration timeout, akka.actor.typed.Scheduler ignored) {
-    ReplyRef<Res> reply = new ReplyRef<>();
+    return ask(target, request, timeout, ignored, null);
+  }
+
+  /**
+   * As {@link #ask(RecipientRef, Function, Duration, akka.actor.typed.Scheduler)}, recording in
+   * {@code latency} (when not null) the nanoseconds from now to the reply: the reply ref carries
+   * the start time, so timing a request allocates nothing more.
+   */
+  static <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
+      Duration timeout, akka.actor.typed.Scheduler ignored, Histogram latency) {
+    ReplyRef<Res> reply = new ReplyRef<>(latency);
     target.tell(request.apply(reply));
     return reply.future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
@@ -43,9 +54,19 @@ final class Ask {
   static final class ReplyRef<T> extends LocalRef<T> {
     private static final long serialVersionUID = 1L;
     final transient CompletableFuture<T> future = new CompletableFuture<>();
+    private final transient Histogram latency;
+    private final long startNanos;
+
+    ReplyRef(Histogram latency) {
+      this.latency = latency;
+      this.startNanos = latency == null ? 0 : System.nanoTime();
+    }
 
     @Override
     protected void receive(T message) {
+      if (latency != null && !future.isDone()) {
+        latency.record(System.nanoTime() - startNanos);
+      }
       future.complete(message);
     }
   }

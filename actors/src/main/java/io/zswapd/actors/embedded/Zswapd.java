@@ -13,6 +13,11 @@ import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.metrics.MetricsPublisher;
+import io.zswapd.actors.metrics.PrometheusEndpoint;
+import io.zswapd.actors.metrics.RequestMetrics;
+import java.net.InetSocketAddress;
+import kamon.metric.Histogram;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.SwapType;
@@ -95,14 +100,42 @@ public final class Zswapd implements Extension {
   private final PageCompressor compressor;
   private final ActorRef<ZswapGuardian.Command> guardian;
   private final CompletableFuture<ZswapGuardian.Routes> routes;
+  private final RequestMetrics requestMetrics;
+  private final Optional<PrometheusEndpoint> metricsEndpoint;
 
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
     this.compressor = PageCompressor.of(settings.pool());
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, openBackingFiles(system, settings)), "zswapd",
+    // The endpoint first: an address in use stops the start before any file is opened.
+    this.metricsEndpoint = settings.metrics().prometheus()
+        .map(address -> PrometheusEndpoint.start(address, settings.metrics().tickInterval()));
+    Map<String, BackingIo> backingIos;
+    try {
+      backingIos = openBackingFiles(system, settings);
+    } catch (RuntimeException e) {
+      metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
+      throw e;
+    }
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos), "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
     this.routes = Ask.ask(guardian, ZswapGuardian.GetRoutes::new, ASK_TIMEOUT, system.scheduler());
+    String codec = settings.pool().compressor().configName();
+    this.requestMetrics = RequestMetrics.of(system.name(), codec,
+        settings.exports().stream().map(ExportSettings::name).toList());
+    system.systemActorOf(MetricsPublisher.create(guardian, settings.metrics().tickInterval(), system.name(), codec),
+        "zswapd-metrics", io.zswapd.actors.support.EngineDispatcher.PROPS);
+    // The endpoint closes with the system's coordinated shutdown, so the port is free once
+    // terminate() completes; the termination hook covers a system that skips it.
+    metricsEndpoint.ifPresent(endpoint -> CoordinatedShutdown.get(system).addTask(
+        CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "zswapd-metrics-stop", () -> {
+          endpoint.stop();
+          return CompletableFuture.completedFuture(Done.getInstance());
+        }));
+    system.getWhenTerminated().thenRun(() -> {
+      metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
+      requestMetrics.close();
+    });
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
   }
@@ -133,6 +166,14 @@ public final class Zswapd implements Extension {
 
   public ZswapdSettings settings() {
     return settings;
+  }
+
+  /**
+   * Where the Prometheus endpoint listens ({@code GET /metrics}), with the real port when
+   * {@code metrics.prometheus} asked for port 0; empty when it is "off".
+   */
+  public Optional<InetSocketAddress> metricsAddress() {
+    return metricsEndpoint.map(PrometheusEndpoint::address);
   }
 
   /** The pool limit in force: {@code pool.max-size}, lowered if direct memory could not hold it. */
@@ -170,7 +211,12 @@ public final class Zswapd implements Extension {
 
   /** Stores a page already turned into an image (by {@link #compressor()}). */
   public CompletionStage<Void> storeImage(String export, long pageIndex, PageImage image) {
-    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r))
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    if (m != null) {
+      m.recordImage(image);
+    }
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r),
+        m == null ? null : m.storeLatency())
         .thenCompose(Zswapd::stored);
   }
 
@@ -184,7 +230,9 @@ public final class Zswapd implements Extension {
           + " bytes is outside 0.." + PageImage.PAGE_SIZE);
     }
     byte[] copy = bytes.clone();
-    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r))
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r),
+        m == null ? null : m.storeLatency())
         .thenCompose(Zswapd::stored);
   }
 
@@ -196,7 +244,9 @@ public final class Zswapd implements Extension {
 
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
-    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r))
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r),
+        m == null ? null : m.loadLatency())
         .thenCompose(reply -> reply instanceof LoadReply.Loaded l
             ? CompletableFuture.completedStage(l.page())
             : CompletableFuture.failedStage(new ZswapdException(((LoadReply.LoadFailed) reply).error())));
@@ -249,13 +299,20 @@ public final class Zswapd implements Extension {
     if (count == 0 || count > MAX_RANGE_PAGES) {
       return count == 0 ? invalid("a range store needs at least one page") : tooManyPages(count);
     }
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    if (m != null) {
+      for (PageImage image : images) {
+        m.recordImage(image);
+      }
+    }
     CompletableFuture<?>[] parts = new CompletableFuture<?>[ShardRanges.partCount(firstPage, count)];
     int done = 0;
     for (int k = 0; k < parts.length; k++) {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
-      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r))
+      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r),
+          m == null ? null : m.storeLatency())
           .thenCompose(Zswapd::stored).toCompletableFuture();
       done += n;
     }
@@ -277,11 +334,13 @@ public final class Zswapd implements Extension {
     }
     @SuppressWarnings("unchecked")
     CompletableFuture<byte[]>[] parts = new CompletableFuture[ShardRanges.partCount(firstPage, count)];
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
     int done = 0;
     for (int k = 0; k < parts.length; k++) {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       long first = firstPage + done;
-      parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r))
+      parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r),
+              m == null ? null : m.loadLatency())
           .thenCompose(reply -> reply instanceof LoadRangeReply.LoadedRange l
               ? CompletableFuture.completedStage(l.pages())
               : CompletableFuture.<byte[]>failedStage(new ZswapdException(((LoadRangeReply.LoadRangeFailed) reply).error())))
@@ -306,13 +365,13 @@ public final class Zswapd implements Extension {
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
   public CompletionStage<Long> invalidate(String export, long pageIndex) {
     return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.Invalidate(export, pageIndex, r)));
+        new EngineCommand.Invalidate(export, pageIndex, r), null));
   }
 
   /** Forgets {@code count} pages from {@code firstPage}; completes with the pages that held data. */
   public CompletionStage<Long> invalidateRange(String export, long firstPage, long count) {
     return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.InvalidateRange(export, firstPage, count, r)));
+        new EngineCommand.InvalidateRange(export, firstPage, count, r), null));
   }
 
   /** Forgets every page of the export (swapoff). */
@@ -502,8 +561,12 @@ public final class Zswapd implements Extension {
   // ---- plumbing -----------------------------------------------------------------------------
 
   private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request) {
+    return ask(request, null);
+  }
+
+  private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency) {
     return Ask.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
-        system.scheduler());
+        system.scheduler(), latency);
   }
 
   /**
@@ -511,13 +574,14 @@ public final class Zswapd implements Extension {
    * are known (one hop fewer than through the guardian); anything else, and every request in
    * the first moments after start, goes through the guardian.
    */
-  private <R> CompletionStage<R> askPage(String export, Function<ActorRef<R>, EngineCommand> request) {
+  private <R> CompletionStage<R> askPage(String export, Function<ActorRef<R>, EngineCommand> request,
+      Histogram latency) {
     ZswapGuardian.Routes known = routes.getNow(null);
     ActorRef<SwapType.Command> swapType = known == null ? null : known.exports().get(export);
     if (swapType == null) {
-      return ask(request);
+      return ask(request, latency);
     }
-    return Ask.ask(swapType, r -> new SwapType.Request(request.apply(r)), ASK_TIMEOUT, system.scheduler());
+    return Ask.ask(swapType, r -> new SwapType.Request(request.apply(r)), ASK_TIMEOUT, system.scheduler(), latency);
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

@@ -29,7 +29,9 @@ import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
 import java.time.Duration;
+import io.zswapd.actors.metrics.RequestMetrics;
 import java.util.ArrayList;
+import kamon.metric.Histogram;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +92,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final PoolGeometry geometry;
   private final PageCompressor compressor;
   private final ActorRef<BackingStore.Command> backing;
+  /** Per-page writeback latency of this export, shared by its shards; null without a backing file. */
+  private final Histogram writebackLatency;
   private final ActorRef<TreeShard.Command>[] shardArray;
   private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
@@ -102,6 +106,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     super(ctx);
     this.compressor = compressor;
     this.backing = backing;
+    this.writebackLatency = backing == null ? null : RequestMetrics.writebackLatency(ctx.getSystem().name(), name);
     this.name = name;
     this.pages = pages;
     this.readOnly = readOnly;
@@ -337,7 +342,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
     ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
     if (shard == null) {
-      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor, backing), "shard-" + shardIndex, EngineDispatcher.SAME);
+      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor, backing,
+          writebackLatency), "shard-" + shardIndex, EngineDispatcher.SAME);
       if (shardArray != null) {
         shardArray[(int) shardIndex] = shard;
       } else {

@@ -29,6 +29,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import kamon.metric.Histogram;
 
 /**
  * One tree shard: the single owner of the entries for 16,384 consecutive pages (64 MiB) of
@@ -120,11 +121,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private record BackingRead(ReadReply reply) implements Command {}
 
   /**
-   * @param backing the export's backing store, or null when it has no backing file
+   * @param backing          the export's backing store, or null when it has no backing file
+   * @param writebackLatency where each page's writeback time is recorded, or null
    */
   public static Behavior<Command> create(long shardIndex, List<ActorRef<SizeClass.Command>> classes,
-      PoolGeometry geometry, PageCompressor compressor, ActorRef<BackingStore.Command> backing) {
-    return Behaviors.setup(ctx -> new TreeShard(ctx, classes, geometry, compressor, backing));
+      PoolGeometry geometry, PageCompressor compressor, ActorRef<BackingStore.Command> backing,
+      Histogram writebackLatency) {
+    return Behaviors.setup(ctx -> new TreeShard(ctx, classes, geometry, compressor, backing, writebackLatency));
   }
 
   /**
@@ -186,13 +189,14 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     }
   }
 
-  /** A page being written back: the generation of its write and the job that chose it. */
-  private record Victim(long generation, ShrinkJob job) {}
+  /** A page being written back: the generation of its write, the job that chose it, and when. */
+  private record Victim(long generation, ShrinkJob job, long startNanos) {}
 
   private final PageCompressor compressor;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
   private final ActorRef<BackingStore.Command> backing;
+  private final Histogram writebackLatency;
   private final ActorRef<AllocReply> allocAdapter;
   private final ActorRef<LoadReply> patchAdapter;
   private final ActorRef<SizeClass.StoredBytes> victimAdapter;
@@ -217,8 +221,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private int clockHand;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
-      PageCompressor compressor, ActorRef<BackingStore.Command> backing) {
+      PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency) {
     super(ctx);
+    this.writebackLatency = writebackLatency;
     this.classes = classes;
     this.geometry = geometry;
     this.compressor = compressor;
@@ -743,7 +748,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private void startVictim(int slot, long e, ShrinkJob job) {
     long generation = nextGeneration++;
     entries[slot] = Entry.writingBack(e);
-    victims.put(slot, new Victim(generation, job));
+    victims.put(slot, new Victim(generation, job, System.nanoTime()));
     job.outstanding++;
     long h = Entry.handle(e);
     classes.get(Handle.classIndex(h))
@@ -799,6 +804,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       counters.writtenBackPages++;
       counters.writebacks++;
       v.job().written++;
+      if (writebackLatency != null) {
+        writebackLatency.record(System.nanoTime() - v.startNanos());
+      }
     } else {
       entries[slot] = Entry.stored(Entry.handle(e), Entry.length(e)); // the page stays in memory
       countWriteProblem(r, v.job());

@@ -177,7 +177,9 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
       slots.free(c.slotOffset(), w.bytes().length);
       writeErrors++;
       String message = describe(c.failure());
-      getContext().getLog().warn("export {}: backing write failed: {}", export, message);
+      if (Long.bitCount(writeErrors) == 1) { // the 1st, 2nd, 4th, 8th...: a failing disk cannot flood the log
+        getContext().getLog().warn("export {}: backing write failed ({} so far): {}", export, writeErrors, message);
+      }
       w.replyTo().tell(new WriteReply.WriteFailed(w.tag(), w.generation(), message));
     }
     return closedIfDrained();
@@ -219,7 +221,9 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
     } else {
       readErrors++;
       String message = describe(c.failure());
-      getContext().getLog().warn("export {}: backing read failed: {}", export, message);
+      if (Long.bitCount(readErrors) == 1) { // the 1st, 2nd, 4th, 8th...
+        getContext().getLog().warn("export {}: backing read failed ({} so far): {}", export, readErrors, message);
+      }
       r.replyTo().tell(new ReadReply.ReadFailed(r.pageIndex(), message));
     }
     return closedIfDrained();

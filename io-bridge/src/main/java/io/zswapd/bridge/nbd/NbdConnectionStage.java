@@ -51,8 +51,10 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
   private final NbdBackend backend;
   private final int maxPayload;
   private final String peer;
+  private final NbdMetrics metrics;
 
-  NbdConnectionStage(ExportCatalog catalog, NbdBackend backend, int maxPayload, String peer) {
+  NbdConnectionStage(ExportCatalog catalog, NbdBackend backend, int maxPayload, String peer, NbdMetrics metrics) {
+    this.metrics = metrics;
     this.catalog = catalog;
     this.backend = backend;
     this.maxPayload = maxPayload;
@@ -64,8 +66,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     return shape;
   }
 
-  /** A finished request: its reply, and what it held of the in-flight budget. */
-  private record Finished(long handle, int error, ByteString data, long writeSeq, long bytes) {}
+  /** A finished request: its reply, what it held of the in-flight budget, and its command. */
+  private record Finished(long handle, int error, ByteString data, long writeSeq, long bytes, int command) {}
 
   @Override
   public GraphStageLogic createLogic(Attributes attributes) {
@@ -80,6 +82,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     private final AsyncCallback<Finished> onFinished = createAsyncCallback(this::finished);
     private ByteString buffer = ByteString.emptyByteString();
     private ExportInfo export;
+    /** The attached export's instruments (resolved once, at attach); null before, or if unknown. */
+    private NbdMetrics.ExportInstruments recorder;
     private NbdRequest awaitingPayload;
     private long discardRemaining;
     private NbdRequest discarded;
@@ -131,6 +135,13 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     public void preStart() {
       replies.add(ByteString.fromArrayUnsafe(handshake.greeting()));
       pull(in);
+    }
+
+    @Override
+    public void postStop() {
+      if (recorder != null) {
+        recorder.disconnected();
+      }
     }
 
     // ---- reading requests -------------------------------------------------------------------
@@ -196,6 +207,10 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       switch (s.state()) {
         case TRANSMISSION -> {
           export = s.selected().orElseThrow();
+          recorder = metrics.export(export.name());
+          if (recorder != null) {
+            recorder.connected();
+          }
           LOG.debug("nbd {}: attached to export {}", peer, export.name());
           return true;
         }
@@ -211,6 +226,9 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     }
 
     private void dispatch(NbdRequest r) {
+      if (recorder != null) {
+        recorder.request(r.type());
+      }
       long size = export.sizeBytes();
       long length = r.lengthUnsigned();
       boolean inRange = r.offset() >= 0 && length <= size && r.offset() <= size - length;
@@ -283,9 +301,10 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       inFlightBytes += bytes;
       long writeSeq = seq;
       boolean isRead = r.type() == Nbd.CMD_READ;
+      int command = r.type();
       work.whenComplete((result, failure) -> onFinished.invoke(failure != null
-          ? new Finished(r.handle(), NbdBackend.errno(failure), null, writeSeq, bytes)
-          : new Finished(r.handle(), 0, isRead ? (ByteString) result : null, writeSeq, bytes)));
+          ? new Finished(r.handle(), NbdBackend.errno(failure), null, writeSeq, bytes, command)
+          : new Finished(r.handle(), 0, isRead ? (ByteString) result : null, writeSeq, bytes, command)));
     }
 
     // ---- replies ----------------------------------------------------------------------------
@@ -298,6 +317,10 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
       if (f.error() != 0) {
         LOG.debug("nbd {}: request {} failed with {}", peer, f.handle(), Nbd.errorName(f.error()));
+      } else if (recorder != null && f.command() == Nbd.CMD_READ) {
+        recorder.bytesRead(f.data().length());
+      } else if (recorder != null && f.command() == Nbd.CMD_WRITE) {
+        recorder.bytesWritten(f.bytes());
       }
       reply(f.handle(), f.error(), f.data());
       while (!flushes.isEmpty() && (writesInFlight.isEmpty() || writesInFlight.first() > flushes.peek()[0])) {
@@ -308,6 +331,9 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     }
 
     private void reply(long handle, int error, ByteString data) {
+      if (error != 0 && recorder != null) {
+        recorder.error(error);
+      }
       ByteString header = ByteString.fromArrayUnsafe(new NbdReply(error, handle).encode());
       replies.add(error == 0 && data != null ? header.concat(data) : header);
       flushReplies();

@@ -52,6 +52,7 @@ public final class NbdServer {
   private final ExportCatalog catalog;
   private final NbdBackend backend;
   private final int maxPayload;
+  private final NbdMetrics metrics;
   private final SharedKillSwitch connections = KillSwitches.shared("nbd-connections");
   private final ActorRef<ConnectionTracker.Command> tracker;
   private Tcp.ServerBinding tcpBinding;
@@ -64,6 +65,7 @@ public final class NbdServer {
     this.maxPayload = nbd.maxPayloadBytes();
     this.catalog = catalog(zswapd, maxPayload);
     this.backend = new NbdBackend(zswapd, (Executor) system.executionContext());
+    this.metrics = NbdMetrics.of(system.name(), zswapd.settings().exports().stream().map(ExportSettings::name).toList());
     this.tracker = system.systemActorOf(ConnectionTracker.create(), "nbd-connections", Props.empty());
   }
 
@@ -139,7 +141,7 @@ public final class NbdServer {
   private Flow<ByteString, ByteString, CompletionStage<Done>> connectionFlow(String peer) {
     return Flow.of(ByteString.class)
         .via(connections.flow())
-        .via(new NbdConnectionStage(catalog, backend, maxPayload, peer))
+        .via(new NbdConnectionStage(catalog, backend, maxPayload, peer, metrics))
         .watchTermination(Keep.right());
   }
 
@@ -197,6 +199,7 @@ public final class NbdServer {
       // Connections that are still stuck (a client that stopped reading) have their channels
       // closed by the selector as it stops, which stops their stages.
       stopUnixSelector();
+      metrics.close();
       return Done.getInstance();
     });
   }

@@ -60,6 +60,14 @@ class DaemonCommandLineTest {
     assertThat(r.stderr()).as(r.describe()).contains("snappy", "lz4", "lz4hc", "zstd");
   }
 
+  @Test
+  void badMetricsAddressNamesTheKeyInOneLine() throws IOException {
+    Path config = Files.writeString(dir.resolve("bad-metrics.conf"), "zswapd.metrics.prometheus = \"9095\"\n");
+    ExternalTool.Result r = DaemonJar.run("serve", "--config", config.toString());
+    assertOneLineError(r, "zswapd.metrics.prometheus");
+    assertThat(r.stderr()).as(r.describe()).contains("\"9095\"", "off", "host:port");
+  }
+
   private static void assertOneLineError(ExternalTool.Result r, String named) {
     assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
     List<String> lines = r.stderr().lines().toList();

@@ -6,12 +6,18 @@ import io.zswapd.testkit.PageGenerator;
 import io.zswapd.testkit.nbd.NbdClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.UnixDomainSocketAddress;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,14 +28,17 @@ class DaemonServeTest {
   @TempDir
   static Path dir;
   private static int port;
+  private static int metricsPort;
   private static Path socket;
   private static Daemon daemon;
 
   @BeforeAll
   static void start() {
     port = Daemon.freePort();
+    metricsPort = Daemon.freePort();
     socket = dir.resolve("zswapd.sock");
-    daemon = Daemon.serve(Daemon.config(dir, port, socket, ""));
+    daemon = Daemon.serve(Daemon.config(dir, port, socket,
+        "zswapd.metrics { prometheus = \"127.0.0.1:" + metricsPort + "\", tick-interval = 200ms }"));
     daemon.awaitReady();
   }
 
@@ -78,6 +87,29 @@ class DaemonServeTest {
       tcp.disconnect();
       unix.disconnect();
     }
+  }
+
+  @Test
+  void metricsEndpointServesTheEngineAndNbdFiguresOnLoopback() throws IOException {
+    byte[] page = new PageGenerator(11).page(3, PageGenerator.Kind.C25);
+    try (NbdClient tcp = NbdClient.connectGo(new InetSocketAddress("127.0.0.1", port), "swap0", true)) {
+      tcp.write(1L << 20, page);
+      tcp.trim(1L << 20, 4096);
+      tcp.disconnect();
+    }
+    URI uri = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
+    HttpClient http = HttpClient.newHttpClient();
+    Awaitility.await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body().lines())
+          .anySatisfy(l -> assertThat(l).startsWith("zswapd_mem_limit_bytes{")
+              .contains("engine=\"zswapd\"", "compressor=\"lz4\"").endsWith(" 67108864.0"))
+          .anySatisfy(l -> assertThat(l).startsWith("zswapd_nbd_requests_total{")
+              .contains("export=\"swap0\"", "command=\"trim\"").endsWith(" 1.0"))
+          .anySatisfy(l -> assertThat(l).startsWith("zswapd_invalidated_pages_total{")
+              .contains("export=\"swap0\"").endsWith(" 1.0"));
+    });
   }
 
   private static byte[] concat(byte[] a, byte[] b) {

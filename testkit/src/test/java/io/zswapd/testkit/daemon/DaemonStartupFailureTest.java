@@ -47,6 +47,23 @@ class DaemonStartupFailureTest {
   }
 
   @Test
+  void metricsPortInUseStopsTheDaemonWithOneLine() throws IOException {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Daemon daemon = Daemon.serve(Daemon.config(dir, Daemon.freePort(), dir.resolve("zswapd.sock"),
+            "zswapd.metrics.prometheus = \"127.0.0.1:" + taken.getLocalPort() + "\""))) {
+      int status = daemon.awaitExit(GIVE_UP);
+      SoftAssertions soft = new SoftAssertions();
+      soft.assertThat(status).as("exit status\n%s", daemon.output()).isEqualTo(1);
+      soft.assertThat(daemon.stderr()).as("stderr names the metrics setting and the port")
+          .anySatisfy(l -> assertThat(l).contains("cannot serve metrics").contains(":" + taken.getLocalPort())
+              .contains("zswapd.metrics.prometheus"));
+      soft.assertThat(daemon.stderr()).as("stderr is that one line").hasSize(1);
+      soft.assertThat(daemon.stdout()).as("no banner").isEmpty();
+      soft.assertAll();
+    }
+  }
+
+  @Test
   void staleSocketLeftByACrashedDaemonIsReplaced() throws IOException {
     Path socket = dir.resolve("zswapd.sock");
     try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {

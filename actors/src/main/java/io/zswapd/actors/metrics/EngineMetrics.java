@@ -1,0 +1,245 @@
+package io.zswapd.actors.metrics;
+
+import static io.zswapd.actors.metrics.MetricNames.*;
+
+import io.zswapd.protocol.engine.EngineStats;
+import io.zswapd.protocol.engine.ExportStats;
+import io.zswapd.protocol.engine.PoolStats;
+import io.zswapd.protocol.engine.SizeClassStats;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
+import kamon.Kamon;
+import kamon.metric.Counter;
+import kamon.metric.Gauge;
+import kamon.metric.Instrument;
+import kamon.metric.MeasurementUnit;
+import kamon.tag.TagSet;
+
+/**
+ * The engine's figures as Kamon instruments: every field of an {@link EngineStats} becomes a
+ * gauge (a level: pages held, bytes used) or a counter (a cumulative count: stores refused,
+ * pages written back).
+ *
+ * <p>The engine keeps cumulative counts; Kamon counters take increments. So each counter
+ * remembers the last cumulative value it saw and is incremented by the difference, which
+ * keeps the scraped {@code _total} monotonic. A count that went down (an export removed and
+ * added again under the same name) starts over: its whole new value is added.
+ *
+ * <p>Owned by one {@link MetricsPublisher}: nothing here is shared or thread-safe. Kamon's
+ * instruments themselves are the only thing other threads (the reporter) read.
+ */
+final class EngineMetrics {
+  private static final MeasurementUnit BYTES = MeasurementUnit.information().bytes();
+  private static final MeasurementUnit NONE = MeasurementUnit.none();
+
+  private final TagSet engineTags;
+  private final TagSet codecTags;
+  private final List<Feed<PoolStats>> pool = new ArrayList<>();
+  private final Map<String, List<Feed<ExportStats>>> exports = new HashMap<>();
+  private final Map<Integer, List<Feed<SizeClassStats>>> classes = new HashMap<>();
+  private final Gauge[] fullness = new Gauge[12];
+
+  /**
+   * @param engine     value of the {@code engine} tag (the actor system's name)
+   * @param compressor value of the {@code compressor} tag on compression figures
+   */
+  EngineMetrics(String engine, String compressor) {
+    this.engineTags = TagSet.of(ENGINE, engine);
+    this.codecTags = engineTags.withTag(COMPRESSOR, compressor);
+    TagSet t = codecTags;
+    pool.add(gauge(MEM_USED_TOTAL, "bytes of pool pages holding compressed data (zram mem_used_total)", BYTES, t,
+        PoolStats::memUsedTotal));
+    pool.add(gauge(MEM_LIMIT, "the pool limit (zram mem_limit)", BYTES, t, PoolStats::memLimit));
+    pool.add(gauge(MEM_USED_MAX, "highest mem_used_total seen (zram mem_used_max)", BYTES, t, PoolStats::memUsedMax));
+    pool.add(counter(PAGES_COMPACTED, "pages given back by compaction (zram pages_compacted)", t,
+        PoolStats::pagesCompacted));
+    pool.add(counter(POOL_LIMIT_HIT, "grants the pool limit refused (zswap pool_limit_hit)", t,
+        PoolStats::poolLimitHit));
+    pool.add(counter(REJECT_RECLAIM_FAIL, "stores refused because writeback could not make room "
+        + "(zswap reject_reclaim_fail)", t, PoolStats::rejectReclaimFail));
+    pool.add(gauge(ARENA_PAGES, "arena pages handed to size classes", NONE, t, PoolStats::arenaPagesInUse));
+    pool.add(gauge(ARENA_CHUNKS, "off-heap chunks allocated now", NONE, t, PoolStats::arenaChunksHeld));
+    pool.add(gauge(ARENA_HELD, "off-heap bytes allocated now (close to RSS)", BYTES, t, PoolStats::arenaBytesHeld));
+    pool.add(counter(ARENA_CHUNKS_RELEASED, "chunks returned to the OS", t, PoolStats::chunksReleased));
+    pool.add(gauge(HANDLES, "live objects in all size classes", NONE, t, PoolStats::handlesInUse));
+    for (int g = 0; g < fullness.length; g++) {
+      fullness[g] = Kamon.gauge(ZSPAGES_BY_FULLNESS, "zspages per fullness group (0 empty, 1..10 tenths in use, 11 full)",
+          NONE).withTags(t.withTag(FULLNESS, Integer.toString(g)));
+    }
+  }
+
+  /** Sets every gauge and advances every counter to {@code stats}. */
+  void publish(EngineStats stats) {
+    for (Feed<PoolStats> f : pool) {
+      f.update(stats.pool());
+    }
+    Set<String> seen = new HashSet<>();
+    for (ExportStats e : stats.exports()) {
+      seen.add(e.export());
+      for (Feed<ExportStats> f : exports.computeIfAbsent(e.export(), this::exportFeeds)) {
+        f.update(e);
+      }
+    }
+    exports.entrySet().removeIf(entry -> {
+      if (!seen.contains(entry.getKey())) {
+        entry.getValue().forEach(Feed::remove);
+        return true;
+      }
+      return false;
+    });
+    long[] byFullness = new long[fullness.length];
+    for (SizeClassStats c : stats.classes()) {
+      for (Feed<SizeClassStats> f : classes.computeIfAbsent(c.size(), this::classFeeds)) {
+        f.update(c);
+      }
+      for (int g = 0; g < byFullness.length && g < c.zspagesByFullness().size(); g++) {
+        byFullness[g] += c.zspagesByFullness().get(g);
+      }
+    }
+    for (int g = 0; g < fullness.length; g++) {
+      fullness[g].update(byFullness[g]);
+    }
+  }
+
+  /** Removes every instrument of this engine from Kamon (the engine stopped). */
+  void close() {
+    pool.forEach(Feed::remove);
+    exports.values().forEach(l -> l.forEach(Feed::remove));
+    classes.values().forEach(l -> l.forEach(Feed::remove));
+    for (Gauge g : fullness) {
+      g.update(0);
+      g.remove();
+    }
+    exports.clear();
+    classes.clear();
+  }
+
+  private List<Feed<ExportStats>> exportFeeds(String export) {
+    TagSet t = engineTags.withTag(EXPORT, export);
+    TagSet c = codecTags.withTag(EXPORT, export);
+    List<Feed<ExportStats>> f = new ArrayList<>();
+    f.add(gauge(STORED_PAGES, "pages held: compressed, raw or same-filled (zswap stored_pages)", NONE, t,
+        ExportStats::storedPages));
+    f.add(gauge(ORIG_DATA_SIZE, "uncompressed bytes of the pages held (zram orig_data_size)", BYTES, t,
+        ExportStats::origDataSize));
+    f.add(gauge(COMPR_DATA_SIZE, "compressed bytes held; a huge page counts 4096 (zram compr_data_size)", BYTES, c,
+        ExportStats::comprDataSize));
+    f.add(ratio(COMPRESSION_RATIO, "orig_data_size / compr_data_size (0 while nothing is compressed)", c,
+        e -> e.comprDataSize() == 0 ? 0 : (double) e.origDataSize() / e.comprDataSize()));
+    f.add(gauge(SAME_PAGES, "pages kept as one repeated word, no memory (zram same_pages)", NONE, t,
+        ExportStats::samePages));
+    f.add(gauge(HUGE_PAGES, "pages kept raw, incompressible (zram huge_pages)", NONE, t, ExportStats::hugePages));
+    f.add(counter(DUPLICATE_ENTRY, "stores that replaced a page already held (zswap duplicate_entry)", t,
+        ExportStats::duplicateEntry));
+    f.add(counter(REJECT_COMPRESS_POOR, "pages that compressed too poorly to pack (zswap reject_compress_poor)", c,
+        ExportStats::rejectCompressPoor));
+    f.add(counter(REJECT_ALLOC_FAIL, "stores refused because the pool could not allocate (zswap reject_alloc_fail)",
+        t, ExportStats::rejectAllocFail));
+    f.add(counter(INVALIDATED_PAGES, "pages freed by invalidate, TRIM or swapoff", t,
+        ExportStats::invalidatedPages));
+    f.add(counter(LOADS, "page loads served", t, ExportStats::loads));
+    f.add(counter(STORES, "page stores accepted", t, ExportStats::stores));
+    f.add(counter(WRITTEN_BACK_PAGES, "pages written back to the backing file (zswap written_back_pages)", t,
+        e -> e.backing().writebacks()));
+    f.add(gauge(BACKING_PAGES, "pages held only in the backing file (zram bd_count, in pages)", NONE, t,
+        e -> e.backing().writtenBackPages()));
+    f.add(counter(BACKING_LOADS, "loads served from the backing file", t, e -> e.backing().loadsFromBacking()));
+    f.add(counter(BACKING_WRITE_ERRORS, "backing-file writes that failed (the page stayed in memory)", t,
+        e -> e.backing().writeErrors()));
+    f.add(counter(BACKING_READ_ERRORS, "backing-file reads that failed (that load got EIO)", t,
+        e -> e.backing().readErrors()));
+    f.add(counter(BACKING_FULL, "writebacks refused because the backing file was full", t,
+        e -> e.backing().backingFull()));
+    f.add(gauge(BACKING_USED, "backing-file bytes holding pages", BYTES, t, e -> e.backing().bytesUsed()));
+    f.add(gauge(BACKING_FILE, "the backing file's high-water mark", BYTES, t, e -> e.backing().fileBytes()));
+    f.add(counter(BACKING_READS, "backing-file reads, one per page (zram bd_reads)", t, e -> e.backing().reads()));
+    f.add(counter(BACKING_WRITES, "backing-file writes, one per page (zram bd_writes)", t,
+        e -> e.backing().writes()));
+    return f;
+  }
+
+  private List<Feed<SizeClassStats>> classFeeds(int size) {
+    TagSet t = codecTags.withTag(SIZE_CLASS, Integer.toString(size));
+    List<Feed<SizeClassStats>> f = new ArrayList<>();
+    f.add(gauge(CLASS_OBJS_ALLOCATED, "object slots in the class's zspages (zsmalloc obj_allocated)", NONE, t,
+        SizeClassStats::objsAllocated));
+    f.add(gauge(CLASS_OBJS_USED, "slots holding a live object (zsmalloc obj_used)", NONE, t,
+        SizeClassStats::objsUsed));
+    f.add(gauge(CLASS_ZSPAGES, "zspages of the class", NONE, t, SizeClassStats::zspages));
+    f.add(gauge(CLASS_PAGES_USED, "pages in the class's zspages (zsmalloc pages_used)", NONE, t,
+        SizeClassStats::pagesUsed));
+    f.add(counter(CLASS_PAGES_COMPACTED, "pages the class gave back by compaction", t,
+        SizeClassStats::pagesCompacted));
+    return f;
+  }
+
+  private static <S> Feed<S> gauge(String name, String help, MeasurementUnit unit, TagSet tags, ToLongFunction<S> of) {
+    Gauge g = Kamon.gauge(name, help, unit).withTags(tags);
+    return new Feed<>(g) {
+      @Override
+      void update(S stats) {
+        g.update(of.applyAsLong(stats));
+      }
+
+      @Override
+      void remove() {
+        g.update(0); // a reporter keeps the last value it saw: an export removed holds nothing
+        super.remove();
+      }
+    };
+  }
+
+  private static <S> Feed<S> ratio(String name, String help, TagSet tags, ToDoubleFunction<S> of) {
+    Gauge g = Kamon.gauge(name, help, NONE).withTags(tags);
+    return new Feed<>(g) {
+      @Override
+      void update(S stats) {
+        g.update(of.applyAsDouble(stats));
+      }
+
+      @Override
+      void remove() {
+        g.update(0);
+        super.remove();
+      }
+    };
+  }
+
+  private static <S> Feed<S> counter(String name, String help, TagSet tags, ToLongFunction<S> of) {
+    Counter c = Kamon.counter(name, help).withTags(tags);
+    return new Feed<>(c) {
+      private long last;
+
+      @Override
+      void update(S stats) {
+        long now = of.applyAsLong(stats);
+        long delta = now >= last ? now - last : now;
+        if (delta > 0) {
+          c.increment(delta);
+        }
+        last = now;
+      }
+    };
+  }
+
+  /** One instrument fed from one field of a stats record. */
+  private abstract static class Feed<S> {
+    private final Instrument<?, ?> instrument;
+
+    Feed(Instrument<?, ?> instrument) {
+      this.instrument = instrument;
+    }
+
+    abstract void update(S stats);
+
+    void remove() {
+      instrument.remove();
+    }
+  }
+}

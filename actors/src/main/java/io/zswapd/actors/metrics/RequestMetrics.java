@@ -1,0 +1,76 @@
+package io.zswapd.actors.metrics;
+
+import static io.zswapd.actors.metrics.MetricNames.*;
+
+import io.zswapd.protocol.engine.PageImage;
+import java.util.HashMap;
+import java.util.Map;
+import kamon.Kamon;
+import kamon.metric.Histogram;
+import kamon.metric.MeasurementUnit;
+import kamon.tag.TagSet;
+
+/**
+ * Distributions recorded as requests complete: store and load latency (from the call to the
+ * engine's reply, so queueing counts) and the compressed size of stored pages, per export.
+ *
+ * <p>These are on the hot path, so every instrument is resolved (name and tags) once, when the
+ * engine starts, into an immutable map by export name; recording is then
+ * {@link Histogram#record(long)} on a ready instrument, which neither allocates nor blocks.
+ * Exports added later (overflow-store namespaces) have no entry and record nothing.
+ */
+public final class RequestMetrics {
+  /** One export's instruments. */
+  public record ExportInstruments(Histogram storeLatency, Histogram loadLatency, Histogram compressedSize) {
+    /** Records the size a page takes in the pool: compressed or raw bytes; same-filled pages take none. */
+    public void recordImage(PageImage image) {
+      if (image instanceof PageImage.Compressed c) {
+        compressedSize.record(c.bytes().length);
+      } else if (image instanceof PageImage.Raw r) {
+        compressedSize.record(r.bytes().length);
+      }
+    }
+  }
+
+  private static final MeasurementUnit NANOS = MeasurementUnit.time().nanoseconds();
+  private final Map<String, ExportInstruments> byExport;
+
+  private RequestMetrics(Map<String, ExportInstruments> byExport) {
+    this.byExport = Map.copyOf(byExport);
+  }
+
+  /** The instruments of {@code exports}, tagged with {@code engine} and {@code compressor}. */
+  public static RequestMetrics of(String engine, String compressor, Iterable<String> exports) {
+    Map<String, ExportInstruments> m = new HashMap<>();
+    for (String export : exports) {
+      TagSet t = TagSet.of(ENGINE, engine).withTag(EXPORT, export);
+      TagSet c = t.withTag(COMPRESSOR, compressor);
+      m.put(export, new ExportInstruments(
+          Kamon.histogram(STORE_LATENCY, "time from a store request to the engine's answer", NANOS).withTags(c),
+          Kamon.histogram(LOAD_LATENCY, "time from a load request to the engine's answer", NANOS).withTags(c),
+          Kamon.histogram(COMPRESSED_SIZE, "bytes a stored page takes: compressed, or 4096 raw",
+              MeasurementUnit.information().bytes()).withTags(c)));
+    }
+    return new RequestMetrics(m);
+  }
+
+  /** The export's instruments, or null for an export that has none. */
+  public ExportInstruments export(String export) {
+    return byExport.get(export);
+  }
+
+  /** Per-page writeback latency of one export: from choosing the victim to its write landing. */
+  public static Histogram writebackLatency(String engine, String export) {
+    return Kamon.histogram(WRITEBACK_LATENCY, "time from choosing a page for writeback to its write landing", NANOS)
+        .withTags(TagSet.of(ENGINE, engine).withTag(EXPORT, export));
+  }
+
+  /** Removes every instrument from Kamon (the engine stopped). */
+  public void close() {
+    for (ExportInstruments i : byExport.values()) {
+      i.storeLatency().remove();
+      i.loadLatency().remove();
+      i.compressedSize().remove();
+    }
+  }
+}
