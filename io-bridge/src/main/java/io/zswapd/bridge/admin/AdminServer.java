@@ -22,6 +22,7 @@ import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -82,7 +83,9 @@ public final class AdminServer {
       return CompletableFuture.completedFuture(server);
     }
     InetSocketAddress at = admin.tcp().get();
-    return Tcp.get(system).bind(at.getHostString(), at.getPort())
+    // halfClose: the connection stage stops reading after the request line; without it Akka
+    // would close the whole connection then, before the answer is written.
+    return Tcp.get(system).bind(at.getHostString(), at.getPort(), 100, List.of(), true, Optional.empty())
         .to(Sink.foreach(c -> c.handleWith(server.connection(), system)))
         .run(system)
         .handle((binding, failure) -> {

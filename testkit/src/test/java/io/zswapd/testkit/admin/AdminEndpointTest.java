@@ -138,6 +138,22 @@ class AdminEndpointTest {
     }
   }
 
+  @Test
+  void loopbackTcpSpeaksTheSameProtocol() throws IOException {
+    try (EngineFixture engine = EngineFixture.start("""
+        zswapd.admin { unix-socket = off, tcp = "127.0.0.1:0" }""")) {
+      AdminServer server = admin(engine);
+      assertThat(server.unixSocket()).isEmpty();
+      AdminClient client = AdminClient.tcp(server.tcpAddress().orElseThrow());
+      AdminClient.Answer a = client.send(new AdminRequest.Stats(false));
+      assertThat(a.ok()).isTrue();
+      assertThat(a.lines()).isEqualTo(StatsReport.figures(await(engine.zswapd().stats())));
+      assertThat(client.send(new AdminRequest.Set("pool.accept-threshold", "150%")).error())
+          .isEqualTo("zswapd.pool.accept-threshold = \"150%\": must be a percentage from 1% to 100%");
+      await(server.stop());
+    }
+  }
+
   /** Sends raw bytes, half-closes, and reads the whole answer. */
   private static String raw(Path socket, String request) throws IOException {
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
