@@ -75,14 +75,14 @@ public final class AdminService {
           "compacted: %d pages freed, %d objects moved", r.pagesFreed(), r.objectsMoved())));
     }
     if (request instanceof AdminRequest.Writeback w) {
-      if (zswapd.settings().exports().stream().noneMatch(e -> e.backingFile().isPresent())) {
+      if (!hasBackingFile()) {
         return CompletableFuture.failedStage(new IllegalStateException(
             "writeback needs an export with a backing-file; none is configured"));
       }
       return zswapd.writeback(w.mode()).thenApply(r -> List.of(written(w, r)));
     }
     if (request instanceof AdminRequest.Set s) {
-      return zswapd.set(s.key(), s.value()).thenApply(AdminService::changed);
+      return zswapd.set(s.key(), s.value()).thenApply(this::changed);
     }
     if (request instanceof AdminRequest.ResetMax) {
       return zswapd.resetMax().thenCompose(v -> zswapd.stats()).thenApply(stats -> List.of(
@@ -92,12 +92,17 @@ public final class AdminService {
     throw new IllegalArgumentException("unhandled request " + request);
   }
 
+  private boolean hasBackingFile() {
+    return zswapd.settings().exports().stream().anyMatch(e -> e.backingFile().isPresent());
+  }
+
   private static String written(AdminRequest.Writeback w, WritebackResult r) {
     return String.format(Locale.ROOT, "%s: %d pages written back, %d failed, %d refused (backing file full)",
         w.line(), r.writtenBack(), r.failed(), r.refused());
   }
 
-  private static List<String> changed(ZswapGuardian.SettingChanged c) {
+  private List<String> changed(ZswapGuardian.SettingChanged c) {
+    boolean backed = hasBackingFile();
     PoolSettings p = c.pool();
     LiveSetting s = c.setting();
     String name = s.key().substring("zswapd.".length());
@@ -109,7 +114,8 @@ public final class AdminService {
     }
     return List.of(name + " = " + s.value(), "writeback: idle-after "
         + p.writeback().idleAfter().map(LiveSetting::duration).orElse("off") + ", reclaim-timeout "
-        + LiveSetting.duration(p.writeback().reclaimTimeout()));
+        + LiveSetting.duration(p.writeback().reclaimTimeout())
+        + (backed ? "" : " (no export has a backing-file: nothing is written back)"));
   }
 
   private static String limits(ZswapGuardian.SettingChanged c) {

@@ -129,12 +129,16 @@ class AdminEndpointTest {
   }
 
   @Test
-  void writebackWithoutABackingFileIsRefused() throws IOException {
+  void writebackWithoutABackingFileIsRefusedAndItsPolicySaysItDoesNothing() throws IOException {
     try (EngineFixture engine = EngineFixture.start(
         "zswapd.admin.unix-socket = \"" + dir.resolve("admin.sock") + "\"")) {
       AdminServer server = admin(engine);
       AdminClient.Answer a = AdminClient.unix(server.unixSocket().orElseThrow()).send(AdminRequest.parse("writeback idle"));
       assertThat(a.error()).isEqualTo("writeback needs an export with a backing-file; none is configured");
+      AdminClient.Answer idle = AdminClient.unix(server.unixSocket().orElseThrow())
+          .send(new AdminRequest.Set("pool.writeback.idle-after", "1h"));
+      assertThat(idle.lines()).containsExactly("pool.writeback.idle-after = 1h",
+          "writeback: idle-after 1h, reclaim-timeout 10s (no export has a backing-file: nothing is written back)");
     }
   }
 

@@ -40,15 +40,18 @@ class DaemonControlTest {
   static Path dir;
   private static Path socket;
   private static Path admin;
+  private static Path config;
   private static Daemon daemon;
   private static final PageGenerator GEN = new PageGenerator(23);
 
   @BeforeAll
   static void start() {
     socket = dir.resolve("zswapd.sock");
-    admin = dir.resolve("zswapd-admin.sock");
-    daemon = Daemon.serve(Daemon.config(dir, Daemon.freePort(), socket,
-        "zswapd.exports = [ { name = \"swap0\", size = 256 MiB, backing-file = \"" + dir.resolve("swap0.img") + "\" } ]"));
+    admin = dir.resolve("control.sock");
+    config = Daemon.config(dir, Daemon.freePort(), socket,
+        "zswapd.exports = [ { name = \"swap0\", size = 256 MiB, backing-file = \"" + dir.resolve("swap0.img") + "\" } ]\n"
+            + "zswapd.admin.unix-socket = \"" + admin + "\"");
+    daemon = Daemon.serve(config);
     daemon.awaitReady();
   }
 
@@ -93,6 +96,15 @@ class DaemonControlTest {
 
   @Test
   @Order(2)
+  void theDaemonsConfigFileTellsTheCommandsWhereItListens() {
+    ExternalTool.Result r = DaemonJar.run("stats", "--config", config.toString());
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout().lines().findFirst()).contains("pool");
+    assertThat(number(StatsLines.parse(r.stdout().lines().toList()), "pool.mem_limit")).isEqualTo(64L << 20);
+  }
+
+  @Test
+  @Order(3)
   void statsCountsAKnownWorkload() throws IOException {
     try (NbdClient nbd = NbdClient.connectGo(UnixDomainSocketAddress.of(socket), "swap0", true)) {
       for (int i = 0; i < WRITTEN; i++) {
@@ -127,7 +139,7 @@ class DaemonControlTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void badInputIsRefusedWithItsMessageAndChangesNothing() {
     ExternalTool.Result value = zswapd("set", "pool.max-size", "lots");
     assertThat(value.exitCode()).as(value.describe()).isEqualTo(1);
@@ -157,7 +169,7 @@ class DaemonControlTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void lowerMaxSizeBelowUsageStartsWritebackAndCountsPoolLimitHit() throws IOException {
     Map<String, String> before = stats();
     long used = number(before, "pool.mem_used_total");
@@ -189,7 +201,7 @@ class DaemonControlTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void writebackCompactAndResetMaxSayWhatTheyDid() {
     ExternalTool.Result written = zswapd("writeback", "all");
     assertThat(written.exitCode()).as(written.describe()).isZero();
