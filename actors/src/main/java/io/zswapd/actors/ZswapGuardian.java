@@ -26,6 +26,7 @@ import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
+import io.zswapd.config.LiveSetting;
 import io.zswapd.config.PoolSettings;
 import io.zswapd.config.ZswapdSettings;
 import io.zswapd.protocol.engine.EngineCommand;
@@ -94,6 +95,24 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   public record SetPoolLimit(long limitBytes, long acceptBelowBytes) implements Command {}
 
+  /**
+   * Change a live setting ({@code zswapd set}): the guardian keeps the pool settings in force and
+   * tells the arena (limit, accept threshold) or the writeback worker (idle period, reclaim
+   * timeout). Answered once the change is on its way, so a later request through the guardian
+   * sees it.
+   */
+  public record ChangeSetting(LiveSetting setting, ActorRef<SettingChanged> replyTo) implements Command {}
+
+  /**
+   * @param pool           the pool settings now in force
+   * @param poolLimitBytes the limit in force: {@code pool.max-size}, lowered if direct memory could not hold it
+   * @param acceptBelowBytes once the limit is hit, stores are accepted again below this
+   */
+  public record SettingChanged(LiveSetting setting, PoolSettings pool, long poolLimitBytes, long acceptBelowBytes) {}
+
+  /** Start {@code mem_used_max} again from the current {@code mem_used_total} (zram's {@code reset} of it). */
+  public record ResetMax(ActorRef<akka.Done> replyTo) implements Command {}
+
   private record PoolReady(Pool.Ready ready) implements Command {}
 
   private record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
@@ -127,6 +146,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     return Math.min(p.maxSizeBytes(), Math.max(room, 4096));
   }
 
+  private static long acceptBelow(long limit, PoolSettings p) {
+    return (long) (limit * p.acceptThreshold()) / 4096 * 4096;
+  }
+
   /**
    * @param backingIos the opened backing file of every export that has one, by export name
    */
@@ -141,7 +164,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
             + "hold; using {} bytes. Start java with -XX:MaxDirectMemorySize={}m or more to use the whole setting.",
             p.maxSizeBytes(), maxDirect, limit, (p.maxSizeBytes() + DIRECT_MEMORY_RESERVE) / (1 << 20) + 1);
       }
-      long acceptBelow = (long) (limit * p.acceptThreshold()) / 4096 * 4096;
+      long acceptBelow = acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
           limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
@@ -172,6 +195,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
   private boolean shutDown;
   private final ActorRef<WritebackWorker.Command> writeback;
+  /** The pool settings in force: the configured ones, then each live change applied. */
+  private PoolSettings live;
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
       ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos) {
@@ -189,6 +214,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       io.ifPresent(x -> backed.add(ref));
     }
     this.configured = Map.copyOf(exports);
+    this.live = settings.pool();
     WritebackSettings w = settings.pool().writeback();
     this.writeback = backed.isEmpty() ? null : getContext().spawn(
         WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
@@ -250,6 +276,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
           return this;
         })
+        .onMessage(ChangeSetting.class, this::onChangeSetting)
+        .onMessage(ResetMax.class, m -> {
+          pool.tell(new Pool.ResetMax());
+          m.replyTo().tell(akka.Done.getInstance());
+          return this;
+        })
         .onMessage(Shutdown.class, this::onShutdown)
         .onMessage(ExportsInvalidated.class, this::onExportsInvalidated)
         .onMessage(BackingClosed.class, this::onBackingClosed)
@@ -263,6 +295,25 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           return this;
         })
         .build();
+  }
+
+  private Behavior<Command> onChangeSetting(ChangeSetting m) {
+    LiveSetting change = m.setting();
+    live = change.applyTo(live);
+    long limit = effectivePoolLimit(live, OffHeap.maxDirectMemory());
+    if (change instanceof LiveSetting.MaxSize || change instanceof LiveSetting.AcceptThreshold) {
+      // Below the current usage, the next allocation finds no room: pool_limit_hit counts and
+      // writeback (or, without a backing file, refusal) starts, as when the pool fills up.
+      pool.tell(new Pool.SetLimit(limit, acceptBelow(limit, live)));
+    } else if (writeback != null) {
+      writeback.tell(new WritebackWorker.SetPolicy(live.writeback().idleAfter(), live.writeback().reclaimTimeout()));
+    }
+    getContext().getLog().info("{} = {} (live): pool limit {} B, accept below {} B, writeback idle-after {}, "
+        + "reclaim-timeout {}", change.key(), change.value(), limit, acceptBelow(limit, live),
+        live.writeback().idleAfter().map(LiveSetting::duration).orElse("off"),
+        LiveSetting.duration(live.writeback().reclaimTimeout()));
+    m.replyTo().tell(new SettingChanged(change, live, limit, acceptBelow(limit, live)));
+    return this;
   }
 
   private Behavior<Command> onEngine(Engine m) {

@@ -36,7 +36,7 @@ public record NbdSettings(Optional<InetSocketAddress> tcp, Optional<Path> unixSo
     return new NbdSettings(nbd.listenAddress("tcp"), unixSocket(nbd), (int) payload);
   }
 
-  private static Optional<Path> unixSocket(Section nbd) {
+  static Optional<Path> unixSocket(Section nbd) {
     if (nbd.isOff("unix-socket")) {
       return Optional.empty();
     }

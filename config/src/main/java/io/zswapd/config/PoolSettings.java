@@ -59,6 +59,24 @@ public record PoolSettings(
     return raw - raw % PAGE_SIZE;
   }
 
+  /** These settings with {@code max-size} replaced (already validated, in bytes). */
+  public PoolSettings withMaxSizeBytes(long bytes) {
+    return new PoolSettings(bytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
+        maxPagesPerZspage, arenaChunkSizeBytes, writeback);
+  }
+
+  /** These settings with {@code accept-threshold} replaced (a fraction, 0.01..1). */
+  public PoolSettings withAcceptThreshold(double fraction) {
+    return new PoolSettings(maxSizeBytes, fraction, compressor, compressionLevel, sameFilledPages,
+        maxPagesPerZspage, arenaChunkSizeBytes, writeback);
+  }
+
+  /** These settings with {@code writeback} replaced. */
+  public PoolSettings withWriteback(WritebackSettings replacement) {
+    return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
+        maxPagesPerZspage, arenaChunkSizeBytes, replacement);
+  }
+
   static PoolSettings read(Section pool, LongSupplier physicalRamBytes) {
     Compressor compressor = compressor(pool);
     int zspagePages = pool.integer("max-pages-per-zspage", "allowed: 4, 8, 16");
@@ -76,7 +94,7 @@ public record PoolSettings(
         WritebackSettings.read(pool.section("writeback")));
   }
 
-  private static long maxSize(Section pool, LongSupplier physicalRamBytes) {
+  static long maxSize(Section pool, LongSupplier physicalRamBytes) {
     String name = "max-size";
     String rule = "must be a byte size of at least 64 KiB (e.g. \"2 GiB\")"
         + " or a percentage of physical RAM above 0% and at most 100% (e.g. \"20%\")";
@@ -100,7 +118,7 @@ public record PoolSettings(
     return bytes - bytes % PAGE_SIZE;
   }
 
-  private static double acceptThreshold(Section pool) {
+  static double acceptThreshold(Section pool) {
     String rule = "must be a percentage from 1% to 100%";
     BigDecimal percent =
         pool.percent("accept-threshold").orElseThrow(() -> pool.invalid("accept-threshold", rule));

@@ -35,7 +35,7 @@ public record WritebackSettings(Optional<Duration> idleAfter, Duration reclaimTi
     return new WritebackSettings(idleAfter(writeback), reclaimTimeout(writeback));
   }
 
-  private static Optional<Duration> idleAfter(Section writeback) {
+  static Optional<Duration> idleAfter(Section writeback) {
     String name = "idle-after";
     String rule = "must be \"off\" or a duration from 1s to 30d";
     if (writeback.isOff(name)) {
@@ -48,7 +48,7 @@ public record WritebackSettings(Optional<Duration> idleAfter, Duration reclaimTi
     return Optional.of(idle);
   }
 
-  private static Duration reclaimTimeout(Section writeback) {
+  static Duration reclaimTimeout(Section writeback) {
     String name = "reclaim-timeout";
     String rule = "must be a duration from 100ms to 5m";
     Duration timeout = writeback.duration(name, rule);

@@ -31,9 +31,11 @@ import java.util.function.LongSupplier;
  * @param exports the block devices / namespaces, at least one, names unique, in config order
  * @param nbd     the NBD listeners
  * @param metrics the Prometheus endpoint
+ * @param admin   the daemon's control endpoint ({@code zswapd stats}, {@code set}, ...)
  */
 public record ZswapdSettings(
-    PoolSettings pool, List<ExportSettings> exports, NbdSettings nbd, MetricsSettings metrics) {
+    PoolSettings pool, List<ExportSettings> exports, NbdSettings nbd, MetricsSettings metrics,
+    AdminSettings admin) {
 
   /** The page size of the engine, as on x86-64 Linux: the unit of sizes, offsets and allocation. */
   public static final int PAGE_SIZE = 4096;
@@ -43,6 +45,7 @@ public record ZswapdSettings(
     exports = List.copyOf(exports);
     Objects.requireNonNull(nbd, "nbd");
     Objects.requireNonNull(metrics, "metrics");
+    Objects.requireNonNull(admin, "admin");
   }
 
   /**
@@ -67,7 +70,8 @@ public record ZswapdSettings(
         PoolSettings.read(zswapd.section("pool"), physicalRamBytes),
         ExportSettings.readAll(zswapd),
         NbdSettings.read(zswapd.section("nbd")),
-        MetricsSettings.read(zswapd.section("metrics")));
+        MetricsSettings.read(zswapd.section("metrics")),
+        AdminSettings.read(zswapd.section("admin")));
   }
 
   /** The standard Akka-style lookup: system properties, then application.conf, then reference.conf. */
@@ -119,11 +123,11 @@ public record ZswapdSettings(
     return exports.stream().filter(e -> e.name().equals(name)).findFirst();
   }
 
-  private static Config reference() {
+  static Config reference() {
     return ConfigFactory.defaultReference(ZswapdSettings.class.getClassLoader());
   }
 
-  private static long physicalRamBytes() {
+  static long physicalRamBytes() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getTotalMemorySize();
   }

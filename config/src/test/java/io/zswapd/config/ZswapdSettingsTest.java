@@ -420,7 +420,7 @@ class ZswapdSettingsTest {
     assertThatThrownBy(() -> s.exports().add(extra)).isInstanceOf(UnsupportedOperationException.class);
 
     List<ExportSettings> source = new ArrayList<>(s.exports());
-    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics());
+    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin());
     source.add(extra);
     assertThat(copy.exports()).hasSize(1);
   }

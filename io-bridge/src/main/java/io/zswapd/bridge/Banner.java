@@ -1,5 +1,7 @@
 package io.zswapd.bridge;
 
+import io.zswapd.bridge.admin.AdminServer;
+import io.zswapd.bridge.admin.StatsReport;
 import io.zswapd.bridge.nbd.NbdServer;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.ZswapdSettings;
@@ -9,7 +11,7 @@ import java.util.Locale;
 final class Banner {
   private Banner() {}
 
-  static String text(ZswapdSettings s, long poolLimit, NbdServer server) {
+  static String text(ZswapdSettings s, long poolLimit, NbdServer server, AdminServer admin) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "zswapd ready: pool limit %s%s, %s, %d export(s)%n",
         bytes(poolLimit), poolLimit < s.pool().maxSizeBytes()
@@ -22,6 +24,9 @@ final class Banner {
     server.tcpAddress().ifPresent(a -> b.append("  NBD over TCP:  ").append(a.getHostString()).append(':')
         .append(a.getPort()).append('\n'));
     server.unixSocket().ifPresent(p -> b.append("  NBD over unix: ").append(p).append('\n'));
+    admin.unixSocket().ifPresent(p -> b.append("  admin socket:  ").append(p).append('\n'));
+    admin.tcpAddress().ifPresent(a -> b.append("  admin TCP:     ").append(a.getHostString()).append(':')
+        .append(a.getPort()).append('\n'));
     String first = s.exports().get(0).name();
     b.append("\nAttach as swap (as root; needs the nbd kernel module and nbd-client):\n");
     server.unixSocket().ifPresentOrElse(
@@ -33,18 +38,13 @@ final class Banner {
     b.append("  swapon --discard=pages /dev/nbd0\n");
     server.tcpAddress().ifPresent(a -> b.append("\nCheck it: nbdinfo nbd://").append(a.getHostString()).append(':')
         .append(a.getPort()).append('/').append(first).append('\n'));
+    admin.unixSocket().ifPresent(p -> b.append("Control it: java -jar zswapd.jar stats --admin ").append(p)
+        .append("   (also compact, writeback, set, reset-max; see --help)\n"));
     b.append("Stop with SIGTERM or Ctrl-C.\n");
     return b.toString();
   }
 
   static String bytes(long n) {
-    String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = n;
-    int u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return u == 0 ? n + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    return StatsReport.human(n);
   }
 }

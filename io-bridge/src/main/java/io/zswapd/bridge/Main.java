@@ -7,9 +7,14 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.bridge.admin.AdminClient;
+import io.zswapd.bridge.admin.AdminRequest;
+import io.zswapd.bridge.admin.AdminServer;
 import io.zswapd.bridge.nbd.NbdServer;
+import io.zswapd.config.AdminSettings;
 import io.zswapd.config.SettingsException;
 import io.zswapd.config.ZswapdSettings;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -31,19 +37,37 @@ public final class Main {
         serve [--config FILE]   Run the daemon: serve every configured export over NBD (TCP and a
                                 Unix socket) from compressed off-heap memory. Without --config the
                                 embedded defaults are used (one 4 GiB export "swap0", pool limit 20%
-                                of RAM, lz4, TCP 127.0.0.1:10809, socket ./zswapd.sock). Stops
-                                cleanly on SIGTERM or SIGINT.
+                                of RAM, lz4, TCP 127.0.0.1:10809, socket ./zswapd.sock, admin socket
+                                ./zswapd-admin.sock). Stops cleanly on SIGTERM or SIGINT.
+        stats [--classes]       Every figure of a running daemon: the pool, then per export zram's
+                                mm_stat, io_stat and bd_stat (bytes exact and human-readable, the
+                                compression ratio). --classes: the size classes, as zsmalloc's
+                                debugfs "classes" table.
+        compact                 Compact every size class now (zram's compact).
+        writeback MODE          Write pages back to the exports' backing files now; MODE is idle,
+                                huge, all or lru (zram's writeback).
+        set KEY VALUE           Change a setting while running: pool.max-size (bytes or % of RAM),
+                                pool.accept-threshold, pool.writeback.idle-after,
+                                pool.writeback.reclaim-timeout. Values as in the config file.
+        reset-max               Start mem_used_max again from mem_used_total.
         help                    Show this text.
 
       Options:
         --config FILE           A HOCON file layered over the defaults; every setting is documented
-                                in config/src/main/resources/reference.conf.
+                                in config/src/main/resources/reference.conf. For the control
+                                commands, where to find the daemon (zswapd.admin).
+        --admin SOCKET          The daemon's admin socket (default: zswapd.admin.unix-socket,
+                                ./zswapd-admin.sock).
         -h, --help              Show this text.
 
-      Exit status: 143 (the JVM's status for SIGTERM, 128 + 15) or 130 (SIGINT) after a clean
-      shutdown; 2 for a usage or configuration error; 1 when the daemon cannot start (for
-      example, a port already in use).
+      Exit status: serve: 143 (the JVM's status for SIGTERM, 128 + 15) or 130 (SIGINT) after a
+      clean shutdown; 2 for a usage or configuration error; 1 when the daemon cannot start (for
+      example, a port already in use). Control commands: 0 done; 2 the command line is wrong
+      (nothing was sent); 1 the daemon refused the request (its reason on stderr, nothing
+      changed) or could not be reached.
       """;
+
+  private static final Logger LOG = LoggerFactory.getLogger("zswapd");
 
   private Main() {}
 
@@ -61,6 +85,9 @@ public final class Main {
       return rest.isEmpty() ? 2 : 0;
     }
     String command = rest.remove(0);
+    if (AdminRequest.COMMANDS.contains(command)) {
+      return control(command, rest, out, err);
+    }
     Optional<Path> configFile = Optional.empty();
     while (!rest.isEmpty()) {
       String flag = rest.remove(0);
@@ -87,6 +114,72 @@ public final class Main {
       return 2;
     }
     return serve(config, out, err);
+  }
+
+  /**
+   * A control command against a running daemon: the request is checked here (a malformed one
+   * is never sent), then sent to the admin endpoint; the answer goes to {@code out}, a refusal to
+   * {@code err} as one line.
+   */
+  static int control(String command, List<String> args, PrintStream out, PrintStream err) {
+    List<String> words = new ArrayList<>(List.of(command));
+    Optional<Path> configFile = Optional.empty();
+    Optional<Path> socket = Optional.empty();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals("--config") || a.equals("--admin")) {
+        if (i + 1 == args.size()) {
+          err.println("zswapd: " + a + (a.equals("--config") ? " needs a file name" : " needs a socket path"));
+          return 2;
+        }
+        Path p = Path.of(args.get(++i));
+        if (a.equals("--config")) {
+          configFile = Optional.of(p);
+        } else {
+          socket = Optional.of(p);
+        }
+      } else {
+        words.add(a);
+      }
+    }
+    AdminRequest request;
+    AdminClient client;
+    try {
+      request = AdminRequest.parse(words);
+      client = socket.isPresent() ? AdminClient.unix(socket.get()) : adminClient(configFile);
+    } catch (AdminRequest.BadRequest | SettingsException e) {
+      err.println("zswapd: " + e.getMessage());
+      return 2;
+    }
+    AdminClient.Answer answer;
+    try {
+      answer = client.send(request);
+    } catch (IOException e) {
+      err.println("zswapd: cannot reach the daemon's admin endpoint " + client.endpoint() + ": " + e.getMessage()
+          + " (is it running? see zswapd.admin, --admin, --config)");
+      return 1;
+    }
+    answer.lines().forEach(out::println);
+    out.flush();
+    if (!answer.ok()) {
+      err.println("zswapd: " + answer.error());
+      return 1;
+    }
+    return 0;
+  }
+
+  /** The admin endpoint a config names: its Unix socket, else its TCP address. */
+  private static AdminClient adminClient(Optional<Path> configFile) {
+    AdminSettings admin = ZswapdSettings.fromConfig(loadConfig(configFile)).admin();
+    if (admin.unixSocket().isPresent()) {
+      return AdminClient.unix(admin.unixSocket().get());
+    }
+    if (admin.tcp().isPresent()) {
+      return AdminClient.tcp(admin.tcp().get());
+    }
+    String where = configFile.map(Path::toString).orElse("the defaults");
+    throw new SettingsException("zswapd.admin", "the admin endpoint is off in " + where
+        + " (zswapd.admin.unix-socket and zswapd.admin.tcp); nothing to connect to");
   }
 
   /** The operator's file (if any), over the daemon's own settings, over every reference.conf. */
@@ -127,7 +220,20 @@ public final class Main {
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-nbd-stop",
         () -> server.stop().thenApply(d -> Done.getInstance()));
-    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server));
+    AdminServer admin;
+    try {
+      admin = AdminServer.start(system, zswapd).toCompletableFuture().join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      err.println("zswapd: " + cause.getMessage());
+      system.terminate(); // runs the NBD server's stop task
+      system.getWhenTerminated().toCompletableFuture().join();
+      return 1;
+    }
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-admin-stop",
+        admin::stop);
+    LOG.info(StartupSummary.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin));
+    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin));
     out.flush();
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;

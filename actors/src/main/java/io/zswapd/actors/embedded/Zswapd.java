@@ -22,6 +22,8 @@ import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
+import io.zswapd.config.LiveSetting;
+import io.zswapd.config.SettingsException;
 import io.zswapd.config.ZswapdSettings;
 import io.zswapd.protocol.engine.CompactionResult;
 import io.zswapd.protocol.engine.EngineCommand;
@@ -408,6 +410,43 @@ public final class Zswapd implements Extension {
   public CompletionStage<ZswapGuardian.ExportRemoved> removeExport(String name) {
     return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>ask(guardian,
         r -> new ZswapGuardian.RemoveExport(name, r), ASK_TIMEOUT, system.scheduler());
+  }
+
+  /**
+   * Changes a setting while the engine runs, parsed and checked as in the configuration file
+   * (the {@code zswapd.} prefix is optional). Live keys are {@link LiveSetting#KEYS}: the pool
+   * limit and accept threshold, and the writeback idle period and reclaim timeout.
+   *
+   * <pre>{@code
+   * zswapd.set("pool.max-size", "512 MiB")          // or "10%" of physical RAM
+   *     .thenAccept(c -> System.out.println("limit now " + c.poolLimitBytes()));
+   * }</pre>
+   *
+   * <p>A limit below the memory in use takes effect at the next allocation: it counts a
+   * {@code pool_limit_hit} and starts writeback (or, without a backing file, refuses stores until
+   * usage falls below the accept threshold), as when the pool fills up. A bad key or value
+   * completes the stage with a {@link ZswapdException} ({@code INVALID}) whose message is one line
+   * naming the key, the value and what is allowed, and changes nothing. {@link #settings()} stays
+   * the configuration the engine started with; {@link #stats()} shows the limit in force.
+   */
+  public CompletionStage<ZswapGuardian.SettingChanged> set(String key, String value) {
+    LiveSetting change;
+    try {
+      change = LiveSetting.parse(key, value);
+    } catch (SettingsException e) {
+      return invalid(e.getMessage());
+    }
+    return Ask.<ZswapGuardian.Command, ZswapGuardian.SettingChanged>ask(guardian,
+        r -> new ZswapGuardian.ChangeSetting(change, r), ASK_TIMEOUT, system.scheduler());
+  }
+
+  /**
+   * Starts {@code mem_used_max} again from the current {@code mem_used_total} (zram: {@code echo 0
+   * > mem_used_max}). Stats asked for after this completes show the new maximum.
+   */
+  public CompletionStage<Void> resetMax() {
+    return Ask.<ZswapGuardian.Command, Done>ask(guardian, ZswapGuardian.ResetMax::new, ASK_TIMEOUT,
+        system.scheduler()).thenApply(d -> null);
   }
 
   /** Compacts every size class now. */

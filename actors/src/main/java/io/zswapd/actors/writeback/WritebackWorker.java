@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.support.Gather;
@@ -42,6 +43,13 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
 
   public record Writeback(WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Command {}
 
+  /**
+   * {@code pool.writeback.idle-after} and {@code reclaim-timeout} changed while running: the idle
+   * period restarts from now (a new period begins, as at start), and the arena is told the new
+   * timeout for stores waiting at the limit.
+   */
+  public record SetPolicy(Optional<Duration> idleAfter, Duration reclaimTimeout) implements Command {}
+
   /** An export was removed: stop asking it for writeback. */
   public record Forget(ActorRef<SwapType.Command> swapType) implements Command {}
 
@@ -66,21 +74,35 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
   public static Behavior<Command> create(ActorRef<Pool.Command> pool, ActorRef<PageArena.Command> arena,
       List<ActorRef<SwapType.Command>> backed, Optional<Duration> idleAfter, Duration reclaimTimeout) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      idleAfter.ifPresent(period -> timers.startTimerWithFixedDelay(new IdleTick(), period));
-      arena.tell(new PageArena.SetReclaimer(ctx.messageAdapter(PageArena.RoomNeeded.class, Room::new),
-          reclaimTimeout));
-      return new WritebackWorker(ctx, pool, new java.util.ArrayList<>(backed));
+      WritebackWorker worker = new WritebackWorker(ctx, timers, pool, arena, new java.util.ArrayList<>(backed));
+      worker.applyPolicy(idleAfter, reclaimTimeout);
+      return worker;
     }));
   }
 
+  private static final Object IDLE_TIMER = "idle";
+
+  private final TimerScheduler<Command> timers;
   private final ActorRef<Pool.Command> pool;
+  private final ActorRef<PageArena.Command> arena;
+  private final ActorRef<PageArena.RoomNeeded> roomNeeded;
   private final List<ActorRef<SwapType.Command>> backed;
 
-  private WritebackWorker(ActorContext<Command> ctx, ActorRef<Pool.Command> pool,
-      List<ActorRef<SwapType.Command>> backed) {
+  private WritebackWorker(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<Pool.Command> pool,
+      ActorRef<PageArena.Command> arena, List<ActorRef<SwapType.Command>> backed) {
     super(ctx);
+    this.timers = timers;
     this.pool = pool;
+    this.arena = arena;
+    this.roomNeeded = ctx.messageAdapter(PageArena.RoomNeeded.class, Room::new);
     this.backed = backed;
+  }
+
+  /** Starts (or restarts, or stops) the idle period and makes this worker the arena's reclaimer. */
+  private void applyPolicy(Optional<Duration> idleAfter, Duration reclaimTimeout) {
+    timers.cancel(IDLE_TIMER);
+    idleAfter.ifPresent(period -> timers.startTimerWithFixedDelay(IDLE_TIMER, new IdleTick(), period));
+    arena.tell(new PageArena.SetReclaimer(roomNeeded, reclaimTimeout));
   }
 
   @Override
@@ -90,6 +112,10 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
         .onMessage(RoundDone.class, this::onRoundDone)
         .onMessage(Writeback.class, this::onWriteback)
         .onMessage(WrittenThenCompact.class, this::onWrittenThenCompact)
+        .onMessage(SetPolicy.class, m -> {
+          applyPolicy(m.idleAfter(), m.reclaimTimeout());
+          return this;
+        })
         .onMessage(Forget.class, m -> {
           backed.remove(m.swapType());
           return this;

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * stage materializes a {@code CompletionStage} that completes then, so shutdown can wait for the
  * last replies to be written, not only produced.
  */
-final class UnixChannelStage
+public final class UnixChannelStage
     extends AbstractGraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, CompletionStage<Done>> {
   /**
    * Bytes read or written per system call at most: about sixteen 4 KiB requests or replies, half
@@ -74,7 +74,7 @@ final class UnixChannelStage
    * The channel as a flow; it is switched to non-blocking mode when the flow starts. The flow
    * materializes a stage that completes once the channel is closed.
    */
-  static Flow<ByteString, ByteString, CompletionStage<Done>> flow(SocketChannel channel, UnixSelector selector,
+  public static Flow<ByteString, ByteString, CompletionStage<Done>> flow(SocketChannel channel, UnixSelector selector,
       String peer) {
     return Flow.fromGraph(new UnixChannelStage(channel, selector, peer));
   }

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * its stage called back, so that the stage finds the channel closed and stops, rather than
  * waiting for a call that will never come.
  */
-final class UnixSelector implements AutoCloseable {
+public final class UnixSelector implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(UnixSelector.class);
 
   /** Call {@code ready} with {@code op} (OP_READ or OP_WRITE) once {@code channel} is ready for it. */
@@ -62,7 +62,7 @@ final class UnixSelector implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
-  static UnixSelector start(String name) throws IOException {
+  public static UnixSelector start(String name) throws IOException {
     UnixSelector s = new UnixSelector(Selector.open(), name);
     s.thread.start();
     return s;

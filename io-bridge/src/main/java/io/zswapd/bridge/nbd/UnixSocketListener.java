@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * replaced; a socket someone is still serving on, or any file that is not a socket, is left
  * alone and reported. On close the file is removed if it is still the one we made.
  */
-final class UnixSocketListener implements AutoCloseable {
+public final class UnixSocketListener implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(UnixSocketListener.class);
 
   private final Path path;
@@ -44,7 +44,7 @@ final class UnixSocketListener implements AutoCloseable {
     this.acceptor.setDaemon(true);
   }
 
-  static UnixSocketListener open(Path path, Consumer<SocketChannel> onConnection) throws IOException {
+  public static UnixSocketListener open(Path path, Consumer<SocketChannel> onConnection) throws IOException {
     Path absolute = path.toAbsolutePath();
     clearStale(absolute);
     Path temp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + ProcessHandle.current().pid());
@@ -87,7 +87,7 @@ final class UnixSocketListener implements AutoCloseable {
     Files.delete(path);
   }
 
-  Path path() {
+  public Path path() {
     return path;
   }
 

@@ -68,6 +68,19 @@ class DaemonCommandLineTest {
     assertThat(r.stderr()).as(r.describe()).contains("\"9095\"", "off", "host:port");
   }
 
+  @Test
+  void controlCommandWithTheAdminEndpointOffSaysSoWithoutConnecting() throws IOException {
+    Path config = Files.writeString(dir.resolve("off.conf"), "zswapd.admin.unix-socket = off\n");
+    ExternalTool.Result r = DaemonJar.run("stats", "--config", config.toString());
+    assertOneLineError(r, "the admin endpoint is off in " + config);
+  }
+
+  @Test
+  void malformedControlCommandIsRefusedBeforeConnecting() {
+    ExternalTool.Result r = DaemonJar.run("compact", "--now", "--admin", dir.resolve("none.sock").toString());
+    assertOneLineError(r, "compact takes no arguments, not '--now'");
+  }
+
   private static void assertOneLineError(ExternalTool.Result r, String named) {
     assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
     List<String> lines = r.stderr().lines().toList();

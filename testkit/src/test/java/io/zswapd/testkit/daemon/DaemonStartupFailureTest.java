@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What the daemon does when its listen addresses are taken: a TCP port in use and a regular file
- * at the socket path stop it with one line on stderr; a socket file left by a crashed daemon is
- * replaced.
+ * What the daemon does when its listen addresses are taken: a TCP port in use, a regular file
+ * at the socket path and a live admin socket stop it with one line on stderr; a socket file left
+ * by a crashed daemon is replaced.
  */
 class DaemonStartupFailureTest {
   private static final Duration GIVE_UP = Duration.ofSeconds(30);
@@ -99,6 +99,26 @@ class DaemonStartupFailureTest {
       soft.assertThat(daemon.stdout()).as("no banner").isEmpty();
       soft.assertThat(Files.readString(socket)).as("the file is untouched").isEqualTo("not a socket\n");
       soft.assertAll();
+    }
+  }
+
+  @Test
+  void adminSocketAnotherProcessServesStopsTheDaemonWithOneLine() throws IOException {
+    Path admin = dir.resolve("zswapd-admin.sock");
+    Path socket = dir.resolve("zswapd.sock");
+    try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      other.bind(UnixDomainSocketAddress.of(admin)); // the kernel completes connects to it: live
+      try (Daemon daemon = Daemon.serve(Daemon.config(dir, Daemon.freePort(), socket, ""))) {
+        int status = daemon.awaitExit(GIVE_UP);
+        SoftAssertions soft = new SoftAssertions();
+        soft.assertThat(status).as("exit status\n%s", daemon.output()).isEqualTo(1);
+        soft.assertThat(daemon.stderr()).as("stderr is one line naming the admin socket").singleElement().asString()
+            .startsWith("zswapd: cannot listen on admin socket " + admin).contains("another process is serving");
+        soft.assertThat(daemon.stdout()).as("no banner").isEmpty();
+        soft.assertThat(Files.exists(socket, LinkOption.NOFOLLOW_LINKS)).as("the NBD socket is removed").isFalse();
+        soft.assertThat(Files.exists(admin, LinkOption.NOFOLLOW_LINKS)).as("the other's socket is left").isTrue();
+        soft.assertAll();
+      }
     }
   }
 }

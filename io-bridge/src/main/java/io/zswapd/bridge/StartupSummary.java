@@ -1,0 +1,70 @@
+package io.zswapd.bridge;
+
+import io.zswapd.bridge.admin.AdminServer;
+import io.zswapd.bridge.admin.StatsReport;
+import io.zswapd.bridge.nbd.NbdServer;
+import io.zswapd.config.ExportSettings;
+import io.zswapd.config.LiveSetting;
+import io.zswapd.config.PoolSettings;
+import io.zswapd.config.ZswapdSettings;
+import java.net.InetSocketAddress;
+import java.util.Locale;
+
+/**
+ * The one INFO block the daemon logs when it is ready: what an operator checks first in the log
+ * of a swap daemon (where it listens, what it serves, the limits, the codec), with exact numbers.
+ * {@link Banner} prints the attach instructions on stdout; this goes through SLF4J.
+ *
+ * <pre>
+ * zswapd started
+ *   listeners: NBD tcp 127.0.0.1:10809, NBD unix /run/zswapd/zswapd.sock, admin unix /run/zswapd/zswapd-admin.sock
+ *   export swap0: 4294967296 B (4.0 GiB), backing-file /var/lib/zswapd/swap0.img (unlimited)
+ *   pool: limit 1717985280 B (1.6 GiB), accept below 90% after the limit is hit, ...
+ *   codec: lz4 (default level), same-filled pages on
+ *   writeback: idle-after off, reclaim-timeout 10s
+ *   metrics: prometheus 127.0.0.1:9095
+ * </pre>
+ */
+final class StartupSummary {
+  private StartupSummary() {}
+
+  static String text(ZswapdSettings s, long poolLimit, NbdServer nbd, AdminServer admin) {
+    StringBuilder b = new StringBuilder("zswapd started\n");
+    StringBuilder listeners = new StringBuilder();
+    nbd.tcpAddress().ifPresent(a -> listeners.append(", NBD tcp ").append(address(a)));
+    nbd.unixSocket().ifPresent(p -> listeners.append(", NBD unix ").append(p));
+    admin.unixSocket().ifPresent(p -> listeners.append(", admin unix ").append(p));
+    admin.tcpAddress().ifPresent(a -> listeners.append(", admin tcp ").append(address(a)));
+    b.append("  listeners: ").append(listeners.length() == 0 ? "none" : listeners.substring(2)).append('\n');
+    for (ExportSettings e : s.exports()) {
+      b.append("  export ").append(e.name()).append(": ").append(sized(e.sizeBytes()))
+          .append(e.readOnly() ? ", read-only" : "")
+          .append(e.backingFile().map(f -> ", backing-file " + f.toAbsolutePath() + " ("
+              + (e.backingSizeBytes().isPresent() ? "at most " + sized(e.backingSizeBytes().getAsLong()) : "unlimited")
+              + ")").orElse(", no backing-file (a full pool refuses stores)"))
+          .append('\n');
+    }
+    PoolSettings p = s.pool();
+    b.append("  pool: limit ").append(sized(poolLimit));
+    if (poolLimit < p.maxSizeBytes()) {
+      b.append(" (max-size ").append(sized(p.maxSizeBytes())).append(" lowered to fit -XX:MaxDirectMemorySize)");
+    }
+    b.append(String.format(Locale.ROOT, ", accept-threshold %.0f%%, arena chunks of %s, zspages of up to %d pages%n",
+        p.acceptThreshold() * 100, StatsReport.human(p.arenaChunkSizeBytes()), p.maxPagesPerZspage()));
+    b.append("  codec: ").append(p.compressor().configName())
+        .append(p.compressionLevel().isPresent() ? " level " + p.compressionLevel().getAsInt() : " (default level)")
+        .append(", same-filled pages ").append(p.sameFilledPages() ? "on" : "off").append('\n');
+    b.append("  writeback: idle-after ").append(p.writeback().idleAfter().map(LiveSetting::duration).orElse("off"))
+        .append(", reclaim-timeout ").append(LiveSetting.duration(p.writeback().reclaimTimeout())).append('\n');
+    b.append("  metrics: prometheus ").append(s.metrics().prometheus().map(StartupSummary::address).orElse("off"));
+    return b.toString();
+  }
+
+  private static String sized(long bytes) {
+    return bytes + " B (" + StatsReport.human(bytes) + ")";
+  }
+
+  private static String address(InetSocketAddress a) {
+    return a.getHostString() + ":" + a.getPort();
+  }
+}

@@ -1,0 +1,135 @@
+package io.zswapd.bridge.admin;
+
+import io.zswapd.protocol.engine.WritebackMode;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One request to a running daemon's admin endpoint, as the CLI sends it and the daemon reads it:
+ * a single line of words.
+ *
+ * <pre>
+ * stats                      stats --classes
+ * compact                    writeback idle|huge|all|lru
+ * set pool.max-size 512 MiB  reset-max
+ * </pre>
+ *
+ * <p>{@link #parse} is used on both sides: the CLI refuses a malformed command before connecting,
+ * and the daemon refuses one that did not come from the CLI. A {@link BadRequest} carries the
+ * one line to show. Values of {@code set} are not checked here but by the daemon, with the
+ * configuration's own rules ({@link io.zswapd.config.LiveSetting}).
+ */
+public sealed interface AdminRequest {
+
+  /** The request as one line, without the newline. */
+  String line();
+
+  /** Every counter, per export; with {@code classes}, the size classes as zsmalloc's debugfs {@code classes}. */
+  record Stats(boolean classes) implements AdminRequest {
+    @Override
+    public String line() {
+      return classes ? "stats --classes" : "stats";
+    }
+  }
+
+  /** Compact every size class now (zram's {@code compact}). */
+  record Compact() implements AdminRequest {
+    @Override
+    public String line() {
+      return "compact";
+    }
+  }
+
+  /** Write pages back to the backing files now (zram's {@code writeback}). */
+  record Writeback(WritebackMode mode) implements AdminRequest {
+    @Override
+    public String line() {
+      return "writeback " + mode.name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** Change a live setting; {@code value} is the rest of the line, as typed. */
+  record Set(String key, String value) implements AdminRequest {
+    @Override
+    public String line() {
+      return "set " + key + " " + value;
+    }
+  }
+
+  /** Start {@code mem_used_max} again from {@code mem_used_total}. */
+  record ResetMax() implements AdminRequest {
+    @Override
+    public String line() {
+      return "reset-max";
+    }
+  }
+
+  /** A command that is not one of the above, or has the wrong arguments: the message is the line to show. */
+  final class BadRequest extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public BadRequest(String message) {
+      super(message);
+    }
+  }
+
+  /** The commands, for usage text and error messages. */
+  List<String> COMMANDS = List.of("stats", "compact", "writeback", "set", "reset-max");
+
+  /** Parses a request line (words separated by blanks). */
+  static AdminRequest parse(String line) {
+    String trimmed = line.strip();
+    return parse(trimmed.isEmpty() ? List.of() : List.of(trimmed.split("\\s+")));
+  }
+
+  /** Parses a request given as words: the command, then its arguments. */
+  static AdminRequest parse(List<String> words) {
+    if (words.isEmpty()) {
+      throw new BadRequest("empty request; commands: " + String.join(", ", COMMANDS));
+    }
+    String command = words.get(0);
+    List<String> args = words.subList(1, words.size());
+    return switch (command) {
+      case "stats" -> {
+        if (args.isEmpty()) {
+          yield new Stats(false);
+        }
+        if (args.equals(List.of("--classes"))) {
+          yield new Stats(true);
+        }
+        throw new BadRequest("stats takes only --classes, not '" + String.join(" ", args) + "'");
+      }
+      case "compact" -> noArguments(command, args, new Compact());
+      case "reset-max" -> noArguments(command, args, new ResetMax());
+      case "writeback" -> new Writeback(writebackMode(args));
+      case "set" -> {
+        if (args.size() < 2) {
+          throw new BadRequest("set needs a key and a value, e.g. 'set pool.max-size 512MiB'");
+        }
+        yield new Set(args.get(0), String.join(" ", args.subList(1, args.size())));
+      }
+      default -> throw new BadRequest("unknown command '" + command + "'; commands: " + String.join(", ", COMMANDS));
+    };
+  }
+
+  private static AdminRequest noArguments(String command, List<String> args, AdminRequest request) {
+    if (!args.isEmpty()) {
+      throw new BadRequest(command + " takes no arguments, not '" + String.join(" ", args) + "'");
+    }
+    return request;
+  }
+
+  private static WritebackMode writebackMode(List<String> args) {
+    String allowed = "idle, huge, all or lru";
+    if (args.size() != 1) {
+      throw new BadRequest("writeback needs one mode: " + allowed);
+    }
+    return switch (args.get(0)) {
+      case "idle" -> WritebackMode.IDLE;
+      case "huge" -> WritebackMode.HUGE;
+      case "all" -> WritebackMode.ALL;
+      case "lru" -> WritebackMode.LRU;
+      default -> throw new BadRequest("writeback mode '" + args.get(0) + "' is not one of " + allowed);
+    };
+  }
+}

@@ -1,0 +1,55 @@
+package io.zswapd.testkit.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.zswapd.bridge.admin.AdminRequest;
+import io.zswapd.protocol.engine.WritebackMode;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/** The request lines of the admin endpoint, as the CLI builds them and the daemon reads them. */
+class AdminRequestTest {
+
+  @Test
+  void everyCommandParsesToItsRequestAndBackToTheSameLine() {
+    assertThat(AdminRequest.parse("stats")).isEqualTo(new AdminRequest.Stats(false));
+    assertThat(AdminRequest.parse("  stats   --classes \r")).isEqualTo(new AdminRequest.Stats(true));
+    assertThat(AdminRequest.parse("compact")).isEqualTo(new AdminRequest.Compact());
+    assertThat(AdminRequest.parse("writeback huge")).isEqualTo(new AdminRequest.Writeback(WritebackMode.HUGE));
+    assertThat(AdminRequest.parse(List.of("set", "pool.max-size", "2", "GiB")))
+        .isEqualTo(new AdminRequest.Set("pool.max-size", "2 GiB"));
+    assertThat(AdminRequest.parse("reset-max")).isEqualTo(new AdminRequest.ResetMax());
+    for (String line : List.of("stats", "stats --classes", "compact", "writeback idle", "writeback all",
+        "writeback lru", "set pool.accept-threshold 80%", "reset-max")) {
+      assertThat(AdminRequest.parse(line).line()).isEqualTo(line);
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "''|empty request; commands: stats, compact, writeback, set, reset-max",
+      "frob|unknown command 'frob'; commands: stats, compact, writeback, set, reset-max",
+      "stats --all|stats takes only --classes, not '--all'",
+      "compact now|compact takes no arguments, not 'now'",
+      "reset-max 0|reset-max takes no arguments, not '0'",
+      "writeback|writeback needs one mode: idle, huge, all or lru",
+      "writeback cold|writeback mode 'cold' is not one of idle, huge, all or lru",
+      "writeback idle huge|writeback needs one mode: idle, huge, all or lru",
+      "set pool.max-size|set needs a key and a value, e.g. 'set pool.max-size 512MiB'",
+  })
+  void malformedRequestsAreRefusedWithOneLine(String line, String message) {
+    AdminRequest.BadRequest e = catchThrowableOfType(AdminRequest.BadRequest.class, () -> AdminRequest.parse(line));
+    assertThat(e).as("'%s' is refused", line).isNotNull();
+    assertThat(e.getMessage()).isEqualTo(message);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"STATS", "Compact", "writeback IDLE"})
+  void commandsAndModesAreLowerCaseAsDocumented(String line) {
+    assertThat(catchThrowableOfType(AdminRequest.BadRequest.class, () -> AdminRequest.parse(line))).isNotNull();
+  }
+}
