@@ -11,7 +11,8 @@ import java.util.Locale;
 final class Banner {
   private Banner() {}
 
-  static String text(ZswapdSettings s, long poolLimit, NbdServer server, AdminServer admin) {
+  static String text(ZswapdSettings s, long poolLimit, NbdServer server, AdminServer admin,
+      java.util.Optional<java.net.InetSocketAddress> metrics) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "zswapd ready: pool limit %s%s, %s, %d export(s)%n",
         bytes(poolLimit), poolLimit < s.pool().maxSizeBytes()
@@ -27,6 +28,8 @@ final class Banner {
     admin.unixSocket().ifPresent(p -> b.append("  admin socket:  ").append(p).append('\n'));
     admin.tcpAddress().ifPresent(a -> b.append("  admin TCP:     ").append(a.getHostString()).append(':')
         .append(a.getPort()).append('\n'));
+    metrics.ifPresent(a -> b.append("  metrics:       http://").append(a.getHostString()).append(':')
+        .append(a.getPort()).append("/metrics\n"));
     String first = s.exports().get(0).name();
     b.append("\nAttach as swap (as root; needs the nbd kernel module and nbd-client):\n");
     server.unixSocket().ifPresentOrElse(

@@ -233,7 +233,7 @@ public final class Main {
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-admin-stop",
         admin::stop);
     LOG.info(StartupSummary.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin));
-    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin));
+    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin, zswapd.metricsAddress()));
     out.flush();
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;

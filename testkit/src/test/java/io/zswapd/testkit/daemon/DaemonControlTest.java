@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.zswapd.testkit.PageGenerator;
 import io.zswapd.testkit.admin.StatsLines;
 import io.zswapd.testkit.interop.ExternalTool;
+import io.zswapd.testkit.metrics.Scrape;
 import io.zswapd.testkit.nbd.NbdClient;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The control commands of the real jar against a real daemon: {@code stats} after a known NBD
- * workload, {@code set pool.max-size} below the memory in use (writeback starts, pool_limit_hit
+ * workload (and the Prometheus endpoint giving the same figures), {@code set pool.max-size} below the memory in use (writeback starts, pool_limit_hit
  * counts), {@code writeback}, {@code compact}, {@code reset-max}, and each bad input refused with
  * its one line and nothing changed. The tests share one daemon and run in order: each starts
  * from what the previous one left.
@@ -43,15 +44,18 @@ class DaemonControlTest {
   private static Path admin;
   private static Path config;
   private static Daemon daemon;
+  private static int metricsPort;
   private static final PageGenerator GEN = new PageGenerator(23);
 
   @BeforeAll
   static void start() {
     socket = dir.resolve("zswapd.sock");
+    metricsPort = Daemon.freePort();
     admin = dir.resolve("control.sock");
     config = Daemon.config(dir, Daemon.freePort(), socket,
         "zswapd.exports = [ { name = \"swap0\", size = 256 MiB, backing-file = \"" + dir.resolve("swap0.img") + "\" } ]\n"
-            + "zswapd.admin.unix-socket = \"" + admin + "\"");
+            + "zswapd.admin.unix-socket = \"" + admin + "\"\n"
+            + "zswapd.metrics { prometheus = \"127.0.0.1:" + metricsPort + "\", tick-interval = 200ms }");
     daemon = Daemon.serve(config);
     daemon.awaitReady();
   }
@@ -129,6 +133,25 @@ class DaemonControlTest {
         .isEqualTo(String.format(java.util.Locale.ROOT, "%.2f", stored * 4096.0 / compr));
     assertThat(number(f, "pool.mem_used_total")).isPositive();
     assertThat(number(f, "pool.mem_limit")).isEqualTo(64L << 20);
+
+    // The Prometheus endpoint says the same, once a tick has passed since the workload.
+    java.net.InetSocketAddress metrics = new java.net.InetSocketAddress("127.0.0.1", metricsPort);
+    Map<String, String> swap0 = Map.of("export", "swap0");
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+      Scrape s = Scrape.of(metrics);
+      assertThat(s.longValue("zswapd_stored_pages", swap0)).isEqualTo(number(f, "swap0.stored_pages"));
+      assertThat(s.longValue("zswapd_same_pages", swap0)).isEqualTo(number(f, "swap0.same_pages"));
+      assertThat(s.longValue("zswapd_orig_data_size_bytes", swap0)).isEqualTo(number(f, "swap0.orig_data_size"));
+      assertThat(s.longValue("zswapd_compr_data_size_bytes", swap0)).isEqualTo(compr);
+      assertThat(s.longValue("zswapd_invalidated_pages_total", swap0)).isEqualTo(number(f, "swap0.invalidated_pages"));
+      assertThat(s.longValue("zswapd_stores_total", swap0)).isEqualTo(number(f, "swap0.stores"));
+      assertThat(s.longValue("zswapd_huge_pages", swap0)).isEqualTo(number(f, "swap0.huge_pages"));
+      assertThat(s.longValue("zswapd_mem_used_total_bytes", Map.of())).isEqualTo(number(f, "pool.mem_used_total"));
+      assertThat(s.longValue("zswapd_mem_limit_bytes", Map.of())).isEqualTo(number(f, "pool.mem_limit"));
+      assertThat(s.longValue("zswapd_nbd_requests_total", Map.of("export", "swap0", "command", "write")))
+          .isEqualTo(WRITTEN);
+      assertThat(s.longValue("zswapd_nbd_requests_total", Map.of("export", "swap0", "command", "trim"))).isEqualTo(1);
+    });
 
     ExternalTool.Result classes = zswapd("stats", "--classes");
     assertThat(classes.exitCode()).as(classes.describe()).isZero();

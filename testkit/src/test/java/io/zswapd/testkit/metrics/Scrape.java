@@ -23,7 +23,7 @@ import java.util.TreeSet;
  * double stored = s.value("zswapd_stored_pages", Map.of("export", "swap0")).orElseThrow();
  * }</pre>
  */
-final class Scrape {
+public final class Scrape {
   /** One line {@code name{k="v",...} value}. */
   record Sample(String name, Map<String, String> labels, double value) {}
 
@@ -41,7 +41,7 @@ final class Scrape {
    * GET http://HOST:PORT/metrics; fails unless the answer is 200. Failures are
    * {@link AssertionError}s, so an Awaitility {@code untilAsserted} retries them.
    */
-  static Scrape of(InetSocketAddress at) {
+  public static Scrape of(InetSocketAddress at) {
     HttpResponse<String> r = get(at, "/metrics");
     if (r.statusCode() != 200) {
       throw new AssertionError("GET /metrics answered " + r.statusCode() + ": " + r.body());
@@ -88,7 +88,7 @@ final class Scrape {
   }
 
   /** {@link #value} as a long; fails when there is no such sample. */
-  long longValue(String name, Map<String, String> labels) {
+  public long longValue(String name, Map<String, String> labels) {
     double v = value(name, labels).orElseThrow(() -> new AssertionError("no sample " + name + labels
         + " in a scrape of " + samples.size() + " samples:\n" + text));
     return Math.round(v);
