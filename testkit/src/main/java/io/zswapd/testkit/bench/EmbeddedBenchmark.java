@@ -18,7 +18,8 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * the memory figures after a steady 1 GiB write. Prints a Markdown table for docs/BENCHMARKS.md.
  *
  * <p>Run: {@code testkit/bench/embedded.sh} (builds, then runs this class with a 4 GiB heap).
- * Arguments: {@code [seconds-per-measurement (default 5)] [gib-for-memory-run (default 1)]}.
+ * Arguments: {@code [seconds-per-measurement (default 5)] [gib-for-memory-run (default 1)]};
+ * {@code -Dzswapd.bench.rounds=N} (default 3) rounds of every measurement.
  */
 public final class EmbeddedBenchmark {
   private static final int DISTINCT = 8192;          // pages cycled through (32 MiB of input)
@@ -49,21 +50,43 @@ public final class EmbeddedBenchmark {
         for (int i = 0; i < DISTINCT; i++) {
           System.arraycopy(pages[i], 0, contiguous, i * 4096, 4096);
         }
-        RawFigures raw = rawLz4(pages, seconds);
-        double store = engineStores(z, pages, base, seconds);
-        double load = engineLoads(z, base, seconds);
-        double rangeStore = rangeStores(z, contiguous, base, seconds);
-        double rangeLoad = rangeLoads(z, base, seconds);
+        // Rounds of every measurement in turn, so a burst of noise on the shared machine hits
+        // one round of each, not all of one; each figure is the median, each ratio the median
+        // of the rounds' ratios (a ratio pairs measurements taken a few seconds apart).
+        int rounds = Integer.getInteger("zswapd.bench.rounds", 3);
+        double[][] f = new double[9][rounds];
+        for (int r = 0; r < rounds; r++) {
+          RawFigures raw = rawLz4(pages, seconds);
+          f[0][r] = raw.compress;
+          f[1][r] = raw.decompress;
+          f[2][r] = engineStores(z, pages, base, seconds);
+          f[3][r] = engineLoads(z, base, seconds);
+          f[4][r] = rangeStores(z, contiguous, base, seconds);
+          f[5][r] = rangeLoads(z, base, seconds);
+          f[6][r] = raw.avgSize;
+        }
+        double[] storeRatio = new double[rounds];
+        double[] loadRatio = new double[rounds];
+        double[] rangeStoreRatio = new double[rounds];
+        double[] rangeLoadRatio = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+          storeRatio[r] = f[2][r] / f[0][r];
+          loadRatio[r] = f[3][r] / f[1][r];
+          rangeStoreRatio[r] = f[4][r] / f[0][r];
+          rangeLoadRatio[r] = f[5][r] / f[1][r];
+        }
         single.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f | %.0f B |%n",
-            label(kind), raw.compress, store, store / raw.compress, raw.decompress, load, load / raw.decompress,
-            raw.avgSize));
+            label(kind), median(f[0]), median(f[2]), median(storeRatio), median(f[1]), median(f[3]),
+            median(loadRatio), median(f[6])));
         ranges.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |%n",
-            label(kind), raw.compress, rangeStore, rangeStore / raw.compress, raw.decompress, rangeLoad,
-            rangeLoad / raw.decompress));
+            label(kind), median(f[0]), median(f[4]), median(rangeStoreRatio), median(f[1]), median(f[5]),
+            median(rangeLoadRatio)));
         base += DISTINCT;
         z.invalidateArea("bench").toCompletableFuture().join();
       }
     }
+    System.out.println();
+    System.out.println("Medians of " + Integer.getInteger("zswapd.bench.rounds", 3) + " rounds.");
     System.out.println();
     System.out.println("Single pages (`store`, `load`; " + IN_FLIGHT + " requests in flight):");
     System.out.println();
@@ -80,6 +103,12 @@ public final class EmbeddedBenchmark {
     System.out.println("|---|---|---|---|---|---|---|");
     System.out.print(ranges);
     memoryRun(gib, Boolean.getBoolean("zswapd.bench.histogram"));
+  }
+
+  private static double median(double[] values) {
+    double[] v = values.clone();
+    java.util.Arrays.sort(v);
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
   private static String label(PageGenerator.Kind kind) {
