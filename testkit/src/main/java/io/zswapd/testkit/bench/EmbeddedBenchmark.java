@@ -268,6 +268,7 @@ public final class EmbeddedBenchmark {
         samples[i][0] = (byte) i; // distinct
       }
       long heapBefore = settledHeap(mem); // after the input pages exist, so only the engine's growth counts
+      java.util.Map<String, Long> histoBefore = histogram ? liveHistogram() : null;
       Semaphore window = new Semaphore(IN_FLIGHT);
       long t0 = System.nanoTime();
       for (long p = 0; p < pages; p++) {
@@ -302,10 +303,37 @@ public final class EmbeddedBenchmark {
             c.zspages(), (5.5 + 4 * c.pagesPerZspage()) * c.zspages() / c.objsUsed()));
       }
       if (histogram) {
-        new ProcessBuilder("jmap", "-histo:live", String.valueOf(ProcessHandle.current().pid()))
-            .inheritIO().start().waitFor();
+        // What grew: the live heap by class, after minus before, largest first.
+        java.util.Map<String, Long> after = liveHistogram();
+        System.out.println();
+        System.out.println("| class | bytes grown | per stored page |");
+        System.out.println("|---|---|---|");
+        after.entrySet().stream()
+            .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - histoBefore.getOrDefault(e.getKey(), 0L)))
+            .filter(e -> e.getValue() > 4096)
+            .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(12)
+            .forEach(e -> System.out.printf(Locale.ROOT, "| %s | %,d | %.2f |%n", e.getKey(), e.getValue(),
+                (double) e.getValue() / pages));
       }
     }
+  }
+
+  /** Bytes of live objects by class name, from {@code jmap -histo:live} on this process. */
+  private static java.util.Map<String, Long> liveHistogram() throws Exception {
+    Process p = new ProcessBuilder("jmap", "-histo:live", String.valueOf(ProcessHandle.current().pid()))
+        .redirectErrorStream(true).start();
+    java.util.Map<String, Long> bytes = new java.util.HashMap<>();
+    try (java.io.BufferedReader r = p.inputReader()) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length >= 4 && f[0].endsWith(":")) {
+          bytes.merge(f[3], Long.parseLong(f[2]), Long::sum);
+        }
+      }
+    }
+    p.waitFor();
+    return bytes;
   }
 
   private static long settledHeap(MemoryMXBean mem) throws InterruptedException {
