@@ -113,10 +113,6 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   public record GrantRefused(long limitBytes, long usedBytes) implements GrantReply {}
 
-  public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes) {
-    return create(chunkBytes, limitBytes, acceptBelowBytes, false);
-  }
-
   /** @param checkedMemory released chunks are dropped for the GC rather than freed at once ({@link Chunk}) */
   public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes,
       boolean checkedMemory) {

@@ -55,11 +55,6 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
 
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(30);
 
-  public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
-      long acceptBelowBytes, CodecKind codec, OptionalInt level, ActorRef<Ready> readyTo) {
-    return create(geometry, chunkBytes, limitBytes, acceptBelowBytes, codec, level, false, readyTo);
-  }
-
   /** @param checkedMemory released chunks are dropped for the GC, never freed under a racing access */
   public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
       long acceptBelowBytes, CodecKind codec, OptionalInt level, boolean checkedMemory, ActorRef<Ready> readyTo) {
