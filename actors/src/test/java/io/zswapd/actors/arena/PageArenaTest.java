@@ -151,4 +151,64 @@ class PageArenaTest {
     ArenaStats s = stats(arena);
     assertThat(s.poolLimitHit()).isEqualTo(2);
   }
+
+  // ---- evacuation ---------------------------------------------------------------------------
+
+  private static PageArena.EvacuationPlan plan(ActorRef<PageArena.Command> arena, double minFree, int maxPages) {
+    TestProbe<PageArena.EvacuationPlan> p = kit.createTestProbe();
+    arena.tell(new PageArena.PlanEvacuation(minFree, maxPages, p.getRef()));
+    return p.receiveMessage();
+  }
+
+  private static PageArena.Granted grantForMigration(ActorRef<PageArena.Command> arena, int count) {
+    TestProbe<PageArena.GrantReply> p = kit.createTestProbe();
+    arena.tell(new PageArena.GrantForMigration(count, p.getRef()));
+    return (PageArena.Granted) p.receiveMessage();
+  }
+
+  private static int[] chunksOf(PageArena.Granted g) {
+    return java.util.Arrays.stream(g.pageIds()).map(id -> PageId.chunkId(id, PAGES_PER_CHUNK)).toArray();
+  }
+
+  /** Three chunks: 0 with 2 pages in use, 1 with 12, 2 full (16). */
+  private static ActorRef<PageArena.Command> threeChunks() {
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
+    PageArena.Granted all = grant(arena, 48, 48);
+    int[] ids = all.pageIds(); // chunk 0 = ids[0..16), 1 = [16..32), 2 = [32..48): fullest chunk first, lowest page first
+    for (int i = 2; i < 16; i++) {
+      giveBack(arena, ids[i]);
+    }
+    for (int i = 28; i < 32; i++) {
+      giveBack(arena, ids[i]);
+    }
+    return arena;
+  }
+
+  @Test
+  void evacuationPlansTheSparsestChunksThatFitInTheOthersAndGrantsForMigrationAvoidThem() {
+    ActorRef<PageArena.Command> arena = threeChunks();
+    PageArena.EvacuationPlan plan = plan(arena, 0.25, 1000);
+    assertThat(plan.chunkIds()).containsExactly(0); // chunk 1 (4 free of 16) would not fit in chunk 2 (full)
+    assertThat(plan.pagesInUse()).isEqualTo(2);
+
+    PageArena.Granted to = grantForMigration(arena, 2);
+    assertThat(chunksOf(to)).containsExactly(1, 1);
+    PageArena.Granted normal = grant(arena, 2, 2); // ordinary grants skip the evacuating chunk too
+    assertThat(chunksOf(normal)).containsExactly(1, 1);
+    assertThat(stats(arena).chunksAllocated()).isEqualTo(3);
+
+    arena.tell(new PageArena.EndEvacuation());
+    PageArena.Granted after = grant(arena, 1, 1);
+    assertThat(PageId.chunkId(after.pageIds()[0], PAGES_PER_CHUNK)).as("fullest chunk with room").isEqualTo(0);
+  }
+
+  @Test
+  void migrationGrantsNeverMakeAChunkAndStopWhereTheOtherChunksAreFull() {
+    ActorRef<PageArena.Command> arena = threeChunks();
+    assertThat(plan(arena, 0.25, 1000).chunkIds()).containsExactly(0);
+    PageArena.Granted to = grantForMigration(arena, 10);
+    assertThat(to.pageIds()).as("only chunk 1's four free pages").hasSize(4);
+    assertThat(stats(arena).chunksAllocated()).isEqualTo(3);
+    assertThat(plan(arena, 0.25, 1000).chunkIds()).as("chunk 0's pages no longer fit anywhere").isEmpty();
+  }
 }
