@@ -60,7 +60,7 @@ class CompactionVsStoresAndLoadsTest {
         long compacted = 0;
         long migrated = 0;
         int runs = 0;
-        while (!clientsDone.get()) {
+        while (!clientsDone.get() || runs < 3) { // at least three runs (the reset comes after the third)
           compacted += await(z.compact()).pagesFreed();
           MigrationResult r = await(z.migrate());
           migrated += r.pagesMigrated();
@@ -92,7 +92,7 @@ class CompactionVsStoresAndLoadsTest {
 
       assertThat(model.checkAll()).as("mismatches, seed %d (replay with -Dzswapd.test.seed=%d)", seed, seed).isEmpty();
       assertThat(model.checkedLoads()).as("seed %d", seed).isEqualTo(loads);
-      assertThat(moved[2]).as("compaction/migration runs, seed %d", seed).isGreaterThanOrEqualTo(withReset ? 3 : 1);
+      assertThat(moved[2]).as("compaction/migration runs, seed %d", seed).isGreaterThanOrEqualTo(3);
       assertThat(moved[0] + moved[1]).as("pages compacted or migrated while clients ran, seed %d", seed).isPositive();
 
       // At rest: every page reads its last value, nothing isolated, and a final reset frees it all.
