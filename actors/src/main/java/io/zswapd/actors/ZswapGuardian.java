@@ -115,7 +115,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
    */
   public record ResetExport(String name, ActorRef<ExportReset> replyTo) implements Command {}
 
-  public record ExportReset(String name, boolean existed, long pagesFreed) {}
+  /** {@code existed} false: no such export, or ({@code shuttingDown}) the engine is shut down. */
+  public record ExportReset(String name, boolean existed, long pagesFreed, boolean shuttingDown) {}
 
   private record ResetPagesFreed(ResetExport request, long freed) implements Command {}
 
@@ -288,8 +289,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(ResetPagesFreed.class, m -> {
           ResetExport r = m.request();
           ActorRef<MigrationWorker.Idle> idle = Gather.spawn(getContext(), 1, 0L, (a, i) -> a,
-              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed())), FAN_OUT_TIMEOUT,
-              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed())));
+              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed(), false)), FAN_OUT_TIMEOUT,
+              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed(), false)));
           migration.tell(new MigrationWorker.AwaitIdle(idle));
           return this;
         })
@@ -460,14 +461,14 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       target = namespaceExports.get(m.name());
     }
     if (target == null) {
-      m.replyTo().tell(new ExportReset(m.name(), false, 0));
+      m.replyTo().tell(new ExportReset(m.name(), false, 0, shutDown));
       return this;
     }
     ActorRef<Command> self = getContext().getSelf();
     ActorRef<InvalidateReply> invalidated = Gather.spawn(getContext(), 1, 0L,
         (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
         freed -> self.tell(new ResetPagesFreed(m, freed)), FAN_OUT_TIMEOUT,
-        freed -> m.replyTo().tell(new ExportReset(m.name(), true, freed)));
+        freed -> m.replyTo().tell(new ExportReset(m.name(), true, freed, false)));
     target.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
     return this;
   }

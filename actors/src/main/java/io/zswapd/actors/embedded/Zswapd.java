@@ -271,7 +271,7 @@ public final class Zswapd implements Extension {
    * Resets an export, as zram's {@code reset}: every page is dropped and its memory released;
    * the export stays and takes new stores at once. Completes with the pages that held data,
    * after no migration in flight can still name them. An unknown export fails the stage with
-   * {@code NO_SUCH_EXPORT}.
+   * {@code NO_SUCH_EXPORT}, a reset after {@link #shutdown()} with {@code SHUTTING_DOWN}.
    *
    * <pre>{@code
    * zswapd.reset("swap0").thenAccept(freed -> System.out.println(freed + " pages dropped"));
@@ -282,7 +282,9 @@ public final class Zswapd implements Extension {
         r -> new ZswapGuardian.ResetExport(export, r), ASK_TIMEOUT, system.scheduler())
         .thenCompose(r -> r.existed()
             ? CompletableFuture.completedStage(r.pagesFreed())
-            : CompletableFuture.failedStage(new ZswapdException(EngineError.noSuchExport(export))));
+            : CompletableFuture.failedStage(new ZswapdException(r.shuttingDown()
+                ? new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down")
+                : EngineError.noSuchExport(export))));
   }
 
   /**

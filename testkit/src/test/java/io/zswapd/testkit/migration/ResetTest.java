@@ -47,4 +47,13 @@ class ResetTest {
           .hasMessageContaining("nope");
     }
   }
+
+  @Test
+  void resetAfterShutdownIsRefusedAsShuttingDown() {
+    try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 64 MiB")) {
+      assertThat(await(engine.zswapd().shutdown()).clean()).isTrue();
+      assertThatThrownBy(() -> await(engine.zswapd().reset("swap0")))
+          .isInstanceOfSatisfying(ZswapdException.class, e -> assertThat(e.error().code()).isEqualTo(ErrorCode.SHUTTING_DOWN));
+    }
+  }
 }
