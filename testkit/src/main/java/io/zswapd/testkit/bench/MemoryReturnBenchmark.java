@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * the engine's figures into a CSV. The aim: RSS minus the idle server's RSS at most 1.25 x the
  * compressed bytes left ({@code compr_data_size}).
  *
- * <p>Run: {@code testkit/bench/memory_return.sh [GiB] [settle-seconds]}; it also draws the chart.
+ * <p>Run: {@code testkit/bench/memory_return.sh [GiB] [settle-seconds] [cycles]}; it also draws the
+ * chart. With more than one cycle, write-trim-settle repeats and the figures are the last
+ * cycle's: chunks are then allocated after others were freed.
  */
 public final class MemoryReturnBenchmark {
   private static final double MIB = 1 << 20;
@@ -36,6 +38,7 @@ public final class MemoryReturnBenchmark {
     int gib = args.length > 0 ? Integer.parseInt(args[0]) : 2;
     int settleSeconds = args.length > 1 ? Integer.parseInt(args[1]) : 40;
     Path csv = Path.of(args.length > 2 ? args[2] : "memory-return.csv");
+    int cycles = args.length > 3 ? Integer.parseInt(args[3]) : 1;
     String python = System.getProperty("bench.python", "python3");
     long size = (long) gib << 30;
     String hocon = "zswapd.pool { max-size = " + (gib + 1) + " GiB,"
@@ -56,16 +59,23 @@ public final class MemoryReturnBenchmark {
 
       Thread.sleep(4000);
       long idleKib = medianRss(samples, "idle");
-      phase = "write";
-      long w0 = System.nanoTime();
-      run(fioWrite(uri, size));
-      double writeSeconds = (System.nanoTime() - w0) / 1e9;
-      EngineStats written = EngineFixture.await(z.stats());
-      long peakKib = rssKib();
-      phase = "trim";
-      String trimOut = run(List.of(python, "testkit/bench/nbd_trim.py", uri, Long.toString(size), "20261121", "0.8"));
-      phase = "settle";
-      Thread.sleep(settleSeconds * 1000L);
+      double writeSeconds = 0;
+      EngineStats written = null;
+      long peakKib = 0;
+      String trimOut = "";
+      for (int cycle = 0; cycle < cycles; cycle++) { // later cycles: chunks allocated after frees
+        phase = "write";
+        long w0 = System.nanoTime();
+        run(fioWrite(uri, size));
+        writeSeconds = (System.nanoTime() - w0) / 1e9;
+        written = EngineFixture.await(z.stats());
+        peakKib = rssKib();
+        phase = "trim";
+        trimOut = run(List.of(python, "testkit/bench/nbd_trim.py", uri, Long.toString(size),
+            Integer.toString(20261121 + cycle), "0.8"));
+        phase = "settle";
+        Thread.sleep(settleSeconds * 1000L);
+      }
       sampler.shutdown();
       sampler.awaitTermination(10, TimeUnit.SECONDS);
       EngineStats end = EngineFixture.await(z.stats());
@@ -77,7 +87,8 @@ public final class MemoryReturnBenchmark {
       double net = (endKib - idleKib) * 1024.0;
       String[] trimmed = trimOut.trim().split("\\s+");
       System.out.printf(Locale.ROOT, "# memory return over NBD: %d GiB written in %.1f s, %s pages trimmed in %s "
-          + "requests, %d s to settle%n%n", gib, writeSeconds, trimmed[0], trimmed[1], settleSeconds);
+          + "requests, %d s to settle%s%n%n", gib, writeSeconds, trimmed[0], trimmed[1], settleSeconds,
+          cycles == 1 ? "" : " (the last of " + cycles + " cycles)");
       System.out.println("| figure | after writing | after trim + worker |");
       System.out.println("|---|---|---|");
       row("process RSS minus idle RSS (idle " + fmt(idleKib * 1024.0) + ")", (peakKib - idleKib) * 1024.0, net);
