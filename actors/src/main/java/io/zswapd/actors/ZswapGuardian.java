@@ -17,11 +17,12 @@ import io.zswapd.config.WritebackSettings;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.util.Optional;
 import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.migration.MigrationWorker;
+import io.zswapd.protocol.engine.MigrationResult;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
-import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.tree.SwapType;
@@ -128,6 +129,22 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
    */
   public record RemoveExport(String name, ActorRef<ExportRemoved> replyTo) implements Command {}
 
+  /**
+   * Reset an export (zram's {@code reset}): every page is dropped and its memory released, the
+   * export stays. Answered once no migration can still name its pages.
+   */
+  public record ResetExport(String name, ActorRef<ExportReset> replyTo) implements Command {}
+
+  /** {@code existed} false: no such export, or ({@code shuttingDown}) the engine is shut down. */
+  public record ExportReset(String name, boolean existed, long pagesFreed, boolean shuttingDown) {}
+
+  private record ResetPagesFreed(ResetExport request, long freed) implements Command {}
+
+  private record RemovalMigrationsIdle(RemoveExport request, ActorRef<SwapType.Command> swapType, long freed)
+      implements Command {}
+
+  private record MigrationsStopped(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
+
   /** {@code backingSlotsInUse} is what the backing store still held when it closed (0 unless leaked). */
   public record ExportRemoved(String name, boolean existed, long pagesFreed, long backingSlotsInUse) {}
 
@@ -168,7 +185,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
           limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
-          p.compressionLevel(), ready), "pool", EngineDispatcher.SAME);
+          p.compressionLevel(), p.migration().checkedMemory(), ready), "pool", EngineDispatcher.SAME);
       return starting(ctx, stash, settings, geometry, pool, backingIos);
     }));
   }
@@ -197,6 +214,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final ActorRef<WritebackWorker.Command> writeback;
   /** The pool settings in force: the configured ones, then each live change applied. */
   private PoolSettings live;
+  private final ActorRef<MigrationWorker.Command> migration;
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
       ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos) {
@@ -219,6 +237,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     this.writeback = backed.isEmpty() ? null : getContext().spawn(
         WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
         "writeback", EngineDispatcher.SAME);
+    ActorRef<Command> self = getContext().getSelf();
+    this.migration = getContext().spawn(MigrationWorker.create(settings.pool().migration(),
+        statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes),
+        "migration", EngineDispatcher.SAME);
   }
 
   private void addExport(ExportSettings e) {
@@ -287,6 +309,26 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(BackingClosed.class, this::onBackingClosed)
         .onMessage(RemoveExport.class, this::onRemoveExport)
         .onMessage(RemovedPagesFreed.class, m -> {
+          // The frees are queued at the size classes; a pass in flight may still hold some of
+          // those zspages isolated. Wait for it, so the removal answers with the memory released.
+          ActorRef<Command> self = getContext().getSelf();
+          ActorRef<MigrationWorker.Idle> idle = Gather.spawn(getContext(), 1, 0L, (a, i) -> a,
+              a -> self.tell(new RemovalMigrationsIdle(m.request(), m.swapType(), m.freed())), FAN_OUT_TIMEOUT,
+              a -> self.tell(new RemovalMigrationsIdle(m.request(), m.swapType(), m.freed())));
+          migration.tell(new MigrationWorker.AwaitIdle(idle));
+          return this;
+        })
+        .onMessage(ResetExport.class, this::onResetExport)
+        .onMessage(ResetPagesFreed.class, m -> {
+          ResetExport r = m.request();
+          ActorRef<MigrationWorker.Idle> idle = Gather.spawn(getContext(), 1, 0L, (a, i) -> a,
+              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed(), false)), FAN_OUT_TIMEOUT,
+              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed(), false)));
+          migration.tell(new MigrationWorker.AwaitIdle(idle));
+          return this;
+        })
+        .onMessage(MigrationsStopped.class, this::onMigrationsStopped)
+        .onMessage(RemovalMigrationsIdle.class, m -> {
           RemoveExport r = m.request();
           ActorRef<BackingStats> closed = Gather.spawn(getContext(), 1, (BackingStats) null, (a, b) -> b,
               b -> r.replyTo().tell(new ExportRemoved(r.name(), true, m.freed(), b.slotsInUse())), FAN_OUT_TIMEOUT,
@@ -332,6 +374,14 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     }
     if (c instanceof EngineCommand.Compact k) {
       pool.tell(new Pool.Compact(k.replyTo()));
+      return this;
+    }
+    if (c instanceof EngineCommand.Migrate mig) {
+      if (shutDown) {
+        mig.replyTo().tell(new MigrationResult(0, 0, 0, 0));
+      } else {
+        migration.tell(new MigrationWorker.MigrateNow(mig.replyTo()));
+      }
       return this;
     }
     String export = exportOf(c);
@@ -444,12 +494,42 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private Behavior<Command> onBackingClosed(BackingClosed m) {
+    // Destroy, 2019 seed: size classes stop accepting migrations and the queued ones are
+    // finished or refused before any page is drained; only then can chunks go.
+    ActorRef<Command> self = getContext().getSelf();
+    ActorRef<MigrationWorker.Stopped> stopped = Gather.spawn(getContext(), 1, 0L, (a, s) -> a,
+        a -> self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo())), FAN_OUT_TIMEOUT,
+        a -> self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo())));
+    migration.tell(new MigrationWorker.Stop(stopped));
+    return this;
+  }
+
+  private Behavior<Command> onMigrationsStopped(MigrationsStopped m) {
     ActorRef<ShutdownReport> replyTo = m.replyTo();
     ActorRef<Pool.DrainReport> once = Gather.spawn(getContext(), 1, (Pool.DrainReport) null, (acc, d) -> d,
         d -> replyTo.tell(new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
             d.arena().chunksReleased(), m.backingSlotsInUse())),
         FAN_OUT_TIMEOUT, d -> LOG.error("pool drain did not answer in {}", FAN_OUT_TIMEOUT));
     pool.tell(new Pool.Drain(once));
+    return this;
+  }
+
+  /** Reset: every page of the export invalidated, the export kept; answered when migrations are idle. */
+  private Behavior<Command> onResetExport(ResetExport m) {
+    ActorRef<SwapType.Command> target = shutDown ? null : exports.get(m.name());
+    if (target == null && !shutDown) {
+      target = namespaceExports.get(m.name());
+    }
+    if (target == null) {
+      m.replyTo().tell(new ExportReset(m.name(), false, 0, shutDown));
+      return this;
+    }
+    ActorRef<Command> self = getContext().getSelf();
+    ActorRef<InvalidateReply> invalidated = Gather.spawn(getContext(), 1, 0L,
+        (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
+        freed -> self.tell(new ResetPagesFreed(m, freed)), FAN_OUT_TIMEOUT,
+        freed -> m.replyTo().tell(new ExportReset(m.name(), true, freed, false)));
+    target.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
     return this;
   }
 

@@ -26,6 +26,7 @@ import java.util.function.LongSupplier;
  * @param maxPagesPerZspage  upper bound on pages in one zspage: 4, 8 or 16
  * @param arenaChunkSizeBytes size of one off-heap chunk, a multiple of the page size
  * @param writeback          when pages are written back to an export's backing file
+ * @param migration          when the pool is compacted and sparse chunks emptied (memory back to the OS)
  */
 public record PoolSettings(
     long maxSizeBytes,
@@ -35,7 +36,8 @@ public record PoolSettings(
     boolean sameFilledPages,
     int maxPagesPerZspage,
     long arenaChunkSizeBytes,
-    WritebackSettings writeback) {
+    WritebackSettings writeback,
+    MigrationSettings migration) {
 
   private static final long KIB = 1024;
   private static final long MIB = 1024 * KIB;
@@ -47,6 +49,7 @@ public record PoolSettings(
     Objects.requireNonNull(compressor, "compressor");
     Objects.requireNonNull(compressionLevel, "compressionLevel");
     Objects.requireNonNull(writeback, "writeback");
+    Objects.requireNonNull(migration, "migration");
   }
 
   /**
@@ -62,19 +65,25 @@ public record PoolSettings(
   /** These settings with {@code max-size} replaced (already validated, in bytes). */
   public PoolSettings withMaxSizeBytes(long bytes) {
     return new PoolSettings(bytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, writeback);
+        maxPagesPerZspage, arenaChunkSizeBytes, writeback, migration);
   }
 
   /** These settings with {@code accept-threshold} replaced (a fraction, 0.01..1). */
   public PoolSettings withAcceptThreshold(double fraction) {
     return new PoolSettings(maxSizeBytes, fraction, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, writeback);
+        maxPagesPerZspage, arenaChunkSizeBytes, writeback, migration);
   }
 
   /** These settings with {@code writeback} replaced. */
   public PoolSettings withWriteback(WritebackSettings replacement) {
     return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, replacement);
+        maxPagesPerZspage, arenaChunkSizeBytes, replacement, migration);
+  }
+
+  /** These settings with {@code migration} replaced. */
+  public PoolSettings withMigration(MigrationSettings replacement) {
+    return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
+        maxPagesPerZspage, arenaChunkSizeBytes, writeback, replacement);
   }
 
   static PoolSettings read(Section pool, LongSupplier physicalRamBytes) {
@@ -91,7 +100,8 @@ public record PoolSettings(
         pool.bool("same-filled-pages", "must be on or off"),
         zspagePages,
         arenaChunkSize(pool, zspagePages),
-        WritebackSettings.read(pool.section("writeback")));
+        WritebackSettings.read(pool.section("writeback")),
+        MigrationSettings.read(pool.section("migration")));
   }
 
   static long maxSize(Section pool, LongSupplier physicalRamBytes) {

@@ -60,6 +60,8 @@ class ZswapdSettingsTest {
     assertThat(s.pool().maxPagesPerZspage()).isEqualTo(4);
     assertThat(s.pool().arenaChunkSizeBytes()).isEqualTo(2 * MIB);
     assertThat(s.pool().writeback()).isEqualTo(new WritebackSettings(Optional.empty(), Duration.ofSeconds(10)));
+    assertThat(s.pool().migration())
+        .isEqualTo(new MigrationSettings(Optional.of(Duration.ofSeconds(10)), 1.2, 0.25, 2048, false));
 
     assertThat(s.exports()).containsExactly(new ExportSettings("swap0", 4 * GIB, false, Optional.empty(), OptionalLong.empty()));
     assertThat(s.exports().get(0).pages()).isEqualTo(1_048_576);
@@ -287,6 +289,61 @@ class ZswapdSettingsTest {
     assertThat(e.getMessage())
         .startsWith("zswapd.pool.writeback.reclaim-timeout = ")
         .endsWith("must be a duration from 100ms to 5m");
+  }
+
+  // --- pool.migration --------------------------------------------------------------------------
+
+  @Test
+  void migrationSettingsAreReadAtTheirBounds() {
+    MigrationSettings m = ZswapdSettings.parse("zswapd.pool.migration { period = 100ms, "
+        + "fragmentation-threshold = 100%, min-chunk-free = 1%, max-pages-per-pass = 1, checked-memory = on }")
+        .pool().migration();
+    assertThat(m).isEqualTo(new MigrationSettings(Optional.of(Duration.ofMillis(100)), 1.0, 0.01, 1, true));
+    m = ZswapdSettings.parse("zswapd.pool.migration { period = 1h, "
+        + "fragmentation-threshold = \"1000%\", min-chunk-free = 100%, max-pages-per-pass = 1048576 }")
+        .pool().migration();
+    assertThat(m).isEqualTo(new MigrationSettings(Optional.of(Duration.ofHours(1)), 10.0, 1.0, 1 << 20, false));
+    assertThat(ZswapdSettings.parse("zswapd.pool.migration.period = off").pool().migration().period()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"99ms", "61m", "often", "on"})
+  void migrationPeriodOutside100msTo1hIsRefused(String value) {
+    SettingsException e = failure("zswapd.pool.migration.period = " + value);
+    assertThat(e.key()).isEqualTo("zswapd.pool.migration.period");
+    assertThat(e.getMessage()).startsWith("zswapd.pool.migration.period = \"" + value + "\": ")
+        .endsWith("must be \"off\" or a duration from 100ms to 1h");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"99%", "1001%", "1.2", "high"})
+  void fragmentationThresholdOutside100To1000PercentIsRefused(String value) {
+    SettingsException e = failure("zswapd.pool.migration.fragmentation-threshold = \"" + value + "\"");
+    assertThat(e.key()).isEqualTo("zswapd.pool.migration.fragmentation-threshold");
+    assertThat(e.getMessage()).isEqualTo("zswapd.pool.migration.fragmentation-threshold = \"" + value
+        + "\": must be a percentage from 100% to 1000% (mem_used_total over compr_data_size)");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"0%", "0.5%", "101%", "half"})
+  void minChunkFreeOutside1To100PercentIsRefused(String value) {
+    assertThat(failure("zswapd.pool.migration.min-chunk-free = \"" + value + "\"").getMessage())
+        .isEqualTo("zswapd.pool.migration.min-chunk-free = \"" + value
+            + "\": must be a percentage from 1% to 100% of a chunk's pages");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"0", "-1", "1048577", "2.5"})
+  void maxPagesPerPassOutside1To1048576IsRefused(String value) {
+    SettingsException e = failure("zswapd.pool.migration.max-pages-per-pass = " + value);
+    assertThat(e.key()).isEqualTo("zswapd.pool.migration.max-pages-per-pass");
+    assertThat(e.getMessage()).endsWith("must be an integer from 1 to 1048576");
+  }
+
+  @Test
+  void checkedMemoryTakesOnOff() {
+    assertThat(failure("zswapd.pool.migration.checked-memory = sometimes").getMessage())
+        .isEqualTo("zswapd.pool.migration.checked-memory = \"sometimes\": not a boolean; must be on or off");
   }
 
   @Test

@@ -28,10 +28,21 @@ public final class EngineFixture implements AutoCloseable {
     this.zswapd = Zswapd.get(testKit.system());
   }
 
+  /**
+   * Checked memory is on in every engine a test starts (a use after free is an exception, not
+   * a crashed JVM) and the periodic migration worker is off, so that what a test sees comes
+   * from its own requests; {@code hocon} may override either.
+   */
+  private static final String TEST_DEFAULTS = "zswapd.pool.migration { checked-memory = on, period = off }";
+
+  private static Config config(String hocon) {
+    return ConfigFactory.parseString(hocon).withFallback(ConfigFactory.parseString(TEST_DEFAULTS))
+        .withFallback(ConfigFactory.load());
+  }
+
   /** An engine with the defaults plus {@code hocon} (for example {@code "zswapd.pool.max-size = 64 MiB"}). */
   public static EngineFixture start(String hocon) {
-    return new EngineFixture(ActorTestKit.create("zswapd-test",
-        ConfigFactory.parseString(hocon).withFallback(ConfigFactory.load())));
+    return new EngineFixture(ActorTestKit.create("zswapd-test", config(hocon)));
   }
 
   /**
@@ -48,7 +59,7 @@ public final class EngineFixture implements AutoCloseable {
    * (a {@link GatedBackingIo} in the race tests) instead of opening the file.
    */
   public static EngineFixture start(String hocon, ZswapdSetup setup) {
-    Config config = ConfigFactory.parseString(hocon).withFallback(ConfigFactory.load());
+    Config config = config(hocon);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "zswapd-test",
         ActorSystemSetup.create(BootstrapSetup.create(config)).and(setup));
     return new EngineFixture(ActorTestKit.create(system));

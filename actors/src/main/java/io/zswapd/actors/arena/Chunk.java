@@ -26,21 +26,30 @@ import java.nio.ByteBuffer;
  * start at the lowest word that can have a free page.
  *
  * <p>After {@link #release()} the memory is gone and {@link #memory()} throws
- * {@link ReleasedMemoryException} instead of touching freed memory (checked memory).
+ * {@link ReleasedMemoryException} instead of touching freed memory. The field is volatile so
+ * that a holder on another thread sees the release at its next access. With checked memory
+ * ({@code pool.migration.checked-memory}) the buffer is only dropped, not freed: the garbage
+ * collector frees it once no thread can still hold it, so even an access racing the release
+ * reads valid memory instead of crashing the JVM. Without it the memory goes back to the OS at
+ * once through the buffer's cleaner.
  */
 public final class Chunk {
   final int id;
   private final int pages;
   private final int firstPageId;
-  private ByteBuffer memory;
+  private final boolean checked;
+  private volatile ByteBuffer memory;
 
   /* The arena's bookkeeping, touched only by the arena actor. */
   int freeCount;
   final long[] inUseBits;
   private int firstFreeWord;
+  /** The arena is emptying this chunk by migration: no grant takes a page from it. */
+  boolean evacuating;
 
-  Chunk(int id, int pages) {
+  Chunk(int id, int pages, boolean checked) {
     this.id = id;
+    this.checked = checked;
     this.pages = pages;
     this.firstPageId = PageId.of(id, 0, pages);
     this.memory = OffHeap.allocate(pages * PageId.PAGE_SIZE);
@@ -100,6 +109,10 @@ public final class Chunk {
     return true;
   }
 
+  int inUse() {
+    return pages - freeCount;
+  }
+
   boolean released() {
     return memory == null;
   }
@@ -107,7 +120,7 @@ public final class Chunk {
   void release() {
     ByteBuffer m = memory;
     memory = null;
-    if (m != null) {
+    if (m != null && !checked) {
       OffHeap.free(m);
     }
   }

@@ -48,6 +48,13 @@ import java.util.List;
  * is served as soon as pages in use fall below the accept threshold. Grants still waiting when
  * the reclaimer gives up, or after {@code reclaim-timeout}, are refused
  * ({@code reject_reclaim_fail}).
+ *
+ * <p>Page migration (the {@code MigrationWorker}) empties sparse chunks: {@link PlanEvacuation}
+ * picks the sparsest chunks whose pages in use fit in the free pages of the others and marks
+ * them evacuating, so no grant takes a page from them; {@link GrantForMigration} hands out
+ * destination pages from the other chunks only (never a new chunk, and past the limit: the old
+ * page comes back right after the copy); each evacuated chunk is released like any other when
+ * its last page comes back. {@link EndEvacuation} clears the marks.
  */
 public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
@@ -78,6 +85,22 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   private record ReclaimTimeout() implements Command {}
 
+  /**
+   * Mark the sparsest chunks (at least {@code minFreeShare} of their pages free) for evacuation:
+   * as many as the other chunks' free pages can take, up to about {@code maxPages} pages in use.
+   */
+  public record PlanEvacuation(double minFreeShare, int maxPages, ActorRef<EvacuationPlan> replyTo)
+      implements Command {}
+
+  /** The chunks marked for evacuation (ascending ids) and the pages in use in them. */
+  public record EvacuationPlan(int[] chunkIds, long pagesInUse) {}
+
+  /** Destination pages for migration: up to {@code count}, outside evacuating chunks, in no new chunk. */
+  public record GrantForMigration(int count, ActorRef<GrantReply> replyTo) implements Command {}
+
+  /** The evacuation pass is over: its chunks may be granted from again. */
+  public record EndEvacuation() implements Command {}
+
   public sealed interface GrantReply {}
 
   /**
@@ -90,12 +113,15 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   public record GrantRefused(long limitBytes, long usedBytes) implements GrantReply {}
 
-  public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes) {
+  /** @param checkedMemory released chunks are dropped for the GC rather than freed at once ({@link Chunk}) */
+  public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes,
+      boolean checkedMemory) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(
-        timers -> new PageArena(ctx, timers, chunkBytes, limitBytes, acceptBelowBytes)));
+        timers -> new PageArena(ctx, timers, chunkBytes, limitBytes, acceptBelowBytes, checkedMemory)));
   }
 
   private final int pagesPerChunk;
+  private final boolean checkedMemory;
   private final List<Chunk> chunks = new ArrayList<>(); // index = chunk id; null = released id
   private final ArrayList<Integer> freeIds = new ArrayList<>();
   private long limitPages;
@@ -116,9 +142,10 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   private long poolLimitHit;
 
   private PageArena(ActorContext<Command> ctx, TimerScheduler<Command> timers, int chunkBytes, long limitBytes,
-      long acceptBelowBytes) {
+      long acceptBelowBytes, boolean checkedMemory) {
     super(ctx);
     this.timers = timers;
+    this.checkedMemory = checkedMemory;
     this.pagesPerChunk = chunkBytes / PageId.PAGE_SIZE;
     setLimit(limitBytes, acceptBelowBytes);
   }
@@ -145,6 +172,12 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
         .onMessage(ReclaimDone.class, this::onReclaimDone)
         .onMessage(ReclaimTimeout.class, m -> {
           refuseWaiting();
+          return this;
+        })
+        .onMessage(PlanEvacuation.class, this::onPlanEvacuation)
+        .onMessage(GrantForMigration.class, this::onGrantForMigration)
+        .onMessage(EndEvacuation.class, m -> {
+          endEvacuation();
           return this;
         })
         .onSignal(PostStop.class, s -> releaseAll())
@@ -273,7 +306,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   private Chunk chunkToTakeFrom() {
     Chunk best = null;
     for (Chunk c : chunks) {
-      if (c != null && c.freeCount > 0 && (best == null || c.freeCount < best.freeCount)) {
+      if (c != null && c.freeCount > 0 && !c.evacuating && (best == null || c.freeCount < best.freeCount)) {
         best = c;
         if (c.freeCount == 1) {
           break;
@@ -298,7 +331,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     }
     Chunk c;
     try {
-      c = new Chunk(id, pagesPerChunk);
+      c = new Chunk(id, pagesPerChunk, checkedMemory);
     } catch (OutOfMemoryError directMemoryExhausted) {
       getContext().getLog().warn("no direct memory for a new {}-byte chunk with {} bytes held; "
           + "raise -XX:MaxDirectMemorySize or lower zswapd.pool.max-size", pagesPerChunk * PageId.PAGE_SIZE,
@@ -333,6 +366,79 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
       serveWaiting();
     }
     return this;
+  }
+
+  // ---- evacuation (page migration) ----------------------------------------------------------
+
+  private Behavior<Command> onPlanEvacuation(PlanEvacuation m) {
+    endEvacuation();
+    List<Chunk> live = new ArrayList<>();
+    for (Chunk c : chunks) {
+      if (c != null) {
+        live.add(c);
+      }
+    }
+    live.sort((a, b) -> Integer.compare(a.inUse(), b.inUse()));
+    long[] freeAfter = new long[live.size() + 1]; // free pages in live[i..]
+    for (int i = live.size() - 1; i >= 0; i--) {
+      freeAfter[i] = freeAfter[i + 1] + live.get(i).freeCount;
+    }
+    int minFree = (int) Math.ceil(m.minFreeShare() * pagesPerChunk);
+    int k = 0;
+    long moving = 0;
+    while (k < live.size()) {
+      Chunk c = live.get(k);
+      boolean sparse = c.freeCount >= minFree;
+      boolean fits = moving + c.inUse() <= freeAfter[k + 1];
+      boolean withinPass = k == 0 || moving + c.inUse() <= m.maxPages();
+      if (!sparse || !fits || !withinPass) {
+        break;
+      }
+      moving += c.inUse();
+      k++;
+    }
+    int[] ids = new int[k];
+    for (int i = 0; i < k; i++) {
+      live.get(i).evacuating = true;
+      ids[i] = live.get(i).id;
+    }
+    Arrays.sort(ids);
+    m.replyTo().tell(new EvacuationPlan(ids, moving));
+    return this;
+  }
+
+  private Behavior<Command> onGrantForMigration(GrantForMigration m) {
+    int[] out = new int[m.count()];
+    Chunk[] from = new Chunk[m.count()];
+    int n = 0;
+    int chunkCount = 0;
+    while (n < m.count()) {
+      Chunk c = null;
+      for (Chunk x : chunks) {
+        if (x != null && x.freeCount > 0 && !x.evacuating && (c == null || x.freeCount < c.freeCount)) {
+          c = x;
+        }
+      }
+      if (c == null) {
+        break; // no room outside the evacuating chunks: migrate fewer pages this pass
+      }
+      while (n < m.count() && c.freeCount > 0) {
+        out[n++] = c.take();
+        pagesInUse++;
+      }
+      from[chunkCount++] = c;
+    }
+    maxPagesInUse = Math.max(maxPagesInUse, pagesInUse);
+    m.replyTo().tell(new Granted(Arrays.copyOf(out, n), Arrays.copyOf(from, chunkCount)));
+    return this;
+  }
+
+  private void endEvacuation() {
+    for (Chunk c : chunks) {
+      if (c != null) {
+        c.evacuating = false;
+      }
+    }
   }
 
   private void releaseChunk(Chunk c) {

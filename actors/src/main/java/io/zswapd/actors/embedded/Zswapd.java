@@ -33,6 +33,7 @@ import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.MigrationResult;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.ShutdownReport;
 import io.zswapd.protocol.engine.StoreReply;
@@ -452,6 +453,42 @@ public final class Zswapd implements Extension {
   /** Compacts every size class now. */
   public CompletionStage<CompactionResult> compact() {
     return ask(EngineCommand.Compact::new);
+  }
+
+  /**
+   * Gives memory back to the OS now: compacts every size class, then migrates zspage pages out
+   * of sparse chunks (those with at least {@code pool.migration.min-chunk-free} of their pages
+   * free) and releases the emptied chunks. The migration worker also does this by itself every
+   * {@code pool.migration.period} when the pool is fragmented.
+   *
+   * <pre>{@code
+   * zswapd.invalidateRange("swap0", 0, 100_000)
+   *     .thenCompose(freed -> zswapd.migrate())
+   *     .thenAccept(r -> System.out.println(r.chunksReleased() + " chunks back to the OS"));
+   * }</pre>
+   */
+  public CompletionStage<MigrationResult> migrate() {
+    return ask(EngineCommand.Migrate::new);
+  }
+
+  /**
+   * Resets an export, as zram's {@code reset}: every page is dropped and its memory released;
+   * the export stays and takes new stores at once. Completes with the pages that held data,
+   * after no migration in flight can still name them. An unknown export fails the stage with
+   * {@code NO_SUCH_EXPORT}, a reset after {@link #shutdown()} with {@code SHUTTING_DOWN}.
+   *
+   * <pre>{@code
+   * zswapd.reset("swap0").thenAccept(freed -> System.out.println(freed + " pages dropped"));
+   * }</pre>
+   */
+  public CompletionStage<Long> reset(String export) {
+    return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportReset>ask(guardian,
+        r -> new ZswapGuardian.ResetExport(export, r), ASK_TIMEOUT, system.scheduler())
+        .thenCompose(r -> r.existed()
+            ? CompletableFuture.completedStage(r.pagesFreed())
+            : CompletableFuture.failedStage(new ZswapdException(r.shuttingDown()
+                ? new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down")
+                : EngineError.noSuchExport(export))));
   }
 
   /**

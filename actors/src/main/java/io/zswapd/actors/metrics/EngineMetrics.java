@@ -67,6 +67,10 @@ final class EngineMetrics {
     pool.add(gauge(ARENA_CHUNKS, "off-heap chunks allocated now", NONE, t, PoolStats::arenaChunksHeld));
     pool.add(gauge(ARENA_HELD, "off-heap bytes allocated now (close to RSS)", BYTES, t, PoolStats::arenaBytesHeld));
     pool.add(counter(ARENA_CHUNKS_RELEASED, "chunks returned to the OS", t, PoolStats::chunksReleased));
+    pool.add(counter(ARENA_CHUNKS_ALLOCATED, "chunks taken from the OS", t, PoolStats::chunksAllocated));
+    pool.add(counter(PAGES_MIGRATED, "zspage pages moved out of sparse chunks (zsmalloc page migration)", t,
+        PoolStats::pagesMigrated));
+    pool.add(gauge(ZSPAGES_ISOLATED, "zspages isolated for migration now", NONE, t, PoolStats::zspagesIsolated));
     pool.add(gauge(HANDLES, "live objects in all size classes", NONE, t, PoolStats::handlesInUse));
     for (int g = 0; g < fullness.length; g++) {
       fullness[g] = Kamon.gauge(ZSPAGES_BY_FULLNESS, "zspages per fullness group (0 empty, 1..10 tenths in use, 11 full)",

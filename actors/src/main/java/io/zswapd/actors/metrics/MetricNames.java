@@ -60,6 +60,9 @@ public final class MetricNames {
   public static final String ARENA_CHUNKS = "zswapd_arena_chunks";
   public static final String ARENA_HELD = "zswapd_arena_held";
   public static final String ARENA_CHUNKS_RELEASED = "zswapd_arena_chunks_released";
+  public static final String ARENA_CHUNKS_ALLOCATED = "zswapd_arena_chunks_allocated";
+  public static final String PAGES_MIGRATED = "zswapd_pages_migrated";
+  public static final String ZSPAGES_ISOLATED = "zswapd_zspages_isolated";
   public static final String HANDLES = "zswapd_handles";
   public static final String ZSPAGES_BY_FULLNESS = "zswapd_zspages_by_fullness";
 

@@ -55,11 +55,12 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
 
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(30);
 
+  /** @param checkedMemory released chunks are dropped for the GC, never freed under a racing access */
   public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
-      long acceptBelowBytes, CodecKind codec, OptionalInt level, ActorRef<Ready> readyTo) {
+      long acceptBelowBytes, CodecKind codec, OptionalInt level, boolean checkedMemory, ActorRef<Ready> readyTo) {
     return Behaviors.setup(ctx -> {
-      ActorRef<PageArena.Command> arena =
-          ctx.spawn(PageArena.create(chunkBytes, limitBytes, acceptBelowBytes), "arena", EngineDispatcher.SAME);
+      ActorRef<PageArena.Command> arena = ctx.spawn(
+          PageArena.create(chunkBytes, limitBytes, acceptBelowBytes, checkedMemory), "arena", EngineDispatcher.SAME);
       List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
       for (ClassGeometry g : geometry.classes()) {
         classes.add(ctx.spawn(SizeClass.create(g, arena, chunkBytes, codec, level), "class-" + g.size(), EngineDispatcher.SAME));
@@ -126,14 +127,18 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     sorted.sort((a, b) -> Integer.compare(a.size(), b.size()));
     long compacted = 0;
     long handles = 0;
+    long migrated = 0;
+    long isolated = 0;
     for (SizeClassStats s : sorted) {
       compacted += s.pagesCompacted();
       handles += s.objsUsed();
+      migrated += s.pagesMigrated();
+      isolated += s.zspagesIsolated();
     }
     ArenaStats a = acc.arena();
     PoolStats pool = new PoolStats(a.pagesInUse() * PageId.PAGE_SIZE, a.limitBytes(),
         a.maxPagesInUse() * PageId.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
-        a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail());
+        a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail(), migrated, isolated, a.chunksAllocated());
     return new PoolReport(pool, sorted);
   }
 

@@ -59,6 +59,19 @@ import java.util.OptionalInt;
  *
  * <p>Every message about one handle comes from the one tree shard that owns the entry, so a
  * {@link Read} sent before a {@link Free} is always served first.
+ *
+ * <p><b>Page migration</b> (zsmalloc's isolate / migrate / putback, driven by the
+ * {@code MigrationWorker}) moves a zspage's pages out of chunks the arena wants to release.
+ * {@link Isolate} takes every zspage with a page in those chunks out of its fullness list, so
+ * nothing allocates into it or compacts it, and answers which pages must move. {@link Migrate}
+ * of one zspage is one message: it copies those pages to the new pages it carries, updates
+ * the zspage's page table (handles do not change: they name a zspage and an object, never a
+ * page), returns the old pages and links the zspage back. Frees go on meanwhile: a free that
+ * empties an isolated zspage is applied, but the zspage stays alive until its Migrate (or
+ * {@link Putback}) hands it back, and only then are its pages released, once (the 2016 seed).
+ * {@link StopMigrations} and {@link Drain} close the class to migration: isolated zspages are
+ * put back (or freed, on drain) and every later Isolate or Migrate is refused, its new pages
+ * returned untouched (the 2019 seed).
  */
 public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
@@ -116,6 +129,38 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   private record PagesGranted(PageArena.GrantReply reply) implements Command {}
 
+  /** Isolate every zspage with a page in one of {@code chunkIds} (ascending) for migration. */
+  public record Isolate(int[] chunkIds, ActorRef<Isolated> replyTo) implements Command {}
+
+  /** One isolated zspage and the ids of its pages that lie in the evacuating chunks. */
+  public record IsolatedZspage(int classIndex, int zspage, int[] pages) {}
+
+  public record Isolated(int classIndex, List<IsolatedZspage> zspages) {}
+
+  /**
+   * Move pages {@code oldPages} of isolated zspage {@code zspage} to {@code newPages} (same
+   * length, granted for migration, lying in {@code chunks}); ownership of the new pages passes
+   * to the class with this message, so a refusal returns them.
+   */
+  public record Migrate(int zspage, int[] oldPages, int[] newPages, Chunk[] chunks, ActorRef<Migrated> replyTo)
+      implements Command {}
+
+  /**
+   * The outcome of one Migrate: {@code pagesMoved} copied; {@code emptied} when every object
+   * was freed meanwhile and the zspage was released instead; {@code refused} when the class
+   * was closed to migration (the new pages went back to the arena).
+   */
+  public record Migrated(int classIndex, int zspage, int pagesMoved, boolean emptied, boolean refused) {}
+
+  /** Give isolated zspage {@code zspage} back to its fullness group without migrating it. */
+  public record Putback(int zspage) implements Command {}
+
+  /** Give every isolated zspage back (the worker lost track of an isolation: its answer timed out). */
+  public record PutbackAll() implements Command {}
+
+  /** Close the class to migration (engine shutdown): put back what is isolated, refuse the rest. */
+  public record StopMigrations() implements Command {}
+
   static final int GROUPS = ZsPages.GROUPS;
   private static final int NONE = ZsPages.NONE;
 
@@ -147,6 +192,8 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private boolean grantPending;
   private final ArrayDeque<Alloc> waiting = new ArrayDeque<>();
   private boolean drained;
+  private boolean migrationsClosed;
+  private long pagesMigrated;
 
   private long objsUsed;
   private long pagesCompacted;
@@ -187,6 +234,21 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
           return this;
         })
         .onMessage(Drain.class, this::onDrain)
+        .onMessage(Isolate.class, this::onIsolate)
+        .onMessage(Migrate.class, this::onMigrate)
+        .onMessage(Putback.class, m -> {
+          putBack(m.zspage());
+          return this;
+        })
+        .onMessage(PutbackAll.class, m -> {
+          putBackAll();
+          return this;
+        })
+        .onMessage(StopMigrations.class, m -> {
+          migrationsClosed = true;
+          putBackAll();
+          return this;
+        })
         .build();
   }
 
@@ -371,10 +433,10 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     int z = loc >>> objBits;
     zspages.release(z, loc & objMask);
     objsUsed--;
-    if (zspages.inUse(z) == 0) {
+    if (zspages.inUse(z) == 0 && !zspages.isolated(z)) {
       freeZspage(z);
     } else {
-      zspages.regroup(z);
+      zspages.regroup(z); // an isolated zspage, even emptied, waits for its Migrate or Putback
     }
     return this;
   }
@@ -461,6 +523,115 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return n;
   }
 
+  // ---- page migration ------------------------------------------------------------------------
+
+  private Behavior<Command> onIsolate(Isolate m) {
+    List<IsolatedZspage> out = new ArrayList<>();
+    if (drained || migrationsClosed) {
+      m.replyTo().tell(new Isolated(geometry.index(), out));
+      return this;
+    }
+    // Reserve pages in those chunks are free as far as the class is concerned: back they go.
+    int kept = 0;
+    int[] back = new int[reserveCount];
+    int n = 0;
+    for (int i = 0; i < reserveCount; i++) {
+      if (Arrays.binarySearch(m.chunkIds(), zspages.chunkIdOf(reserve[i])) >= 0) {
+        back[n++] = reserve[i];
+      } else {
+        reserve[kept++] = reserve[i];
+      }
+    }
+    reserveCount = kept;
+    if (n > 0) {
+      arena.tell(new PageArena.Return(back, n));
+    }
+    int[] moving = new int[ppz];
+    for (int z = 0; z < zspages.idLimit(); z++) {
+      if (!zspages.live(z) || zspages.isolated(z)) {
+        continue;
+      }
+      int count = 0;
+      for (int k = 0; k < ppz; k++) {
+        int page = zspages.pageAt(z, k);
+        if (Arrays.binarySearch(m.chunkIds(), zspages.chunkIdOf(page)) >= 0) {
+          moving[count++] = page;
+        }
+      }
+      if (count > 0) {
+        zspages.isolate(z);
+        out.add(new IsolatedZspage(geometry.index(), z, Arrays.copyOf(moving, count)));
+      }
+    }
+    m.replyTo().tell(new Isolated(geometry.index(), out));
+    return this;
+  }
+
+  private Behavior<Command> onMigrate(Migrate m) {
+    int z = m.zspage();
+    if (drained || migrationsClosed || !zspages.live(z) || !zspages.isolated(z)) {
+      // Closed (or handed back already): the zspage's old pages are not touched, the new ones
+      // were never used and go straight back.
+      arena.tell(new PageArena.Return(m.newPages(), m.newPages().length));
+      m.replyTo().tell(new Migrated(geometry.index(), z, 0, false, true));
+      return this;
+    }
+    zspages.addChunks(m.chunks());
+    if (zspages.inUse(z) == 0) {
+      // Emptied by frees while isolated: released now, exactly once, with nothing to copy.
+      arena.tell(new PageArena.Return(m.newPages(), m.newPages().length));
+      releaseEmptied(z);
+      m.replyTo().tell(new Migrated(geometry.index(), z, 0, true, false));
+      return this;
+    }
+    int moved = 0;
+    for (int i = 0; i < m.oldPages().length; i++) {
+      for (int k = 0; k < ppz; k++) {
+        if (zspages.pageAt(z, k) == m.oldPages()[i]) {
+          zspages.migratePage(z, k, m.newPages()[i]);
+          moved++;
+          break;
+        }
+      }
+    }
+    if (moved != m.oldPages().length) {
+      throw new IllegalStateException("size class " + size + ": zspage " + z + " no longer holds "
+          + (m.oldPages().length - moved) + " of the pages isolated for migration");
+    }
+    arena.tell(new PageArena.Return(m.oldPages(), moved));
+    zspages.putBack(z);
+    pagesMigrated += moved;
+    m.replyTo().tell(new Migrated(geometry.index(), z, moved, false, false));
+    return this;
+  }
+
+  private void putBack(int z) {
+    if (drained || !zspages.live(z) || !zspages.isolated(z)) {
+      return;
+    }
+    if (zspages.inUse(z) == 0) {
+      releaseEmptied(z);
+    } else {
+      zspages.putBack(z);
+    }
+  }
+
+  /** An isolated zspage whose objects were all freed: every page straight back to the arena. */
+  private void releaseEmptied(int z) {
+    int[] pages = new int[ppz];
+    zspages.pagesOf(z, pages, 0);
+    zspages.free(z);
+    arena.tell(new PageArena.Return(pages, ppz));
+  }
+
+  private void putBackAll() {
+    for (int z = 0; z < zspages.idLimit() && zspages.isolatedCount() > 0; z++) {
+      if (zspages.live(z) && zspages.isolated(z)) {
+        putBack(z);
+      }
+    }
+  }
+
   // ---- stats and drain --------------------------------------------------------------------
 
   private SizeClassStats stats() {
@@ -469,11 +640,13 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       groups.add(zspages.groupCount(g));
     }
     long count = zspages.count();
-    return new SizeClassStats(size, ppz, objs, count * objs, objsUsed, count, count * ppz, groups, pagesCompacted);
+    return new SizeClassStats(size, ppz, objs, count * objs, objsUsed, count, count * ppz, groups, pagesCompacted,
+        pagesMigrated, zspages.isolatedCount());
   }
 
   private Behavior<Command> onDrain(Drain d) {
     drained = true;
+    migrationsClosed = true; // isolated zspages are freed below like the rest; later Migrates refused
     for (Alloc a : waiting) {
       a.replyTo().tell(new AllocReply.AllocRefused(a.tag(), a.generation(),
           new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));

@@ -31,7 +31,7 @@ import java.util.Arrays;
  *
  *  state:  bits 0..11   objects in use                       (a zspage holds at most 2048)
  *          bits 12..23  first free object + 1, 0 = full      (the free list's head)
- *          bits 24..27  fullness group + 1, 0 = a free id
+ *          bits 24..27  fullness group + 1, 0 = a free id, 13 = isolated for migration
  * </pre>
  * Four bytes plus four per page for each zspage, and 1.5 bytes of group bitmaps (a bit in
  * each of the twelve): under 4 bytes of heap per stored object when a zspage holds five to
@@ -56,6 +56,8 @@ final class ZsPages {
   static final int GROUPS = 12;
   static final int FULL = GROUPS - 1;
   static final int NONE = -1;
+  /** Group value of a zspage isolated for migration: linked in no list, so never allocated from. */
+  static final int ISOLATED = GROUPS;
   private static final int INITIAL_ZSPAGES = 8;
 
   private final int size;
@@ -79,6 +81,7 @@ final class ZsPages {
   private int nextId;
   private final IntStack freeIds = new IntStack();
   private long count;
+  private long isolatedCount;
 
   private final long[] groupCount = new long[GROUPS];
 
@@ -174,6 +177,53 @@ final class ZsPages {
   /** True when {@code z} names a zspage (not a freed id). */
   boolean live(int z) {
     return group(z) != NONE;
+  }
+
+  // ---- isolation and page migration ------------------------------------------------------
+  // An isolated zspage is in no fullness list: allocation and compaction cannot pick it, and
+  // a free that empties it leaves it alive until migration hands it back (putBack or free).
+
+  void isolate(int z) {
+    unlink(z);
+    state[z] = packed(inUse(z), freeHead(z), ISOLATED);
+    isolatedCount++;
+  }
+
+  boolean isolated(int z) {
+    return group(z) == ISOLATED;
+  }
+
+  /** Links an isolated zspage into the group its objects put it in again. */
+  void putBack(int z) {
+    unlink(z);
+    link(z, groupOf(z));
+  }
+
+  long isolatedCount() {
+    return isolatedCount;
+  }
+
+  /** Page id of page {@code k} of zspage {@code z}. */
+  int pageAt(int z, int k) {
+    return pages[z * ppz + k];
+  }
+
+  /** The id of the chunk holding page {@code pageId}. */
+  int chunkIdOf(int pageId) {
+    return PageId.chunkId(pageId, pagesPerChunk);
+  }
+
+  /**
+   * Copies page {@code k} of zspage {@code z} to page {@code newPageId} (whose chunk is cached)
+   * and makes the new page the zspage's page {@code k}. Handles are untouched: a location names
+   * a zspage and an object index, never a page.
+   */
+  void migratePage(int z, int k, int newPageId) {
+    int oldPageId = pages[z * ppz + k];
+    Chunk from = chunkOf(oldPageId);
+    Chunk to = chunkOf(newPageId);
+    to.memory().put(to.byteOffset(newPageId), from.memory(), from.byteOffset(oldPageId), PageId.PAGE_SIZE);
+    pages[z * ppz + k] = newPageId;
   }
 
   /** Ids in use are below this. */
@@ -306,6 +356,9 @@ final class ZsPages {
 
   /** Moves zspage {@code z} to the group its objects in use now put it in. */
   void regroup(int z) {
+    if (group(z) == ISOLATED) {
+      return; // linked again when migration hands it back
+    }
     int g = groupOf(z);
     if (g != group(z)) {
       unlink(z);
@@ -323,6 +376,11 @@ final class ZsPages {
   private void unlink(int z) {
     int g = group(z);
     if (g == NONE) {
+      return;
+    }
+    if (g == ISOLATED) {
+      isolatedCount--;
+      state[z] = packed(inUse(z), freeHead(z), NONE);
       return;
     }
     members[g][z >>> 6] &= ~(1L << z);

@@ -46,7 +46,7 @@ class PageArenaTest {
 
   @Test
   void aChunkIsReleasedTheMomentItsLastPageComesBackAndThenAccessFails() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20)); // 16 pages a chunk
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true)); // 16 pages a chunk
     PageArena.Granted first = grant(arena, 16, 16);
     PageArena.Granted second = grant(arena, 4, 4);
     assertThat(first.chunks()).hasSize(1);
@@ -79,7 +79,7 @@ class PageArenaTest {
 
   @Test
   void pageIdsAreChunkTimesPagesPerChunkPlusIndexAndAReleasedChunkIdIsReusedWithANewChunk() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
     PageArena.Granted a = grant(arena, 16, 16);
     PageArena.Granted b = grant(arena, 2, 2);
     assertThat(a.pageIds()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -96,7 +96,7 @@ class PageArenaTest {
 
   @Test
   void aPageReturnedTwiceOrAfterItsChunkWasReleasedIsRefusedAtOnce() {
-    BehaviorTestKit<PageArena.Command> arena = BehaviorTestKit.create(PageArena.create(64 << 10, 1 << 20, 1 << 20));
+    BehaviorTestKit<PageArena.Command> arena = BehaviorTestKit.create(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
     TestInbox<PageArena.GrantReply> inbox = TestInbox.create();
     arena.run(new PageArena.Grant(4, 4, inbox.getRef()));
     int[] ids = ((PageArena.Granted) inbox.receiveMessage()).pageIds();
@@ -113,7 +113,7 @@ class PageArenaTest {
 
   @Test
   void aChunkOfPagesNotAMultipleOf64GrantsExactlyItsPages() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(17 * 4096, 1 << 20, 1 << 20)); // 17 pages
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(17 * 4096, 1 << 20, 1 << 20, true)); // 17 pages
     PageArena.Granted a = grant(arena, 16, 16);
     PageArena.Granted b = grant(arena, 2, 2);
     assertThat(b.pageIds()).containsExactly(16, 17); // the 17th page of chunk 0, then chunk 1's first
@@ -127,7 +127,7 @@ class PageArenaTest {
 
   @Test
   void grantsComeFromTheFullestChunk() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
     PageArena.Granted a = grant(arena, 16, 16); // chunk A full
     PageArena.Granted b = grant(arena, 16, 16); // chunk B full
     giveBack(arena, a.pageIds()[0]);                                         // A: 1 free
@@ -139,7 +139,7 @@ class PageArenaTest {
 
   @Test
   void theLimitRefusesAndHysteresisHoldsUntilBelowTheAcceptThreshold() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10)); // 16 pages, accept < 8
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, true)); // 16 pages, accept < 8
     int[] all = grant(arena, 10, 16).pageIds();
     assertThat(all).hasSize(16);
     assertThat(grant(arena, 1, 1)).isNull();
@@ -150,5 +150,65 @@ class PageArenaTest {
     assertThat(grant(arena, 1, 1).pageIds()).hasSize(1);
     ArenaStats s = stats(arena);
     assertThat(s.poolLimitHit()).isEqualTo(2);
+  }
+
+  // ---- evacuation ---------------------------------------------------------------------------
+
+  private static PageArena.EvacuationPlan plan(ActorRef<PageArena.Command> arena, double minFree, int maxPages) {
+    TestProbe<PageArena.EvacuationPlan> p = kit.createTestProbe();
+    arena.tell(new PageArena.PlanEvacuation(minFree, maxPages, p.getRef()));
+    return p.receiveMessage();
+  }
+
+  private static PageArena.Granted grantForMigration(ActorRef<PageArena.Command> arena, int count) {
+    TestProbe<PageArena.GrantReply> p = kit.createTestProbe();
+    arena.tell(new PageArena.GrantForMigration(count, p.getRef()));
+    return (PageArena.Granted) p.receiveMessage();
+  }
+
+  private static int[] chunksOf(PageArena.Granted g) {
+    return java.util.Arrays.stream(g.pageIds()).map(id -> PageId.chunkId(id, PAGES_PER_CHUNK)).toArray();
+  }
+
+  /** Three chunks: 0 with 2 pages in use, 1 with 12, 2 full (16). */
+  private static ActorRef<PageArena.Command> threeChunks() {
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
+    PageArena.Granted all = grant(arena, 48, 48);
+    int[] ids = all.pageIds(); // chunk 0 = ids[0..16), 1 = [16..32), 2 = [32..48): fullest chunk first, lowest page first
+    for (int i = 2; i < 16; i++) {
+      giveBack(arena, ids[i]);
+    }
+    for (int i = 28; i < 32; i++) {
+      giveBack(arena, ids[i]);
+    }
+    return arena;
+  }
+
+  @Test
+  void evacuationPlansTheSparsestChunksThatFitInTheOthersAndGrantsForMigrationAvoidThem() {
+    ActorRef<PageArena.Command> arena = threeChunks();
+    PageArena.EvacuationPlan plan = plan(arena, 0.25, 1000);
+    assertThat(plan.chunkIds()).containsExactly(0); // chunk 1 (4 free of 16) would not fit in chunk 2 (full)
+    assertThat(plan.pagesInUse()).isEqualTo(2);
+
+    PageArena.Granted to = grantForMigration(arena, 2);
+    assertThat(chunksOf(to)).containsExactly(1, 1);
+    PageArena.Granted normal = grant(arena, 2, 2); // ordinary grants skip the evacuating chunk too
+    assertThat(chunksOf(normal)).containsExactly(1, 1);
+    assertThat(stats(arena).chunksAllocated()).isEqualTo(3);
+
+    arena.tell(new PageArena.EndEvacuation());
+    PageArena.Granted after = grant(arena, 1, 1);
+    assertThat(PageId.chunkId(after.pageIds()[0], PAGES_PER_CHUNK)).as("fullest chunk with room").isEqualTo(0);
+  }
+
+  @Test
+  void migrationGrantsNeverMakeAChunkAndStopWhereTheOtherChunksAreFull() {
+    ActorRef<PageArena.Command> arena = threeChunks();
+    assertThat(plan(arena, 0.25, 1000).chunkIds()).containsExactly(0);
+    PageArena.Granted to = grantForMigration(arena, 10);
+    assertThat(to.pageIds()).as("only chunk 1's four free pages").hasSize(4);
+    assertThat(stats(arena).chunksAllocated()).isEqualTo(3);
+    assertThat(plan(arena, 0.25, 1000).chunkIds()).as("chunk 0's pages no longer fit anywhere").isEmpty();
   }
 }

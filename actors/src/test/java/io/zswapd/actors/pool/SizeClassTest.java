@@ -43,7 +43,7 @@ class SizeClassTest {
   void straddlingObjectsRoundTripByteForByteThroughCompaction() {
     long seed = 77;
     ClassGeometry g = straddlingClass();
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     SplittableRandom rnd = new SplittableRandom(seed);
@@ -115,7 +115,7 @@ class SizeClassTest {
   @Test
   void aRefusedGrantRefusesTheWaitingAllocations() {
     ClassGeometry g = PoolGeometry.of(4).classFor(4096);
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     byte[] raw = new byte[4096];
@@ -166,7 +166,7 @@ class SizeClassTest {
   void freedObjectsAreReusedFromTheFreeListKeptInTheirOwnBytes() {
     long seed = 78;
     ClassGeometry g = straddlingClass();
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     SplittableRandom rnd = new SplittableRandom(seed);
     int n = g.objsPerZspage() * 3;
@@ -202,7 +202,7 @@ class SizeClassTest {
   void aClassUsesTheNewChunkWhenTheArenaReusesAReleasedChunksId() {
     long seed = 79;
     ClassGeometry g = straddlingClass();
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20)); // 16 pages a chunk
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20, true)); // 16 pages a chunk
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
     SplittableRandom rnd = new SplittableRandom(seed);
     List<byte[]> first = randomObjects(rnd, g.objsPerZspage() * 2, g.size());
@@ -228,7 +228,7 @@ class SizeClassTest {
   @Test
   void freeingAHandleTwiceStopsTheClassInsteadOfCorruptingIt() {
     ClassGeometry g = straddlingClass();
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     long[] handles = allocAll(cls, randomObjects(new SplittableRandom(80), 2, g.size()));
     TestProbe<Object> watcher = kit.createTestProbe();

@@ -72,4 +72,10 @@ public sealed interface EngineCommand {
 
   /** Run size-class compaction now; the reply says how many pages went back to the arena. */
   record Compact(ActorRef<CompactionResult> replyTo) implements EngineCommand {}
+
+  /**
+   * Give memory back now: compact every size class, then migrate zspage pages out of sparse
+   * chunks until no chunk is worth emptying, releasing the emptied chunks to the OS.
+   */
+  record Migrate(ActorRef<MigrationResult> replyTo) implements EngineCommand {}
 }

@@ -14,6 +14,10 @@ package io.zswapd.protocol.engine;
  * @param chunksReleased   chunks returned to the OS (cumulative)
  * @param handlesInUse     live object handles across all size classes
  * @param rejectReclaimFail stores refused because writeback could not make room in time: zswap {@code reject_reclaim_fail}
+ * @param pagesMigrated    zspage pages copied out of sparse chunks by page migration (cumulative), so
+ *                         that those chunks could go back to the OS; as the kernel's {@code pgmigrate_success}
+ * @param zspagesIsolated  zspages isolated for migration right now (0 at rest): zsmalloc's {@code isolated}
+ * @param chunksAllocated  off-heap chunks taken from the OS (cumulative); held = allocated - released
  */
 public record PoolStats(
     long memUsedTotal,
@@ -26,4 +30,7 @@ public record PoolStats(
     long arenaBytesHeld,
     long chunksReleased,
     long handlesInUse,
-    long rejectReclaimFail) {}
+    long rejectReclaimFail,
+    long pagesMigrated,
+    long zspagesIsolated,
+    long chunksAllocated) {}

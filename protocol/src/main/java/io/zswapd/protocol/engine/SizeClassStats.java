@@ -14,6 +14,8 @@ import java.util.List;
  * @param pagesUsed        pages held in zspages
  * @param zspagesByFullness zspages per fullness group: index 0 empty, 1..10 the tenths, 11 full
  * @param pagesCompacted   pages this class gave back through compaction (cumulative)
+ * @param pagesMigrated    pages of its zspages moved to another chunk by page migration (cumulative)
+ * @param zspagesIsolated  zspages isolated for migration right now: zsmalloc's {@code class->isolated}
  */
 public record SizeClassStats(
     int size,
@@ -24,7 +26,9 @@ public record SizeClassStats(
     long zspages,
     long pagesUsed,
     List<Long> zspagesByFullness,
-    long pagesCompacted) {
+    long pagesCompacted,
+    long pagesMigrated,
+    long zspagesIsolated) {
   public SizeClassStats {
     zspagesByFullness = List.copyOf(zspagesByFullness);
   }

@@ -51,6 +51,8 @@ final class DaemonJar {
       // stderr unless told to allow it (the flag does not exist before JDK 23). README says so.
       argv.add("--sun-misc-unsafe-memory-access=allow");
     }
+    // Checked memory in every test: a use after free is an exception, not a crashed daemon.
+    argv.add("-Dzswapd.pool.migration.checked-memory=on");
     argv.addAll(List.of("-jar", path().toString()));
     argv.addAll(List.of(args));
     return argv;
