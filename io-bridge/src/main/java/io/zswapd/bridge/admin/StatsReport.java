@@ -47,6 +47,7 @@ public final class StatsReport {
     out.add(bytes(1, "arena_bytes_held", p.arenaBytesHeld()));
     out.add(count(1, "arena_chunks_held", p.arenaChunksHeld()));
     out.add(count(1, "chunks_released", p.chunksReleased()));
+    out.add(count(1, "pages_migrated", p.pagesMigrated()));
     for (ExportStats e : stats.exports()) {
       out.add("");
       out.addAll(export(e));
