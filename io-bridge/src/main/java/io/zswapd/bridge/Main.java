@@ -233,6 +233,13 @@ public final class Main {
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-admin-stop",
         admin::stop);
     LOG.info(StartupSummary.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin));
+    if (System.getenv("MALLOC_MMAP_THRESHOLD_") == null && System.getProperty("os.name").startsWith("Linux")) {
+      // glibc raises its mmap threshold past 2 MiB after the first chunk is freed; later chunks
+      // then come from malloc's heap and their memory stays in the process after release.
+      LOG.warn("MALLOC_MMAP_THRESHOLD_ is not set: memory of released chunks may stay in this process "
+          + "(RSS does not fall after trims); start the daemon with MALLOC_MMAP_THRESHOLD_=131072 "
+          + "(docs/OPERATIONS.md)");
+    }
     out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin, zswapd.metricsAddress()));
     out.flush();
     system.getWhenTerminated().toCompletableFuture().join();

@@ -49,8 +49,18 @@ final class Daemon implements AutoCloseable {
   }
 
   static Daemon serve(Path config) {
+    return serve(config, true);
+  }
+
+  /** As the README runs it ({@code withMallocThreshold}), or with glibc's default mmap threshold. */
+  static Daemon serve(Path config, boolean withMallocThreshold) {
     ProcessBuilder pb = new ProcessBuilder(DaemonJar.command("serve", "--config", config.toString()))
         .directory(config.getParent().toFile());
+    if (withMallocThreshold) {
+      pb.environment().put("MALLOC_MMAP_THRESHOLD_", "131072");
+    } else {
+      pb.environment().remove("MALLOC_MMAP_THRESHOLD_");
+    }
     try {
       return new Daemon(pb.start());
     } catch (IOException e) {
