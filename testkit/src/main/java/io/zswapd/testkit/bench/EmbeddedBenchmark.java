@@ -24,6 +24,8 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
 public final class EmbeddedBenchmark {
   private static final int DISTINCT = 8192;          // pages cycled through (32 MiB of input)
   private static final int IN_FLIGHT = 256;          // outstanding engine requests
+  /** What the daemon runs with; the test fixture would turn checked memory on. */
+  private static final String PRODUCTION = "zswapd.pool.migration.checked-memory = off\n";
   private static final int RANGE = 32;               // pages per range request (128 KiB)
   private static final int RANGES_IN_FLIGHT = 8;     // outstanding range requests (256 pages)
 
@@ -36,8 +38,10 @@ public final class EmbeddedBenchmark {
         PageGenerator.Kind.ZERO};
     StringBuilder single = new StringBuilder();
     StringBuilder ranges = new StringBuilder();
+    // Production settings, not the test fixture's: unchecked memory, metrics served (on a free port).
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 2 GiB\n"
-        + "zswapd.exports = [ { name = bench, size = 64 GiB } ]")) {
+        + "zswapd.exports = [ { name = bench, size = 64 GiB } ]\n" + PRODUCTION
+        + "zswapd.metrics.prometheus = \"127.0.0.1:0\"\n")) {
       Zswapd z = engine.zswapd();
       long base = 0;
       for (PageGenerator.Kind kind : kinds) {
@@ -255,8 +259,10 @@ public final class EmbeddedBenchmark {
   private static void memoryRun(int gib, boolean histogram) throws Exception {
     long pages = (long) gib << 18;
     MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
+    // The engine's own metadata: the Prometheus reporter's per-tick snapshots are not per page.
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = " + (gib * 2 + 1) + " GiB\n"
-        + "zswapd.exports = [ { name = bench, size = " + (gib * 2) + " GiB } ]")) {
+        + "zswapd.exports = [ { name = bench, size = " + (gib * 2) + " GiB } ]\n" + PRODUCTION
+        + "zswapd.metrics.prometheus = off\n")) {
       Zswapd z = engine.zswapd();
       z.stats().toCompletableFuture().join();
       PageGenerator gen = new PageGenerator(99);
