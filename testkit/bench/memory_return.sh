@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Memory back to the OS over NBD: write mixed data, trim 80% of it plus whole ranges, let the
-# migration worker run; RSS (minus the idle server's) against the compressed bytes left.
+# Memory back to the OS over NBD, against the daemon itself (java -jar zswapd.jar serve): write
+# mixed data, trim 80% of it plus whole ranges, let the migration worker run; the daemon's RSS
+# (minus its idle RSS) against the compressed bytes left, from /proc/PID/status and its
+# Prometheus endpoint every 500 ms. memory_return.py runs it; memory_chart.py draws OUT.svg.
 # Writes OUT.csv and OUT.svg (default docs/memory-return) and prints Markdown for BENCHMARKS.md.
 # Usage: testkit/bench/memory_return.sh [GiB written] [seconds to settle] [cycles] [OUT]
-#   GLIBC_DEFAULT_MMAP=1 in the environment runs without MALLOC_MMAP_THRESHOLD_ (see below).
-# Needs fio (nbd engine) and python3-libnbd (Debian: fio python3-libnbd).
+#   GLIBC_DEFAULT_MMAP=1 in the environment starts the daemon without MALLOC_MMAP_THRESHOLD_.
+# Needs the daemon jar (mvn -B -ntp -q -DskipTests package), fio (nbd engine) and
+# python3-libnbd (Debian: fio python3-libnbd).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python=""
@@ -12,19 +15,10 @@ for p in /usr/bin/python3 python3; do
   if "$p" -c 'import nbd' 2>/dev/null; then python="$p"; break; fi
 done
 [ -n "$python" ] || { echo "python3-libnbd is needed (apt-get install python3-libnbd)" >&2; exit 1; }
+[ -f io-bridge/target/zswapd.jar ] || { echo "no io-bridge/target/zswapd.jar: mvn -B -ntp -q -DskipTests package" >&2; exit 1; }
 out="${4:-docs/memory-return}"
-cp=$(testkit/bench/classpath.sh)
-# The heap is fixed and touched up front (as docs/OPERATIONS.md recommends for a swap daemon),
-# so RSS moves with off-heap memory only. A fixed mmap threshold keeps glibc from serving
-# chunks from its heap arenas after the first free (it raises the threshold dynamically),
-# from where free() could not give them back to the OS.
-malloc_env=(MALLOC_MMAP_THRESHOLD_=131072)
-[ "${GLIBC_DEFAULT_MMAP:-0}" = 1 ] && malloc_env=()
-env "${malloc_env[@]}" java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=4g \
-  -Dlogback.configurationFile=testkit/bench/logback-bench.xml \
-  -Dakka.actor.default-dispatcher.fork-join-executor.parallelism-min=2 \
-  -Dakka.actor.default-dispatcher.fork-join-executor.parallelism-max=2 \
-  -Dakka.actor.default-dispatcher.throughput=64 \
-  -Dbench.python="$python" \
-  -cp "$cp" io.zswapd.testkit.bench.MemoryReturnBenchmark "${1:-2}" "${2:-40}" "$out.csv" "${3:-1}"
-python3 testkit/bench/memory_chart.py "$out.csv" "$out.svg"
+"$python" testkit/bench/memory_return.py --gib "${1:-2}" --settle "${2:-40}" --cycles "${3:-1}" --out "$out"
+title="zswapd daemon: memory back to the OS after trimming 80% over NBD"
+[ "${3:-1}" != 1 ] && title="$title, ${3} cycles"
+[ "${GLIBC_DEFAULT_MMAP:-0}" = 1 ] && title="$title, glibc defaults"
+python3 testkit/bench/memory_chart.py "$out.csv" "$out.svg" "$title"
