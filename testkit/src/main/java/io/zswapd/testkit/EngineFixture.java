@@ -25,7 +25,12 @@ public final class EngineFixture implements AutoCloseable {
 
   private EngineFixture(ActorTestKit testKit) {
     this.testKit = testKit;
-    this.zswapd = Zswapd.get(testKit.system());
+    try {
+      this.zswapd = Zswapd.get(testKit.system());
+    } catch (RuntimeException e) {
+      testKit.shutdownTestKit(); // else its threads keep the JVM alive after the failure
+      throw e;
+    }
   }
 
   /**

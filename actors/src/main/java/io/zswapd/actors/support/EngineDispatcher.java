@@ -4,11 +4,10 @@ import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Props;
 
 /**
- * The engine's own dispatcher. The guardian starts on {@code zswapd-engine-dispatcher} (see
- * reference.conf) and every actor below it is spawned on its parent's dispatcher, so the
- * engine's many small messages never queue behind the embedding application's actors, and
- * the engine runs with one thread per core and long batches whatever the application's
- * default dispatcher is.
+ * The engine's dispatcher. The guardian starts on {@code zswapd-engine-dispatcher} (see
+ * reference.conf: by default an alias of Akka's default dispatcher, or a dispatcher of the
+ * application's) and every actor below it is spawned on its parent's dispatcher, so the whole
+ * engine runs where that setting says.
  */
 public final class EngineDispatcher {
   /** Config path of the engine's dispatcher. */
