@@ -27,6 +27,18 @@ public final class EmbeddedBenchmark {
   /** What the daemon runs with; the test fixture would turn checked memory on. */
   private static final String PRODUCTION = "zswapd.pool.migration.checked-memory = off\n"
       + System.getProperty("zswapd.bench.extra", "") + "\n";
+
+  /**
+   * The engine on a dispatcher of its own, one thread per core and batches of 64, as the
+   * reference.conf example shows for an application that embeds it (Akka's default
+   * dispatcher has at least 8 threads, which on 2 cores cost single-page stores about half
+   * their throughput). {@code -Dzswapd.bench.default-dispatcher=true} runs on Akka's default.
+   */
+  private static final String ENGINE_DISPATCHER = Boolean.getBoolean("zswapd.bench.default-dispatcher") ? ""
+      : "bench.zswapd-dispatcher { type = Dispatcher, executor = \"fork-join-executor\",\n"
+      + "  fork-join-executor { parallelism-min = 2, parallelism-factor = 1.0, parallelism-max = 2 },\n"
+      + "  throughput = 64 }\n"
+      + "zswapd-engine-dispatcher = \"bench.zswapd-dispatcher\"\n";
   private static final int RANGE = 32;               // pages per range request (128 KiB)
   private static final int RANGES_IN_FLIGHT = 8;     // outstanding range requests (256 pages)
 
@@ -41,7 +53,7 @@ public final class EmbeddedBenchmark {
     StringBuilder ranges = new StringBuilder();
     // Production settings, not the test fixture's: unchecked memory, metrics served (on a free port).
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 2 GiB\n"
-        + "zswapd.exports = [ { name = bench, size = 64 GiB } ]\n" + PRODUCTION
+        + "zswapd.exports = [ { name = bench, size = 64 GiB } ]\n" + PRODUCTION + ENGINE_DISPATCHER
         + "zswapd.metrics.prometheus = \"127.0.0.1:0\"\n")) {
       Zswapd z = engine.zswapd();
       long base = 0;
@@ -91,7 +103,8 @@ public final class EmbeddedBenchmark {
       }
     }
     System.out.println();
-    System.out.println("Medians of " + Integer.getInteger("zswapd.bench.rounds", 3) + " rounds.");
+    System.out.println("Medians of " + Integer.getInteger("zswapd.bench.rounds", 3) + " rounds; engine dispatcher: "
+        + (ENGINE_DISPATCHER.isEmpty() ? "Akka's default" : "its own, 2 threads, throughput 64") + ".");
     System.out.println();
     System.out.println("Single pages (`store`, `load`; " + IN_FLIGHT + " requests in flight):");
     System.out.println();
