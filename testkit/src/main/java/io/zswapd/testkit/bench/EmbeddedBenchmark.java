@@ -278,7 +278,7 @@ public final class EmbeddedBenchmark {
     // The engine's own metadata: the Prometheus reporter's per-tick snapshots are not per page.
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = " + (gib * 2 + 1) + " GiB\n"
         + "zswapd.exports = [ { name = bench, size = " + (gib * 2) + " GiB } ]\n" + PRODUCTION
-        + "zswapd.metrics.prometheus = off\n")) {
+        + "zswapd.metrics { prometheus = off, tick-interval = 100ms }\n")) {
       Zswapd z = engine.zswapd();
       z.stats().toCompletableFuture().join();
       PageGenerator gen = new PageGenerator(99);
@@ -289,6 +289,9 @@ public final class EmbeddedBenchmark {
         samples[i] = gen.page(i, kinds[i % kinds.length]);
         samples[i][0] = (byte) i; // distinct
       }
+      // The metrics publisher registers its Kamon instruments (per export, per size class) at its
+      // first tick: a fixed cost, not the pages', so it happens before the baseline.
+      Thread.sleep(500);
       long heapBefore = settledHeap(mem); // after the input pages exist, so only the engine's growth counts
       java.util.Map<String, Long> histoBefore = histogram ? liveHistogram() : null;
       Semaphore window = new Semaphore(IN_FLIGHT);
