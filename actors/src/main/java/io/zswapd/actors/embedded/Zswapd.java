@@ -273,9 +273,6 @@ public final class Zswapd implements Extension {
    * }</pre>
    */
   public CompletionStage<Void> storePages(String export, long firstPage, byte[] pages) {
-    if (pages.length == 0 || pages.length % PageImage.PAGE_SIZE != 0) {
-      return invalid("pages are a positive multiple of " + PageImage.PAGE_SIZE + " bytes, got " + pages.length);
-    }
     return storePages(export, firstPage, ByteBuffer.wrap(pages));
   }
 

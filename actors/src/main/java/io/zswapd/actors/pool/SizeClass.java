@@ -255,16 +255,21 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   // ---- allocation -------------------------------------------------------------------------
 
   private Behavior<Command> onAlloc(Alloc a) {
+    if (drained || !waiting.isEmpty() || !tryAlloc(a)) {
+      waitOrRefuse(a);
+    }
+    return this;
+  }
+
+  /** An allocation that could not be made now: refused while draining, else queued for pages. */
+  private void waitOrRefuse(Alloc a) {
     if (drained) {
       a.replyTo().tell(new AllocReply.AllocRefused(a.tag(), a.generation(),
           new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
-      return this;
-    }
-    if (!waiting.isEmpty() || !tryAlloc(a)) {
+    } else {
       waiting.add(a);
       requestPages();
     }
-    return this;
   }
 
   private Behavior<Command> onAllocMany(AllocMany m) {
@@ -280,7 +285,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
         handles[done] = Handle.of(geometry.index(), slot);
         done++;
       } else {
-        onAlloc(new Alloc(m.data()[i], m.tags()[i], m.generations()[i], m.replyTo()));
+        waitOrRefuse(new Alloc(m.data()[i], m.tags()[i], m.generations()[i], m.replyTo()));
       }
     }
     if (done > 0) {

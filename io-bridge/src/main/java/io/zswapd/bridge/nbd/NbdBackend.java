@@ -92,8 +92,9 @@ final class NbdBackend {
         parts.add(zswapd.storeImage(export, page, compressor.compress(data.asByteBuffer())).toCompletableFuture());
       } else if (whole >= 1) {
         ByteString run = data.slice(at, at + whole * PAGE);
-        parts.add(CompletableFuture.supplyAsync(() -> compress(run), executor)
-            .thenCompose(images -> zswapd.storeImages(export, page, images)));
+        // storePages compresses on the thread that calls it: here a task of the dispatcher.
+        parts.add(CompletableFuture.supplyAsync(() -> zswapd.storePages(export, page, run.asByteBuffer()), executor)
+            .thenCompose(stored -> stored));
       } else {
         int n = (int) Math.min(PAGE - from, end - pos);
         parts.add(zswapd.patch(export, page, from, data.slice(at, at + n).toArray()).toCompletableFuture());
@@ -103,15 +104,6 @@ final class NbdBackend {
       pos += (long) whole * PAGE;
     }
     return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
-  }
-
-  private PageImage[] compress(ByteString run) {
-    java.nio.ByteBuffer bytes = run.asByteBuffer();
-    PageImage[] images = new PageImage[run.length() / PAGE];
-    for (int i = 0; i < images.length; i++) {
-      images[i] = compressor.compress(bytes.slice(bytes.position() + i * PAGE, PAGE));
-    }
-    return images;
   }
 
   /** Zeros: whole pages become same-filled zero pages (no allocation), parts are patched. */
