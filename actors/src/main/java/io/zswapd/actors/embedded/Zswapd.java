@@ -572,10 +572,7 @@ public final class Zswapd implements Extension {
     List<CompletableFuture<Void>> runs = new ArrayList<>();
     int i = 0;
     while (i < batch.size()) {
-      int j = i + 1;
-      while (j < batch.size() && batch.get(j).pageIndex() == batch.get(j - 1).pageIndex() + 1) {
-        j++;
-      }
+      int j = runEnd(batch, i, PageWrite::pageIndex);
       List<PageWrite> run = batch.subList(i, j);
       PageImage[] images = new PageImage[run.size()];
       List<CompletableFuture<Void>> earlier = new ArrayList<>();
@@ -603,15 +600,21 @@ public final class Zswapd implements Extension {
     return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new));
   }
 
+  /** The end (exclusive) of the run of consecutive page indexes that starts at {@code from}. */
+  private static <T> int runEnd(List<T> batch, int from, java.util.function.ToLongFunction<T> pageOf) {
+    int end = from + 1;
+    while (end < batch.size() && pageOf.applyAsLong(batch.get(end)) == pageOf.applyAsLong(batch.get(end - 1)) + 1) {
+      end++;
+    }
+    return end;
+  }
+
   private CompletionStage<List<PageRead>> loadBatch(String export, List<Long> batch) {
     List<CompletableFuture<byte[]>> runs = new ArrayList<>();
     List<Integer> runStarts = new ArrayList<>();
     int i = 0;
     while (i < batch.size()) {
-      int j = i + 1;
-      while (j < batch.size() && batch.get(j) == batch.get(j - 1) + 1) {
-        j++;
-      }
+      int j = runEnd(batch, i, Long::longValue);
       runStarts.add(i);
       runs.add((j - i == 1 ? load(export, batch.get(i)) : loadPages(export, batch.get(i), j - i)).toCompletableFuture());
       i = j;
