@@ -70,7 +70,10 @@ class MemoryReturnTest {
       // reserve right after may take one more chunk (seen on JDK 25), or a late return free one.
       assertThat(p.arenaChunksHeld()).as("seed %d", seed).isCloseTo(r.chunksHeld(), org.assertj.core.api.Assertions.within(1L));
       assertThat(p.pagesMigrated()).isEqualTo(r.pagesMigrated());
-      assertThat(p.chunksReleased()).isEqualTo(before.pool().chunksReleased() + r.chunksReleased());
+      // Likewise a chunk whose last pages come back just after the pass is released then.
+      assertThat(p.chunksReleased()).as("seed %d", seed)
+          .isBetween(before.pool().chunksReleased() + r.chunksReleased(),
+              before.pool().chunksReleased() + r.chunksReleased() + 1);
       assertThat(p.arenaChunksHeld()).isEqualTo(p.chunksAllocated() - p.chunksReleased());
       assertThat(p.zspagesIsolated()).isZero();
       assertThat(after.comprDataSize()).isEqualTo(compr);
