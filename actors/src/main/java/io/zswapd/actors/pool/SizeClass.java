@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.Executor;
 
 /**
  * One zsmalloc size class: the single owner of its zspages' bytes and its handle table.
@@ -80,8 +81,16 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   /** Store {@code data} as a new object; the reply goes to {@code replyTo} with tag and generation. */
   public record Alloc(byte[] data, int tag, long generation, ActorRef<AllocReply> replyTo) implements Command {}
 
-  /** Decompress object {@code slot} ({@code length} stored bytes) and send the page to {@code replyTo}. */
-  public record Read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo) implements Command {}
+  /**
+   * Decompress object {@code slot} ({@code length} stored bytes) and send the page to
+   * {@code replyTo}. When {@code detached}, the class only copies the stored bytes out and a
+   * task on the dispatcher decompresses them and replies, so the loads of one class spread
+   * over every core instead of queueing behind this actor; the reply may then overtake
+   * messages this class sends after it, so only a requester outside the engine (an embedded
+   * or NBD load, which waits on nothing else) asks for it.
+   */
+  public record Read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo, boolean detached)
+      implements Command {}
 
   /**
    * Copy the stored (still compressed) bytes of object {@code slot} out, for writeback;
@@ -180,6 +189,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private final CodecKind codecKind;
   private final OptionalInt codecLevel;
   private final byte[] scratch = new byte[PageId.PAGE_SIZE];
+  private final Executor dispatcher;
 
   private final IntBlocks locations = new IntBlocks(-1);
   private int nextSlot;
@@ -211,6 +221,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     this.grantAdapter = ctx.messageAdapter(PageArena.GrantReply.class, PagesGranted::new);
     this.codecKind = codec;
     this.codecLevel = level;
+    this.dispatcher = ctx.getExecutionContext();
     // A location packs the zspage id above objBits bits of object index into a non-negative int.
     int maxZspages = (int) Math.min(Integer.MAX_VALUE, (Integer.MAX_VALUE >>> objBits) + 1L);
     this.zspages = new ZsPages(size, objs, ppz, chunkBytes / PageId.PAGE_SIZE, maxZspages);
@@ -379,29 +390,55 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     int loc = locations.get(r.slot());
     int z = loc >>> objBits;
     int obj = loc & objMask;
+    if (r.length() == PageId.PAGE_SIZE || r.detached()) {
+      // Copied out here, while this actor owns the memory; a huge object is the page itself.
+      byte[] stored = new byte[r.length()];
+      zspages.read(z, obj, stored, r.length());
+      if (!r.detached()) {
+        r.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), stored));
+      } else {
+        CodecKind kind = codecKind;
+        OptionalInt level = codecLevel;
+        dispatcher.execute(() -> r.replyTo().tell(stored.length == PageId.PAGE_SIZE
+            ? new LoadReply.Loaded(r.pageIndex(), stored)
+            : inflate(PageCodecs.forCurrentThread(kind, level), stored, r.pageIndex())));
+      }
+      return this;
+    }
+    PageCodec codec = PageCodecs.forCurrentThread(codecKind, codecLevel);
     byte[] page = new byte[PageId.PAGE_SIZE];
     try {
-      if (r.length() == PageId.PAGE_SIZE) {
-        zspages.read(z, obj, page, PageId.PAGE_SIZE);
+      if (zspages.contiguous(obj, r.length())) {
+        int pageId = zspages.pageOf(z, obj);
+        Chunk c = zspages.chunkOf(pageId);
+        codec.decompress(c.memory(), c.byteOffset(pageId) + zspages.offsetInPage(obj), r.length(),
+            page, 0, page.length);
       } else {
-        PageCodec codec = PageCodecs.forCurrentThread(codecKind, codecLevel);
-        if (zspages.contiguous(obj, r.length())) {
-          int pageId = zspages.pageOf(z, obj);
-          Chunk c = zspages.chunkOf(pageId);
-          codec.decompress(c.memory(), c.byteOffset(pageId) + zspages.offsetInPage(obj), r.length(),
-              page, 0, page.length);
-        } else {
-          zspages.read(z, obj, scratch, r.length());
-          codec.decompress(scratch, 0, r.length(), page, 0, page.length);
-        }
+        zspages.read(z, obj, scratch, r.length());
+        codec.decompress(scratch, 0, r.length(), page, 0, page.length);
       }
     } catch (CorruptPageException e) {
-      r.replyTo().tell(new LoadReply.LoadFailed(r.pageIndex(),
-          new EngineError(ErrorCode.CORRUPT, "page " + r.pageIndex() + ": " + e.getMessage())));
+      r.replyTo().tell(corrupt(r.pageIndex(), e));
       return this;
     }
     r.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), page));
     return this;
+  }
+
+  /** Decompresses a copied-out object; runs on any thread (the codec is the thread's own). */
+  private static LoadReply inflate(PageCodec codec, byte[] stored, long pageIndex) {
+    byte[] page = new byte[PageId.PAGE_SIZE];
+    try {
+      codec.decompress(stored, 0, stored.length, page, 0, page.length);
+    } catch (CorruptPageException e) {
+      return corrupt(pageIndex, e);
+    }
+    return new LoadReply.Loaded(pageIndex, page);
+  }
+
+  private static LoadReply corrupt(long pageIndex, CorruptPageException e) {
+    return new LoadReply.LoadFailed(pageIndex,
+        new EngineError(ErrorCode.CORRUPT, "page " + pageIndex + ": " + e.getMessage()));
   }
 
   private Behavior<Command> onReadMany(ReadMany r) {

@@ -546,7 +546,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       } else {
         long h = Entry.handle(e);
         classes.get(Handle.classIndex(h))
-            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(), patchAdapter));
+            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(), patchAdapter, false));
       }
     } else {
       byte[] page = new byte[PageImage.PAGE_SIZE];
@@ -593,7 +593,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         }
         long h = Entry.handle(e);
         classes.get(Handle.classIndex(h))
-            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), l.pageIndex(), l.replyTo()));
+            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), l.pageIndex(), l.replyTo(), true));
       }
       case Entry.WRITTEN_BACK -> {
         counters.loadsFromBacking++;

@@ -8,7 +8,10 @@ import akka.actor.typed.ActorRef;
 import io.zswapd.actors.arena.ArenaStats;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.codec.PageCodecs;
 import io.zswapd.protocol.engine.CompactionResult;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,6 +112,51 @@ class SizeClassTest {
     for (int i = 0; i < data.size(); i++) {
       cls.tell(new SizeClass.ReadStored(Handle.slot(handles.get(i)), data.get(i).length, i, 0, reads.getRef()));
       assertThat(reads.receiveMessage().bytes()).as("object %d, seed %d", i, seed).isEqualTo(data.get(i));
+    }
+  }
+
+  /**
+   * A load decompresses in the class, or (detached, for requesters outside the engine) on a
+   * dispatcher task from bytes the class copied out: the same page either way, a huge object
+   * comes back as stored, and bytes that are not a compressed page fail as CORRUPT, naming it.
+   */
+  @Test
+  void aReadGivesThePageOrCorruptInlineAndDetached() {
+    byte[] page = new byte[4096];
+    for (int i = 0; i < page.length; i++) {
+      page[i] = (byte) (i % 251 < 200 ? 'a' + i % 7 : i * 31);
+    }
+    byte[] out = new byte[4096];
+    int n = PageCodecs.forCurrentThread(CodecKind.LZ4, OptionalInt.empty()).compress(page, 0, 4096, out, 3072);
+    assertThat(n).isPositive();
+    byte[] compressed = java.util.Arrays.copyOf(out, n);
+    byte[] huge = new byte[4096];
+    new SplittableRandom(3).nextBytes(huge);
+    byte[] garbage = new byte[compressed.length];
+    java.util.Arrays.fill(garbage, (byte) 0xF0); // a literal run longer than the input
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
+    PoolGeometry geometry = PoolGeometry.of(4);
+    TestProbe<AllocReply> allocs = kit.createTestProbe();
+    TestProbe<LoadReply> loads = kit.createTestProbe();
+    byte[][] objects = {compressed, huge, garbage};
+    for (int k = 0; k < objects.length; k++) {
+      ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(geometry.classFor(objects[k].length), arena,
+          2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+      cls.tell(new SizeClass.Alloc(objects[k], k, 0, allocs.getRef()));
+      int slot = Handle.slot(((AllocReply.Allocated) allocs.receiveMessage()).handle());
+      for (boolean detached : new boolean[] {false, true}) {
+        cls.tell(new SizeClass.Read(slot, objects[k].length, 40 + k, loads.getRef(), detached));
+        LoadReply r = loads.receiveMessage();
+        assertThat(r.pageIndex()).isEqualTo(40 + k);
+        if (k == 2) {
+          assertThat(r).as("detached %s", detached).isInstanceOf(LoadReply.LoadFailed.class);
+          assertThat(((LoadReply.LoadFailed) r).error().code()).isEqualTo(ErrorCode.CORRUPT);
+          assertThat(((LoadReply.LoadFailed) r).error().message()).startsWith("page 42: ");
+        } else {
+          assertThat(((LoadReply.Loaded) r).page()).as("object %d, detached %s", k, detached)
+              .isEqualTo(k == 0 ? page : huge);
+        }
+      }
     }
   }
 
