@@ -1,7 +1,6 @@
 package io.zswapd.actors.embedded;
 
 import akka.actor.typed.ActorRef;
-import akka.actor.typed.ActorSystem;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.protocol.engine.EngineError;
@@ -35,14 +34,14 @@ public final class OverflowStore {
   private final String namespace;
   private final ActorRef<OverflowDirectory.Command> directory;
   private final PageCompressor compressor;
-  private final ActorSystem<?> system;
+  private final Ask asks;
 
   OverflowStore(String namespace, ActorRef<OverflowDirectory.Command> directory, PageCompressor compressor,
-      ActorSystem<?> system) {
+      Ask asks) {
     this.namespace = namespace;
     this.directory = directory;
     this.compressor = compressor;
-    this.system = system;
+    this.asks = asks;
   }
 
   public String namespace() {
@@ -69,35 +68,35 @@ public final class OverflowStore {
         images[i] = compressor.compress(tail, 0);
       }
     }
-    return Ask.<OverflowDirectory.Command, OverflowDirectory.PutReply>ask(directory,
-            r -> new OverflowDirectory.Put(key, images, value.length, r), Zswapd.ASK_TIMEOUT, system.scheduler())
-        .thenCompose(r -> r instanceof OverflowDirectory.PutFailed f
-            ? CompletableFuture.failedStage(new ZswapdException(f.error()))
-            : CompletableFuture.completedStage(null));
+    return asks.ask(directory, (ActorRef<OverflowDirectory.PutReply> r) ->
+        new OverflowDirectory.Put(key, images, value.length, r), null, r -> {
+          if (r instanceof OverflowDirectory.PutFailed f) {
+            throw new ZswapdException(f.error());
+          }
+          return null;
+        });
   }
 
   /** The value under {@code key}, or empty when there is none. */
   public CompletionStage<Optional<byte[]>> get(long key) {
-    return Ask.<OverflowDirectory.Command, OverflowDirectory.GetReply>ask(directory,
-            r -> new OverflowDirectory.Get(key, r), Zswapd.ASK_TIMEOUT, system.scheduler())
-        .thenCompose(r -> {
+    return asks.ask(directory, (ActorRef<OverflowDirectory.GetReply> r) -> new OverflowDirectory.Get(key, r), null,
+        r -> {
           if (r instanceof OverflowDirectory.Found f) {
-            return CompletableFuture.completedStage(Optional.of(f.value()));
+            return Optional.of(f.value());
           } else if (r instanceof OverflowDirectory.GetFailed f) {
-            return CompletableFuture.failedStage(new ZswapdException(f.error()));
+            throw new ZswapdException(f.error());
           }
-          return CompletableFuture.completedStage(Optional.empty());
+          return Optional.<byte[]>empty();
         });
   }
 
   /** Removes the value under {@code key} and frees its memory; true when there was one. */
   public CompletionStage<Boolean> remove(long key) {
-    return Ask.ask(directory, r -> new OverflowDirectory.Remove(key, r), Zswapd.ASK_TIMEOUT,
-        system.scheduler());
+    return asks.ask(directory, r -> new OverflowDirectory.Remove(key, r));
   }
 
   /** Number of keys held. */
   public CompletionStage<Long> size() {
-    return Ask.ask(directory, OverflowDirectory.GetSize::new, Zswapd.ASK_TIMEOUT, system.scheduler());
+    return asks.ask(directory, OverflowDirectory.GetSize::new);
   }
 }

@@ -102,6 +102,7 @@ public final class Zswapd implements Extension {
   private final ZswapdSettings settings;
   private final PageCompressor compressor;
   private final ActorRef<ZswapGuardian.Command> guardian;
+  private final Ask asks;
   private final CompletableFuture<ZswapGuardian.Routes> routes;
   private final RequestMetrics requestMetrics;
   private final Optional<PrometheusEndpoint> metricsEndpoint;
@@ -122,7 +123,8 @@ public final class Zswapd implements Extension {
     }
     this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos), "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
-    this.routes = Ask.ask(guardian, ZswapGuardian.GetRoutes::new, ASK_TIMEOUT, system.scheduler());
+    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks");
+    this.routes = asks.ask(guardian, ZswapGuardian.GetRoutes::new);
     String codec = settings.pool().compressor().configName();
     this.requestMetrics = RequestMetrics.of(system.name(), codec,
         settings.exports().stream().map(ExportSettings::name).toList());
@@ -219,8 +221,7 @@ public final class Zswapd implements Extension {
       m.recordImage(image);
     }
     return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r),
-        m == null ? null : m.storeLatency())
-        .thenCompose(Zswapd::stored);
+        m == null ? null : m.storeLatency(), Zswapd::stored);
   }
 
   /**
@@ -235,24 +236,28 @@ public final class Zswapd implements Extension {
     byte[] copy = bytes.clone();
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
     return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r),
-        m == null ? null : m.storeLatency())
-        .thenCompose(Zswapd::stored);
+        m == null ? null : m.storeLatency(), Zswapd::stored);
   }
 
-  private static CompletionStage<Void> stored(StoreReply reply) {
-    return reply instanceof StoreReply.Refused f
-        ? CompletableFuture.failedStage(new ZswapdException(f.error()))
-        : CompletableFuture.completedStage(null);
+  private static Void stored(StoreReply reply) {
+    if (reply instanceof StoreReply.Refused f) {
+      throw new ZswapdException(f.error());
+    }
+    return null;
   }
 
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
     return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r),
-        m == null ? null : m.loadLatency())
-        .thenCompose(reply -> reply instanceof LoadReply.Loaded l
-            ? CompletableFuture.completedStage(l.page())
-            : CompletableFuture.failedStage(new ZswapdException(((LoadReply.LoadFailed) reply).error())));
+        m == null ? null : m.loadLatency(), Zswapd::loaded);
+  }
+
+  private static byte[] loaded(LoadReply reply) {
+    if (reply instanceof LoadReply.LoadFailed f) {
+      throw new ZswapdException(f.error());
+    }
+    return ((LoadReply.Loaded) reply).page();
   }
 
   /** Most pages one {@link #storePages} or {@link #loadPages} call may name: 32 MiB. */
@@ -312,8 +317,7 @@ public final class Zswapd implements Extension {
       PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
       parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r),
-          m == null ? null : m.storeLatency())
-          .thenCompose(Zswapd::stored).toCompletableFuture();
+          m == null ? null : m.storeLatency(), Zswapd::stored);
       done += n;
     }
     return parts.length == 1 ? parts[0].thenApply(v -> null) : CompletableFuture.allOf(parts);
@@ -340,11 +344,7 @@ public final class Zswapd implements Extension {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       long first = firstPage + done;
       parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r),
-              m == null ? null : m.loadLatency())
-          .thenCompose(reply -> reply instanceof LoadRangeReply.LoadedRange l
-              ? CompletableFuture.completedStage(l.pages())
-              : CompletableFuture.<byte[]>failedStage(new ZswapdException(((LoadRangeReply.LoadRangeFailed) reply).error())))
-          .toCompletableFuture();
+          m == null ? null : m.loadLatency(), Zswapd::loadedRange);
       done += n;
     }
     if (parts.length == 1) {
@@ -362,27 +362,36 @@ public final class Zswapd implements Extension {
     });
   }
 
+  private static byte[] loadedRange(LoadRangeReply reply) {
+    if (reply instanceof LoadRangeReply.LoadRangeFailed f) {
+      throw new ZswapdException(f.error());
+    }
+    return ((LoadRangeReply.LoadedRange) reply).pages();
+  }
+
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
   public CompletionStage<Long> invalidate(String export, long pageIndex) {
-    return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.Invalidate(export, pageIndex, r), null));
+    return askPage(export, (ActorRef<InvalidateReply> r) ->
+        new EngineCommand.Invalidate(export, pageIndex, r), null, Zswapd::invalidated);
   }
 
   /** Forgets {@code count} pages from {@code firstPage}; completes with the pages that held data. */
   public CompletionStage<Long> invalidateRange(String export, long firstPage, long count) {
-    return invalidated(askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.InvalidateRange(export, firstPage, count, r), null));
+    return askPage(export, (ActorRef<InvalidateReply> r) ->
+        new EngineCommand.InvalidateRange(export, firstPage, count, r), null, Zswapd::invalidated);
   }
 
   /** Forgets every page of the export (swapoff). */
   public CompletionStage<Long> invalidateArea(String export) {
-    return invalidated(ask((ActorRef<InvalidateReply> r) -> new EngineCommand.InvalidateArea(export, r)));
+    return ask((ActorRef<InvalidateReply> r) -> new EngineCommand.InvalidateArea(export, r))
+        .thenApply(Zswapd::invalidated);
   }
 
-  private static CompletionStage<Long> invalidated(CompletionStage<InvalidateReply> reply) {
-    return reply.thenCompose(r -> r instanceof InvalidateReply.Invalidated i
-        ? CompletableFuture.completedStage(i.pagesFreed())
-        : CompletableFuture.failedStage(new ZswapdException(((InvalidateReply.InvalidateFailed) r).error())));
+  private static Long invalidated(InvalidateReply reply) {
+    if (reply instanceof InvalidateReply.InvalidateFailed f) {
+      throw new ZswapdException(f.error());
+    }
+    return ((InvalidateReply.Invalidated) reply).pagesFreed();
   }
 
   // ---- pool ---------------------------------------------------------------------------------
@@ -406,8 +415,8 @@ public final class Zswapd implements Extension {
    * closed, and later requests for it are refused.
    */
   public CompletionStage<ZswapGuardian.ExportRemoved> removeExport(String name) {
-    return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>ask(guardian,
-        r -> new ZswapGuardian.RemoveExport(name, r), ASK_TIMEOUT, system.scheduler());
+    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>ask(guardian,
+        r -> new ZswapGuardian.RemoveExport(name, r));
   }
 
   /**
@@ -434,8 +443,8 @@ public final class Zswapd implements Extension {
     } catch (SettingsException e) {
       return invalid(e.getMessage());
     }
-    return Ask.<ZswapGuardian.Command, ZswapGuardian.SettingChanged>ask(guardian,
-        r -> new ZswapGuardian.ChangeSetting(change, r), ASK_TIMEOUT, system.scheduler());
+    return asks.<ZswapGuardian.Command, ZswapGuardian.SettingChanged>ask(guardian,
+        r -> new ZswapGuardian.ChangeSetting(change, r));
   }
 
   /**
@@ -443,8 +452,7 @@ public final class Zswapd implements Extension {
    * > mem_used_max}). Stats asked for after this completes show the new maximum.
    */
   public CompletionStage<Void> resetMax() {
-    return Ask.<ZswapGuardian.Command, Done>ask(guardian, ZswapGuardian.ResetMax::new, ASK_TIMEOUT,
-        system.scheduler()).thenApply(d -> null);
+    return asks.<ZswapGuardian.Command, Done>ask(guardian, ZswapGuardian.ResetMax::new).thenApply(d -> null);
   }
 
   /** Compacts every size class now. */
@@ -479,8 +487,8 @@ public final class Zswapd implements Extension {
    * }</pre>
    */
   public CompletionStage<Long> reset(String export) {
-    return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportReset>ask(guardian,
-        r -> new ZswapGuardian.ResetExport(export, r), ASK_TIMEOUT, system.scheduler())
+    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportReset>ask(guardian,
+        r -> new ZswapGuardian.ResetExport(export, r))
         .thenCompose(r -> r.existed()
             ? CompletableFuture.completedStage(r.pagesFreed())
             : CompletableFuture.failedStage(new ZswapdException(r.shuttingDown()
@@ -494,14 +502,14 @@ public final class Zswapd implements Extension {
    * actor system terminates.
    */
   public CompletionStage<ShutdownReport> shutdown() {
-    return Ask.ask(guardian, ZswapGuardian.Shutdown::new, ASK_TIMEOUT, system.scheduler());
+    return asks.ask(guardian, ZswapGuardian.Shutdown::new);
   }
 
   /** Adds an export at run time; completes with false when one of that name exists. */
   public CompletionStage<Boolean> addExport(String name, long sizeBytes) {
     ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty(), OptionalLong.empty());
-    return Ask.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
-        r -> new ZswapGuardian.AddExport(e, r), ASK_TIMEOUT, system.scheduler())
+    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
+        r -> new ZswapGuardian.AddExport(e, r))
         .thenApply(ZswapGuardian.ExportAdded::created);
   }
 
@@ -515,9 +523,9 @@ public final class Zswapd implements Extension {
     if (!namespace.matches("[A-Za-z0-9._-]{1,64}")) {
       return invalid("namespace \"" + namespace + "\" must be 1..64 characters of [A-Za-z0-9._-]");
     }
-    return Ask.<ZswapGuardian.Command, ActorRef<OverflowDirectory.Command>>ask(guardian,
-            r -> new ZswapGuardian.OpenNamespace(namespace, r), ASK_TIMEOUT, system.scheduler())
-        .thenApply(dir -> new OverflowStore(namespace, dir, compressor, system));
+    return asks.<ZswapGuardian.Command, ActorRef<OverflowDirectory.Command>>ask(guardian,
+            r -> new ZswapGuardian.OpenNamespace(namespace, r))
+        .thenApply(dir -> new OverflowStore(namespace, dir, compressor, asks));
   }
 
   // ---- streams ------------------------------------------------------------------------------
@@ -636,28 +644,30 @@ public final class Zswapd implements Extension {
 
   // ---- plumbing -----------------------------------------------------------------------------
 
-  private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request) {
-    return ask(request, null);
+  private <R> CompletableFuture<R> ask(Function<ActorRef<R>, EngineCommand> request) {
+    return ask(request, null, Function.identity());
   }
 
-  private <R> CompletionStage<R> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency) {
-    return Ask.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), ASK_TIMEOUT,
-        system.scheduler(), latency);
+  private <R, V> CompletableFuture<V> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency,
+      Function<R, V> map) {
+    return asks.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), latency, map);
   }
 
   /**
    * A page request for a configured export goes straight to its swap type once the routes
    * are known (one hop fewer than through the guardian); anything else, and every request in
-   * the first moments after start, goes through the guardian.
+   * the first moments after start, goes through the guardian. The reply is turned into the
+   * caller's value by {@code map} (which throws {@link ZswapdException} for an engine error) on
+   * the replying thread, so a request costs one future and no dependent stages.
    */
-  private <R> CompletionStage<R> askPage(String export, Function<ActorRef<R>, EngineCommand> request,
-      Histogram latency) {
+  private <R, V> CompletableFuture<V> askPage(String export, Function<ActorRef<R>, EngineCommand> request,
+      Histogram latency, Function<R, V> map) {
     ZswapGuardian.Routes known = routes.getNow(null);
     ActorRef<SwapType.Command> swapType = known == null ? null : known.exports().get(export);
     if (swapType == null) {
-      return ask(request, latency);
+      return ask(request, latency, map);
     }
-    return Ask.ask(swapType, r -> new SwapType.Request(request.apply(r)), ASK_TIMEOUT, system.scheduler(), latency);
+    return asks.ask(swapType, r -> new SwapType.Request(request.apply(r)), latency, map);
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

@@ -1,0 +1,101 @@
+package io.zswapd.actors.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Requests with swept timeouts: answered, mapped, timed out, and failed when the system stops. */
+class AskTest {
+  private static ActorTestKit kit;
+  private static Ask asks;
+
+  /** A request naming its reply-to, as the engine's are. */
+  record Question(int n, ActorRef<Integer> replyTo) {}
+
+  @BeforeAll
+  static void start() {
+    kit = ActorTestKit.create();
+    asks = new Ask(kit.system(), Duration.ofMillis(300), "asks");
+  }
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  void aReplyCompletesTheFutureWithTheMappedValueAndAMappingErrorFailsIt() {
+    TestProbe<Question> target = kit.createTestProbe();
+    CompletableFuture<String> ok = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(1, r), null,
+        n -> "got " + n);
+    CompletableFuture<String> bad = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(2, r), null,
+        n -> {
+          throw new IllegalArgumentException("refused " + n);
+        });
+    target.receiveMessage().replyTo().tell(41);
+    target.receiveMessage().replyTo().tell(42);
+    assertThat(ok.join()).isEqualTo("got 41");
+    assertThatThrownBy(bad::join).hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("refused 42");
+  }
+
+  @Test
+  void anUnansweredRequestFailsAfterItsTimeoutNotBeforeAndALateReplyIsIgnored() throws Exception {
+    TestProbe<Question> target = kit.createTestProbe();
+    long start = System.nanoTime();
+    CompletableFuture<Integer> f = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(3, r));
+    ActorRef<Integer> replyTo = target.receiveMessage().replyTo();
+    assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(TimeoutException.class)
+        .hasMessageContaining("zswapd did not answer within 300 ms");
+    // A request is only ever failed late, never early: it is first seen at or after its start.
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    replyTo.tell(7); // after the timeout: dropped, and the caller's outcome stays the timeout
+    assertThatThrownBy(f::join).hasCauseInstanceOf(TimeoutException.class);
+  }
+
+  @Test
+  void answeredRequestsAreNotFailedLaterByTheSweeper() throws Exception {
+    TestProbe<Question> target = kit.createTestProbe();
+    List<CompletableFuture<Integer>> all = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      int n = i;
+      all.add(asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(n, r)));
+    }
+    for (int i = 0; i < 1000; i++) {
+      Question q = target.receiveMessage();
+      q.replyTo().tell(q.n());
+    }
+    Thread.sleep(600); // two timeouts' worth of sweeps
+    for (int i = 0; i < 1000; i++) {
+      assertThat(all.get(i).join()).isEqualTo(i);
+    }
+  }
+
+  @Test
+  void whenTheSystemTerminatesWaitingRequestsFailAtOnceAndLaterOnesImmediately() {
+    ActorTestKit other = ActorTestKit.create();
+    Ask longTimeout = new Ask(other.system(), Duration.ofSeconds(60), "asks");
+    TestProbe<Question> target = other.createTestProbe();
+    CompletableFuture<Integer> waiting = longTimeout.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(1, r));
+    target.receiveMessage();
+    other.shutdownTestKit();
+    assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("actor system terminated");
+    CompletableFuture<Integer> later = longTimeout.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(2, r));
+    assertThat(later).isCompletedExceptionally();
+    assertThatThrownBy(later::join).isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(IllegalStateException.class);
+  }
+}
