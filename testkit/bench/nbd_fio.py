@@ -75,7 +75,7 @@ def start_zswapd(jar, workdir, transport):
   nbd {{ tcp = {tcp}, unix-socket = {unix} }}
 }}
 """)
-    # The heap holds only metadata (about 21 bytes a page); page data is off-heap.
+    # The heap holds only metadata (about 16 bytes a page); page data is off-heap.
     cmd = ["java", "-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=6g", "-jar", jar, "serve", "--config", conf]
     uri = f"nbd://127.0.0.1:{port}/swap0" if transport == "tcp" else f"nbd+unix:///swap0?socket={sock}"
     return Server("zswapd", cmd, uri, workdir)

@@ -51,6 +51,7 @@ public final class EmbeddedBenchmark {
         PageGenerator.Kind.ZERO};
     StringBuilder single = new StringBuilder();
     StringBuilder ranges = new StringBuilder();
+    StringBuilder chained = new StringBuilder();
     // Production settings, not the test fixture's: unchecked memory, metrics served (on a free port).
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 2 GiB\n"
         + "zswapd.exports = [ { name = bench, size = 64 GiB } ]\n" + PRODUCTION + ENGINE_DISPATCHER
@@ -81,12 +82,18 @@ public final class EmbeddedBenchmark {
           f[4][r] = rangeStores(z, contiguous, base, seconds);
           f[5][r] = rangeLoads(z, base, seconds);
           f[6][r] = raw.avgSize;
+          f[7][r] = chainedStores(z, pages, base, seconds);
+          f[8][r] = chainedLoads(z, base, seconds);
         }
         double[] storeRatio = new double[rounds];
         double[] loadRatio = new double[rounds];
         double[] rangeStoreRatio = new double[rounds];
         double[] rangeLoadRatio = new double[rounds];
+        double[] chainedStoreRatio = new double[rounds];
+        double[] chainedLoadRatio = new double[rounds];
         for (int r = 0; r < rounds; r++) {
+          chainedStoreRatio[r] = f[7][r] / f[0][r];
+          chainedLoadRatio[r] = f[8][r] / f[1][r];
           storeRatio[r] = f[2][r] / f[0][r];
           loadRatio[r] = f[3][r] / f[1][r];
           rangeStoreRatio[r] = f[4][r] / f[0][r];
@@ -95,6 +102,9 @@ public final class EmbeddedBenchmark {
         single.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f | %.0f B |%n",
             label(kind), median(f[0]), median(f[2]), median(storeRatio), median(f[1]), median(f[3]),
             median(loadRatio), median(f[6])));
+        chained.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |%n",
+            label(kind), median(f[0]), median(f[7]), median(chainedStoreRatio), median(f[1]), median(f[8]),
+            median(chainedLoadRatio)));
         ranges.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |%n",
             label(kind), median(f[0]), median(f[4]), median(rangeStoreRatio), median(f[1]), median(f[5]),
             median(rangeLoadRatio)));
@@ -106,12 +116,21 @@ public final class EmbeddedBenchmark {
     System.out.println("Medians of " + Integer.getInteger("zswapd.bench.rounds", 3) + " rounds; engine dispatcher: "
         + (ENGINE_DISPATCHER.isEmpty() ? "Akka's default" : "its own, 2 threads, throughput 64") + ".");
     System.out.println();
-    System.out.println("Single pages (`store`, `load`; " + IN_FLIGHT + " requests in flight):");
+    System.out.println("Single pages (`store`, `load`) from two client threads, " + IN_FLIGHT
+        + " requests in flight:");
     System.out.println();
     System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
         + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw | compressed size |");
     System.out.println("|---|---|---|---|---|---|---|---|");
     System.out.print(single);
+    System.out.println();
+    System.out.println("Single pages issued from the callbacks of earlier ones (as actors and streams do), "
+        + IN_FLIGHT + " in flight:");
+    System.out.println();
+    System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
+        + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw |");
+    System.out.println("|---|---|---|---|---|---|---|");
+    System.out.print(chained);
     System.out.println();
     System.out.println(RANGE + "-page ranges (`storePages`, `loadPages`; " + RANGES_IN_FLIGHT
         + " requests in flight):");
@@ -199,6 +218,72 @@ public final class EmbeddedBenchmark {
   private static double engineLoads(Zswapd z, long base, double seconds) throws Exception {
     runClients(seconds / 3, (i) -> z.load("bench", base + (i % DISTINCT)));
     return runClients(seconds, (i) -> z.load("bench", base + (i % DISTINCT)));
+  }
+
+  private static double chainedStores(Zswapd z, byte[][] pages, long base, double seconds) throws Exception {
+    AsyncOp op = i -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]);
+    runChained(seconds / 3, op);
+    return runChained(seconds, op);
+  }
+
+  private static double chainedLoads(Zswapd z, long base, double seconds) throws Exception {
+    AsyncOp op = i -> z.load("bench", base + (i % DISTINCT));
+    runChained(seconds / 3, op);
+    return runChained(seconds, op);
+  }
+
+  /**
+   * Requests per second when each of {@link #IN_FLIGHT} chains issues its next request from the
+   * completion of the one before, on whatever thread completed it: how an actor (answering
+   * itself through {@code pipeToSelf}) or a stream ({@code mapAsync}) drives the engine, with no
+   * thread of its own to wake.
+   */
+  private static double runChained(double seconds, AsyncOp op) throws Exception {
+    long end = System.nanoTime() + (long) (seconds * 1e9);
+    java.util.concurrent.atomic.LongAdder count = new java.util.concurrent.atomic.LongAdder();
+    java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(IN_FLIGHT);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    long start = System.nanoTime();
+    for (int c = 0; c < IN_FLIGHT; c++) {
+      new Chain(c, op, end, count, finished, failure).next();
+    }
+    finished.await();
+    if (failure.get() != null) {
+      throw new IllegalStateException("engine request failed", failure.get());
+    }
+    return count.sum() / ((System.nanoTime() - start) / 1e9);
+  }
+
+  /** One chain of {@link #runChained}; a request that completes at once loops instead of recursing. */
+  private record Chain(int first, AsyncOp op, long end, java.util.concurrent.atomic.LongAdder count,
+      java.util.concurrent.CountDownLatch finished, AtomicReference<Throwable> failure) {
+    void next() {
+      next(first);
+    }
+
+    private void next(int i) {
+      while (System.nanoTime() < end && failure.get() == null) {
+        java.util.concurrent.CompletableFuture<?> f = op.run(i).toCompletableFuture();
+        int following = i + IN_FLIGHT;
+        if (!f.isDone()) {
+          f.whenComplete((v, e) -> {
+            done(e);
+            next(following);
+          });
+          return;
+        }
+        done(f.isCompletedExceptionally() ? f.handle((v, e) -> e).join() : null);
+        i = following;
+      }
+      finished.countDown();
+    }
+
+    private void done(Throwable e) {
+      if (e != null) {
+        failure.compareAndSet(null, e);
+      }
+      count.increment();
+    }
   }
 
   /** Pages per second through {@code storePages}, {@link #RANGE} pages a request. */
