@@ -5,10 +5,9 @@ import akka.NotUsed;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
-import akka.actor.typed.Props;
-import java.util.function.Function;
 import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.arena.OffHeap;
@@ -16,11 +15,11 @@ import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.metrics.MetricsPublisher;
 import io.zswapd.actors.metrics.PrometheusEndpoint;
 import io.zswapd.actors.metrics.RequestMetrics;
-import java.net.InetSocketAddress;
-import kamon.metric.Histogram;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.SwapType;
+import io.zswapd.actors.writeback.BackingIo;
+import io.zswapd.actors.writeback.FileBackingIo;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.LiveSetting;
 import io.zswapd.config.SettingsException;
@@ -37,23 +36,21 @@ import io.zswapd.protocol.engine.MigrationResult;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.ShutdownReport;
 import io.zswapd.protocol.engine.StoreReply;
-import akka.actor.typed.DispatcherSelector;
-import io.zswapd.actors.writeback.BackingIo;
-import io.zswapd.actors.writeback.FileBackingIo;
 import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
+import kamon.metric.Histogram;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 
 /**
  * zswapd embedded in an Akka application: a compressed, off-heap page store.
@@ -106,6 +103,7 @@ public final class Zswapd implements Extension {
   private final CompletableFuture<ZswapGuardian.Routes> routes;
   private final RequestMetrics requestMetrics;
   private final Optional<PrometheusEndpoint> metricsEndpoint;
+  private final PageFlows flows = new PageFlows(this);
 
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
@@ -544,103 +542,16 @@ public final class Zswapd implements Extension {
    * page apply in stream order, whatever the parallelism. A refused store fails the stream.
    */
   public Flow<PageWrite, Long, NotUsed> storeFlow(String export, int parallelism) {
-    return Flow.<PageWrite>create()
-        .batch(FLOW_BATCH, w -> { List<PageWrite> b = new ArrayList<>(); b.add(w); return b; },
-            (b, w) -> { b.add(w); return b; })
-        .statefulMapConcat(() -> {
-          Map<Long, CompletableFuture<Void>> lastWrite = new HashMap<>(); // this stage's own
-          return batch -> List.of(storeBatch(export, batch, lastWrite, parallelism).thenApply(v -> batch));
-        })
-        .mapAsync(parallelism, stored -> stored)
-        .mapConcat(batch -> batch.stream().map(PageWrite::pageIndex).toList());
+    return flows.storeFlow(export, parallelism);
   }
 
   /** Loads pages with backpressure, at most {@code parallelism} requests in flight, in input order; batched as {@link #storeFlow}. */
   public Flow<Long, PageRead, NotUsed> loadFlow(String export, int parallelism) {
-    return Flow.<Long>create()
-        .batch(FLOW_BATCH, i -> { List<Long> b = new ArrayList<>(); b.add(i); return b; },
-            (b, i) -> { b.add(i); return b; })
-        .mapAsync(parallelism, batch -> loadBatch(export, batch))
-        .mapConcat(reads -> reads);
+    return flows.loadFlow(export, parallelism);
   }
 
   /** Most pages a flow gathers into one batch while the engine is busy. */
   public static final int FLOW_BATCH = 64;
-
-  /**
-   * Runs of consecutive pages as range stores. A run waits for the earlier writes of its pages
-   * still in flight ({@code lastWrite}, owned by the calling stream stage), so writes of one
-   * page apply in stream order.
-   */
-  private CompletableFuture<Void> storeBatch(String export, List<PageWrite> batch,
-      Map<Long, CompletableFuture<Void>> lastWrite, int parallelism) {
-    if (lastWrite.size() > 4 * FLOW_BATCH * (parallelism + 1)) {
-      lastWrite.values().removeIf(CompletableFuture::isDone);
-    }
-    List<CompletableFuture<Void>> runs = new ArrayList<>();
-    int i = 0;
-    while (i < batch.size()) {
-      int j = runEnd(batch, i, PageWrite::pageIndex);
-      List<PageWrite> run = batch.subList(i, j);
-      PageImage[] images = new PageImage[run.size()];
-      List<CompletableFuture<Void>> earlier = new ArrayList<>();
-      for (int k = 0; k < images.length; k++) {
-        byte[] page = run.get(k).page();
-        if (page.length != PageImage.PAGE_SIZE) {
-          return CompletableFuture.failedFuture(new ZswapdException(new EngineError(ErrorCode.INVALID,
-              "a page is exactly " + PageImage.PAGE_SIZE + " bytes, got " + page.length)));
-        }
-        images[k] = compressor.compress(page, 0); // now: the caller may reuse its array
-        CompletableFuture<Void> previous = lastWrite.get(run.get(k).pageIndex());
-        if (previous != null && !previous.isDone()) {
-          earlier.add(previous);
-        }
-      }
-      long first = run.get(0).pageIndex();
-      CompletableFuture<Void> after = earlier.isEmpty() ? CompletableFuture.completedFuture(null)
-          : CompletableFuture.allOf(earlier.toArray(CompletableFuture[]::new));
-      CompletableFuture<Void> stored = after.thenCompose(v -> images.length == 1
-          ? storeImage(export, first, images[0]) : storeImages(export, first, images));
-      run.forEach(w -> lastWrite.put(w.pageIndex(), stored));
-      runs.add(stored);
-      i = j;
-    }
-    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new));
-  }
-
-  /** The end (exclusive) of the run of consecutive page indexes that starts at {@code from}. */
-  private static <T> int runEnd(List<T> batch, int from, java.util.function.ToLongFunction<T> pageOf) {
-    int end = from + 1;
-    while (end < batch.size() && pageOf.applyAsLong(batch.get(end)) == pageOf.applyAsLong(batch.get(end - 1)) + 1) {
-      end++;
-    }
-    return end;
-  }
-
-  private CompletionStage<List<PageRead>> loadBatch(String export, List<Long> batch) {
-    List<CompletableFuture<byte[]>> runs = new ArrayList<>();
-    List<Integer> runStarts = new ArrayList<>();
-    int i = 0;
-    while (i < batch.size()) {
-      int j = runEnd(batch, i, Long::longValue);
-      runStarts.add(i);
-      runs.add((j - i == 1 ? load(export, batch.get(i)) : loadPages(export, batch.get(i), j - i)).toCompletableFuture());
-      i = j;
-    }
-    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).thenApply(v -> {
-      List<PageRead> reads = new ArrayList<>(batch.size());
-      for (int r = 0; r < runs.size(); r++) {
-        byte[] bytes = runs.get(r).join();
-        int start = runStarts.get(r);
-        int n = bytes.length / PageImage.PAGE_SIZE;
-        for (int k = 0; k < n; k++) {
-          reads.add(new PageRead(batch.get(start + k), n == 1 ? bytes
-              : Arrays.copyOfRange(bytes, k * PageImage.PAGE_SIZE, (k + 1) * PageImage.PAGE_SIZE)));
-        }
-      }
-      return reads;
-    });
-  }
 
   // ---- plumbing -----------------------------------------------------------------------------
 
