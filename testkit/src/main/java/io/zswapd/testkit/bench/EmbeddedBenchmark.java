@@ -115,33 +115,26 @@ public final class EmbeddedBenchmark {
     System.out.println();
     System.out.println("Medians of " + Integer.getInteger("zswapd.bench.rounds", 3) + " rounds; engine dispatcher: "
         + (ENGINE_DISPATCHER.isEmpty() ? "Akka's default" : "its own, 2 threads, throughput 64") + ".");
-    System.out.println();
-    System.out.println("Single pages (`store`, `load`) from two client threads, " + IN_FLIGHT
-        + " requests in flight:");
-    System.out.println();
-    System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
-        + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw | compressed size |");
-    System.out.println("|---|---|---|---|---|---|---|---|");
-    System.out.print(single);
-    System.out.println();
-    System.out.println("Single pages issued from the callbacks of earlier ones (as actors and streams do), "
-        + IN_FLIGHT + " in flight:");
-    System.out.println();
-    System.out.println("| pages | raw lz4 compress (pages/s) | engine store (pages/s) | store / raw "
-        + "| raw lz4 decompress (pages/s) | engine load (pages/s) | load / raw |");
-    System.out.println("|---|---|---|---|---|---|---|");
-    System.out.print(chained);
-    System.out.println();
-    System.out.println(RANGE + "-page ranges (`storePages`, `loadPages`; " + RANGES_IN_FLIGHT
-        + " requests in flight):");
-    System.out.println();
-    System.out.println("| pages | raw lz4 compress (pages/s) | range store (pages/s) | store / raw "
-        + "| raw lz4 decompress (pages/s) | range load (pages/s) | load / raw |");
-    System.out.println("|---|---|---|---|---|---|---|");
-    System.out.print(ranges);
+    printTable("Single pages (`store`, `load`) from two client threads, " + IN_FLIGHT + " requests in flight:",
+        "engine", true, single);
+    printTable("Single pages issued from the callbacks of earlier ones (as actors and streams do), "
+        + IN_FLIGHT + " in flight:", "engine", false, chained);
+    printTable(RANGE + "-page ranges (`storePages`, `loadPages`; " + RANGES_IN_FLIGHT + " requests in flight):",
+        "range", false, ranges);
     if (gib > 0) {
       memoryRun(gib, Boolean.getBoolean("zswapd.bench.histogram"));
     }
+  }
+
+  private static void printTable(String title, String engine, boolean withSize, CharSequence rows) {
+    System.out.println();
+    System.out.println(title);
+    System.out.println();
+    System.out.println("| pages | raw lz4 compress (pages/s) | " + engine + " store (pages/s) | store / raw "
+        + "| raw lz4 decompress (pages/s) | " + engine + " load (pages/s) | load / raw |"
+        + (withSize ? " compressed size |" : ""));
+    System.out.println("|---|---|---|---|---|---|---|" + (withSize ? "---|" : ""));
+    System.out.print(rows);
   }
 
   private static double median(double[] values) {
