@@ -6,9 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import io.zswapd.actors.codec.CorruptPageException;
 import io.zswapd.actors.codec.PageCompressor;
-import io.zswapd.actors.codec.SameFilledPage;
 import io.zswapd.actors.pool.AllocReply;
 import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.PoolGeometry;
@@ -17,7 +15,6 @@ import io.zswapd.actors.writeback.BackingStore;
 import io.zswapd.actors.writeback.ReadReply;
 import io.zswapd.actors.writeback.WriteReply;
 import io.zswapd.protocol.engine.EngineError;
-import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
@@ -58,11 +55,15 @@ import kamon.metric.Histogram;
  *
  * <p>Every message about a handle or a backing slot is sent by this shard, so message order
  * alone guarantees a read is served before the free that follows it.
+ *
+ * <p>This file keeps the entries, the pending pages and stores. Loads and patches
+ * ({@link ShardLoads}), range requests ({@link ShardRangeRequests}) and writeback
+ * ({@link ShardWriteback}) are plain objects of this one actor, called only from its handlers.
  */
 public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public static final int PAGES_SHIFT = 14;
   public static final int PAGES = 1 << PAGES_SHIFT;
-  private static final int PAGE_MASK = PAGES - 1;
+  static final int PAGE_MASK = PAGES - 1;
 
   public sealed interface Command {}
 
@@ -108,7 +109,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   private record RangeObjectsRead(SizeClass.ObjectsRead reply) implements Command {}
 
-  private record RangePageLoaded(long job, LoadReply reply) implements Command {}
+  record RangePageLoaded(long job, LoadReply reply) implements Command {}
 
   private record AllocDone(AllocReply reply) implements Command {}
 
@@ -134,7 +135,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    * A page with work in flight: a store waiting for its allocation or backing write, or a
    * patch waiting for the page's current bytes; and the operations queued behind it.
    */
-  private static final class Pending {
+  static final class Pending {
     long generation;
     StorePage store;
     PatchPage patch;
@@ -142,99 +143,39 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     final ArrayDeque<Object> queued = new ArrayDeque<>(2);
   }
 
-  /** An invalidate-range reply that waits for pending pages of the range to be invalidated. */
-  private final class RangeWaiter {
-    final ActorRef<InvalidateReply> replyTo;
-    final boolean drainWrites;
-    int outstanding;
-    long freed;
-
-    RangeWaiter(ActorRef<InvalidateReply> replyTo, boolean drainWrites) {
-      this.replyTo = replyTo;
-      this.drainWrites = drainWrites;
-    }
-
-    void done() {
-      if (--outstanding == 0) {
-        if (drainWrites && !writesInFlight.isEmpty()) {
-          awaitingWriteDrain.add(this);
-        } else {
-          replyTo.tell(new InvalidateReply.Invalidated(freed));
-        }
-      }
-    }
-  }
-
-  /** Area invalidations waiting for the backing writes in flight to finish. */
-  private final java.util.List<RangeWaiter> awaitingWriteDrain = new java.util.ArrayList<>();
-
-  private record QueuedInvalidate(RangeWaiter waiter) {}
-
-  /** One shrink request's victims; answered when the last one is written, failed or cancelled. */
-  private static final class ShrinkJob {
-    final ActorRef<WritebackResult> replyTo;
-    int outstanding = 1; // held until selection ends
-    long written;
-    long failed;
-    long refused;
-
-    ShrinkJob(ActorRef<WritebackResult> replyTo) {
-      this.replyTo = replyTo;
-    }
-
-    void done() {
-      if (--outstanding == 0) {
-        replyTo.tell(new WritebackResult(written, failed, refused));
-      }
-    }
-  }
-
-  /** A page being written back: the generation of its write, the job that chose it, and when. */
-  private record Victim(long generation, ShrinkJob job, long startNanos) {}
-
-  private final PageCompressor compressor;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
   private final ActorRef<BackingStore.Command> backing;
-  private final Histogram writebackLatency;
   private final ActorRef<AllocReply> allocAdapter;
-  private final ActorRef<LoadReply> patchAdapter;
-  private final ActorRef<SizeClass.StoredBytes> victimAdapter;
-  private final ActorRef<WriteReply> writeAdapter;
-  private final ActorRef<ReadReply> readAdapter;
-  private final ActorRef<SizeClass.AllocatedMany> allocManyAdapter;
-  private final ActorRef<SizeClass.ObjectsRead> objectsAdapter;
-  /** Allocations of the range store being walked, sent when the walk ends; null otherwise. */
-  private RangeJobs.AllocBatch allocBatch;
-  private final Map<Long, RangeJobs.LoadJob> loadJobs = new HashMap<>();
-  private long nextJob = 1;
   private final ShardCounters counters = new ShardCounters();
+  private final ShardWriteback writeback;
+  private final ShardLoads loads;
+  private final ShardRangeRequests ranges;
   private long[] entries;
   private long[] words;
   private final Map<Integer, Pending> pending = new HashMap<>();
-  private final Map<Integer, Victim> victims = new HashMap<>();
-  /** Length of every backing write in flight, by generation, so a stale one can be freed. */
-  private final Map<Long, Integer> writesInFlight = new HashMap<>();
-  /** Loads waiting for a backing-file read of their page, in order. */
-  private final Map<Integer, ArrayDeque<LoadPage>> backingLoads = new HashMap<>();
   private long nextGeneration = 1;
-  private int clockHand;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
       PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency) {
     super(ctx);
-    this.writebackLatency = writebackLatency;
     this.classes = classes;
     this.geometry = geometry;
-    this.compressor = compressor;
     this.backing = backing;
     this.allocAdapter = ctx.messageAdapter(AllocReply.class, AllocDone::new);
-    this.patchAdapter = ctx.messageAdapter(LoadReply.class, PatchBase::new);
-    this.victimAdapter = ctx.messageAdapter(SizeClass.StoredBytes.class, VictimBytes::new);
-    this.writeAdapter = ctx.messageAdapter(WriteReply.class, BackingWritten::new);
-    this.readAdapter = ctx.messageAdapter(ReadReply.class, BackingRead::new);
-    this.allocManyAdapter = ctx.messageAdapter(SizeClass.AllocatedMany.class, AllocatedMany::new);
-    this.objectsAdapter = ctx.messageAdapter(SizeClass.ObjectsRead.class, RangeObjectsRead::new);
+    ActorRef<LoadReply> patchAdapter = ctx.messageAdapter(LoadReply.class, PatchBase::new);
+    ActorRef<SizeClass.StoredBytes> victimAdapter = ctx.messageAdapter(SizeClass.StoredBytes.class, VictimBytes::new);
+    ActorRef<WriteReply> writeAdapter = ctx.messageAdapter(WriteReply.class, BackingWritten::new);
+    ActorRef<ReadReply> readAdapter = ctx.messageAdapter(ReadReply.class, BackingRead::new);
+    ActorRef<SizeClass.AllocatedMany> allocManyAdapter =
+        ctx.messageAdapter(SizeClass.AllocatedMany.class, AllocatedMany::new);
+    ActorRef<SizeClass.ObjectsRead> objectsAdapter =
+        ctx.messageAdapter(SizeClass.ObjectsRead.class, RangeObjectsRead::new);
+    this.writeback = new ShardWriteback(this, classes, backing, writebackLatency, counters, victimAdapter,
+        writeAdapter);
+    this.loads = new ShardLoads(this, classes, compressor, backing, counters, patchAdapter, readAdapter);
+    this.ranges = new ShardRangeRequests(this, ctx.getSelf(), classes, compressor, counters, writeback,
+        allocAdapter, allocManyAdapter, objectsAdapter);
   }
 
   @Override
@@ -243,32 +184,66 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         .onMessage(StorePage.class, m -> perPage(slotOf(m.pageIndex()), m))
         .onMessage(LoadPage.class, m -> perPage(slotOf(m.pageIndex()), m))
         .onMessage(PatchPage.class, m -> perPage(slotOf(m.pageIndex()), m))
-        .onMessage(InvalidatePages.class, this::onInvalidatePages)
+        .onMessage(InvalidatePages.class, m -> { ranges.invalidate(m); return this; })
         .onMessage(AllocDone.class, this::onAllocDone)
-        .onMessage(StoreRange.class, this::onStoreRange)
-        .onMessage(LoadRange.class, this::onLoadRange)
+        .onMessage(StoreRange.class, m -> { ranges.store(m); return this; })
+        .onMessage(LoadRange.class, m -> { ranges.load(m); return this; })
         .onMessage(AllocatedMany.class, this::onAllocatedMany)
-        .onMessage(RangeObjectsRead.class, this::onRangeObjectsRead)
-        .onMessage(RangePageLoaded.class, this::onRangePageLoaded)
-        .onMessage(PatchBase.class, this::onPatchBase)
-        .onMessage(Shrink.class, this::onShrink)
-        .onMessage(MarkIdle.class, m -> markIdle())
-        .onMessage(VictimBytes.class, this::onVictimBytes)
-        .onMessage(BackingWritten.class, this::onBackingWritten)
-        .onMessage(BackingRead.class, this::onBackingRead)
-        .onMessage(GetStats.class, m -> {
-          m.replyTo().tell(counters.snapshot());
-          return this;
-        })
+        .onMessage(RangeObjectsRead.class, m -> { ranges.objectsRead(m.reply()); return this; })
+        .onMessage(RangePageLoaded.class, m -> { ranges.pageLoaded(m.job(), m.reply()); return this; })
+        .onMessage(PatchBase.class, m -> { loads.patchBase(m.reply()); return this; })
+        .onMessage(Shrink.class, m -> { writeback.shrink(m); return this; })
+        .onMessage(MarkIdle.class, m -> { writeback.markIdle(); return this; })
+        .onMessage(VictimBytes.class, m -> { writeback.victimBytes(m.bytes()); return this; })
+        .onMessage(BackingWritten.class, m -> { writeback.written(m.reply()); return this; })
+        .onMessage(BackingRead.class, m -> { loads.backingRead(m.reply()); return this; })
+        .onMessage(GetStats.class, m -> { m.replyTo().tell(counters.snapshot()); return this; })
         .build();
   }
 
-  private static int slotOf(long pageIndex) {
+  static int slotOf(long pageIndex) {
     return (int) (pageIndex & PAGE_MASK);
   }
 
+  // ---- for the shard's collaborators (ShardLoads, ShardRangeRequests, ShardWriteback) -------
+
+  /** The entries, made on the first store: null before it. Written only on this actor's thread. */
+  long[] entries() {
+    return entries;
+  }
+
+  /** The words of same-filled pages whose word is not zero: null before the first such page. */
+  long[] words() {
+    return words;
+  }
+
+  /** True when the page has work in flight, so anything more about it must queue. */
+  boolean isPending(int slot) {
+    return !pending.isEmpty() && pending.containsKey(slot);
+  }
+
+  /** The page's work in flight, or null. */
+  Pending pending(int slot) {
+    return pending.get(slot);
+  }
+
+  /** Makes the page pending on {@code p}. */
+  void putPending(int slot, Pending p) {
+    pending.put(slot, p);
+  }
+
+  /** The page's work ended; whoever ended it then drains its queue. */
+  void removePending(int slot) {
+    pending.remove(slot);
+  }
+
+  /** A new generation for an allocation or backing write of this shard; never reused. */
+  long newGeneration() {
+    return nextGeneration++;
+  }
+
   /** Runs {@code op} now, or queues it behind the page's pending work. */
-  private Behavior<Command> perPage(int slot, Object op) {
+  Behavior<Command> perPage(int slot, Object op) {
     Pending p = pending.isEmpty() ? null : pending.get(slot);
     if (p != null) {
       p.queued.add(op);
@@ -282,21 +257,16 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     if (op instanceof StorePage s) {
       store(slot, s, null);
     } else if (op instanceof PatchPage p) {
-      patch(slot, p);
+      loads.patch(slot, p);
     } else if (op instanceof LoadPage l) {
-      load(slot, l);
+      loads.load(slot, l);
     } else {
-      RangeWaiter w = ((QueuedInvalidate) op).waiter;
-      if (free(slot)) {
-        w.freed++;
-        counters.invalidatedPages++;
-      }
-      w.done();
+      ((ShardRangeRequests.QueuedInvalidate) op).apply(slot);
     }
   }
 
   /** Applies the operations queued behind finished work until one of them is pending again. */
-  private void drainQueue(int slot, Pending finished) {
+  void drainQueue(int slot, Pending finished) {
     Object op;
     while ((op = finished.queued.poll()) != null) {
       apply(slot, op);
@@ -315,7 +285,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    * backing file when there is one (zram's huge writeback); anything else needs an allocation.
    * {@code p} is non-null when a patch already made the page pending.
    */
-  private void store(int slot, StorePage s, Pending p) {
+  void store(int slot, StorePage s, Pending p) {
     if (entries == null) {
       entries = new long[PAGES];
     }
@@ -338,18 +308,18 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       return;
     }
     Pending work = p != null ? p : new Pending();
-    work.generation = nextGeneration++;
+    work.generation = newGeneration();
     work.store = s;
     work.patch = null;
     pending.put(slot, work);
     byte[] bytes = storedBytes(image);
     if (image instanceof PageImage.Raw && backing != null && !work.toBacking) {
       work.toBacking = true;
-      writesInFlight.put(work.generation, bytes.length);
-      backing.tell(new BackingStore.Write(bytes, slot, work.generation, writeAdapter));
+      writeback.write(bytes, slot, work.generation);
     } else {
       work.toBacking = false;
       int classIndex = geometry.classFor(bytes.length).index();
+      RangeJobs.AllocBatch allocBatch = ranges.allocBatch();
       if (allocBatch != null) {
         allocBatch.add(classIndex, bytes, slot, work.generation);
       } else {
@@ -417,258 +387,37 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     drainQueue(slot, p);
   }
 
-  // ---- ranges -------------------------------------------------------------------------------
-
-  /** Each page through the per-page path; the allocations they need leave as one batch per class. */
-  private Behavior<Command> onStoreRange(StoreRange m) {
-    PageImage[] images = m.images();
-    RangeJobs.StoreJob job = new RangeJobs.StoreJob(m.firstPage(), images.length, m.replyTo());
-    allocBatch = new RangeJobs.AllocBatch(images.length);
-    try {
-      for (int i = 0; i < images.length; i++) {
-        long page = m.firstPage() + i;
-        perPage(slotOf(page), new StorePage(page, images[i], job));
-      }
-      allocBatch.send(classes, allocAdapter, allocManyAdapter);
-    } finally {
-      allocBatch = null;
-    }
-    return this;
-  }
-
-  private Behavior<Command> onLoadRange(LoadRange m) {
-    RangeJobs.LoadJob job = new RangeJobs.LoadJob(nextJob++, m.firstPage(), m.count(), m.replyTo());
-    RangeJobs.ReadBatch reads = null;
-    RangePageReplyTo pageRef = null;
-    int first = slotOf(m.firstPage());
-    for (int i = 0; i < m.count(); i++) {
-      int slot = first + i;
-      long e = entries == null ? 0 : entries[slot];
-      int state = Entry.state(e);
-      boolean busy = !pending.isEmpty() && pending.containsKey(slot);
-      if (busy || state == Entry.WRITTEN_BACK) {
-        if (pageRef == null) {
-          pageRef = new RangePageReplyTo(getContext().getSelf(), job.id);
-        }
-        job.outstanding++;
-        perPage(slot, new LoadPage(m.firstPage() + i, pageRef));
-        continue;
-      }
-      counters.loads++;
-      if (state == Entry.STORED || state == Entry.WRITING_BACK) {
-        if (state == Entry.STORED) {
-          entries[slot] = Entry.withReferenced(e);
-        }
-        if (reads == null) {
-          reads = new RangeJobs.ReadBatch(classes.size());
-        }
-        long h = Entry.handle(e);
-        reads.add(Handle.classIndex(h), Handle.slot(h), Entry.length(e), i, m.count());
-      } else if (state == Entry.SAME_FILLED && words != null && words[slot] != 0) {
-        int at = i * PageImage.PAGE_SIZE;
-        SameFilledPage.fill(words[slot], job.pages, at, PageImage.PAGE_SIZE);
-      }
-    }
-    if (reads != null) {
-      job.outstanding += reads.send(classes, job.id, objectsAdapter);
-    }
-    if (!job.partDone()) {
-      loadJobs.put(job.id, job);
-    }
-    return this;
-  }
-
-  private Behavior<Command> onRangeObjectsRead(RangeObjectsRead m) {
-    SizeClass.ObjectsRead r = m.reply();
-    RangeJobs.LoadJob job = loadJobs.get(r.job());
-    int at = 0;
-    for (int i = 0; i < r.count(); i++) {
-      int length = r.lengths()[i];
-      int position = r.positions()[i];
-      try {
-        compressor.decompress(r.bytes(), at, length, job.pages, position * PageImage.PAGE_SIZE);
-      } catch (CorruptPageException e) {
-        long page = job.firstPage + position;
-        job.fail(page, new EngineError(ErrorCode.CORRUPT, "page " + page + ": " + e.getMessage()));
-      }
-      at += length;
-    }
-    finishPart(job);
-    return this;
-  }
-
-  private Behavior<Command> onRangePageLoaded(RangePageLoaded m) {
-    RangeJobs.LoadJob job = loadJobs.get(m.job());
-    if (m.reply() instanceof LoadReply.Loaded l) {
-      int position = (int) (l.pageIndex() - job.firstPage);
-      System.arraycopy(l.page(), 0, job.pages, position * PageImage.PAGE_SIZE, PageImage.PAGE_SIZE);
-    } else {
-      job.fail(m.reply().pageIndex(), ((LoadReply.LoadFailed) m.reply()).error());
-    }
-    finishPart(job);
-    return this;
-  }
-
-  private void finishPart(RangeJobs.LoadJob job) {
-    if (job.partDone()) {
-      loadJobs.remove(job.id);
-    }
-  }
-
-  /** The reply-to of a range load's per-page loads: forwards each answer to the shard, tagged. */
-  private static final class RangePageReplyTo extends io.zswapd.actors.support.LocalRef<LoadReply> {
-    private static final long serialVersionUID = 1L;
-    private final transient ActorRef<Command> shard;
-    private final transient long job;
-
-    RangePageReplyTo(ActorRef<Command> shard, long job) {
-      this.shard = shard;
-      this.job = job;
-    }
-
-    @Override
-    protected void receive(LoadReply reply) {
-      shard.tell(new RangePageLoaded(job, reply));
-    }
-  }
-
-  // ---- patch (read-modify-write) ------------------------------------------------------------
-
-  private void patch(int slot, PatchPage m) {
-    long e = entries == null ? 0 : entries[slot];
-    int state = Entry.state(e);
-    if (Entry.inPool(e) || state == Entry.WRITTEN_BACK) {
-      Pending p = new Pending();
-      p.patch = m;
-      pending.put(slot, p);
-      if (state == Entry.WRITTEN_BACK) {
-        backing.tell(new BackingStore.Read(Entry.backingOffset(e), Entry.length(e), m.pageIndex(), readAdapter));
-      } else {
-        long h = Entry.handle(e);
-        classes.get(Handle.classIndex(h))
-            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(), patchAdapter, false));
-      }
-    } else {
-      byte[] page = new byte[PageImage.PAGE_SIZE];
-      long word = state == Entry.SAME_FILLED && words != null ? words[slot] : 0;
-      if (word != 0) {
-        SameFilledPage.fill(word, page, 0, page.length);
-      }
-      applyPatch(slot, m, page, null);
-    }
-  }
-
-  private Behavior<Command> onPatchBase(PatchBase m) {
-    int slot = slotOf(m.reply().pageIndex());
-    Pending p = pending.get(slot);
-    if (m.reply() instanceof LoadReply.Loaded loaded) {
-      applyPatch(slot, p.patch, loaded.page(), p);
-    } else {
-      failPatch(slot, p, ((LoadReply.LoadFailed) m.reply()).error());
-    }
-    return this;
-  }
-
-  private void failPatch(int slot, Pending p, EngineError error) {
-    pending.remove(slot);
-    p.patch.replyTo().tell(new StoreReply.Refused(p.patch.pageIndex(), error));
-    drainQueue(slot, p);
-  }
-
-  /** The page's new bytes are compressed here, once, and stored like any other image. */
-  private void applyPatch(int slot, PatchPage m, byte[] page, Pending p) {
-    System.arraycopy(m.bytes(), 0, page, m.offset(), m.bytes().length);
-    store(slot, new StorePage(m.pageIndex(), compressor.compress(page, 0), m.replyTo()), p);
-  }
-
-  // ---- load ---------------------------------------------------------------------------------
-
-  private void load(int slot, LoadPage l) {
-    counters.loads++;
-    long e = entries == null ? 0 : entries[slot];
-    switch (Entry.state(e)) {
-      case Entry.STORED, Entry.WRITING_BACK -> {
-        if (Entry.state(e) == Entry.STORED) {
-          entries[slot] = Entry.withReferenced(e);
-        }
-        long h = Entry.handle(e);
-        classes.get(Handle.classIndex(h))
-            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), l.pageIndex(), l.replyTo(), true));
-      }
-      case Entry.WRITTEN_BACK -> {
-        counters.loadsFromBacking++;
-        backingLoads.computeIfAbsent(slot, k -> new ArrayDeque<>(1)).add(l);
-        backing.tell(new BackingStore.Read(Entry.backingOffset(e), Entry.length(e), l.pageIndex(), readAdapter));
-      }
-      case Entry.SAME_FILLED -> {
-        byte[] page = new byte[PageImage.PAGE_SIZE];
-        long word = words == null ? 0 : words[slot];
-        if (word != 0) {
-          SameFilledPage.fill(word, page, 0, page.length);
-        }
-        l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), page));
-      }
-      default -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE]));
-    }
-  }
-
   /**
-   * A backing-file read finished: it answers the oldest load waiting for this page, or else
-   * the patch waiting for the page's base. (Every read of one slot reads the same bytes, so
-   * which request it was issued for does not matter.)
+   * A backing write finished that may be the one a raw page sent straight to the backing file
+   * waits for: the page is installed there, or stored in the pool instead. False when no store
+   * of the page waits for this write.
    */
-  private Behavior<Command> onBackingRead(BackingRead m) {
-    ReadReply r = m.reply();
-    int slot = slotOf(r.pageIndex());
-    ArrayDeque<LoadPage> waiting = backingLoads.get(slot);
-    LoadPage load = waiting == null ? null : waiting.poll();
-    if (waiting != null && waiting.isEmpty()) {
-      backingLoads.remove(slot);
+  boolean rawPageWritten(int slot, WriteReply r) {
+    Pending p = pending.get(slot);
+    if (p == null || !p.toBacking || p.generation != r.generation()) {
+      return false;
     }
-    if (r instanceof ReadReply.ReadDone done) {
-      byte[] page = compressor.decompress(done.bytes());
-      if (load != null) {
-        load.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), page));
-      } else {
-        Pending p = pending.get(slot);
-        applyPatch(slot, p.patch, page, p);
-      }
+    StorePage s = p.store;
+    if (r instanceof WriteReply.Written w) {
+      pending.remove(slot);
+      replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE));
+      counters.writtenBackPages++;
+      counters.writebacks++;
+      counters.rejectCompressPoor++;
+      counters.stores++;
+      s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
+      drainQueue(slot, p);
     } else {
-      counters.readErrors++;
-      EngineError error = new EngineError(ErrorCode.IO_ERROR, "page " + r.pageIndex()
-          + " could not be read from the backing file: " + ((ReadReply.ReadFailed) r).message());
-      if (load != null) {
-        load.replyTo().tell(new LoadReply.LoadFailed(r.pageIndex(), error));
-      } else {
-        failPatch(slot, pending.get(slot), error);
-      }
+      writeback.countWriteProblem(r);
+      store(slot, s, p); // p.toBacking stays true: this time the pool
     }
-    return this;
+    return true;
   }
 
-  // ---- invalidate ---------------------------------------------------------------------------
-
-  private Behavior<Command> onInvalidatePages(InvalidatePages m) {
-    int first = slotOf(m.firstPage());
-    int end = (int) (first + m.count());
-    RangeWaiter waiter = new RangeWaiter(m.replyTo(), m.drainWrites());
-    waiter.outstanding = 1; // held until the loop is done
-    for (int slot = first; slot < end; slot++) {
-      Pending p = pending.isEmpty() ? null : pending.get(slot);
-      if (p != null) {
-        waiter.outstanding++;
-        p.queued.add(new QueuedInvalidate(waiter));
-      } else if (entries != null && free(slot)) {
-        waiter.freed++;
-        counters.invalidatedPages++;
-      }
-    }
-    waiter.done();
-    return this;
-  }
+  // ---- free ---------------------------------------------------------------------------------
 
   /** Frees whatever the entry holds and leaves it absent; true when it held a page. */
-  private boolean free(int slot) {
+  boolean free(int slot) {
     if (entries == null) {
       return false;
     }
@@ -676,7 +425,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     switch (Entry.state(e)) {
       case Entry.STORED, Entry.WRITING_BACK -> {
         if (Entry.state(e) == Entry.WRITING_BACK) {
-          cancelVictim(slot);
+          writeback.cancelVictim(slot);
         }
         freeHandle(Entry.handle(e));
         counters.removePooled(Entry.length(e));
@@ -700,160 +449,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     return true;
   }
 
-  private void freeHandle(long handle) {
+  void freeHandle(long handle) {
     classes.get(Handle.classIndex(handle)).tell(new SizeClass.Free(Handle.slot(handle)));
-  }
-
-  // ---- writeback ----------------------------------------------------------------------------
-
-  /**
-   * Chooses victims with the CLOCK hand and starts their writeback. LRU gives referenced pages
-   * a second chance (clears the bit and passes); IDLE takes only pages not referenced since the
-   * last {@link MarkIdle}; HUGE only raw pages; ALL every page in the pool.
-   */
-  private Behavior<Command> onShrink(Shrink m) {
-    ShrinkJob job = new ShrinkJob(m.replyTo());
-    if (backing != null && entries != null) {
-      int limit = m.mode() == WritebackMode.LRU ? 2 * PAGES : PAGES;
-      int started = 0;
-      for (int scanned = 0; scanned < limit && started < m.maxPages(); scanned++) {
-        int slot = clockHand;
-        clockHand = (clockHand + 1) & PAGE_MASK;
-        long e = entries[slot];
-        if (Entry.state(e) != Entry.STORED || (!pending.isEmpty() && pending.containsKey(slot))) {
-          continue;
-        }
-        boolean referenced = Entry.referenced(e);
-        boolean take = switch (m.mode()) {
-          case LRU -> !referenced;
-          case IDLE -> !referenced;
-          case HUGE -> Entry.length(e) == PageImage.PAGE_SIZE;
-          case ALL -> true;
-        };
-        if (!take) {
-          if (m.mode() == WritebackMode.LRU) {
-            entries[slot] = Entry.withoutReferenced(e); // second chance
-          }
-          continue;
-        }
-        startVictim(slot, e, job);
-        started++;
-      }
-    }
-    job.done();
-    return this;
-  }
-
-  /** Marks the page and asks its size class for the stored bytes, in one step of the owner. */
-  private void startVictim(int slot, long e, ShrinkJob job) {
-    long generation = nextGeneration++;
-    entries[slot] = Entry.writingBack(e);
-    victims.put(slot, new Victim(generation, job, System.nanoTime()));
-    job.outstanding++;
-    long h = Entry.handle(e);
-    classes.get(Handle.classIndex(h))
-        .tell(new SizeClass.ReadStored(Handle.slot(h), Entry.length(e), slot, generation, victimAdapter));
-  }
-
-  /** The victim was freed (invalidated or rewritten) before its writeback finished. */
-  private void cancelVictim(int slot) {
-    Victim v = victims.remove(slot);
-    if (v != null) {
-      v.job().done();
-    }
-  }
-
-  private Behavior<Command> onVictimBytes(VictimBytes m) {
-    SizeClass.StoredBytes b = m.bytes();
-    Victim v = victims.get(b.tag());
-    if (v == null || v.generation() != b.generation()) {
-      return this; // cancelled before its bytes arrived: nothing was written, nothing to undo
-    }
-    writesInFlight.put(b.generation(), b.bytes().length);
-    backing.tell(new BackingStore.Write(b.bytes(), b.tag(), b.generation(), writeAdapter));
-    return this;
-  }
-
-  private Behavior<Command> onBackingWritten(BackingWritten m) {
-    WriteReply r = m.reply();
-    int slot = r.tag();
-    Integer length = writesInFlight.remove(r.generation());
-    Victim v = victims.get(slot);
-    Pending p = pending.get(slot);
-    if (v != null && v.generation() == r.generation()) {
-      victimWritten(slot, v, r);
-    } else if (p != null && p.toBacking && p.generation == r.generation()) {
-      rawPageWritten(slot, p, r);
-    } else if (r instanceof WriteReply.Written w) {
-      backing.tell(new BackingStore.Free(w.slotOffset(), length)); // stale: undo, never apply
-    }
-    if (writesInFlight.isEmpty() && !awaitingWriteDrain.isEmpty()) {
-      awaitingWriteDrain.forEach(waiter -> waiter.replyTo.tell(new InvalidateReply.Invalidated(waiter.freed)));
-      awaitingWriteDrain.clear();
-    }
-    return this;
-  }
-
-  private void victimWritten(int slot, Victim v, WriteReply r) {
-    victims.remove(slot);
-    long e = entries[slot];
-    if (r instanceof WriteReply.Written w) {
-      freeHandle(Entry.handle(e));
-      counters.removePooled(Entry.length(e));
-      entries[slot] = Entry.writtenBack(w.slotOffset(), Entry.length(e));
-      counters.writtenBackPages++;
-      counters.writebacks++;
-      v.job().written++;
-      if (writebackLatency != null) {
-        writebackLatency.record(System.nanoTime() - v.startNanos());
-      }
-    } else {
-      entries[slot] = Entry.stored(Entry.handle(e), Entry.length(e)); // the page stays in memory
-      countWriteProblem(r, v.job());
-    }
-    v.job().done();
-  }
-
-  /** A raw page sent straight to the backing file: installed there, or stored in the pool instead. */
-  private void rawPageWritten(int slot, Pending p, WriteReply r) {
-    StorePage s = p.store;
-    if (r instanceof WriteReply.Written w) {
-      pending.remove(slot);
-      replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE));
-      counters.writtenBackPages++;
-      counters.writebacks++;
-      counters.rejectCompressPoor++;
-      counters.stores++;
-      s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
-      drainQueue(slot, p);
-    } else {
-      countWriteProblem(r, null);
-      store(slot, s, p); // p.toBacking stays true: this time the pool
-    }
-  }
-
-  private void countWriteProblem(WriteReply r, ShrinkJob job) {
-    if (r instanceof WriteReply.WriteRefused) {
-      counters.backingFull++;
-      if (job != null) {
-        job.refused++;
-      }
-    } else {
-      counters.writeErrors++;
-      if (job != null) {
-        job.failed++;
-      }
-    }
-  }
-
-  private Behavior<Command> markIdle() {
-    if (entries != null) {
-      for (int slot = 0; slot < PAGES; slot++) {
-        if (Entry.referenced(entries[slot])) {
-          entries[slot] = Entry.withoutReferenced(entries[slot]);
-        }
-      }
-    }
-    return this;
   }
 }
