@@ -334,7 +334,7 @@ public final class Zswapd implements Extension {
     if (count < 1 || count > MAX_RANGE_PAGES) {
       return invalid("a range load names 1.." + MAX_RANGE_PAGES + " pages, got " + count);
     }
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     CompletableFuture<byte[]>[] parts = new CompletableFuture[ShardRanges.partCount(firstPage, count)];
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
     int done = 0;

@@ -99,7 +99,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
   private boolean closed;
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"})
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
       ActorRef<BackingStore.Command> backing) {
