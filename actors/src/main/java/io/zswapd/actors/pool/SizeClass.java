@@ -6,6 +6,8 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.japi.function.Function;
+import akka.japi.function.Procedure;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.arena.Chunk;
 import io.zswapd.actors.arena.PageId;
@@ -20,7 +22,6 @@ import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.Executor;
@@ -32,16 +33,15 @@ import java.util.concurrent.Executor;
  * page or stored object):
  * <pre>
  *  array             indexed by        holds
- *  locations[]       handle slot       (zspage id &lt;&lt; objBits) | object index, -1 = free slot
- *  freeSlots         (stack)           free handle slots, reused first
+ *  locations         handle slot       (zspage id &lt;&lt; objBits) | object index, -1 = free slot,
+ *                                      free slots reused first ({@link HandleTable})
  *  zspages           zspage id         pages, objects in use, free list, fullness group
  *                                      ({@link ZsPages}: the layout table is there)
- *  reserve[]         0..reserveCount   page ids of up to two zspages' worth of arena pages
+ *  reserve                             page ids of up to two zspages' worth of arena pages
+ *                                      ({@link ClassReserve})
  * </pre>
  * {@code locations} grows a block of 1024 at a time ({@link IntBlocks}). Fullness groups: 0
- * empty, 1..10 the tenth of a zspage's objects in use (rounded up), 11 full. The reserve is
- * refilled in batches so the allocation path rarely waits for the arena (zsmalloc's per-CPU
- * page lists).
+ * empty, 1..10 the tenth of a zspage's objects in use (rounded up), 11 full.
  *
  * <p>Heap at rest, per stored object: 4 bytes of {@code locations}, plus a zspage's 4 bytes,
  * 4 per page and 1.5 of group bitmaps, shared by its objects. There is no per-object back
@@ -50,29 +50,22 @@ import java.util.concurrent.Executor;
  * of each object, which would cost 4 bytes off-heap and push about a quarter of the objects
  * into the next class (mem_used_total / compr_data_size 1.0443 to 1.0459 in that run).
  * Compaction, the only operation that needs to know which handle owns an object, inverts the
- * handle table when it runs ({@link #ownersByObject}). A free object holds its zspage's
+ * handle table when it runs ({@link ClassCompaction}). A free object holds its zspage's
  * free-list link in its own first bytes, as in zsmalloc.
  *
  * <p>Allocation takes a slot in the fullest partly used zspage, so objects gather in few
  * zspages and the others empty out. Compaction moves objects from the emptiest zspages into
  * the fullest and gives the emptied zspages' pages back ({@code pages_compacted}); the handle
- * table is rewritten, the handles held by tree shards stay valid.
+ * table is rewritten, the handles held by tree shards stay valid ({@link ClassCompaction}).
  *
  * <p>Every message about one handle comes from the one tree shard that owns the entry, so a
  * {@link Read} sent before a {@link Free} is always served first.
  *
  * <p><b>Page migration</b> (zsmalloc's isolate / migrate / putback, driven by the
- * {@code MigrationWorker}) moves a zspage's pages out of chunks the arena wants to release.
- * {@link Isolate} takes every zspage with a page in those chunks out of its fullness list, so
- * nothing allocates into it or compacts it, and answers which pages must move. {@link Migrate}
- * of one zspage is one message: it copies those pages to the new pages it carries, updates
- * the zspage's page table (handles do not change: they name a zspage and an object, never a
- * page), returns the old pages and links the zspage back. Frees go on meanwhile: a free that
- * empties an isolated zspage is applied, but the zspage stays alive until its Migrate (or
- * {@link Putback}) hands it back, and only then are its pages released, once (the 2016 seed).
- * {@link StopMigrations} and {@link Drain} close the class to migration: isolated zspages are
- * put back (or freed, on drain) and every later Isolate or Migrate is refused, its new pages
- * returned untouched (the 2019 seed).
+ * {@code MigrationWorker}) moves a zspage's pages out of chunks the arena wants to release:
+ * {@link Isolate}, {@link Migrate}, {@link Putback}, {@link PutbackAll} and
+ * {@link StopMigrations}, handled by {@link ClassMigration}, which tells how they meet frees
+ * and {@link Drain}.
  */
 public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
@@ -185,28 +178,21 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private final int objBits;
   private final int objMask;
   private final ActorRef<PageArena.Command> arena;
-  private final ActorRef<PageArena.GrantReply> grantAdapter;
   private final CodecKind codecKind;
   private final OptionalInt codecLevel;
   private final byte[] scratch = new byte[PageId.PAGE_SIZE];
   private final Executor dispatcher;
 
-  private final IntBlocks locations = new IntBlocks(-1);
-  private int nextSlot;
-  private final IntStack freeSlots = new IntStack();
+  private final HandleTable locations = new HandleTable();
   private final ZsPages zspages;
+  private final ClassReserve reserve;
+  private final ClassCompaction compaction;
+  private final ClassMigration migration;
 
-  private final int[] reserve;
-  private int reserveCount;
-  private final int[] freedPages;
-  private boolean grantPending;
   private final ArrayDeque<Alloc> waiting = new ArrayDeque<>();
   private boolean drained;
-  private boolean migrationsClosed;
-  private long pagesMigrated;
 
   private long objsUsed;
-  private long pagesCompacted;
 
   private SizeClass(ActorContext<Command> ctx, ClassGeometry geometry, ActorRef<PageArena.Command> arena,
       int chunkBytes, CodecKind codec, OptionalInt level) {
@@ -218,15 +204,16 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     this.objBits = geometry.objBits();
     this.objMask = (1 << objBits) - 1;
     this.arena = arena;
-    this.grantAdapter = ctx.messageAdapter(PageArena.GrantReply.class, PagesGranted::new);
     this.codecKind = codec;
     this.codecLevel = level;
     this.dispatcher = ctx.getExecutionContext();
     // A location packs the zspage id above objBits bits of object index into a non-negative int.
     int maxZspages = (int) Math.min(Integer.MAX_VALUE, (Integer.MAX_VALUE >>> objBits) + 1L);
     this.zspages = new ZsPages(size, objs, ppz, chunkBytes / PageId.PAGE_SIZE, maxZspages);
-    this.reserve = new int[2 * ppz];
-    this.freedPages = new int[ppz];
+    this.reserve = new ClassReserve(zspages, ppz, arena,
+        ctx.messageAdapter(PageArena.GrantReply.class, PagesGranted::new));
+    this.compaction = new ClassCompaction(geometry, zspages, locations, reserve, scratch);
+    this.migration = new ClassMigration(geometry, zspages, reserve, arena, () -> drained);
   }
 
   @Override
@@ -239,28 +226,26 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
         .onMessage(ReadStored.class, this::onReadStored)
         .onMessage(Free.class, this::onFree)
         .onMessage(PagesGranted.class, this::onPagesGranted)
-        .onMessage(Compact.class, this::onCompact)
-        .onMessage(GetStats.class, m -> {
-          m.replyTo().tell(stats());
-          return this;
-        })
+        .onMessage(Compact.class, staying(c -> compaction.compact(c, objsUsed)))
+        .onMessage(GetStats.class, staying(m -> m.replyTo().tell(stats())))
         .onMessage(Drain.class, this::onDrain)
-        .onMessage(Isolate.class, this::onIsolate)
-        .onMessage(Migrate.class, this::onMigrate)
-        .onMessage(Putback.class, m -> {
-          putBack(m.zspage());
-          return this;
-        })
-        .onMessage(PutbackAll.class, m -> {
-          putBackAll();
-          return this;
-        })
-        .onMessage(StopMigrations.class, m -> {
-          migrationsClosed = true;
-          putBackAll();
-          return this;
-        })
+        .onMessage(Isolate.class, staying(migration::isolate))
+        .onMessage(Migrate.class, staying(migration::migrate))
+        .onMessage(Putback.class, staying(m -> migration.putBack(m.zspage())))
+        .onMessage(PutbackAll.class, staying(m -> migration.putBackAll()))
+        .onMessage(StopMigrations.class, staying(m -> {
+          migration.close();
+          migration.putBackAll();
+        }))
         .build();
+  }
+
+  /** A handler that runs {@code action} and keeps this behavior. */
+  private <M extends Command> Function<M, Behavior<Command>> staying(Procedure<M> action) {
+    return m -> {
+      action.apply(m);
+      return this;
+    };
   }
 
   // ---- allocation -------------------------------------------------------------------------
@@ -279,7 +264,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
           new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
     } else {
       waiting.add(a);
-      requestPages();
+      reserve.request();
     }
   }
 
@@ -318,13 +303,12 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private int allocSlot(byte[] data) {
     int z = zspages.fullestPartial(NONE);
     if (z == NONE) {
-      if (reserveCount < ppz) {
+      z = reserve.createZspage();
+      if (z == NONE) {
         return -1;
       }
-      reserveCount -= ppz;
-      z = zspages.create(reserve, reserveCount);
     }
-    int slot = newSlot();
+    int slot = locations.newSlot();
     int obj = zspages.take(z);
     zspages.write(z, obj, data, data.length);
     locations.set(slot, (z << objBits) | obj);
@@ -333,15 +317,8 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return slot;
   }
 
-  private void requestPages() {
-    if (!grantPending) {
-      grantPending = true;
-      arena.tell(new PageArena.Grant(ppz - reserveCount, reserve.length - reserveCount, grantAdapter));
-    }
-  }
-
   private Behavior<Command> onPagesGranted(PagesGranted g) {
-    grantPending = false;
+    reserve.answered();
     if (g.reply() instanceof PageArena.Granted granted) {
       int[] pages = granted.pageIds();
       if (drained) {
@@ -349,18 +326,12 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
         return this;
       }
       zspages.addChunks(granted.chunks());
-      // Frees may have refilled the reserve since the request; surplus pages go straight back.
-      int keep = Math.min(pages.length, reserve.length - reserveCount);
-      System.arraycopy(pages, 0, reserve, reserveCount, keep);
-      reserveCount += keep;
-      if (keep < pages.length) {
-        arena.tell(new PageArena.Return(Arrays.copyOfRange(pages, keep, pages.length), pages.length - keep));
-      }
+      reserve.add(pages);
       while (!waiting.isEmpty() && tryAlloc(waiting.peek())) {
         waiting.poll();
       }
       if (!waiting.isEmpty()) {
-        requestPages();
+        reserve.request();
       }
     } else {
       PageArena.GrantRefused refused = (PageArena.GrantRefused) g.reply();
@@ -372,16 +343,6 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       waiting.clear();
     }
     return this;
-  }
-
-  private int newSlot() {
-    if (!freeSlots.isEmpty()) {
-      return freeSlots.pop();
-    }
-    if (nextSlot == locations.capacity()) {
-      locations.ensure(nextSlot + 1);
-    }
-    return nextSlot++;
   }
 
   // ---- read and free ----------------------------------------------------------------------
@@ -470,208 +431,16 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     if (loc < 0) {
       throw new IllegalStateException("size class " + size + ": handle slot " + f.slot() + " freed twice");
     }
-    locations.set(f.slot(), -1);
-    freeSlots.push(f.slot());
+    locations.free(f.slot());
     int z = loc >>> objBits;
     zspages.release(z, loc & objMask);
     objsUsed--;
     if (zspages.inUse(z) == 0 && !zspages.isolated(z)) {
-      freeZspage(z);
+      reserve.freeZspage(z);
     } else {
       zspages.regroup(z); // an isolated zspage, even emptied, waits for its Migrate or Putback
     }
     return this;
-  }
-
-  /** Frees zspage {@code z}: its pages refill the reserve up to one zspage, the rest go back. */
-  private void freeZspage(int z) {
-    zspages.pagesOf(z, freedPages, 0);
-    zspages.free(z);
-    int kept = Math.min(ppz, Math.max(0, ppz - reserveCount));
-    System.arraycopy(freedPages, 0, reserve, reserveCount, kept);
-    reserveCount += kept;
-    if (kept < ppz) {
-      arena.tell(new PageArena.Return(Arrays.copyOfRange(freedPages, kept, ppz), ppz - kept));
-    }
-  }
-
-  // ---- compaction -------------------------------------------------------------------------
-
-  private Behavior<Command> onCompact(Compact c) {
-    long freedPages = 0;
-    long moved = 0;
-    int[] owners = null;
-    while (zspages.count() * objs - objsUsed >= objs) { // a whole zspage's worth of free slots
-      int src = zspages.emptiestPartial();
-      int dst = src == NONE ? NONE : zspages.fullestPartial(src);
-      if (dst == NONE) {
-        break;
-      }
-      if (owners == null) {
-        owners = ownersByObject();
-      }
-      for (int i = objs - 1; i >= 0 && zspages.inUse(src) > 0 && !zspages.full(dst); i--) {
-        int slot = owners[src * objs + i];
-        if (slot != NONE) {
-          zspages.read(src, i, scratch, size);
-          int obj = zspages.take(dst);
-          zspages.write(dst, obj, scratch, size);
-          zspages.release(src, i);
-          owners[src * objs + i] = NONE;
-          owners[dst * objs + obj] = slot;
-          locations.set(slot, (dst << objBits) | obj);
-          moved++;
-        }
-      }
-      zspages.regroup(dst);
-      if (zspages.inUse(src) == 0) {
-        freeZspage(src);
-        freedPages += ppz;
-      } else {
-        zspages.regroup(src);
-      }
-    }
-    pagesCompacted += freedPages;
-    freedPages += returnReserve();
-    c.replyTo().tell(new CompactionResult(freedPages, moved));
-    return this;
-  }
-
-  /**
-   * The handle table inverted: {@code owners[z * objs + obj]} is the handle slot of object
-   * {@code obj} of zspage {@code z}, NONE for a free object. Made only while compacting (4
-   * bytes per object slot, garbage once the compaction message is handled), so that no back
-   * pointer per object is kept at rest.
-   */
-  private int[] ownersByObject() {
-    int[] owners = new int[zspages.idLimit() * objs];
-    Arrays.fill(owners, NONE);
-    for (int slot = 0; slot < nextSlot; slot++) {
-      int loc = locations.get(slot);
-      if (loc >= 0) {
-        owners[(loc >>> objBits) * objs + (loc & objMask)] = slot;
-      }
-    }
-    return owners;
-  }
-
-  /** Gives the reserve back to the arena so idle classes hold no pages. */
-  private int returnReserve() {
-    int n = reserveCount;
-    if (n > 0) {
-      arena.tell(new PageArena.Return(Arrays.copyOf(reserve, n), n));
-      reserveCount = 0;
-    }
-    return n;
-  }
-
-  // ---- page migration ------------------------------------------------------------------------
-
-  private Behavior<Command> onIsolate(Isolate m) {
-    List<IsolatedZspage> out = new ArrayList<>();
-    if (drained || migrationsClosed) {
-      m.replyTo().tell(new Isolated(geometry.index(), out));
-      return this;
-    }
-    // Reserve pages in those chunks are free as far as the class is concerned: back they go.
-    int kept = 0;
-    int[] back = new int[reserveCount];
-    int n = 0;
-    for (int i = 0; i < reserveCount; i++) {
-      if (Arrays.binarySearch(m.chunkIds(), zspages.chunkIdOf(reserve[i])) >= 0) {
-        back[n++] = reserve[i];
-      } else {
-        reserve[kept++] = reserve[i];
-      }
-    }
-    reserveCount = kept;
-    if (n > 0) {
-      arena.tell(new PageArena.Return(back, n));
-    }
-    int[] moving = new int[ppz];
-    for (int z = 0; z < zspages.idLimit(); z++) {
-      if (!zspages.live(z) || zspages.isolated(z)) {
-        continue;
-      }
-      int count = 0;
-      for (int k = 0; k < ppz; k++) {
-        int page = zspages.pageAt(z, k);
-        if (Arrays.binarySearch(m.chunkIds(), zspages.chunkIdOf(page)) >= 0) {
-          moving[count++] = page;
-        }
-      }
-      if (count > 0) {
-        zspages.isolate(z);
-        out.add(new IsolatedZspage(geometry.index(), z, Arrays.copyOf(moving, count)));
-      }
-    }
-    m.replyTo().tell(new Isolated(geometry.index(), out));
-    return this;
-  }
-
-  private Behavior<Command> onMigrate(Migrate m) {
-    int z = m.zspage();
-    if (drained || migrationsClosed || !zspages.live(z) || !zspages.isolated(z)) {
-      // Closed (or handed back already): the zspage's old pages are not touched, the new ones
-      // were never used and go straight back.
-      arena.tell(new PageArena.Return(m.newPages(), m.newPages().length));
-      m.replyTo().tell(new Migrated(geometry.index(), z, 0, false, true));
-      return this;
-    }
-    zspages.addChunks(m.chunks());
-    if (zspages.inUse(z) == 0) {
-      // Emptied by frees while isolated: released now, exactly once, with nothing to copy.
-      arena.tell(new PageArena.Return(m.newPages(), m.newPages().length));
-      releaseEmptied(z);
-      m.replyTo().tell(new Migrated(geometry.index(), z, 0, true, false));
-      return this;
-    }
-    int moved = 0;
-    for (int i = 0; i < m.oldPages().length; i++) {
-      for (int k = 0; k < ppz; k++) {
-        if (zspages.pageAt(z, k) == m.oldPages()[i]) {
-          zspages.migratePage(z, k, m.newPages()[i]);
-          moved++;
-          break;
-        }
-      }
-    }
-    if (moved != m.oldPages().length) {
-      throw new IllegalStateException("size class " + size + ": zspage " + z + " no longer holds "
-          + (m.oldPages().length - moved) + " of the pages isolated for migration");
-    }
-    arena.tell(new PageArena.Return(m.oldPages(), moved));
-    zspages.putBack(z);
-    pagesMigrated += moved;
-    m.replyTo().tell(new Migrated(geometry.index(), z, moved, false, false));
-    return this;
-  }
-
-  private void putBack(int z) {
-    if (drained || !zspages.live(z) || !zspages.isolated(z)) {
-      return;
-    }
-    if (zspages.inUse(z) == 0) {
-      releaseEmptied(z);
-    } else {
-      zspages.putBack(z);
-    }
-  }
-
-  /** An isolated zspage whose objects were all freed: every page straight back to the arena. */
-  private void releaseEmptied(int z) {
-    int[] pages = new int[ppz];
-    zspages.pagesOf(z, pages, 0);
-    zspages.free(z);
-    arena.tell(new PageArena.Return(pages, ppz));
-  }
-
-  private void putBackAll() {
-    for (int z = 0; z < zspages.idLimit() && zspages.isolatedCount() > 0; z++) {
-      if (zspages.live(z) && zspages.isolated(z)) {
-        putBack(z);
-      }
-    }
   }
 
   // ---- stats and drain --------------------------------------------------------------------
@@ -682,32 +451,19 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       groups.add(zspages.groupCount(g));
     }
     long count = zspages.count();
-    return new SizeClassStats(size, ppz, objs, count * objs, objsUsed, count, count * ppz, groups, pagesCompacted,
-        pagesMigrated, zspages.isolatedCount());
+    return new SizeClassStats(size, ppz, objs, count * objs, objsUsed, count, count * ppz, groups,
+        compaction.pagesCompacted(), migration.pagesMigrated(), zspages.isolatedCount());
   }
 
   private Behavior<Command> onDrain(Drain d) {
     drained = true;
-    migrationsClosed = true; // isolated zspages are freed below like the rest; later Migrates refused
+    migration.close(); // isolated zspages are freed below like the rest; later Migrates refused
     for (Alloc a : waiting) {
       a.replyTo().tell(new AllocReply.AllocRefused(a.tag(), a.generation(),
           new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
     }
     waiting.clear();
-    long live = zspages.count();
-    if (live > 0) {
-      int[] pages = new int[Math.toIntExact(live * ppz)];
-      int n = 0;
-      for (int z = 0; z < zspages.idLimit(); z++) {
-        if (zspages.live(z)) {
-          zspages.pagesOf(z, pages, n);
-          n += ppz;
-          zspages.free(z);
-        }
-      }
-      arena.tell(new PageArena.Return(pages, n));
-    }
-    returnReserve();
+    reserve.freeAll();
     d.replyTo().tell(new Drained(geometry.index(), objsUsed));
     return this;
   }

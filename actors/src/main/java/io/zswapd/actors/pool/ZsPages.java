@@ -45,7 +45,7 @@ import java.util.Arrays;
  * bytes into a page and the link never straddles. An allocated object's bytes are all data:
  * no per-object header and no per-object array on the heap. The price is that nothing maps an
  * object back to its handle; compaction, the only place that needs it, builds that map from
- * the handle table when it runs ({@link SizeClass}).
+ * the handle table when it runs ({@link ClassCompaction}).
  *
  * <p>Pages are reached through {@code chunks[]}, this class's cache of the arena's chunks by
  * chunk id, filled from each grant ({@link #addChunks}). A released chunk's id may come back
