@@ -260,8 +260,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   /** An allocation that could not be made now: refused while draining, else queued for pages. */
   private void waitOrRefuse(Alloc a) {
     if (drained) {
-      a.replyTo().tell(new AllocReply.AllocRefused(a.tag(), a.generation(),
-          new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
+      refuseShuttingDown(a);
     } else {
       waiting.add(a);
       reserve.request();
@@ -455,13 +454,15 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
         compaction.pagesCompacted(), migration.pagesMigrated(), zspages.isolatedCount());
   }
 
+  private static void refuseShuttingDown(Alloc a) {
+    a.replyTo().tell(new AllocReply.AllocRefused(a.tag(), a.generation(),
+        new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
+  }
+
   private Behavior<Command> onDrain(Drain d) {
     drained = true;
     migration.close(); // isolated zspages are freed below like the rest; later Migrates refused
-    for (Alloc a : waiting) {
-      a.replyTo().tell(new AllocReply.AllocRefused(a.tag(), a.generation(),
-          new EngineError(ErrorCode.SHUTTING_DOWN, "the pool is shutting down")));
-    }
+    waiting.forEach(SizeClass::refuseShuttingDown);
     waiting.clear();
     reserve.freeAll();
     d.replyTo().tell(new Drained(geometry.index(), objsUsed));
