@@ -5,7 +5,10 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
 import akka.actor.typed.RecipientRef;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.LocalRef;
 import java.lang.invoke.MethodHandles;
@@ -56,13 +59,14 @@ final class Ask {
   /** Completed by the sweeper when it stops, before it fails what is left. */
   private final CompletableFuture<Void> sweeperStopped = new CompletableFuture<>();
   private final Duration timeout;
-  /** The sweeper's clock; only the sweeper touches it. */
-  private long ticks;
 
   Ask(ActorSystem<?> system, Duration timeout, String name) {
     this.timeout = timeout;
-    long ticks = Math.max(1, (timeout.toNanos() + SWEEP.toNanos() - 1) / SWEEP.toNanos());
-    system.systemActorOf(sweeper(ticks), name, EngineDispatcher.PROPS);
+    long expiryTicks = Math.max(1, (timeout.toNanos() + SWEEP.toNanos() - 1) / SWEEP.toNanos());
+    system.systemActorOf(Behaviors.<Sweep>setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(Sweep.TICK, SWEEP);
+      return new Sweeper(ctx, expiryTicks);
+    })), name, EngineDispatcher.PROPS);
   }
 
   /** Sends {@code request} (built around the reply-to) to {@code target}; the reply as it comes. */
@@ -98,39 +102,52 @@ final class Ask {
     return new IllegalStateException("zswapd is stopped: its actor system terminated");
   }
 
+  private enum Sweep { TICK }
+
   /**
    * The one owner of the waiting list: each tick it takes the newly started requests off the
    * queue, drops the answered ones and fails those waiting {@code expiryTicks} ticks or more.
    */
-  private Behavior<Sweep> sweeper(long expiryTicks) {
-    return Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Sweep.TICK, SWEEP);
-      List<ReplyRef<?, ?>> waiting = new ArrayList<>();
-      return Behaviors.receive(Sweep.class)
-          .onMessage(Sweep.class, tick -> {
-            ticks++;
-            for (ReplyRef<?, ?> r; (r = started.poll()) != null; ) {
-              if (!r.answered()) {
-                r.seenAtTick = ticks;
-                waiting.add(r);
-              }
-            }
-            waiting.removeIf(r -> r.answered() || (ticks - r.seenAtTick >= expiryTicks && r.fail(timedOut())));
-            return Behaviors.same();
-          })
-          .onSignal(PostStop.class, stop -> {
-            sweeperStopped.complete(null);
-            waiting.forEach(r -> r.fail(stopped()));
-            for (ReplyRef<?, ?> r; (r = started.poll()) != null; ) {
-              r.fail(stopped());
-            }
-            return Behaviors.same();
-          })
+  private final class Sweeper extends AbstractBehavior<Sweep> {
+    private final long expiryTicks;
+    private final List<ReplyRef<?, ?>> waiting = new ArrayList<>();
+    private long ticks;
+
+    Sweeper(ActorContext<Sweep> ctx, long expiryTicks) {
+      super(ctx);
+      this.expiryTicks = expiryTicks;
+    }
+
+    @Override
+    public Receive<Sweep> createReceive() {
+      return newReceiveBuilder()
+          .onMessage(Sweep.class, tick -> sweep())
+          .onSignal(PostStop.class, stop -> failAll())
           .build();
-    });
+    }
+
+    private Behavior<Sweep> sweep() {
+      ticks++;
+      for (ReplyRef<?, ?> r; (r = started.poll()) != null; ) {
+        if (!r.answered()) {
+          r.seenAtTick = ticks;
+          waiting.add(r);
+        }
+      }
+      waiting.removeIf(r -> r.answered() || (ticks - r.seenAtTick >= expiryTicks && r.fail(timedOut())));
+      return this;
+    }
+
+    private Behavior<Sweep> failAll() {
+      sweeperStopped.complete(null);
+      waiting.forEach(r -> r.fail(stopped()));
+      for (ReplyRef<?, ?> r; (r = started.poll()) != null; ) {
+        r.fail(stopped());
+      }
+      return this;
+    }
   }
 
-  private enum Sweep { TICK }
 
   /** A reply-to reference that completes a future ({@link LocalRef}). */
   static final class ReplyRef<T, V> extends LocalRef<T> {
