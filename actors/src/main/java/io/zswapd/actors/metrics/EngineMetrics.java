@@ -184,23 +184,14 @@ final class EngineMetrics {
   }
 
   private static <S> Feed<S> gauge(String name, String help, MeasurementUnit unit, TagSet tags, ToLongFunction<S> of) {
-    Gauge g = Kamon.gauge(name, help, unit).withTags(tags);
-    return new Feed<>(g) {
-      @Override
-      void update(S stats) {
-        g.update(of.applyAsLong(stats));
-      }
-
-      @Override
-      void remove() {
-        g.update(0); // a reporter keeps the last value it saw: an export removed holds nothing
-        super.remove();
-      }
-    };
+    return gaugeFeed(Kamon.gauge(name, help, unit).withTags(tags), of::applyAsLong);
   }
 
   private static <S> Feed<S> ratio(String name, String help, TagSet tags, ToDoubleFunction<S> of) {
-    Gauge g = Kamon.gauge(name, help, NONE).withTags(tags);
+    return gaugeFeed(Kamon.gauge(name, help, NONE).withTags(tags), of);
+  }
+
+  private static <S> Feed<S> gaugeFeed(Gauge g, ToDoubleFunction<S> of) {
     return new Feed<>(g) {
       @Override
       void update(S stats) {
@@ -209,7 +200,7 @@ final class EngineMetrics {
 
       @Override
       void remove() {
-        g.update(0);
+        g.update(0); // a reporter keeps the last value it saw: an export removed holds nothing
         super.remove();
       }
     };
