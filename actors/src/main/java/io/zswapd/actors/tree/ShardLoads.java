@@ -52,6 +52,16 @@ final class ShardLoads {
 
   // ---- load ---------------------------------------------------------------------------------
 
+  /** A fresh page of the same-filled page at {@code slot}. */
+  private byte[] sameFilledPage(int slot) {
+    byte[] page = new byte[PageImage.PAGE_SIZE];
+    long word = shard.word(slot);
+    if (word != 0) {
+      SameFilledPage.fill(word, page, 0, page.length);
+    }
+    return page;
+  }
+
   void load(int slot, TreeShard.LoadPage l) {
     counters.loads++;
     long[] entries = shard.entries();
@@ -71,13 +81,7 @@ final class ShardLoads {
         readBacking(e, l.pageIndex());
       }
       case Entry.SAME_FILLED -> {
-        byte[] page = new byte[PageImage.PAGE_SIZE];
-        long[] words = shard.words();
-        long word = words == null ? 0 : words[slot];
-        if (word != 0) {
-          SameFilledPage.fill(word, page, 0, page.length);
-        }
-        l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), page));
+        l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), sameFilledPage(slot)));
       }
       default -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE]));
     }
@@ -138,13 +142,7 @@ final class ShardLoads {
             .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(), patchAdapter, false));
       }
     } else {
-      byte[] page = new byte[PageImage.PAGE_SIZE];
-      long[] words = shard.words();
-      long word = state == Entry.SAME_FILLED && words != null ? words[slot] : 0;
-      if (word != 0) {
-        SameFilledPage.fill(word, page, 0, page.length);
-      }
-      applyPatch(slot, m, page, null);
+      applyPatch(slot, m, state == Entry.SAME_FILLED ? sameFilledPage(slot) : new byte[PageImage.PAGE_SIZE], null);
     }
   }
 

@@ -125,8 +125,7 @@ final class ShardRangeRequests {
     RangeJobs.LoadJob job = new RangeJobs.LoadJob(nextJob++, m.firstPage(), m.count(), m.replyTo());
     RangeJobs.ReadBatch reads = null;
     RangePageReplyTo pageRef = null;
-    long[] entries = shard.entries(); // loads make neither array, so these hold for the whole walk
-    long[] words = shard.words();
+    long[] entries = shard.entries(); // a load never makes the array, so this holds for the whole walk
     int first = TreeShard.slotOf(m.firstPage());
     for (int i = 0; i < m.count(); i++) {
       int slot = first + i;
@@ -150,9 +149,9 @@ final class ShardRangeRequests {
         }
         long h = Entry.handle(e);
         reads.add(Handle.classIndex(h), Handle.slot(h), Entry.length(e), i, m.count());
-      } else if (state == Entry.SAME_FILLED && words != null && words[slot] != 0) {
+      } else if (state == Entry.SAME_FILLED && shard.word(slot) != 0) {
         int at = i * PageImage.PAGE_SIZE;
-        SameFilledPage.fill(words[slot], job.pages, at, PageImage.PAGE_SIZE);
+        SameFilledPage.fill(shard.word(slot), job.pages, at, PageImage.PAGE_SIZE);
       }
     }
     if (reads != null) {

@@ -212,9 +212,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     return entries;
   }
 
-  /** The words of same-filled pages whose word is not zero: null before the first such page. */
-  long[] words() {
-    return words;
+  /** The word a same-filled page at {@code slot} repeats (0 also when it is not same-filled). */
+  long word(int slot) {
+    return words == null ? 0 : words[slot];
   }
 
   /** True when the page has work in flight, so anything more about it must queue. */
