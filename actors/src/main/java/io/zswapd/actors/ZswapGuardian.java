@@ -25,6 +25,7 @@ import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.LiveSetting;
@@ -43,6 +44,7 @@ import io.zswapd.protocol.engine.ShutdownReport;
 import io.zswapd.protocol.engine.StoreReply;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,14 +85,16 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   public static final long NAMESPACE_BYTES = 1L << 50;
 
   /**
-   * The configured exports' swap types, for callers that route page requests themselves and
-   * skip the guardian's hop. Configured exports never change after start.
+   * The configured exports' swap types and shard directories, for callers that route page
+   * requests themselves and skip the guardian's hop (and, for single pages, the swap type's).
+   * Configured exports never change after start.
    */
   public record GetRoutes(ActorRef<Routes> replyTo) implements Command {}
 
-  public record Routes(Map<String, ActorRef<SwapType.Command>> exports) {
+  public record Routes(Map<String, ActorRef<SwapType.Command>> exports, Map<String, ShardDirectory> shards) {
     public Routes {
       exports = Map.copyOf(exports);
+      shards = Map.copyOf(shards);
     }
   }
 
@@ -208,6 +212,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final List<ActorRef<SizeClass.Command>> classes;
   private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> configured;
+  private final Map<String, ShardDirectory> configuredShards = new HashMap<>();
   private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
   private boolean shutDown;
@@ -226,8 +231,11 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     List<ActorRef<SwapType.Command>> backed = new ArrayList<>();
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
+      ShardDirectory shards = new ShardDirectory(e.pages(), e.readOnly());
       ActorRef<SwapType.Command> ref = getContext().spawn(SwapType.create(e.name(), e.pages(), e.readOnly(), classes,
-          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED)), "export-" + actorName(e.name()), EngineDispatcher.SAME);
+          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards),
+          "export-" + actorName(e.name()), EngineDispatcher.SAME);
+      configuredShards.put(e.name(), shards);
       exports.put(e.name(), ref);
       io.ifPresent(x -> backed.add(ref));
     }
@@ -249,7 +257,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
     return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
-        Optional.empty(), BackingStore.UNLIMITED), "export-" + actorName(name), EngineDispatcher.SAME);
+        Optional.empty(), BackingStore.UNLIMITED, new ShardDirectory(pages, readOnly)), "export-" + actorName(name),
+        EngineDispatcher.SAME);
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -291,7 +300,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         })
         .onMessage(OpenNamespace.class, this::onOpenNamespace)
         .onMessage(GetRoutes.class, m -> {
-          m.replyTo().tell(new Routes(configured));
+          m.replyTo().tell(new Routes(configured, configuredShards));
           return this;
         })
         .onMessage(SetPoolLimit.class, m -> {
@@ -387,7 +396,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     String export = exportOf(c);
     ActorRef<SwapType.Command> target = shutDown ? null : exports.get(export);
     if (target == null) {
-      refuse(c, shutDown ? new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down")
+      refuse(c, shutDown ? EngineError.shutDown()
           : EngineError.noSuchExport(export));
     } else {
       target.tell(new SwapType.Request(c));
@@ -473,8 +482,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         acc -> self.tell(new ExportsInvalidated(m.replyTo())), FAN_OUT_TIMEOUT,
         acc -> self.tell(new ExportsInvalidated(m.replyTo())));
     for (ActorRef<SwapType.Command> e : all) {
+      // Closed first: requests routed around the guardian are refused from now on, so none
+      // lands after the invalidation.
+      e.tell(new SwapType.Close());
       e.tell(new SwapType.Request(new EngineCommand.InvalidateArea("", gather)));
-      e.tell(new SwapType.Close()); // requests routed around the guardian are refused from now on
     }
     return this;
   }
@@ -549,8 +560,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
         freed -> self.tell(new RemovedPagesFreed(m, swapType, freed)),
         FAN_OUT_TIMEOUT, freed -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
+    swapType.tell(new SwapType.Close()); // first, as at shutdown
     swapType.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
-    swapType.tell(new SwapType.Close());
     if (writeback != null) {
       writeback.tell(new WritebackWorker.Forget(swapType));
     }

@@ -17,7 +17,9 @@ import io.zswapd.actors.metrics.PrometheusEndpoint;
 import io.zswapd.actors.metrics.RequestMetrics;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.tree.ShardRanges;
+import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
+import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.FileBackingIo;
 import io.zswapd.config.ExportSettings;
@@ -218,8 +220,8 @@ public final class Zswapd implements Extension {
     if (m != null) {
       m.recordImage(image);
     }
-    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r),
-        m == null ? null : m.storeLatency(), Zswapd::stored);
+    return askOnePage(export, pageIndex, true, (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
+        r -> new EngineCommand.Store(export, pageIndex, image, r), m == null ? null : m.storeLatency(), Zswapd::stored);
   }
 
   /**
@@ -233,8 +235,10 @@ public final class Zswapd implements Extension {
     }
     byte[] copy = bytes.clone();
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r),
-        m == null ? null : m.storeLatency(), Zswapd::stored);
+    return askOnePage(export, pageIndex, true,
+        (ActorRef<StoreReply> r) -> new TreeShard.PatchPage(pageIndex, offset, copy, r),
+        r -> new EngineCommand.Patch(export, pageIndex, offset, copy, r), m == null ? null : m.storeLatency(),
+        Zswapd::stored);
   }
 
   private static Void stored(StoreReply reply) {
@@ -247,8 +251,8 @@ public final class Zswapd implements Extension {
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r),
-        m == null ? null : m.loadLatency(), Zswapd::loaded);
+    return askOnePage(export, pageIndex, false, (ActorRef<LoadReply> r) -> new TreeShard.LoadPage(pageIndex, r),
+        r -> new EngineCommand.Load(export, pageIndex, r), m == null ? null : m.loadLatency(), Zswapd::loaded);
   }
 
   private static byte[] loaded(LoadReply reply) {
@@ -490,7 +494,7 @@ public final class Zswapd implements Extension {
         .thenCompose(r -> r.existed()
             ? CompletableFuture.completedStage(r.pagesFreed())
             : CompletableFuture.failedStage(new ZswapdException(r.shuttingDown()
-                ? new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down")
+                ? EngineError.shutDown()
                 : EngineError.noSuchExport(export))));
   }
 
@@ -562,6 +566,26 @@ public final class Zswapd implements Extension {
   private <R, V> CompletableFuture<V> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency,
       Function<R, V> map) {
     return asks.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), latency, map);
+  }
+
+  /**
+   * A single-page request for a configured export goes straight to the tree shard that owns
+   * the page once the swap type has made and published it ({@link ShardDirectory}): one actor
+   * hop per request. Until then, and for a page out of range or a store to a read-only
+   * export, it goes as {@code request} through {@link #askPage}, where the swap type makes the
+   * shard or refuses the request.
+   */
+  private <R, V> CompletableFuture<V> askOnePage(String export, long pageIndex, boolean write,
+      Function<ActorRef<R>, TreeShard.Command> toShard, Function<ActorRef<R>, EngineCommand> request,
+      Histogram latency, Function<R, V> map) {
+    ZswapGuardian.Routes known = routes.getNow(null);
+    ShardDirectory shards = known == null ? null : known.shards().get(export);
+    ActorRef<TreeShard.Command> shard = shards == null ? null
+        : write ? shards.forStore(pageIndex) : shards.forLoad(pageIndex);
+    if (shard != null) {
+      return asks.ask(shard, toShard, latency, map);
+    }
+    return askPage(export, request, latency, map);
   }
 
   /**

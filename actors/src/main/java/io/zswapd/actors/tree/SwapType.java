@@ -41,8 +41,10 @@ import java.util.Map;
  * the {@link TreeShard} that owns its 64 MiB range, creating shards on first use. Ranges are
  * split at shard boundaries and their answers gathered.
  *
- * <p>The swap type holds no page state; it is the parent of its shards and the one place an
- * export's shards are found.
+ * <p>The swap type holds no page state; it is the parent of its shards, the only writer of its
+ * {@link ShardDirectory}, through which callers send single-page requests straight to a shard
+ * once it exists, and, for exports too large for a directory, the one place their shards are
+ * found.
  */
 public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
@@ -53,7 +55,12 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   public record GetStats(ActorRef<ExportStats> replyTo) implements Command {}
 
-  /** The engine is shutting down: refuse every later page request with SHUTTING_DOWN. */
+  /**
+   * The export is closing (engine shutdown, export removal): refuse every later page request
+   * with SHUTTING_DOWN, and close every shard so requests sent straight to one (see
+   * {@link ShardDirectory}) are refused too. Only an {@code InvalidateArea}, which the closer
+   * sends next, still goes through.
+   */
   public record Close() implements Command {}
 
   /** Write back up to {@code maxPages} pages (spread over the shards) chosen by {@code mode}. */
@@ -72,16 +79,16 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public record HasBacking(ActorRef<Boolean> replyTo) implements Command {}
 
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
-  private static final int ARRAY_SHARDS_MAX = 1 << 16;
 
   /**
    * @param backingIo the export's backing file, or empty; the swap type owns it through a
    *                  {@link BackingStore} child limited to {@code backingCapacity} bytes
+   * @param directory   where the shards are published, made for {@code pages} and {@code readOnly}
    */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      Optional<BackingIo> backingIo, long backingCapacity) {
-    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
+      Optional<BackingIo> backingIo, long backingCapacity, ShardDirectory directory) {
+    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor, directory,
         backingIo.map(io -> ctx.spawn(BackingStore.create(name, io, backingCapacity), "backing", EngineDispatcher.SAME)).orElse(null)));
   }
 
@@ -94,15 +101,15 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final ActorRef<BackingStore.Command> backing;
   /** Per-page writeback latency of this export, shared by its shards; null without a backing file. */
   private final Histogram writebackLatency;
-  private final ActorRef<TreeShard.Command>[] shardArray;
+  /** The shards, published for direct requests; or, for an export too large for it, the map. */
+  private final ShardDirectory directory;
   private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
   private boolean closed;
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      ActorRef<BackingStore.Command> backing) {
+      ShardDirectory directory, ActorRef<BackingStore.Command> backing) {
     super(ctx);
     this.compressor = compressor;
     this.backing = backing;
@@ -112,22 +119,16 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     this.readOnly = readOnly;
     this.classes = classes;
     this.geometry = geometry;
-    long shardCount = (pages + TreeShard.PAGES - 1) >>> TreeShard.PAGES_SHIFT;
-    if (shardCount <= ARRAY_SHARDS_MAX) {
-      this.shardArray = new ActorRef[(int) shardCount];
-      this.shardMap = null;
-    } else {
-      this.shardArray = null;
-      this.shardMap = new HashMap<>();
-    }
+    this.directory = directory;
+    this.shardMap = directory.holdsShards() ? null : new HashMap<>();
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Request.class, m -> {
-          if (closed) {
-            ZswapGuardian.refuse(m.command(), new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down"));
+          if (closed && !(m.command() instanceof EngineCommand.InvalidateArea)) {
+            ZswapGuardian.refuse(m.command(), EngineError.shutDown());
           } else {
             route(m.command());
           }
@@ -135,6 +136,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         })
         .onMessage(Close.class, m -> {
           closed = true;
+          allShards.forEach(s -> s.tell(new TreeShard.Close()));
           return this;
         })
         .onMessage(GetStats.class, this::onGetStats)
@@ -165,7 +167,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       } else if (readOnly) {
         s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), readOnlyError()));
       } else {
-        shard(s.pageIndex()).tell(new TreeShard.StorePage(s.pageIndex(), s.page(), s.replyTo()));
+        toShard(s.pageIndex(), new TreeShard.StorePage(s.pageIndex(), s.page(), s.replyTo()));
       }
     } else if (c instanceof EngineCommand.Patch p) {
       if (p.pageIndex() < 0 || p.pageIndex() >= pages) {
@@ -173,7 +175,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       } else if (readOnly) {
         p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), readOnlyError()));
       } else {
-        shard(p.pageIndex()).tell(new TreeShard.PatchPage(p.pageIndex(), p.offset(), p.bytes(), p.replyTo()));
+        toShard(p.pageIndex(), new TreeShard.PatchPage(p.pageIndex(), p.offset(), p.bytes(), p.replyTo()));
       }
     } else if (c instanceof EngineCommand.Load l) {
       if (l.pageIndex() < 0 || l.pageIndex() >= pages) {
@@ -194,7 +196,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       if (bad != null) {
         s.replyTo().tell(new StoreReply.Refused(s.firstPage(), bad));
       } else {
-        shard(s.firstPage()).tell(new TreeShard.StoreRange(s.firstPage(), s.pages(), s.replyTo()));
+        toShard(s.firstPage(), new TreeShard.StoreRange(s.firstPage(), s.pages(), s.replyTo()));
       }
     } else if (c instanceof EngineCommand.LoadRange l) {
       EngineError bad = badRange(l.firstPage(), l.pageCount());
@@ -335,22 +337,29 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   private ActorRef<TreeShard.Command> existingShard(long shardIndex) {
-    return shardArray != null ? shardArray[(int) shardIndex] : shardMap.get(shardIndex);
+    return shardMap == null ? directory.get((int) shardIndex) : shardMap.get(shardIndex);
   }
 
-  private ActorRef<TreeShard.Command> shard(long pageIndex) {
+  /**
+   * Sends {@code message} to the shard of {@code pageIndex}, creating the shard on first use.
+   * A new shard is published only after its first message is on its way, so a request a
+   * caller then sends straight to it comes after that one.
+   */
+  private void toShard(long pageIndex, TreeShard.Command message) {
     long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
     ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
-    if (shard == null) {
-      shard = getContext().spawn(TreeShard.create(shardIndex, classes, geometry, compressor, backing,
-          writebackLatency), "shard-" + shardIndex, EngineDispatcher.SAME);
-      if (shardArray != null) {
-        shardArray[(int) shardIndex] = shard;
-      } else {
-        shardMap.put(shardIndex, shard);
-      }
-      allShards.add(shard);
+    if (shard != null) {
+      shard.tell(message);
+      return;
     }
-    return shard;
+    shard = getContext().spawn(TreeShard.create(classes, geometry, compressor, backing, writebackLatency),
+        "shard-" + shardIndex, EngineDispatcher.SAME);
+    shard.tell(message);
+    if (shardMap == null) {
+      directory.publish((int) shardIndex, shard);
+    } else {
+      shardMap.put(shardIndex, shard);
+    }
+    allShards.add(shard);
   }
 }

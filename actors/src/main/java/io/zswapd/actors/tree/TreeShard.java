@@ -96,6 +96,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public record GetStats(ActorRef<ShardStats> replyTo) implements Command {}
 
   /**
+   * The export is closing (sent by its swap type, before the invalidation that frees every
+   * page): refuse every later single-page request with SHUTTING_DOWN, so none sent straight
+   * here (see {@link ShardDirectory}) lands after the invalidation.
+   */
+  public record Close() implements Command {}
+
+  /**
    * Store {@code images.length} consecutive pages from {@code firstPage}, all inside this
    * shard: each page as by {@link StorePage}, with one allocation message per size class for
    * the whole range. Answered once: {@code Stored(firstPage)}, or the first page refused.
@@ -125,7 +132,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    * @param backing          the export's backing store, or null when it has no backing file
    * @param writebackLatency where each page's writeback time is recorded, or null
    */
-  public static Behavior<Command> create(long shardIndex, List<ActorRef<SizeClass.Command>> classes,
+  public static Behavior<Command> create(List<ActorRef<SizeClass.Command>> classes,
       PoolGeometry geometry, PageCompressor compressor, ActorRef<BackingStore.Command> backing,
       Histogram writebackLatency) {
     return Behaviors.setup(ctx -> new TreeShard(ctx, classes, geometry, compressor, backing, writebackLatency));
@@ -155,6 +162,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private long[] words;
   private final Map<Integer, Pending> pending = new HashMap<>();
   private long nextGeneration = 1;
+  /** After {@link Close}: single-page requests are refused. */
+  private boolean closed;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
       PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency) {
@@ -181,9 +190,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(StorePage.class, m -> perPage(slotOf(m.pageIndex()), m))
-        .onMessage(LoadPage.class, m -> perPage(slotOf(m.pageIndex()), m))
-        .onMessage(PatchPage.class, m -> perPage(slotOf(m.pageIndex()), m))
+        .onMessage(StorePage.class, m -> closed ? refuse(m) : perPage(slotOf(m.pageIndex()), m))
+        .onMessage(LoadPage.class, m -> closed ? refuse(m) : perPage(slotOf(m.pageIndex()), m))
+        .onMessage(PatchPage.class, m -> closed ? refuse(m) : perPage(slotOf(m.pageIndex()), m))
+        .onMessage(Close.class, m -> {
+          closed = true;
+          return this;
+        })
         .onMessage(InvalidatePages.class, m -> { ranges.invalidate(m); return this; })
         .onMessage(AllocDone.class, this::onAllocDone)
         .onMessage(StoreRange.class, m -> { ranges.store(m); return this; })
@@ -199,6 +212,20 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         .onMessage(BackingRead.class, m -> { loads.backingRead(m.reply()); return this; })
         .onMessage(GetStats.class, m -> { m.replyTo().tell(counters.snapshot()); return this; })
         .build();
+  }
+
+  /** A single-page request after {@link Close}. */
+  private Behavior<Command> refuse(Command m) {
+    EngineError error = EngineError.shutDown();
+    if (m instanceof StorePage s) {
+      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
+    } else if (m instanceof PatchPage p) {
+      p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), error));
+    } else {
+      LoadPage l = (LoadPage) m;
+      l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), error));
+    }
+    return this;
   }
 
   static int slotOf(long pageIndex) {

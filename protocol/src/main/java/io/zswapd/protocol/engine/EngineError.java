@@ -11,6 +11,11 @@ public record EngineError(ErrorCode code, String message) {
         "page " + pageIndex + " is outside export \"" + export + "\" (" + pages + " pages)");
   }
 
+  /** The engine (or the export) is shut down: the request was not carried out. */
+  public static EngineError shutDown() {
+    return new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down");
+  }
+
   @Override
   public String toString() {
     return code + ": " + message;

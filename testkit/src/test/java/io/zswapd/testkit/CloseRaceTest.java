@@ -1,0 +1,133 @@
+package io.zswapd.testkit;
+
+import static io.zswapd.testkit.EngineFixture.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.embedded.ZswapdException;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.ShutdownReport;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Single-page requests go straight to a tree shard once it exists, past the swap type that
+ * refuses requests for a closed export. Requests racing a shutdown or an export's removal must
+ * still either land before the invalidation (and be freed by it) or be refused: nothing is
+ * left in the pool, and no request hangs until its timeout.
+ */
+class CloseRaceTest {
+  private static final int CLIENTS = 4;
+  private static final int SHARDS = 4;
+  private static final int SHARD_PAGES = 16_384;
+
+  /** Stores and loads from {@link #CLIENTS} threads over {@link #SHARDS} shards until stopped. */
+  private static final class Clients {
+    final AtomicBoolean stop = new AtomicBoolean();
+    final List<Thread> threads = new ArrayList<>();
+    /** Each client's requests; read after its thread ended. */
+    final List<List<CompletableFuture<?>>> made = new ArrayList<>();
+
+    Clients(Zswapd z, long seed) {
+      PageGenerator gen = new PageGenerator(seed);
+      for (int c = 0; c < CLIENTS; c++) {
+        Random random = new Random(seed * 31 + c);
+        List<CompletableFuture<?>> mine = new ArrayList<>();
+        made.add(mine);
+        threads.add(new Thread(() -> {
+          while (!stop.get()) {
+            int page = random.nextInt(SHARDS) * SHARD_PAGES + random.nextInt(256);
+            CompletionStage<?> request = random.nextInt(4) == 0 ? z.load("swap0", page)
+                : z.store("swap0", page, gen.page(page, gen.mixedKind(page)));
+            mine.add(request.toCompletableFuture());
+            if (mine.size() > 32) {
+              mine.get(mine.size() - 32).exceptionally(e -> null).join(); // about 32 in flight
+            }
+          }
+        }, "close-race-client-" + c));
+      }
+    }
+
+    void start() {
+      threads.forEach(Thread::start);
+    }
+
+    /** Stops the clients; every request they made. */
+    List<CompletableFuture<?>> stopAndCollect() throws InterruptedException {
+      stop.set(true);
+      List<CompletableFuture<?>> all = new ArrayList<>();
+      for (int c = 0; c < CLIENTS; c++) {
+        threads.get(c).join();
+        all.addAll(made.get(c));
+      }
+      return all;
+    }
+  }
+
+  /** Every request either succeeded or was refused as shut down; none timed out or failed otherwise. */
+  private static void assertAnsweredOrRefused(List<CompletableFuture<?>> requests, long seed) {
+    int refused = 0;
+    for (CompletableFuture<?> f : requests) {
+      try {
+        f.get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        assertThat(cause).as("seed %d", seed).isInstanceOf(ZswapdException.class);
+        assertThat(((ZswapdException) cause).code()).as("seed %d", seed).isEqualTo(ErrorCode.SHUTTING_DOWN);
+        refused++;
+      }
+    }
+    assertThat(requests).as("seed %d", seed).hasSizeGreaterThan(1000);
+    assertThat(refused).as("seed %d: requests made after the close were refused", seed).isPositive();
+  }
+
+  @Test
+  void requestsRacingShutdownAreFreedOrRefused() throws Exception {
+    for (long seed = 1; seed <= 3; seed++) {
+      try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 256 MiB")) {
+        Zswapd z = engine.zswapd();
+        makeShards(z);
+        Clients clients = new Clients(z, seed);
+        clients.start();
+        Thread.sleep(200);
+        ShutdownReport report = await(z.shutdown());
+        Thread.sleep(50); // requests made after the shutdown, sent straight to closed shards
+        List<CompletableFuture<?>> requests = clients.stopAndCollect();
+        assertThat(report.clean()).as("seed %d: %s", seed, report).isTrue();
+        assertAnsweredOrRefused(requests, seed);
+      }
+    }
+  }
+
+  @Test
+  void requestsRacingAnExportsRemovalAreFreedOrRefused() throws Exception {
+    for (long seed = 11; seed <= 13; seed++) {
+      try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 256 MiB")) {
+        Zswapd z = engine.zswapd();
+        makeShards(z);
+        Clients clients = new Clients(z, seed);
+        clients.start();
+        Thread.sleep(200);
+        assertThat(await(z.removeExport("swap0")).existed()).isTrue();
+        Thread.sleep(50);
+        List<CompletableFuture<?>> requests = clients.stopAndCollect();
+        assertAnsweredOrRefused(requests, seed);
+        assertThat(await(z.stats()).pool().handlesInUse()).as("seed %d: pages left behind", seed).isZero();
+      }
+    }
+  }
+
+  /** One store per shard first, so the clients' requests go straight to the shards. */
+  private static void makeShards(Zswapd z) {
+    for (int s = 0; s < SHARDS; s++) {
+      await(z.store("swap0", (long) s * SHARD_PAGES + 1000, new byte[4096]));
+    }
+  }
+}
