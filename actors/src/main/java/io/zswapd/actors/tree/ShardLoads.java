@@ -16,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
  * A tree shard's single-page loads and patches (read-modify-write): where a page's bytes are
@@ -35,12 +36,15 @@ final class ShardLoads {
   private final ShardCounters counters;
   private final ActorRef<LoadReply> patchAdapter;
   private final ActorRef<ReadReply> readAdapter;
+  /** Where same-filled and never-written pages are made and answered, off this actor's thread. */
+  private final Executor dispatcher;
   /** Loads waiting for a backing-file read of their page, in order. */
   private final Map<Integer, ArrayDeque<TreeShard.LoadPage>> backingLoads = new HashMap<>();
 
   ShardLoads(TreeShard shard, List<ActorRef<SizeClass.Command>> classes, PageCompressor compressor,
       ActorRef<BackingStore.Command> backing, ShardCounters counters, ActorRef<LoadReply> patchAdapter,
-      ActorRef<ReadReply> readAdapter) {
+      ActorRef<ReadReply> readAdapter, Executor dispatcher) {
+    this.dispatcher = dispatcher;
     this.shard = shard;
     this.classes = classes;
     this.compressor = compressor;
@@ -54,8 +58,12 @@ final class ShardLoads {
 
   /** A fresh page of the same-filled page at {@code slot}. */
   private byte[] sameFilledPage(int slot) {
+    return filled(shard.word(slot));
+  }
+
+  /** A fresh page repeating {@code word} (zeros for 0). */
+  private static byte[] filled(long word) {
     byte[] page = new byte[PageImage.PAGE_SIZE];
-    long word = shard.word(slot);
     if (word != 0) {
       SameFilledPage.fill(word, page, 0, page.length);
     }
@@ -80,11 +88,19 @@ final class ShardLoads {
         backingLoads.computeIfAbsent(slot, k -> new ArrayDeque<>(1)).add(l);
         readBacking(e, l.pageIndex());
       }
-      case Entry.SAME_FILLED -> {
-        l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), sameFilledPage(slot)));
-      }
-      default -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE]));
+      case Entry.SAME_FILLED -> answerFilled(l, shard.word(slot));
+      default -> answerFilled(l, 0);
     }
+  }
+
+  /**
+   * Answers a load of a same-filled (or never-written) page from a task on the dispatcher, as
+   * a size class answers a compressed one: the page is read here (its word), but making the
+   * 4 KiB page and the caller's completion run on the other core, so the loads of one busy
+   * shard do not all queue on its thread.
+   */
+  private void answerFilled(TreeShard.LoadPage l, long word) {
+    dispatcher.execute(() -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), filled(word))));
   }
 
   /** Reads the page written back in entry {@code e}; answered to {@link #backingRead}. */

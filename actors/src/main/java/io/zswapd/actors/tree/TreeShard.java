@@ -182,7 +182,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         ctx.messageAdapter(SizeClass.ObjectsRead.class, RangeObjectsRead::new);
     this.writeback = new ShardWriteback(this, classes, backing, writebackLatency, counters, victimAdapter,
         writeAdapter);
-    this.loads = new ShardLoads(this, classes, compressor, backing, counters, patchAdapter, readAdapter);
+    this.loads = new ShardLoads(this, classes, compressor, backing, counters, patchAdapter, readAdapter,
+        ctx.getExecutionContext());
     this.ranges = new ShardRangeRequests(this, ctx.getSelf(), classes, compressor, counters, writeback,
         allocAdapter, allocManyAdapter, objectsAdapter);
   }
