@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
- * Single-page requests go straight to a tree shard once it exists, past the swap type that
- * refuses requests for a closed export. Requests racing a shutdown or an export's removal must
+ * Page requests (single pages and ranges inside one shard) go straight to a tree shard once
+ * it exists, past the swap type that refuses requests for a closed export. Requests racing a shutdown or an export's removal must
  * still either land before the invalidation (and be freed by it) or be refused: nothing is
  * left in the pool, and no request hangs until its timeout.
  */
@@ -27,8 +27,9 @@ class CloseRaceTest {
   private static final int CLIENTS = 4;
   private static final int SHARDS = 4;
   private static final int SHARD_PAGES = 16_384;
+  private static final int RANGE = 4;
 
-  /** Stores and loads from {@link #CLIENTS} threads over {@link #SHARDS} shards until stopped. */
+  /** Stores and loads, of pages and ranges, from {@link #CLIENTS} threads over {@link #SHARDS} shards until stopped. */
   private static final class Clients {
     final AtomicBoolean stop = new AtomicBoolean();
     final List<Thread> threads = new ArrayList<>();
@@ -44,8 +45,12 @@ class CloseRaceTest {
         threads.add(new Thread(() -> {
           while (!stop.get()) {
             int page = random.nextInt(SHARDS) * SHARD_PAGES + random.nextInt(256);
-            CompletionStage<?> request = random.nextInt(4) == 0 ? z.load("swap0", page)
-                : z.store("swap0", page, gen.page(page, gen.mixedKind(page)));
+            CompletionStage<?> request = switch (random.nextInt(6)) {
+              case 0 -> z.load("swap0", page);
+              case 1 -> z.loadPages("swap0", page, RANGE);
+              case 2 -> z.storePages("swap0", page, range(gen, page));
+              default -> z.store("swap0", page, gen.page(page, gen.mixedKind(page)));
+            };
             mine.add(request.toCompletableFuture());
             if (mine.size() > 32) {
               mine.get(mine.size() - 32).exceptionally(e -> null).join(); // about 32 in flight
@@ -69,6 +74,14 @@ class CloseRaceTest {
       }
       return all;
     }
+  }
+
+  private static byte[] range(PageGenerator gen, int first) {
+    byte[] pages = new byte[RANGE * 4096];
+    for (int i = 0; i < RANGE; i++) {
+      System.arraycopy(gen.page(first + i, gen.mixedKind(first + i)), 0, pages, i * 4096, 4096);
+    }
+    return pages;
   }
 
   /** Every request either succeeded or was refused as shut down; none timed out or failed otherwise. */

@@ -220,7 +220,7 @@ public final class Zswapd implements Extension {
     if (m != null) {
       m.recordImage(image);
     }
-    return askOnePage(export, pageIndex, true, (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
+    return askShard(export, pageIndex, 1, true, (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
         r -> new EngineCommand.Store(export, pageIndex, image, r), m == null ? null : m.storeLatency(), Zswapd::stored);
   }
 
@@ -235,7 +235,7 @@ public final class Zswapd implements Extension {
     }
     byte[] copy = bytes.clone();
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askOnePage(export, pageIndex, true,
+    return askShard(export, pageIndex, 1, true,
         (ActorRef<StoreReply> r) -> new TreeShard.PatchPage(pageIndex, offset, copy, r),
         r -> new EngineCommand.Patch(export, pageIndex, offset, copy, r), m == null ? null : m.storeLatency(),
         Zswapd::stored);
@@ -251,7 +251,7 @@ public final class Zswapd implements Extension {
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askOnePage(export, pageIndex, false, (ActorRef<LoadReply> r) -> new TreeShard.LoadPage(pageIndex, r),
+    return askShard(export, pageIndex, 1, false, (ActorRef<LoadReply> r) -> new TreeShard.LoadPage(pageIndex, r),
         r -> new EngineCommand.Load(export, pageIndex, r), m == null ? null : m.loadLatency(), Zswapd::loaded);
   }
 
@@ -318,8 +318,9 @@ public final class Zswapd implements Extension {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
-      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r),
-          m == null ? null : m.storeLatency(), Zswapd::stored);
+      parts[k] = askShard(export, first, n, true, (ActorRef<StoreReply> r) -> new TreeShard.StoreRange(first, part, r),
+          r -> new EngineCommand.StoreRange(export, first, part, r), m == null ? null : m.storeLatency(),
+          Zswapd::stored);
       done += n;
     }
     return parts.length == 1 ? parts[0].thenApply(v -> null) : CompletableFuture.allOf(parts);
@@ -345,8 +346,9 @@ public final class Zswapd implements Extension {
     for (int k = 0; k < parts.length; k++) {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       long first = firstPage + done;
-      parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r),
-          m == null ? null : m.loadLatency(), Zswapd::loadedRange);
+      parts[k] = askShard(export, first, n, false, (ActorRef<LoadRangeReply> r) -> new TreeShard.LoadRange(first, n, r),
+          r -> new EngineCommand.LoadRange(export, first, n, r), m == null ? null : m.loadLatency(),
+          Zswapd::loadedRange);
       done += n;
     }
     if (parts.length == 1) {
@@ -569,19 +571,20 @@ public final class Zswapd implements Extension {
   }
 
   /**
-   * A single-page request for a configured export goes straight to the tree shard that owns
-   * the page once the swap type has made and published it ({@link ShardDirectory}): one actor
-   * hop per request. Until then, and for a page out of range or a store to a read-only
-   * export, it goes as {@code request} through {@link #askPage}, where the swap type makes the
-   * shard or refuses the request.
+   * A request for pages [{@code first}, {@code first + count}) of a configured export, all in
+   * one tree shard (a page, or a part of a range), goes straight to that shard as
+   * {@code toShard} once the swap type has made and published it ({@link ShardDirectory}):
+   * one actor hop per request. Until then, and for pages out of range or a store to a
+   * read-only export, it goes as {@code request} through {@link #askPage}, where the swap type
+   * makes the shard or refuses the request.
    */
-  private <R, V> CompletableFuture<V> askOnePage(String export, long pageIndex, boolean write,
+  private <R, V> CompletableFuture<V> askShard(String export, long first, int count, boolean write,
       Function<ActorRef<R>, TreeShard.Command> toShard, Function<ActorRef<R>, EngineCommand> request,
       Histogram latency, Function<R, V> map) {
     ZswapGuardian.Routes known = routes.getNow(null);
     ShardDirectory shards = known == null ? null : known.shards().get(export);
     ActorRef<TreeShard.Command> shard = shards == null ? null
-        : write ? shards.forStore(pageIndex) : shards.forLoad(pageIndex);
+        : write ? shards.forStore(first, count) : shards.forLoad(first, count);
     if (shard != null) {
       return asks.ask(shard, toShard, latency, map);
     }

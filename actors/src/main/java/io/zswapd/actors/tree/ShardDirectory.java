@@ -4,8 +4,9 @@ import akka.actor.typed.ActorRef;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * Where the tree shards of one export are, for callers that send single-page requests
- * straight to a shard and so skip the {@link SwapType}'s hop (the embedded API does).
+ * Where the tree shards of one export are, for callers that send page requests (a page, or a
+ * range inside one shard) straight to a shard and so skip the {@link SwapType}'s hop (the
+ * embedded API does).
  *
  * <p>Written only by the export's swap type, which publishes each shard once, after the
  * shard's first request has gone to it; a slot goes from empty to its shard and never changes
@@ -35,17 +36,22 @@ public final class ShardDirectory {
     this.shards = count <= MAX_SHARDS ? new AtomicReferenceArray<>((int) count) : null;
   }
 
-  /** The shard that owns {@code pageIndex} for a load, or null: ask the swap type. */
-  public ActorRef<TreeShard.Command> forLoad(long pageIndex) {
-    if (shards == null || pageIndex < 0 || pageIndex >= pages) {
+  /**
+   * The shard that owns pages [{@code first}, {@code first + count}) for a load, or null: ask
+   * the swap type. Null too when the pages are not all inside the export and one shard.
+   */
+  public ActorRef<TreeShard.Command> forLoad(long first, int count) {
+    long last = first + count - 1;
+    if (shards == null || count < 1 || first < 0 || last >= pages
+        || (first >>> TreeShard.PAGES_SHIFT) != (last >>> TreeShard.PAGES_SHIFT)) {
       return null;
     }
-    return shards.getAcquire((int) (pageIndex >>> TreeShard.PAGES_SHIFT));
+    return shards.getAcquire((int) (first >>> TreeShard.PAGES_SHIFT));
   }
 
-  /** The shard that owns {@code pageIndex} for a store or patch, or null: ask the swap type. */
-  public ActorRef<TreeShard.Command> forStore(long pageIndex) {
-    return readOnly ? null : forLoad(pageIndex);
+  /** As {@link #forLoad}, for a store or patch: null also when the export is read-only. */
+  public ActorRef<TreeShard.Command> forStore(long first, int count) {
+    return readOnly ? null : forLoad(first, count);
   }
 
   /** Whether shards are kept here (else the swap type keeps them in a map). */

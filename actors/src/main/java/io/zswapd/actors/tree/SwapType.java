@@ -42,7 +42,7 @@ import java.util.Map;
  * split at shard boundaries and their answers gathered.
  *
  * <p>The swap type holds no page state; it is the parent of its shards, the only writer of its
- * {@link ShardDirectory}, through which callers send single-page requests straight to a shard
+ * {@link ShardDirectory}, through which callers send page requests straight to a shard
  * once it exists, and, for exports too large for a directory, the one place their shards are
  * found.
  */

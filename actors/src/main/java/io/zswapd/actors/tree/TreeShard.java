@@ -97,8 +97,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   /**
    * The export is closing (sent by its swap type, before the invalidation that frees every
-   * page): refuse every later single-page request with SHUTTING_DOWN, so none sent straight
-   * here (see {@link ShardDirectory}) lands after the invalidation.
+   * page): refuse every later page request (a page, a patch, a range store or load) with
+   * SHUTTING_DOWN, so none sent straight here (see {@link ShardDirectory}) lands after the
+   * invalidation.
    */
   public record Close() implements Command {}
 
@@ -200,8 +201,20 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         })
         .onMessage(InvalidatePages.class, m -> { ranges.invalidate(m); return this; })
         .onMessage(AllocDone.class, this::onAllocDone)
-        .onMessage(StoreRange.class, m -> { ranges.store(m); return this; })
-        .onMessage(LoadRange.class, m -> { ranges.load(m); return this; })
+        .onMessage(StoreRange.class, m -> {
+          if (closed) {
+            return refuse(m);
+          }
+          ranges.store(m);
+          return this;
+        })
+        .onMessage(LoadRange.class, m -> {
+          if (closed) {
+            return refuse(m);
+          }
+          ranges.load(m);
+          return this;
+        })
         .onMessage(AllocatedMany.class, this::onAllocatedMany)
         .onMessage(RangeObjectsRead.class, m -> { ranges.objectsRead(m.reply()); return this; })
         .onMessage(RangePageLoaded.class, m -> { ranges.pageLoaded(m.job(), m.reply()); return this; })
@@ -215,16 +228,20 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         .build();
   }
 
-  /** A single-page request after {@link Close}. */
+  /** A page request after {@link Close}. */
   private Behavior<Command> refuse(Command m) {
     EngineError error = EngineError.shutDown();
     if (m instanceof StorePage s) {
       s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
     } else if (m instanceof PatchPage p) {
       p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), error));
-    } else {
-      LoadPage l = (LoadPage) m;
+    } else if (m instanceof LoadPage l) {
       l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), error));
+    } else if (m instanceof StoreRange s) {
+      s.replyTo().tell(new StoreReply.Refused(s.firstPage(), error));
+    } else {
+      LoadRange l = (LoadRange) m;
+      l.replyTo().tell(new LoadRangeReply.LoadRangeFailed(l.firstPage(), error));
     }
     return this;
   }
