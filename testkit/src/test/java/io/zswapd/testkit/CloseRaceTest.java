@@ -19,9 +19,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Page requests (single pages and ranges inside one shard) go straight to a tree shard once
- * it exists, past the swap type that refuses requests for a closed export. Requests racing a shutdown or an export's removal must
- * still either land before the invalidation (and be freed by it) or be refused: nothing is
- * left in the pool, and no request hangs until its timeout.
+ * it exists, past the swap type that refuses requests for a closed export. Requests racing a
+ * shutdown or an export's removal must still either land before the invalidation (and be
+ * freed by it) or be refused: nothing is left in the pool, and no request hangs until its
+ * timeout.
  */
 class CloseRaceTest {
   private static final int CLIENTS = 4;

@@ -220,7 +220,8 @@ public final class Zswapd implements Extension {
     if (m != null) {
       m.recordImage(image);
     }
-    return askShard(export, pageIndex, 1, true, (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
+    return askShard(export, pageIndex, 1, true,
+        (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
         r -> new EngineCommand.Store(export, pageIndex, image, r), m == null ? null : m.storeLatency(), Zswapd::stored);
   }
 
