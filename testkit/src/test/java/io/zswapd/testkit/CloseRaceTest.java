@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -106,16 +107,9 @@ class CloseRaceTest {
   void requestsRacingShutdownAreFreedOrRefused() throws Exception {
     for (long seed = 1; seed <= 3; seed++) {
       try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 256 MiB")) {
-        Zswapd z = engine.zswapd();
-        makeShards(z);
-        Clients clients = new Clients(z, seed);
-        clients.start();
-        Thread.sleep(200);
-        ShutdownReport report = await(z.shutdown());
-        Thread.sleep(50); // requests made after the shutdown, sent straight to closed shards
-        List<CompletableFuture<?>> requests = clients.stopAndCollect();
-        assertThat(report.clean()).as("seed %d: %s", seed, report).isTrue();
-        assertAnsweredOrRefused(requests, seed);
+        Raced<ShutdownReport> raced = race(engine.zswapd(), seed, z -> await(z.shutdown()));
+        assertThat(raced.closed().clean()).as("seed %d: %s", seed, raced.closed()).isTrue();
+        assertAnsweredOrRefused(raced.requests(), seed);
       }
     }
   }
@@ -125,17 +119,26 @@ class CloseRaceTest {
     for (long seed = 11; seed <= 13; seed++) {
       try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 256 MiB")) {
         Zswapd z = engine.zswapd();
-        makeShards(z);
-        Clients clients = new Clients(z, seed);
-        clients.start();
-        Thread.sleep(200);
-        assertThat(await(z.removeExport("swap0")).existed()).isTrue();
-        Thread.sleep(50);
-        List<CompletableFuture<?>> requests = clients.stopAndCollect();
-        assertAnsweredOrRefused(requests, seed);
+        Raced<Boolean> raced = race(z, seed, zz -> await(zz.removeExport("swap0")).existed());
+        assertThat(raced.closed()).isTrue();
+        assertAnsweredOrRefused(raced.requests(), seed);
         assertThat(await(z.stats()).pool().handlesInUse()).as("seed %d: pages left behind", seed).isZero();
       }
     }
+  }
+
+  /** What the close answered, and every request the clients made around it. */
+  private record Raced<T>(T closed, List<CompletableFuture<?>> requests) {}
+
+  /** Clients run for 200 ms, {@code close} runs under them, and they go on for 50 ms after it. */
+  private static <T> Raced<T> race(Zswapd z, long seed, Function<Zswapd, T> close) throws InterruptedException {
+    makeShards(z);
+    Clients clients = new Clients(z, seed);
+    clients.start();
+    Thread.sleep(200);
+    T closed = close.apply(z);
+    Thread.sleep(50); // requests made after the close, sent straight to closed shards
+    return new Raced<>(closed, clients.stopAndCollect());
   }
 
   /** One store per shard first, so the clients' requests go straight to the shards. */
