@@ -64,6 +64,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public static final int PAGES_SHIFT = 14;
   public static final int PAGES = 1 << PAGES_SHIFT;
   static final int PAGE_MASK = PAGES - 1;
+  /** Pages in flight a shard's pending map may have held and still be kept when it empties. */
+  private static final int SMALL_PENDING = 12;
 
   public sealed interface Command {}
 
@@ -161,7 +163,12 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private final ShardRangeRequests ranges;
   private long[] entries;
   private long[] words;
-  private final Map<Integer, Pending> pending = new HashMap<>();
+  /**
+   * Pages with work in flight. A hash map never shrinks, so one made large by a burst (up to a
+   * client's whole window) is replaced when it empties: an idle shard keeps no such table.
+   */
+  private Map<Integer, Pending> pending = new HashMap<>();
+  private int pendingPeak;
   private long nextGeneration = 1;
   /** After {@link Close}: single-page requests are refused. */
   private boolean closed;
@@ -275,11 +282,16 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   /** Makes the page pending on {@code p}. */
   void putPending(int slot, Pending p) {
     pending.put(slot, p);
+    pendingPeak = Math.max(pendingPeak, pending.size());
   }
 
   /** The page's work ended; whoever ended it then drains its queue. */
   void removePending(int slot) {
     pending.remove(slot);
+    if (pendingPeak > SMALL_PENDING && pending.isEmpty()) {
+      pending = new HashMap<>();
+      pendingPeak = 0;
+    }
   }
 
   /** A new generation for an allocation or backing write of this shard; never reused. */
@@ -347,7 +359,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       counters.stores++;
       s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
       if (p != null) {
-        pending.remove(slot);
+        removePending(slot);
         drainQueue(slot, p);
       }
       return;
@@ -356,7 +368,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     work.generation = newGeneration();
     work.store = s;
     work.patch = null;
-    pending.put(slot, work);
+    putPending(slot, work);
     byte[] bytes = storedBytes(image);
     if (image instanceof PageImage.Raw && backing != null && !work.toBacking) {
       work.toBacking = true;
@@ -414,7 +426,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       }
       return;
     }
-    pending.remove(slot);
+    removePending(slot);
     StorePage s = p.store;
     if (refusal == null) {
       int length = s.image().storedLength();
@@ -444,7 +456,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     }
     StorePage s = p.store;
     if (r instanceof WriteReply.Written w) {
-      pending.remove(slot);
+      removePending(slot);
       replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE));
       counters.writtenBackPages++;
       counters.writebacks++;
