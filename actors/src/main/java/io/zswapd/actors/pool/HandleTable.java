@@ -7,7 +7,7 @@ package io.zswapd.actors.pool;
  * {@link SizeClass} actor and used only from its thread.
  */
 final class HandleTable {
-  private final IntBlocks locations = new IntBlocks(-1);
+  private final IntBlocks locations = new IntBlocks(-1, 10); // blocks of 1024
   private int nextSlot;
   private final IntStack freeSlots = new IntStack();
 

@@ -21,8 +21,9 @@ import java.util.Arrays;
  *
  * Object {@code i} starts at byte {@code i * size} of the zspage.
  *
- * <p>Per zspage id {@code z} (arrays grown by 1/8 at a time, so at most an eighth of them
- * is slack; ids of freed zspages are reused first):
+ * <p>Per zspage id {@code z} ({@code pages} and {@code state} grow a block of 256 ints at a
+ * time ({@link IntBlocks}), so their slack is under 2 KiB a class however many zspages it
+ * holds; ids of freed zspages are reused first):
  * <pre>
  *  array         entry                         meaning
  *  pages[]       z * ppz + i                   page id ({@link PageId}) of the zspage's page i
@@ -58,7 +59,8 @@ final class ZsPages {
   static final int NONE = -1;
   /** Group value of a zspage isolated for migration: linked in no list, so never allocated from. */
   static final int ISOLATED = GROUPS;
-  private static final int INITIAL_ZSPAGES = 8;
+  /** Blocks of 256 ints: under 2 KiB of slack per class for its page ids and states together. */
+  private static final int BLOCK_SHIFT = 8;
 
   private final int size;
   private final int objs;
@@ -66,14 +68,14 @@ final class ZsPages {
   private final int pagesPerChunk;
   private final int maxIds;
 
-  private int[] pages;
+  private final IntBlocks pages = new IntBlocks(0, BLOCK_SHIFT);
   private static final int IN_USE_MASK = 0xFFF;
   private static final int HEAD_SHIFT = 12;
   private static final int GROUP_SHIFT = 24;
   /** Most objects a zspage may hold: the packed fields are 12 bits wide. */
   static final int MAX_OBJS = 4094;
 
-  private int[] state;
+  private final IntBlocks state = new IntBlocks(0, BLOCK_SHIFT); // 0: group NONE, a free id
   /** members[g]: bitmap over zspage ids of fullness group g. */
   private final long[][] members = new long[GROUPS][];
   /** No member of group g lies below word firstWord[g] (a lower bound, moved on each search). */
@@ -96,17 +98,15 @@ final class ZsPages {
     this.ppz = ppz;
     this.pagesPerChunk = pagesPerChunk;
     this.maxIds = maxIds;
-    this.pages = new int[INITIAL_ZSPAGES * ppz];
     if (objs > MAX_OBJS) {
       throw new IllegalArgumentException(objs + " objects per zspage; at most " + MAX_OBJS + " fit the packed state");
     }
-    this.state = new int[INITIAL_ZSPAGES];
     for (int g = 0; g < GROUPS; g++) {
       members[g] = new long[1];
     }
   }
 
-  /** Growth by an eighth: slack stays under 12.5% of arrays that hold a few bytes per stored page. */
+  /** Growth by an eighth, for the chunk cache: slack stays under 12.5%. */
   static int grown(int length) {
     return length + (length >> 3) + 8;
   }
@@ -134,14 +134,16 @@ final class ZsPages {
       z = freeIds.pop();
     } else if (nextId < maxIds) {
       z = nextId++;
-      if (z == state.length) {
-        grow();
+      if (z == state.capacity()) {
+        grow(z + 1);
       }
     } else {
       throw new IllegalStateException("size class " + size + " ran out of zspage ids (" + maxIds + ")");
     }
-    System.arraycopy(src, from, pages, z * ppz, ppz);
-    state[z] = packed(0, 0, NONE); // object 0 heads the free list
+    for (int k = 0; k < ppz; k++) {
+      pages.set(z * ppz + k, src[from + k]);
+    }
+    state.set(z, packed(0, 0, NONE)); // object 0 heads the free list
     for (int obj = 0; obj < objs; obj++) {
       writeLink(z, obj, obj + 1 < objs ? obj + 1 : NONE);
     }
@@ -150,11 +152,10 @@ final class ZsPages {
     return z;
   }
 
-  private void grow() {
-    int cap = grown(state.length);
-    pages = Arrays.copyOf(pages, cap * ppz);
-    state = Arrays.copyOf(state, cap); // 0: group NONE, a free id
-    int words = (cap + 63) >>> 6;
+  private void grow(int ids) {
+    state.ensure(ids);
+    pages.ensure(state.capacity() * ppz);
+    int words = (state.capacity() + 63) >>> 6;
     if (words > members[0].length) {
       for (int g = 0; g < GROUPS; g++) {
         members[g] = Arrays.copyOf(members[g], words);
@@ -171,7 +172,9 @@ final class ZsPages {
 
   /** Copies the page ids of zspage {@code z} to {@code dst[off..off+ppz)}. */
   void pagesOf(int z, int[] dst, int off) {
-    System.arraycopy(pages, z * ppz, dst, off, ppz);
+    for (int k = 0; k < ppz; k++) {
+      dst[off + k] = pages.get(z * ppz + k);
+    }
   }
 
   /** True when {@code z} names a zspage (not a freed id). */
@@ -185,7 +188,7 @@ final class ZsPages {
 
   void isolate(int z) {
     unlink(z);
-    state[z] = packed(inUse(z), freeHead(z), ISOLATED);
+    state.set(z, packed(inUse(z), freeHead(z), ISOLATED));
     isolatedCount++;
   }
 
@@ -205,7 +208,7 @@ final class ZsPages {
 
   /** Page id of page {@code k} of zspage {@code z}. */
   int pageAt(int z, int k) {
-    return pages[z * ppz + k];
+    return pages.get(z * ppz + k);
   }
 
   /** The id of the chunk holding page {@code pageId}. */
@@ -219,11 +222,11 @@ final class ZsPages {
    * a zspage and an object index, never a page.
    */
   void migratePage(int z, int k, int newPageId) {
-    int oldPageId = pages[z * ppz + k];
+    int oldPageId = pages.get(z * ppz + k);
     Chunk from = chunkOf(oldPageId);
     Chunk to = chunkOf(newPageId);
     to.memory().put(to.byteOffset(newPageId), from.memory(), from.byteOffset(oldPageId), PageId.PAGE_SIZE);
-    pages[z * ppz + k] = newPageId;
+    pages.set(z * ppz + k, newPageId);
   }
 
   /** Ids in use are below this. */
@@ -238,7 +241,7 @@ final class ZsPages {
   // ---- objects ----------------------------------------------------------------------------
 
   int inUse(int z) {
-    return state[z] & IN_USE_MASK;
+    return state.get(z) & IN_USE_MASK;
   }
 
   boolean full(int z) {
@@ -246,11 +249,11 @@ final class ZsPages {
   }
 
   private int freeHead(int z) {
-    return ((state[z] >>> HEAD_SHIFT) & 0xFFF) - 1;
+    return ((state.get(z) >>> HEAD_SHIFT) & 0xFFF) - 1;
   }
 
   private int group(int z) {
-    return (state[z] >>> GROUP_SHIFT) - 1;
+    return (state.get(z) >>> GROUP_SHIFT) - 1;
   }
 
   private static int packed(int inUse, int freeHead, int group) {
@@ -265,14 +268,14 @@ final class ZsPages {
       throw new IllegalStateException("size class " + size + ", zspage " + z + ": free list link " + link
           + " in object " + obj + " is out of 0.." + (objs - 1) + " (object bytes overwritten)");
     }
-    state[z] = packed(inUse(z) + 1, link, group(z));
+    state.set(z, packed(inUse(z) + 1, link, group(z)));
     return obj;
   }
 
   /** Puts object {@code obj} of zspage {@code z} back on its free list. Regroup afterwards. */
   void release(int z, int obj) {
     writeLink(z, obj, freeHead(z));
-    state[z] = packed(inUse(z) - 1, obj, group(z));
+    state.set(z, packed(inUse(z) - 1, obj, group(z)));
   }
 
   /** Writes {@code data[0..len)} as object {@code obj}, split across two pages if it straddles. */
@@ -281,11 +284,13 @@ final class ZsPages {
     int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
     int inPage = off & (PageId.PAGE_SIZE - 1);
     int first = Math.min(len, PageId.PAGE_SIZE - inPage);
-    Chunk c = chunkOf(pages[p]);
-    c.memory().put(c.byteOffset(pages[p]) + inPage, data, 0, first);
+    int page = pages.get(p);
+    Chunk c = chunkOf(page);
+    c.memory().put(c.byteOffset(page) + inPage, data, 0, first);
     if (first < len) {
-      c = chunkOf(pages[p + 1]);
-      c.memory().put(c.byteOffset(pages[p + 1]), data, first, len - first);
+      page = pages.get(p + 1);
+      c = chunkOf(page);
+      c.memory().put(c.byteOffset(page), data, first, len - first);
     }
   }
 
@@ -300,11 +305,13 @@ final class ZsPages {
     int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
     int inPage = off & (PageId.PAGE_SIZE - 1);
     int first = Math.min(len, PageId.PAGE_SIZE - inPage);
-    Chunk c = chunkOf(pages[p]);
-    c.memory().get(c.byteOffset(pages[p]) + inPage, dst, dstOffset, first);
+    int page = pages.get(p);
+    Chunk c = chunkOf(page);
+    c.memory().get(c.byteOffset(page) + inPage, dst, dstOffset, first);
     if (first < len) {
-      c = chunkOf(pages[p + 1]);
-      c.memory().get(c.byteOffset(pages[p + 1]), dst, dstOffset + first, len - first);
+      page = pages.get(p + 1);
+      c = chunkOf(page);
+      c.memory().get(c.byteOffset(page), dst, dstOffset + first, len - first);
     }
   }
 
@@ -315,7 +322,7 @@ final class ZsPages {
 
   /** The id of the page where object {@code obj} of zspage {@code z} starts. */
   int pageOf(int z, int obj) {
-    return pages[z * ppz + ((obj * size) >>> PageId.PAGE_SHIFT)];
+    return pages.get(z * ppz + ((obj * size) >>> PageId.PAGE_SHIFT));
   }
 
   /** Where object {@code obj} starts inside its first page. */
@@ -367,7 +374,7 @@ final class ZsPages {
   }
 
   private void link(int z, int g) {
-    state[z] = packed(inUse(z), freeHead(z), g);
+    state.set(z, packed(inUse(z), freeHead(z), g));
     members[g][z >>> 6] |= 1L << z;
     firstWord[g] = Math.min(firstWord[g], z >>> 6);
     groupCount[g]++;
@@ -380,12 +387,12 @@ final class ZsPages {
     }
     if (g == ISOLATED) {
       isolatedCount--;
-      state[z] = packed(inUse(z), freeHead(z), NONE);
+      state.set(z, packed(inUse(z), freeHead(z), NONE));
       return;
     }
     members[g][z >>> 6] &= ~(1L << z);
     groupCount[g]--;
-    state[z] = packed(inUse(z), freeHead(z), NONE);
+    state.set(z, packed(inUse(z), freeHead(z), NONE));
   }
 
   /** The lowest member of group {@code g} other than {@code except}; NONE if there is none. */

@@ -20,6 +20,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** A size class with objects that straddle pages: bytes survive allocation, compaction and drain. */
 class SizeClassTest {
@@ -35,22 +37,27 @@ class SizeClassTest {
     kit.shutdownTestKit();
   }
 
-  /** A class whose size does not divide the page, spread over several pages: objects straddle. */
-  private static ClassGeometry straddlingClass() {
+  /** A class of {@code ppz} pages whose size does not divide the page: objects straddle. */
+  private static ClassGeometry straddlingClass(int ppz) {
     return PoolGeometry.of(4).classes().stream()
-        .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000)
+        .filter(c -> c.pagesPerZspage() == ppz && 4096 % c.size() != 0 && c.size() > 1000)
         .findFirst().orElseThrow();
   }
 
-  @Test
-  void straddlingObjectsRoundTripByteForByteThroughCompaction() {
+  /**
+   * Three hundred zspages: more than a block (256) of zspage states, and with three pages a
+   * zspage, some zspages' page ids split between two blocks.
+   */
+  @ParameterizedTest(name = "{0} pages per zspage")
+  @ValueSource(ints = {3, 4})
+  void straddlingObjectsRoundTripByteForByteThroughCompaction(int ppz) {
     long seed = 77;
-    ClassGeometry g = straddlingClass();
+    ClassGeometry g = straddlingClass(ppz);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     SplittableRandom rnd = new SplittableRandom(seed);
-    int n = g.objsPerZspage() * 20;
+    int n = g.objsPerZspage() * 300;
     List<byte[]> data = new ArrayList<>();
     List<Long> handles = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -213,7 +220,7 @@ class SizeClassTest {
   @Test
   void freedObjectsAreReusedFromTheFreeListKeptInTheirOwnBytes() {
     long seed = 78;
-    ClassGeometry g = straddlingClass();
+    ClassGeometry g = straddlingClass(4);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     SplittableRandom rnd = new SplittableRandom(seed);
@@ -249,7 +256,7 @@ class SizeClassTest {
   @Test
   void aClassUsesTheNewChunkWhenTheArenaReusesAReleasedChunksId() {
     long seed = 79;
-    ClassGeometry g = straddlingClass();
+    ClassGeometry g = straddlingClass(4);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20, true)); // 16 pages a chunk
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
     SplittableRandom rnd = new SplittableRandom(seed);
@@ -275,7 +282,7 @@ class SizeClassTest {
 
   @Test
   void freeingAHandleTwiceStopsTheClassInsteadOfCorruptingIt() {
-    ClassGeometry g = straddlingClass();
+    ClassGeometry g = straddlingClass(4);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     long[] handles = allocAll(cls, randomObjects(new SplittableRandom(80), 2, g.size()));
