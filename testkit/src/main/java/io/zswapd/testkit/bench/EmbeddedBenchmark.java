@@ -400,12 +400,24 @@ public final class EmbeddedBenchmark {
       java.util.Map<String, Long> histoBefore = histogram ? liveHistogram() : null;
       Semaphore window = new Semaphore(IN_FLIGHT);
       long t0 = System.nanoTime();
+      // A second reading halfway, write paused: growth over the second half is the cost of more
+      // pages alone, without one-time costs such as the first use of the store path's code.
+      long half = pages / 2;
+      long heapHalf = 0;
+      long paused = 0;
       for (long p = 0; p < pages; p++) {
+        if (p == half) {
+          long pause = System.nanoTime();
+          window.acquireUninterruptibly(IN_FLIGHT);
+          heapHalf = settledHeap(mem);
+          window.release(IN_FLIGHT);
+          paused = System.nanoTime() - pause;
+        }
         window.acquireUninterruptibly();
         z.store("bench", p, samples[(int) (p % samples.length)]).whenComplete((v, e) -> window.release());
       }
       window.acquireUninterruptibly(IN_FLIGHT);
-      double secs = (System.nanoTime() - t0) / 1e9;
+      double secs = (System.nanoTime() - t0 - paused) / 1e9;
       EngineStats s = z.stats().toCompletableFuture().join();
       long heapAfter = settledHeap(mem);
       System.out.println();
@@ -422,6 +434,8 @@ public final class EmbeddedBenchmark {
       System.out.printf(Locale.ROOT, "| off-heap bytes held (chunks) | %,d B |%n", s.pool().arenaBytesHeld());
       System.out.printf(Locale.ROOT, "| heap growth per stored page | %.1f B |%n",
           (double) (heapAfter - heapBefore) / pages);
+      System.out.printf(Locale.ROOT, "| heap growth per stored page, second half of the write only | %.1f B |%n",
+          (double) (heapAfter - heapHalf) / (pages - half));
       if (Boolean.getBoolean("zswapd.bench.classes")) {
         // Where the zspage metadata goes: (5.5 + 4 * ppz) bytes per zspage, shared by its objects.
         System.out.println();
