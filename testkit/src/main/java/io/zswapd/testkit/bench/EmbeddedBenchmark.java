@@ -85,29 +85,9 @@ public final class EmbeddedBenchmark {
           f[7][r] = chainedStores(z, pages, base, seconds);
           f[8][r] = chainedLoads(z, base, seconds);
         }
-        double[] storeRatio = new double[rounds];
-        double[] loadRatio = new double[rounds];
-        double[] rangeStoreRatio = new double[rounds];
-        double[] rangeLoadRatio = new double[rounds];
-        double[] chainedStoreRatio = new double[rounds];
-        double[] chainedLoadRatio = new double[rounds];
-        for (int r = 0; r < rounds; r++) {
-          chainedStoreRatio[r] = f[7][r] / f[0][r];
-          chainedLoadRatio[r] = f[8][r] / f[1][r];
-          storeRatio[r] = f[2][r] / f[0][r];
-          loadRatio[r] = f[3][r] / f[1][r];
-          rangeStoreRatio[r] = f[4][r] / f[0][r];
-          rangeLoadRatio[r] = f[5][r] / f[1][r];
-        }
-        single.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f | %.0f B |%n",
-            label(kind), median(f[0]), median(f[2]), median(storeRatio), median(f[1]), median(f[3]),
-            median(loadRatio), median(f[6])));
-        chained.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |%n",
-            label(kind), median(f[0]), median(f[7]), median(chainedStoreRatio), median(f[1]), median(f[8]),
-            median(chainedLoadRatio)));
-        ranges.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |%n",
-            label(kind), median(f[0]), median(f[4]), median(rangeStoreRatio), median(f[1]), median(f[5]),
-            median(rangeLoadRatio)));
+        single.append(row(kind, f, 2, 3)).append(String.format(Locale.ROOT, " %.0f B |%n", median(f[6])));
+        chained.append(row(kind, f, 7, 8)).append(System.lineSeparator());
+        ranges.append(row(kind, f, 4, 5)).append(System.lineSeparator());
         base += DISTINCT;
         z.invalidateArea("bench").toCompletableFuture().join();
       }
@@ -124,6 +104,22 @@ public final class EmbeddedBenchmark {
     if (gib > 0) {
       memoryRun(gib, Boolean.getBoolean("zswapd.bench.histogram"));
     }
+  }
+
+  /**
+   * A table row without its line end: the raw codec's figures (f[0] compress, f[1] decompress),
+   * the engine's ({@code f[store]}, {@code f[load]}), and the median of each round's ratio.
+   */
+  private static String row(PageGenerator.Kind kind, double[][] f, int store, int load) {
+    int rounds = f[0].length;
+    double[] storeRatio = new double[rounds];
+    double[] loadRatio = new double[rounds];
+    for (int r = 0; r < rounds; r++) {
+      storeRatio[r] = f[store][r] / f[0][r];
+      loadRatio[r] = f[load][r] / f[1][r];
+    }
+    return String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |", label(kind),
+        median(f[0]), median(f[store]), median(storeRatio), median(f[1]), median(f[load]), median(loadRatio));
   }
 
   private static void printTable(String title, String engine, boolean withSize, CharSequence rows) {
@@ -204,25 +200,32 @@ public final class EmbeddedBenchmark {
 
   /** Stores pages from two client threads, each keeping IN_FLIGHT/2 requests outstanding. */
   private static double engineStores(Zswapd z, byte[][] pages, long base, double seconds) throws Exception {
-    runClients(seconds / 3, (i) -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]));
-    return runClients(seconds, (i) -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]));
+    return warmed(EmbeddedBenchmark::runClients, seconds,
+        i -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]));
   }
 
   private static double engineLoads(Zswapd z, long base, double seconds) throws Exception {
-    runClients(seconds / 3, (i) -> z.load("bench", base + (i % DISTINCT)));
-    return runClients(seconds, (i) -> z.load("bench", base + (i % DISTINCT)));
+    return warmed(EmbeddedBenchmark::runClients, seconds, i -> z.load("bench", base + (i % DISTINCT)));
   }
 
   private static double chainedStores(Zswapd z, byte[][] pages, long base, double seconds) throws Exception {
-    AsyncOp op = i -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]);
-    runChained(seconds / 3, op);
-    return runChained(seconds, op);
+    return warmed(EmbeddedBenchmark::runChained, seconds,
+        i -> z.store("bench", base + (i % DISTINCT), pages[i % DISTINCT]));
   }
 
   private static double chainedLoads(Zswapd z, long base, double seconds) throws Exception {
-    AsyncOp op = i -> z.load("bench", base + (i % DISTINCT));
-    runChained(seconds / 3, op);
-    return runChained(seconds, op);
+    return warmed(EmbeddedBenchmark::runChained, seconds, i -> z.load("bench", base + (i % DISTINCT)));
+  }
+
+  /** A way of driving the engine with {@code op} for {@code seconds}; requests per second. */
+  private interface Driver {
+    double run(double seconds, AsyncOp op) throws Exception;
+  }
+
+  /** A third of the time to warm up, then the measurement. */
+  private static double warmed(Driver driver, double seconds, AsyncOp op) throws Exception {
+    driver.run(seconds / 3, op);
+    return driver.run(seconds, op);
   }
 
   /**
@@ -287,15 +290,13 @@ public final class EmbeddedBenchmark {
       return z.storePages("bench", base + (long) r * RANGE,
           java.nio.ByteBuffer.wrap(contiguous, r * RANGE * 4096, RANGE * 4096));
     };
-    runClients(seconds / 3, RANGES_IN_FLIGHT, op);
-    return RANGE * runClients(seconds, RANGES_IN_FLIGHT, op);
+    return RANGE * warmed((t, o) -> runClients(t, RANGES_IN_FLIGHT, o), seconds, op);
   }
 
   private static double rangeLoads(Zswapd z, long base, double seconds) throws Exception {
     int perRound = DISTINCT / RANGE;
     AsyncOp op = i -> z.loadPages("bench", base + (long) (i % perRound) * RANGE, RANGE);
-    runClients(seconds / 3, RANGES_IN_FLIGHT, op);
-    return RANGE * runClients(seconds, RANGES_IN_FLIGHT, op);
+    return RANGE * warmed((t, o) -> runClients(t, RANGES_IN_FLIGHT, o), seconds, op);
   }
 
   /**
