@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import kamon.metric.Histogram;
@@ -50,6 +52,13 @@ import kamon.metric.Histogram;
  * so exactly one of them completes it, and a completed request drops its future at once, so
  * the queue never keeps a result alive. When the sweeper stops (the actor system terminates)
  * every request still waiting fails at once instead of at its timeout.
+ *
+ * <p>Where the future completes ({@link Completion}): completing it runs the caller's
+ * callbacks, the next request of an actor's {@code pipeToSelf} or a stream's {@code mapAsync}
+ * included, so a reply sent from an actor's thread completes its future from a task on the
+ * engine's dispatcher. Completed on the tree shard's thread instead, a chain of single-page
+ * stores compressed every next page on that one thread, inside the shard's turn: the shard,
+ * busy with its callers' work, kept single-page stores to about one core.
  */
 final class Ask {
   /** How often waiting requests are checked: the precision of a timeout. */
@@ -59,9 +68,20 @@ final class Ask {
   /** Completed by the sweeper when it stops, before it fails what is left. */
   private final CompletableFuture<Void> sweeperStopped = new CompletableFuture<>();
   private final Duration timeout;
+  /** The engine's dispatcher, where {@link Completion#TASK} futures complete. */
+  private final Executor tasks;
+
+  /** Where a request's future is completed, and so where the caller's callbacks run. */
+  enum Completion {
+    /** From a task on the engine's dispatcher: for replies sent from an actor's thread. */
+    TASK,
+    /** On the replying thread: for replies already sent from a task, not from an actor. */
+    REPLYING_THREAD
+  }
 
   Ask(ActorSystem<?> system, Duration timeout, String name) {
     this.timeout = timeout;
+    this.tasks = system.dispatchers().lookup(EngineDispatcher.SELECTOR);
     long expiryTicks = Math.max(1, (timeout.toNanos() + SWEEP.toNanos() - 1) / SWEEP.toNanos());
     system.systemActorOf(Behaviors.<Sweep>setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Sweep.TICK, SWEEP);
@@ -69,19 +89,22 @@ final class Ask {
     })), name, EngineDispatcher.PROPS);
   }
 
-  /** Sends {@code request} (built around the reply-to) to {@code target}; the reply as it comes. */
+  /**
+   * Sends {@code request} (built around the reply-to) to {@code target}; the reply as it comes,
+   * completed from a task ({@link Completion#TASK}).
+   */
   <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request) {
-    return ask(target, request, null, Function.identity());
+    return ask(target, request, null, Function.identity(), Completion.TASK);
   }
 
   /**
    * As {@link #ask(RecipientRef, Function)}, completed with {@code map} applied to the reply
-   * (an exception it throws fails the future), and recording in {@code latency} (when not
-   * null) the nanoseconds from now to the reply.
+   * (an exception it throws fails the future) where {@code completion} says, and recording in
+   * {@code latency} (when not null) the nanoseconds from now to the reply.
    */
   <Req, Res, V> CompletableFuture<V> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
-      Histogram latency, Function<Res, V> map) {
-    ReplyRef<Res, V> reply = new ReplyRef<>(latency, map);
+      Histogram latency, Function<Res, V> map, Completion completion) {
+    ReplyRef<Res, V> reply = new ReplyRef<>(latency, map, completion == Completion.TASK ? tasks : null);
     CompletableFuture<V> future = reply.future;
     started.offer(reply);
     if (sweeperStopped.isDone()) {
@@ -166,13 +189,16 @@ final class Ask {
     private transient volatile CompletableFuture<V> future = new CompletableFuture<>();
     private final transient Histogram latency;
     private final transient Function<T, V> map;
+    /** Where the future is completed; null: on the replying thread. */
+    private final transient Executor completeOn;
     private final long startNanos;
     /** The sweeper's tick when it first saw this request; only the sweeper touches it. */
     private long seenAtTick;
 
-    ReplyRef(Histogram latency, Function<T, V> map) {
+    ReplyRef(Histogram latency, Function<T, V> map, Executor completeOn) {
       this.latency = latency;
       this.map = map;
+      this.completeOn = completeOn;
       this.startNanos = latency == null ? 0 : System.nanoTime();
     }
 
@@ -191,14 +217,28 @@ final class Ask {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     protected void receive(T message) {
+      long answeredNanos = latency == null ? 0 : System.nanoTime();
+      if (completeOn == null) {
+        complete(message, answeredNanos);
+        return;
+      }
+      try {
+        completeOn.execute(() -> complete(message, answeredNanos));
+      } catch (RejectedExecutionException e) {
+        complete(message, answeredNanos); // the dispatcher is shutting down with the system
+      }
+    }
+
+    /** Completes the future unless the timeout took it; the latency is to the engine's answer. */
+    @SuppressWarnings("unchecked")
+    private void complete(T message, long answeredNanos) {
       CompletableFuture<V> f = (CompletableFuture<V>) FUTURE.getAndSet(this, null);
       if (f == null) {
         return; // timed out (or a second reply)
       }
       if (latency != null) {
-        latency.record(System.nanoTime() - startNanos);
+        latency.record(answeredNanos - startNanos);
       }
       V value;
       try {

@@ -74,7 +74,7 @@ public final class OverflowStore {
             throw new ZswapdException(f.error());
           }
           return null;
-        });
+        }, Ask.Completion.TASK);
   }
 
   /** The value under {@code key}, or empty when there is none. */
@@ -87,7 +87,7 @@ public final class OverflowStore {
             throw new ZswapdException(f.error());
           }
           return Optional.<byte[]>empty();
-        });
+        }, Ask.Completion.TASK);
   }
 
   /** Removes the value under {@code key} and frees its memory; true when there was one. */

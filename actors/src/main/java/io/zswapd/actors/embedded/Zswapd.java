@@ -220,7 +220,7 @@ public final class Zswapd implements Extension {
     if (m != null) {
       m.recordImage(image);
     }
-    return askShard(export, pageIndex, 1, true,
+    return askShard(export, pageIndex, 1, PageRequest.WRITE,
         (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
         r -> new EngineCommand.Store(export, pageIndex, image, r), m == null ? null : m.storeLatency(), Zswapd::stored);
   }
@@ -236,7 +236,7 @@ public final class Zswapd implements Extension {
     }
     byte[] copy = bytes.clone();
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askShard(export, pageIndex, 1, true,
+    return askShard(export, pageIndex, 1, PageRequest.WRITE,
         (ActorRef<StoreReply> r) -> new TreeShard.PatchPage(pageIndex, offset, copy, r),
         r -> new EngineCommand.Patch(export, pageIndex, offset, copy, r), m == null ? null : m.storeLatency(),
         Zswapd::stored);
@@ -252,7 +252,7 @@ public final class Zswapd implements Extension {
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askShard(export, pageIndex, 1, false, (ActorRef<LoadReply> r) -> new TreeShard.LoadPage(pageIndex, r),
+    return askShard(export, pageIndex, 1, PageRequest.READ_PAGE, (ActorRef<LoadReply> r) -> new TreeShard.LoadPage(pageIndex, r),
         r -> new EngineCommand.Load(export, pageIndex, r), m == null ? null : m.loadLatency(), Zswapd::loaded);
   }
 
@@ -319,7 +319,7 @@ public final class Zswapd implements Extension {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
-      parts[k] = askShard(export, first, n, true, (ActorRef<StoreReply> r) -> new TreeShard.StoreRange(first, part, r),
+      parts[k] = askShard(export, first, n, PageRequest.WRITE, (ActorRef<StoreReply> r) -> new TreeShard.StoreRange(first, part, r),
           r -> new EngineCommand.StoreRange(export, first, part, r), m == null ? null : m.storeLatency(),
           Zswapd::stored);
       done += n;
@@ -347,7 +347,7 @@ public final class Zswapd implements Extension {
     for (int k = 0; k < parts.length; k++) {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       long first = firstPage + done;
-      parts[k] = askShard(export, first, n, false, (ActorRef<LoadRangeReply> r) -> new TreeShard.LoadRange(first, n, r),
+      parts[k] = askShard(export, first, n, PageRequest.READ_RANGE, (ActorRef<LoadRangeReply> r) -> new TreeShard.LoadRange(first, n, r),
           r -> new EngineCommand.LoadRange(export, first, n, r), m == null ? null : m.loadLatency(),
           Zswapd::loadedRange);
       done += n;
@@ -377,13 +377,14 @@ public final class Zswapd implements Extension {
   /** Forgets one page and frees its memory; completes with 1 if it held data, else 0. */
   public CompletionStage<Long> invalidate(String export, long pageIndex) {
     return askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.Invalidate(export, pageIndex, r), null, Zswapd::invalidated);
+        new EngineCommand.Invalidate(export, pageIndex, r), null, Zswapd::invalidated, Ask.Completion.TASK);
   }
 
   /** Forgets {@code count} pages from {@code firstPage}; completes with the pages that held data. */
   public CompletionStage<Long> invalidateRange(String export, long firstPage, long count) {
     return askPage(export, (ActorRef<InvalidateReply> r) ->
-        new EngineCommand.InvalidateRange(export, firstPage, count, r), null, Zswapd::invalidated);
+        new EngineCommand.InvalidateRange(export, firstPage, count, r), null, Zswapd::invalidated,
+        Ask.Completion.TASK);
   }
 
   /** Forgets every page of the export (swapoff). */
@@ -563,12 +564,31 @@ public final class Zswapd implements Extension {
   // ---- plumbing -----------------------------------------------------------------------------
 
   private <R> CompletableFuture<R> ask(Function<ActorRef<R>, EngineCommand> request) {
-    return ask(request, null, Function.identity());
+    return ask(request, null, Function.identity(), Ask.Completion.TASK);
   }
 
   private <R, V> CompletableFuture<V> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency,
-      Function<R, V> map) {
-    return asks.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), latency, map);
+      Function<R, V> map, Ask.Completion completion) {
+    return asks.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), latency, map, completion);
+  }
+
+  /** What a page request does: which shard serves it, and where its future completes. */
+  private enum PageRequest {
+    WRITE(true, Ask.Completion.TASK),
+    READ_RANGE(false, Ask.Completion.TASK),
+    /**
+     * A single-page load is answered from a task that made or decompressed the page, not from
+     * an actor, so its future completes right there.
+     */
+    READ_PAGE(false, Ask.Completion.REPLYING_THREAD);
+
+    final boolean write;
+    final Ask.Completion completion;
+
+    PageRequest(boolean write, Ask.Completion completion) {
+      this.write = write;
+      this.completion = completion;
+    }
   }
 
   /**
@@ -579,17 +599,17 @@ public final class Zswapd implements Extension {
    * read-only export, it goes as {@code request} through {@link #askPage}, where the swap type
    * makes the shard or refuses the request.
    */
-  private <R, V> CompletableFuture<V> askShard(String export, long first, int count, boolean write,
+  private <R, V> CompletableFuture<V> askShard(String export, long first, int count, PageRequest kind,
       Function<ActorRef<R>, TreeShard.Command> toShard, Function<ActorRef<R>, EngineCommand> request,
       Histogram latency, Function<R, V> map) {
     ZswapGuardian.Routes known = routes.getNow(null);
     ShardDirectory shards = known == null ? null : known.shards().get(export);
     ActorRef<TreeShard.Command> shard = shards == null ? null
-        : write ? shards.forStore(first, count) : shards.forLoad(first, count);
+        : kind.write ? shards.forStore(first, count) : shards.forLoad(first, count);
     if (shard != null) {
-      return asks.ask(shard, toShard, latency, map);
+      return asks.ask(shard, toShard, latency, map, kind.completion);
     }
-    return askPage(export, request, latency, map);
+    return askPage(export, request, latency, map, kind.completion);
   }
 
   /**
@@ -600,13 +620,13 @@ public final class Zswapd implements Extension {
    * the replying thread, so a request costs one future and no dependent stages.
    */
   private <R, V> CompletableFuture<V> askPage(String export, Function<ActorRef<R>, EngineCommand> request,
-      Histogram latency, Function<R, V> map) {
+      Histogram latency, Function<R, V> map, Ask.Completion completion) {
     ZswapGuardian.Routes known = routes.getNow(null);
     ActorRef<SwapType.Command> swapType = known == null ? null : known.exports().get(export);
     if (swapType == null) {
-      return ask(request, latency, map);
+      return ask(request, latency, map, completion);
     }
-    return asks.ask(swapType, r -> new SwapType.Request(request.apply(r)), latency, map);
+    return asks.ask(swapType, r -> new SwapType.Request(request.apply(r)), latency, map, completion);
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

@@ -12,7 +12,9 @@ import akka.actor.typed.Props;
 public final class EngineDispatcher {
   /** Config path of the engine's dispatcher. */
   public static final String CONFIG_PATH = "zswapd-engine-dispatcher";
-  public static final Props PROPS = DispatcherSelector.fromConfig(CONFIG_PATH);
+  /** Props for an actor on the engine's dispatcher, and the selector to look its executor up. */
+  public static final DispatcherSelector SELECTOR = DispatcherSelector.fromConfig(CONFIG_PATH);
+  public static final Props PROPS = SELECTOR;
   /** Props for every child: the parent's dispatcher, that is the engine's. */
   public static final Props SAME = DispatcherSelector.sameAsParent();
 

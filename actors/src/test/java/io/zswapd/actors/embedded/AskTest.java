@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
@@ -40,15 +41,43 @@ class AskTest {
   void aReplyCompletesTheFutureWithTheMappedValueAndAMappingErrorFailsIt() {
     TestProbe<Question> target = kit.createTestProbe();
     CompletableFuture<String> ok = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(1, r), null,
-        n -> "got " + n);
+        n -> "got " + n, Ask.Completion.REPLYING_THREAD);
     CompletableFuture<String> bad = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(2, r), null,
         n -> {
           throw new IllegalArgumentException("refused " + n);
-        });
+        }, Ask.Completion.TASK);
     target.receiveMessage().replyTo().tell(41);
     target.receiveMessage().replyTo().tell(42);
     assertThat(ok.join()).isEqualTo("got 41");
     assertThatThrownBy(bad::join).hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("refused 42");
+  }
+
+  @Test
+  void aTaskCompletionRunsTheCallersCodeOffTheReplyingThreadWithoutHoldingItUp() throws Exception {
+    TestProbe<Question> target = kit.createTestProbe();
+    CountDownLatch release = new CountDownLatch(1);
+    CompletableFuture<Integer> onTask = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(1, r), null,
+        n -> n, Ask.Completion.TASK);
+    CompletableFuture<Thread> ranOn = onTask.thenApply(n -> {
+      try {
+        // A caller's callback that blocks, here until the replier has moved on (bounded, so
+        // that run on the replying thread it fails the test below instead of hanging it).
+        release.await(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return Thread.currentThread();
+    });
+    target.receiveMessage().replyTo().tell(1); // returns at once: the callback waits on another thread
+    release.countDown();
+    assertThat(ranOn.get(10, TimeUnit.SECONDS)).isNotSameAs(Thread.currentThread());
+    assertThat(ranOn.join().getName()).contains(kit.system().name());
+
+    CompletableFuture<Integer> inPlace = asks.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(2, r), null,
+        n -> n, Ask.Completion.REPLYING_THREAD);
+    CompletableFuture<Thread> ranHere = inPlace.thenApply(n -> Thread.currentThread());
+    target.receiveMessage().replyTo().tell(2);
+    assertThat(ranHere.getNow(null)).isSameAs(Thread.currentThread());
   }
 
   @Test
