@@ -38,8 +38,30 @@ final class ClassReserve {
     if (reserveCount < ppz) {
       return ZsPages.NONE;
     }
+    runToTop();
     reserveCount -= ppz;
     return zspages.create(reserve, reserveCount);
+  }
+
+  /**
+   * Moves a run of {@code ppz} consecutive page ids, if the reserve holds one, to its top,
+   * where {@link #createZspage} takes its pages: a zspage on a run keeps one page id on the
+   * heap instead of {@code ppz} ({@link ZsPages}). The reserve is at most two zspages' worth.
+   */
+  private void runToTop() {
+    int top = reserveCount - ppz;
+    if (ppz == 1 || ZsPages.isRun(reserve, top, ppz)) {
+      return;
+    }
+    Arrays.sort(reserve, 0, reserveCount);
+    for (int from = top; from >= 0; from--) {
+      if (ZsPages.isRun(reserve, from, ppz)) {
+        int[] run = Arrays.copyOfRange(reserve, from, from + ppz);
+        System.arraycopy(reserve, from + ppz, reserve, from, reserveCount - from - ppz);
+        System.arraycopy(run, 0, reserve, top, ppz);
+        return;
+      }
+    }
   }
 
   /** Asks the arena for pages, unless a request is out already: its answer is a grant reply. */

@@ -17,9 +17,9 @@ import java.util.List;
  * {@code get_pages_per_zspage}. A 3,000-byte object wastes 1,096 bytes of a single page, but
  * four pages hold five objects with only 1,384 bytes left over. On a tie zsmalloc takes the
  * fewest pages; here the fewest that hold at least {@link #TIE_MIN_OBJECTS} objects, because
- * each zspage costs heap (12 bytes plus 4 per page, see {@code ZsPages}) that its objects
- * share: a 2,048-byte class in one-page zspages spent 8 bytes of heap per object, in
- * four-page zspages 3.5, and wastes no more off-heap memory.
+ * each zspage costs heap (about 10 bytes whatever its page count, see {@code ZsPages}) that
+ * its objects share: a 2,048-byte class in one-page zspages spends 5 bytes of heap per object,
+ * in four-page zspages 1.2, and wastes no more off-heap memory.
  *
  * <p>Objects may straddle the boundary between two pages of a zspage; readers and writers
  * copy the two parts.

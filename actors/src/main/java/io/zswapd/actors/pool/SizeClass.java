@@ -451,7 +451,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     }
     long count = zspages.count();
     return new SizeClassStats(size, ppz, objs, count * objs, objsUsed, count, count * ppz, groups,
-        compaction.pagesCompacted(), migration.pagesMigrated(), zspages.isolatedCount());
+        compaction.pagesCompacted(), migration.pagesMigrated(), zspages.isolatedCount(), zspages.listedCount());
   }
 
   private static void refuseShuttingDown(Alloc a) {

@@ -21,12 +21,15 @@ import java.util.Arrays;
  *
  * Object {@code i} starts at byte {@code i * size} of the zspage.
  *
- * <p>Per zspage id {@code z} ({@code pages} and {@code state} grow a block of 256 ints at a
- * time ({@link IntBlocks}), so their slack is under 2 KiB a class however many zspages it
+ * <p>Per zspage id {@code z} ({@code firstPage} and {@code state} grow a block of 256 ints at
+ * a time ({@link IntBlocks}), so their slack is under 2 KiB a class however many zspages it
  * holds; ids of freed zspages are reused first):
  * <pre>
  *  array         entry                         meaning
- *  pages[]       z * ppz + i                   page id ({@link PageId}) of the zspage's page i
+ *  firstPage[]   z                             &gt;= 0: the zspage's pages are the run of page
+ *                                              ids firstPage[z] .. firstPage[z] + ppz - 1
+ *                                              &lt; 0: they are listed in lists[] at slot ~firstPage[z]
+ *  lists[]       slot * ppz + i                page id ({@link PageId}) of page i of a listed zspage
  *  state[]       z                             three small fields packed in one int, below
  *  members[g][]  bit z of group g's bitmap     set while z is in fullness group g
  *
@@ -34,11 +37,15 @@ import java.util.Arrays;
  *          bits 12..23  first free object + 1, 0 = full      (the free list's head)
  *          bits 24..27  fullness group + 1, 0 = a free id, 13 = isolated for migration
  * </pre>
- * Four bytes plus four per page for each zspage, and 1.5 bytes of group bitmaps (a bit in
- * each of the twelve): under 4 bytes of heap per stored object when a zspage holds five to
- * seven objects, as the 2-3 KB classes do. Fullness groups are bitmaps rather than zsmalloc's
- * linked lists, whose two ints per zspage would double that; a search starts at the group's
- * lowest word that may hold a member, so finding the fullest zspage stays cheap.
+ * The arena grants the lowest free pages of one chunk at a time, so a zspage's pages are
+ * nearly always a run: eight bytes per zspage whatever its page count, and 1.5 bytes of group
+ * bitmaps (a bit in each of the twelve): under 2 bytes of heap per stored object when a
+ * zspage holds five objects or more. A zspage whose pages are not a run (a grant that crossed a hole,
+ * a page moved by migration) costs {@code 4 * ppz} bytes more in {@code lists}, and goes back
+ * to a run if migration later moves all its pages to one. Fullness groups are bitmaps rather
+ * than zsmalloc's linked lists, whose two ints per zspage would double that; a search starts
+ * at the group's lowest word that may hold a member, so finding the fullest zspage stays
+ * cheap.
  *
  * <p><b>Free objects hold the free list, off-heap.</b> The first 4 bytes of a free object are
  * the index of the next free object of its zspage (little-endian int, -1 ends the list), as
@@ -68,7 +75,16 @@ final class ZsPages {
   private final int pagesPerChunk;
   private final int maxIds;
 
-  private final IntBlocks pages = new IntBlocks(0, BLOCK_SHIFT);
+  /**
+   * Per zspage: its first page id when its pages are a run of consecutive ids (the usual
+   * case: the arena grants the lowest free pages of one chunk), else {@code ~slot} of its
+   * page list in {@link #lists}.
+   */
+  private final IntBlocks firstPage = new IntBlocks(0, BLOCK_SHIFT);
+  /** Page lists of zspages whose pages are not a run: {@code ppz} page ids per slot. */
+  private final IntBlocks lists = new IntBlocks(0, BLOCK_SHIFT);
+  private int nextList;
+  private final IntStack freeLists = new IntStack();
   private static final int IN_USE_MASK = 0xFFF;
   private static final int HEAD_SHIFT = 12;
   private static final int GROUP_SHIFT = 24;
@@ -140,8 +156,14 @@ final class ZsPages {
     } else {
       throw new IllegalStateException("size class " + size + " ran out of zspage ids (" + maxIds + ")");
     }
-    for (int k = 0; k < ppz; k++) {
-      pages.set(z * ppz + k, src[from + k]);
+    if (isRun(src, from, ppz)) {
+      firstPage.set(z, src[from]);
+    } else {
+      int slot = newList();
+      for (int k = 0; k < ppz; k++) {
+        lists.set(slot * ppz + k, src[from + k]);
+      }
+      firstPage.set(z, ~slot);
     }
     state.set(z, packed(0, 0, NONE)); // object 0 heads the free list
     for (int obj = 0; obj < objs; obj++) {
@@ -152,9 +174,28 @@ final class ZsPages {
     return z;
   }
 
+  /** Whether {@code ids[from..from+count)} are consecutive page ids, ascending. */
+  static boolean isRun(int[] ids, int from, int count) {
+    for (int k = 1; k < count; k++) {
+      if (ids[from + k] != ids[from] + k) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private int newList() {
+    if (!freeLists.isEmpty()) {
+      return freeLists.pop();
+    }
+    int slot = nextList++;
+    lists.ensure(nextList * ppz);
+    return slot;
+  }
+
   private void grow(int ids) {
     state.ensure(ids);
-    pages.ensure(state.capacity() * ppz);
+    firstPage.ensure(state.capacity());
     int words = (state.capacity() + 63) >>> 6;
     if (words > members[0].length) {
       for (int g = 0; g < GROUPS; g++) {
@@ -165,6 +206,10 @@ final class ZsPages {
 
   /** Unlinks zspage {@code z} and frees its id; its pages are the caller's to pass on ({@link #pagesOf}). */
   void free(int z) {
+    int f = firstPage.get(z);
+    if (f < 0) {
+      freeLists.push(~f);
+    }
     unlink(z);
     freeIds.push(z);
     count--;
@@ -173,7 +218,7 @@ final class ZsPages {
   /** Copies the page ids of zspage {@code z} to {@code dst[off..off+ppz)}. */
   void pagesOf(int z, int[] dst, int off) {
     for (int k = 0; k < ppz; k++) {
-      dst[off + k] = pages.get(z * ppz + k);
+      dst[off + k] = pageAt(z, k);
     }
   }
 
@@ -208,7 +253,13 @@ final class ZsPages {
 
   /** Page id of page {@code k} of zspage {@code z}. */
   int pageAt(int z, int k) {
-    return pages.get(z * ppz + k);
+    int f = firstPage.get(z);
+    return f >= 0 ? f + k : lists.get(~f * ppz + k);
+  }
+
+  /** Whether zspage {@code z}'s pages are a run (one int of heap) rather than a list ({@code 4 + 4 * ppz}). */
+  boolean pagesAreRun(int z) {
+    return firstPage.get(z) >= 0;
   }
 
   /** The id of the chunk holding page {@code pageId}. */
@@ -222,11 +273,45 @@ final class ZsPages {
    * a zspage and an object index, never a page.
    */
   void migratePage(int z, int k, int newPageId) {
-    int oldPageId = pages.get(z * ppz + k);
+    int oldPageId = pageAt(z, k);
     Chunk from = chunkOf(oldPageId);
     Chunk to = chunkOf(newPageId);
     to.memory().put(to.byteOffset(newPageId), from.memory(), from.byteOffset(oldPageId), PageId.PAGE_SIZE);
-    pages.set(z * ppz + k, newPageId);
+    setPage(z, k, newPageId);
+  }
+
+  /**
+   * Makes {@code pageId} page {@code k} of zspage {@code z}: a run that it breaks becomes a
+   * list, and a list that it completes into a run (migration moved every page to a run of new
+   * pages) becomes a run again.
+   */
+  private void setPage(int z, int k, int pageId) {
+    int f = firstPage.get(z);
+    if (f >= 0) {
+      if (pageId == f + k) {
+        return;
+      }
+      int slot = newList();
+      for (int i = 0; i < ppz; i++) {
+        lists.set(slot * ppz + i, f + i);
+      }
+      f = ~slot;
+      firstPage.set(z, f);
+    }
+    int base = ~f * ppz;
+    lists.set(base + k, pageId);
+    for (int i = 1; i < ppz; i++) {
+      if (lists.get(base + i) != lists.get(base) + i) {
+        return;
+      }
+    }
+    firstPage.set(z, lists.get(base));
+    freeLists.push(~f);
+  }
+
+  /** Zspages whose pages are listed, not a run. */
+  long listedCount() {
+    return nextList - freeLists.size();
   }
 
   /** Ids in use are below this. */
@@ -281,14 +366,14 @@ final class ZsPages {
   /** Writes {@code data[0..len)} as object {@code obj}, split across two pages if it straddles. */
   void write(int z, int obj, byte[] data, int len) {
     int off = obj * size;
-    int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
+    int p = off >>> PageId.PAGE_SHIFT;
     int inPage = off & (PageId.PAGE_SIZE - 1);
     int first = Math.min(len, PageId.PAGE_SIZE - inPage);
-    int page = pages.get(p);
+    int page = pageAt(z, p);
     Chunk c = chunkOf(page);
     c.memory().put(c.byteOffset(page) + inPage, data, 0, first);
     if (first < len) {
-      page = pages.get(p + 1);
+      page = pageAt(z, p + 1);
       c = chunkOf(page);
       c.memory().put(c.byteOffset(page), data, first, len - first);
     }
@@ -302,14 +387,14 @@ final class ZsPages {
   /** As {@link #read(int, int, byte[], int)}, into {@code dst} from {@code dstOffset}. */
   void read(int z, int obj, byte[] dst, int dstOffset, int len) {
     int off = obj * size;
-    int p = z * ppz + (off >>> PageId.PAGE_SHIFT);
+    int p = off >>> PageId.PAGE_SHIFT;
     int inPage = off & (PageId.PAGE_SIZE - 1);
     int first = Math.min(len, PageId.PAGE_SIZE - inPage);
-    int page = pages.get(p);
+    int page = pageAt(z, p);
     Chunk c = chunkOf(page);
     c.memory().get(c.byteOffset(page) + inPage, dst, dstOffset, first);
     if (first < len) {
-      page = pages.get(p + 1);
+      page = pageAt(z, p + 1);
       c = chunkOf(page);
       c.memory().get(c.byteOffset(page), dst, dstOffset + first, len - first);
     }
@@ -322,7 +407,7 @@ final class ZsPages {
 
   /** The id of the page where object {@code obj} of zspage {@code z} starts. */
   int pageOf(int z, int obj) {
-    return pages.get(z * ppz + ((obj * size) >>> PageId.PAGE_SHIFT));
+    return pageAt(z, (obj * size) >>> PageId.PAGE_SHIFT);
   }
 
   /** Where object {@code obj} starts inside its first page. */

@@ -16,6 +16,8 @@ import java.util.List;
  * @param pagesCompacted   pages this class gave back through compaction (cumulative)
  * @param pagesMigrated    pages of its zspages moved to another chunk by page migration (cumulative)
  * @param zspagesIsolated  zspages isolated for migration right now: zsmalloc's {@code class->isolated}
+ * @param zspagesListed    zspages whose pages are not one run of consecutive arena pages, so
+ *                         their page ids are listed on the heap (4 bytes a page more than a run)
  */
 public record SizeClassStats(
     int size,
@@ -28,7 +30,8 @@ public record SizeClassStats(
     List<Long> zspagesByFullness,
     long pagesCompacted,
     long pagesMigrated,
-    long zspagesIsolated) {
+    long zspagesIsolated,
+    long zspagesListed) {
   public SizeClassStats {
     zspagesByFullness = List.copyOf(zspagesByFullness);
   }

@@ -488,13 +488,16 @@ public final class EmbeddedBenchmark {
       System.out.printf(Locale.ROOT, "| heap growth per stored page, second half of the write only | %.1f B |%n",
           (double) (heapAfter - heapHalf) / (pages - half));
       if (Boolean.getBoolean("zswapd.bench.classes")) {
-        // Where the zspage metadata goes: (5.5 + 4 * ppz) bytes per zspage, shared by its objects.
+        // Where the zspage metadata goes: 9.5 bytes per zspage (state, first page, group bits),
+        // 4 + 4 * ppz more for one whose pages are listed rather than a run; shared by its objects.
         System.out.println();
-        System.out.println("| class size | pages/zspage | objs/zspage | objects used | zspages | zspage heap B/object |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| class size | pages/zspage | objs/zspage | objects used | zspages | listed | "
+            + "zspage heap B/object |");
+        System.out.println("|---|---|---|---|---|---|---|");
         s.classes().stream().filter(c -> c.objsUsed() > 0).forEach(c -> System.out.printf(Locale.ROOT,
-            "| %d | %d | %d | %,d | %,d | %.2f |%n", c.size(), c.pagesPerZspage(), c.objsPerZspage(), c.objsUsed(),
-            c.zspages(), (5.5 + 4 * c.pagesPerZspage()) * c.zspages() / c.objsUsed()));
+            "| %d | %d | %d | %,d | %,d | %,d | %.2f |%n", c.size(), c.pagesPerZspage(), c.objsPerZspage(),
+            c.objsUsed(), c.zspages(), c.zspagesListed(),
+            (9.5 * c.zspages() + (4.0 + 4 * c.pagesPerZspage()) * c.zspagesListed()) / c.objsUsed()));
       }
       if (histogram) {
         // What grew: the live heap by class, after minus before, largest first.

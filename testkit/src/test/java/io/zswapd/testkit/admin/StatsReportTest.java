@@ -18,9 +18,9 @@ class StatsReportTest {
   static final ExportStats SWAP0 = new ExportStats("swap0", 1000, 4_096_000, 1_200_000, 100, 5, 9, 5, 2, 30, 400,
       1030, new BackingFigures(50, 60, 11, 1, 0, 3, 110_000, 131_072, 11, 60));
   static final SizeClassStats CLASS_2048 = new SizeClassStats(2048, 1, 2, 10, 7, 5, 5,
-      List.of(0L, 0L, 0L, 0L, 0L, 3L, 0L, 0L, 0L, 0L, 0L, 2L), 1, 0, 0);
+      List.of(0L, 0L, 0L, 0L, 0L, 3L, 0L, 0L, 0L, 0L, 0L, 2L), 1, 0, 0, 0);
   static final SizeClassStats CLASS_4096 = new SizeClassStats(4096, 1, 1, 4, 4, 4, 4,
-      List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 4L), 0, 0, 0);
+      List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 4L), 0, 0, 0, 0);
   static final EngineStats STATS = new EngineStats(POOL, List.of(SWAP0), List.of(CLASS_2048, CLASS_4096));
 
   @Test
