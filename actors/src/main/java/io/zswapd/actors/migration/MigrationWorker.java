@@ -18,7 +18,6 @@ import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.MigrationResult;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -327,24 +326,23 @@ public final class MigrationWorker extends AbstractBehavior<MigrationWorker.Comm
   private Behavior<Command> onGranted(PagesGranted m) {
     int[] pages = m.reply() instanceof PageArena.Granted g ? g.pageIds() : new int[0];
     var chunks = m.reply() instanceof PageArena.Granted g ? g.chunks() : new io.zswapd.actors.arena.Chunk[0];
-    int used = 0;
+    DestinationPages destinations = new DestinationPages(pages);
     int i = 0;
     pendingMigrates = 0;
     roundProgress = false;
     for (; i < isolated.size() && !stopping; i++) {
       SizeClass.IsolatedZspage z = isolated.get(i);
-      int n = z.pages().length;
-      if (used + n > pages.length) {
+      int[] to = destinations.take(z.pages().length);
+      if (to == null) {
         break;
       }
-      classes.get(z.classIndex()).tell(new SizeClass.Migrate(z.zspage(), z.pages(),
-          Arrays.copyOfRange(pages, used, used + n), chunks, migratedAdapter));
-      used += n;
+      classes.get(z.classIndex()).tell(new SizeClass.Migrate(z.zspage(), z.pages(), to, chunks, migratedAdapter));
       pendingMigrates++;
     }
     putBack(isolated, i); // the destination pages ran short (or the engine is stopping)
-    if (used < pages.length) {
-      arena.tell(new PageArena.Return(Arrays.copyOfRange(pages, used, pages.length), pages.length - used));
+    int[] unused = destinations.rest();
+    if (unused.length > 0) {
+      arena.tell(new PageArena.Return(unused, unused.length));
     }
     phase = Phase.MIGRATE;
     if (pendingMigrates == 0) {
