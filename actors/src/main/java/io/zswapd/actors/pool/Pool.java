@@ -44,7 +44,11 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
 
   public record ResetMax() implements Command {}
 
-  /** The refs tree shards use to reach the size classes, indexed by class index. */
+  /**
+   * The refs tree shards use to reach the size classes, indexed by class index: {@link #lanes}
+   * actors per class of the geometry, lane {@code l} of geometry class {@code c} at
+   * {@code c * lanes + l}.
+   */
   public record Ready(List<ActorRef<SizeClass.Command>> classes, ActorRef<PageArena.Command> arena) {}
 
   public record PoolReport(PoolStats pool, List<SizeClassStats> classes) {}
@@ -62,12 +66,35 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
       ActorRef<PageArena.Command> arena = ctx.spawn(
           PageArena.create(chunkBytes, limitBytes, acceptBelowBytes, checkedMemory), "arena", EngineDispatcher.SAME);
       List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
+      int lanes = lanes(geometry);
       for (ClassGeometry g : geometry.classes()) {
-        classes.add(ctx.spawn(SizeClass.create(g, arena, chunkBytes, codec, level), "class-" + g.size(), EngineDispatcher.SAME));
+        for (int lane = 0; lane < lanes; lane++) {
+          ClassGeometry laneGeometry = new ClassGeometry(g.index() * lanes + lane, g.size(), g.pagesPerZspage(),
+              g.objsPerZspage());
+          classes.add(ctx.spawn(SizeClass.create(laneGeometry, arena, chunkBytes, codec, level),
+              "class-" + g.size() + "-" + lane, EngineDispatcher.SAME));
+        }
       }
       readyTo.tell(new Ready(List.copyOf(classes), arena));
       return new Pool(ctx, arena, classes);
     });
+  }
+
+  /** Most size-class actors per class: enough to spread one class's reads over a few cores. */
+  static final int MAX_LANES = 4;
+  /** Handles name a class actor in 8 bits ({@link Handle}). */
+  private static final int MAX_CLASS_ACTORS = 256;
+
+  /**
+   * How many actors serve each size class: one per core, at most {@link #MAX_LANES}, and as
+   * many as the handle's 8 class bits allow (3 with 4-page zspages, 1 with 16). A class's
+   * actor copies every stored object it is read for out of memory on its own thread, so one
+   * actor caps the loads of a class at what one core can copy; with lanes, a page's lane is
+   * its page index modulo the lanes, and a class's loads and stores spread over them.
+   */
+  public static int lanes(PoolGeometry geometry) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    return Math.max(1, Math.min(Math.min(cores, MAX_LANES), MAX_CLASS_ACTORS / geometry.classes().size()));
   }
 
   private final ActorRef<PageArena.Command> arena;
@@ -125,6 +152,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
   private static PoolReport report(StatsAcc acc) {
     List<SizeClassStats> sorted = new ArrayList<>(acc.classes());
     sorted.sort((a, b) -> Integer.compare(a.size(), b.size()));
+    sorted = mergeLanes(sorted);
     long compacted = 0;
     long handles = 0;
     long migrated = 0;
@@ -140,6 +168,31 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
         a.maxPagesInUse() * PageId.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
         a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail(), migrated, isolated, a.chunksAllocated());
     return new PoolReport(pool, sorted);
+  }
+
+  /** One figure per class size: the lanes of a class summed (the list is sorted by size). */
+  private static List<SizeClassStats> mergeLanes(List<SizeClassStats> sorted) {
+    List<SizeClassStats> out = new ArrayList<>();
+    for (SizeClassStats s : sorted) {
+      SizeClassStats last = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (last != null && last.size() == s.size()) {
+        out.set(out.size() - 1, sum(last, s));
+      } else {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  private static SizeClassStats sum(SizeClassStats a, SizeClassStats b) {
+    List<Long> groups = new ArrayList<>(a.zspagesByFullness().size());
+    for (int g = 0; g < a.zspagesByFullness().size(); g++) {
+      groups.add(a.zspagesByFullness().get(g) + b.zspagesByFullness().get(g));
+    }
+    return new SizeClassStats(a.size(), a.pagesPerZspage(), a.objsPerZspage(), a.objsAllocated() + b.objsAllocated(),
+        a.objsUsed() + b.objsUsed(), a.zspages() + b.zspages(), a.pagesUsed() + b.pagesUsed(), groups,
+        a.pagesCompacted() + b.pagesCompacted(), a.pagesMigrated() + b.pagesMigrated(),
+        a.zspagesIsolated() + b.zspagesIsolated(), a.zspagesListed() + b.zspagesListed());
   }
 
   private Behavior<Command> onCompact(Compact m) {

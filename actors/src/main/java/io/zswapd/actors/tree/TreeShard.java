@@ -155,6 +155,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
+  /** Size-class actors per class ({@code Pool.lanes}): a page's lane is its slot modulo this. */
+  private final int lanes;
   private final ActorRef<BackingStore.Command> backing;
   private final ActorRef<AllocReply> allocAdapter;
   private final ShardCounters counters = new ShardCounters();
@@ -178,6 +180,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     super(ctx);
     this.classes = classes;
     this.geometry = geometry;
+    this.lanes = classes.size() / geometry.classes().size();
     this.backing = backing;
     this.allocAdapter = ctx.messageAdapter(AllocReply.class, AllocDone::new);
     ActorRef<LoadReply> patchAdapter = ctx.messageAdapter(LoadReply.class, PatchBase::new);
@@ -375,7 +378,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       writeback.write(bytes, slot, work.generation);
     } else {
       work.toBacking = false;
-      int classIndex = geometry.classFor(bytes.length).index();
+      int classIndex = geometry.classFor(bytes.length).index() * lanes + slot % lanes;
       RangeJobs.AllocBatch allocBatch = ranges.allocBatch();
       if (allocBatch != null) {
         allocBatch.add(classIndex, bytes, slot, work.generation);

@@ -106,7 +106,7 @@ class WorkerVsDestroyTest {
           .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000 && c.objsPerZspage() > 4)
           .findFirst().orElseThrow();
       objs = g.objsPerZspage();
-      cls = r.classes().get(g.index());
+      cls = r.classes().get(g.index() * Pool.lanes(geometry)); // the class's first lane
       List<ActorRef<SizeClass.Command>> gates = new ArrayList<>();
       ActorRef<Object> mine = null;
       for (ActorRef<SizeClass.Command> c : r.classes()) {
