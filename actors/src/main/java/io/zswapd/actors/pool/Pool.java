@@ -47,7 +47,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
   /**
    * The refs tree shards use to reach the size classes, indexed by class index: {@link #lanes}
    * actors per class of the geometry, lane {@code l} of geometry class {@code c} at
-   * {@code c * lanes + l}.
+   * {@link ClassGeometry#actorIndex}.
    */
   public record Ready(List<ActorRef<SizeClass.Command>> classes, ActorRef<PageArena.Command> arena) {}
 
@@ -69,9 +69,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
       int lanes = lanes(geometry);
       for (ClassGeometry g : geometry.classes()) {
         for (int lane = 0; lane < lanes; lane++) {
-          ClassGeometry laneGeometry = new ClassGeometry(g.index() * lanes + lane, g.size(), g.pagesPerZspage(),
-              g.objsPerZspage());
-          classes.add(ctx.spawn(SizeClass.create(laneGeometry, arena, chunkBytes, codec, level),
+          classes.add(ctx.spawn(SizeClass.create(g.lane(lanes, lane), arena, chunkBytes, codec, level),
               "class-" + g.size() + "-" + lane, EngineDispatcher.SAME));
         }
       }
@@ -90,7 +88,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
    * many as the handle's 8 class bits allow (3 with 4-page zspages, 1 with 16). A class's
    * actor copies every stored object it is read for out of memory on its own thread, so one
    * actor caps the loads of a class at what one core can copy; with lanes, a page's lane is
-   * its page index modulo the lanes, and a class's loads and stores spread over them.
+   * its slot in its tree shard modulo the lanes, and a class's loads and stores spread over them.
    */
   public static int lanes(PoolGeometry geometry) {
     int cores = Runtime.getRuntime().availableProcessors();

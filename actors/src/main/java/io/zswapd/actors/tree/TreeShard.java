@@ -8,6 +8,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.AllocReply;
+import io.zswapd.actors.pool.ClassGeometry;
 import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
@@ -378,7 +379,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       writeback.write(bytes, slot, work.generation);
     } else {
       work.toBacking = false;
-      int classIndex = geometry.classFor(bytes.length).index() * lanes + slot % lanes;
+      int classIndex = ClassGeometry.actorIndex(geometry.classFor(bytes.length).index(), lanes, slot % lanes);
       RangeJobs.AllocBatch allocBatch = ranges.allocBatch();
       if (allocBatch != null) {
         allocBatch.add(classIndex, bytes, slot, work.generation);
