@@ -38,7 +38,7 @@ class SizeClassTest {
   }
 
   /** A class of {@code ppz} pages whose size does not divide the page: objects straddle. */
-  private static ClassGeometry straddlingClass(int ppz) {
+  static ClassGeometry straddlingClass(int ppz) {
     return PoolGeometry.of(4).classes().stream()
         .filter(c -> c.pagesPerZspage() == ppz && 4096 % c.size() != 0 && c.size() > 1000)
         .findFirst().orElseThrow();

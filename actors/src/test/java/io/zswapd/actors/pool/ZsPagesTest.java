@@ -34,9 +34,7 @@ class ZsPagesTest {
 
   /** A four-page class whose objects straddle pages, on real pages granted by a real arena. */
   private static final class Fixture {
-    final ClassGeometry g = PoolGeometry.of(4).classes().stream()
-        .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000)
-        .findFirst().orElseThrow();
+    final ClassGeometry g = SizeClassTest.straddlingClass(4);
     final ZsPages zs = new ZsPages(g.size(), g.objsPerZspage(), 4, PAGES_PER_CHUNK, 1 << 16);
     final int[] pages;
     final SplittableRandom rnd;
