@@ -17,6 +17,11 @@
  * A reply whose handle is not outstanding is a protocol error
  * (NbdProtocolException): the stream cannot be parsed past it.
  * Handles count up from 1, so they are distinct for the life of the connection.
+ *
+ * Threads: one thread may send (send, sendRaw, disconnect) while another
+ * receives (receive only), as a real client pipelines; `outstanding` is the
+ * one structure both touch, and the sender adds a handle before its request
+ * goes out, so the receiver always finds it. Everything else is one thread's.
  */
 package io.zswapd.testkit.nbd;
 
@@ -28,10 +33,11 @@ import io.zswapd.protocol.nbd.NbdRequest;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A connection in the NBD transmission phase.
@@ -53,7 +59,7 @@ public final class NbdClient implements AutoCloseable {
 
     private final NbdConnection connection;
     private final ExportDetails export;
-    private final Map<Long, Pending> outstanding = new HashMap<>();
+    private final Map<Long, Pending> outstanding = new ConcurrentHashMap<>();
     private final LinkedHashMap<Long, Reply> arrived = new LinkedHashMap<>();
     private long nextHandle = 1;
     private boolean disconnected;
@@ -97,6 +103,11 @@ public final class NbdClient implements AutoCloseable {
 
     public int transmissionFlags() {
         return export.transmissionFlags();
+    }
+
+    /** The handle the next {@link #send} will use (for a caller that must file it before the reply can arrive). */
+    public long nextHandle() {
+        return nextHandle;
     }
 
     /** Requests sent whose replies have not been read off the socket yet. */
@@ -196,6 +207,14 @@ public final class NbdClient implements AutoCloseable {
      */
     public boolean awaitServerClose() throws IOException {
         return connection.awaitEof();
+    }
+
+    /**
+     * Bounds every later wait (a reply, room to write) by {@code timeout}: a load test that must not
+     * block on a server applying backpressure sets a short one after the handshake.
+     */
+    public void timeout(Duration timeout) {
+        connection.timeout(timeout);
     }
 
     /** Drops the connection abruptly (TCP reset), as a crashed client would, leaving requests in flight. */

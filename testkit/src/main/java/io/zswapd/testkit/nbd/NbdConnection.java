@@ -8,6 +8,11 @@
  * A test against a server that wrongly stays silent then fails with a
  * SocketTimeoutException that says what it was waiting for, instead of
  * hanging the build.
+ *
+ * Full duplex: reads wait on one Selector and writes on another, so one thread
+ * may write requests while another reads replies, as a real NBD client does
+ * (the kernel has a sender and a receiver). A server that stops reading until
+ * its replies are read would otherwise deadlock a client blocked in a write.
  */
 package io.zswapd.testkit.nbd;
 
@@ -26,18 +31,20 @@ import java.time.Duration;
 
 final class NbdConnection implements AutoCloseable {
     private final SocketChannel channel;
-    private final Selector selector;
-    private final SelectionKey key;
+    private final Selector readSelector;
+    private final Selector writeSelector;
     private final boolean tcp;
-    private final Duration timeout;
+    private volatile Duration timeout;
 
     private NbdConnection(SocketChannel channel, boolean tcp, Duration timeout) throws IOException {
         this.channel = channel;
         this.tcp = tcp;
         this.timeout = timeout;
         channel.configureBlocking(false);
-        this.selector = Selector.open();
-        this.key = channel.register(selector, 0);
+        this.readSelector = Selector.open();
+        channel.register(readSelector, SelectionKey.OP_READ);
+        this.writeSelector = Selector.open();
+        channel.register(writeSelector, SelectionKey.OP_WRITE);
     }
 
     /** Connects (blocking) to a TCP ({@code InetSocketAddress}) or Unix ({@code UnixDomainSocketAddress}) address. */
@@ -58,6 +65,11 @@ final class NbdConnection implements AutoCloseable {
         return timeout;
     }
 
+    /** Bounds every later wait by {@code timeout} instead. */
+    void timeout(Duration timeout) {
+        this.timeout = timeout;
+    }
+
     /** Fills {@code dst} or fails: EOFException if the server closes first, SocketTimeoutException past the deadline. */
     void readFully(ByteBuffer dst, String what) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -68,7 +80,7 @@ final class NbdConnection implements AutoCloseable {
                 throw new EOFException("server closed the connection after " + (wanted - dst.remaining())
                         + " of " + wanted + " bytes of " + what);
             }
-            if (n == 0) await(SelectionKey.OP_READ, deadline, what);
+            if (n == 0) await(readSelector, deadline, what);
         }
     }
 
@@ -82,7 +94,7 @@ final class NbdConnection implements AutoCloseable {
     void writeAll(ByteBuffer... srcs) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (remaining(srcs) > 0) {
-            if (channel.write(srcs) == 0) await(SelectionKey.OP_WRITE, deadline, "room to write");
+            if (channel.write(srcs) == 0) await(writeSelector, deadline, "room to write");
         }
     }
 
@@ -98,7 +110,7 @@ final class NbdConnection implements AutoCloseable {
                 int n = channel.read(one);
                 if (n < 0) return true;
                 if (n > 0) return false;
-                await(SelectionKey.OP_READ, deadline, "the server to close the connection");
+                await(readSelector, deadline, "the server to close the connection");
             }
         } catch (SocketTimeoutException e) {
             throw e;
@@ -109,7 +121,9 @@ final class NbdConnection implements AutoCloseable {
 
     /** Drops the connection without a goodbye; over TCP with SO_LINGER 0, so the server sees a reset. */
     void vanish() throws IOException {
-        selector.close(); // deregisters the channel so it may go back to blocking mode, where SO_LINGER is defined
+        // closing the selectors deregisters the channel so it may go back to blocking mode, where SO_LINGER is defined
+        readSelector.close();
+        writeSelector.close();
         if (tcp && channel.isOpen()) {
             channel.configureBlocking(true);
             channel.setOption(StandardSocketOptions.SO_LINGER, 0);
@@ -124,16 +138,16 @@ final class NbdConnection implements AutoCloseable {
     @Override
     public void close() throws IOException {
         try {
-            selector.close();
+            readSelector.close();
+            writeSelector.close();
         } finally {
             channel.close();
         }
     }
 
-    private void await(int op, long deadline, String what) throws IOException {
+    private void await(Selector selector, long deadline, String what) throws IOException {
         long left = deadline - System.nanoTime();
         if (left <= 0) throw new SocketTimeoutException("no " + what + " within " + timeout);
-        key.interestOps(op);
         selector.select(Math.max(1, left / 1_000_000));
         selector.selectedKeys().clear();
     }

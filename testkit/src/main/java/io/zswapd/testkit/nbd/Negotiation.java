@@ -65,7 +65,13 @@ public final class Negotiation implements AutoCloseable {
 
     /** Connects, reads the greeting and sends exactly {@code clientFlags}, known bits or not. */
     public static Negotiation openWithClientFlags(SocketAddress address, int clientFlags) throws IOException {
-        return open(address, DEFAULT_TIMEOUT, serverFlags -> clientFlags);
+        return openWithClientFlags(address, clientFlags, DEFAULT_TIMEOUT);
+    }
+
+    /** As {@link #openWithClientFlags(SocketAddress, int)}, every wait bounded by {@code timeout}. */
+    public static Negotiation openWithClientFlags(SocketAddress address, int clientFlags, Duration timeout)
+            throws IOException {
+        return open(address, timeout, serverFlags -> clientFlags);
     }
 
     private interface FlagChoice {
@@ -189,6 +195,11 @@ public final class Negotiation implements AutoCloseable {
     /** True once the server has closed the connection; false if it sends data instead. */
     public boolean awaitServerClose() throws IOException {
         return connection.awaitEof();
+    }
+
+    /** Bounds every later wait (a reply, room to write) by {@code timeout}; see {@link NbdClient#timeout}. */
+    public void timeout(Duration timeout) {
+        connection.timeout(timeout);
     }
 
     /** Drops the connection abruptly, as a crashed client would. */
