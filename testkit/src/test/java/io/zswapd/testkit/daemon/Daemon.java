@@ -54,7 +54,16 @@ final class Daemon implements AutoCloseable {
 
   /** As the README runs it ({@code withMallocThreshold}), or with glibc's default mmap threshold. */
   static Daemon serve(Path config, boolean withMallocThreshold) {
-    ProcessBuilder pb = new ProcessBuilder(DaemonJar.command("serve", "--config", config.toString()))
+    return serve(config, withMallocThreshold, List.of());
+  }
+
+  /** With JVM options before {@code -jar} ({@code -Xmx256m}). */
+  static Daemon serve(Path config, List<String> jvmOptions) {
+    return serve(config, true, jvmOptions);
+  }
+
+  private static Daemon serve(Path config, boolean withMallocThreshold, List<String> jvmOptions) {
+    ProcessBuilder pb = new ProcessBuilder(DaemonJar.command(jvmOptions, "serve", "--config", config.toString()))
         .directory(config.getParent().toFile());
     if (withMallocThreshold) {
       pb.environment().put("MALLOC_MMAP_THRESHOLD_", "131072");
@@ -139,6 +148,10 @@ final class Daemon implements AutoCloseable {
 
   boolean isAlive() {
     return process.isAlive();
+  }
+
+  long pid() {
+    return process.pid();
   }
 
   List<String> stdout() {

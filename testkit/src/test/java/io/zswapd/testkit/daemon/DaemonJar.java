@@ -45,7 +45,13 @@ final class DaemonJar {
 
   /** {@code java -jar zswapd.jar args...}. */
   static List<String> command(String... args) {
+    return command(List.of(), args);
+  }
+
+  /** {@code java jvmOptions... -jar zswapd.jar args...}. */
+  static List<String> command(List<String> jvmOptions, String... args) {
     List<String> argv = new ArrayList<>(List.of(java().toString()));
+    argv.addAll(jvmOptions);
     if (Runtime.version().feature() >= 23) {
       // Akka 2.6 reads fields through sun.misc.Unsafe; from JDK 24 the JVM warns about it on
       // stderr unless told to allow it (the flag does not exist before JDK 23). README says so.

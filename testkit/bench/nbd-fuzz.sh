@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The NBD fuzzer (io.zswapd.testkit.fuzz.NbdFuzzer) against a daemon of its own: starts
+# `java -jar zswapd.jar serve` as docs/OPERATIONS.md does (-Xms = -Xmx, AlwaysPreTouch,
+# MALLOC_MMAP_THRESHOLD_) with a writable export "fuzz" (a backing file by default), a read-only
+# export "ro", the admin socket and a migration period of 1 s; runs the fuzzer over TCP and the
+# Unix socket with live pool-limit changes, compaction and writeback through the admin socket,
+# RSS sampled from /proc and the heap from jcmd; then stops the daemon and says how it ended.
+#
+# Usage: testkit/bench/nbd-fuzz.sh [script options] [fuzzer options]
+#   script options:
+#     --xmx SIZE          the daemon's -Xms/-Xmx (default 512m, as documented)
+#     --pool SIZE         zswapd.pool.max-size; the admin changes pick in [pool/8, pool] (default 256MiB)
+#     --export-size SIZE  size of the "fuzz" export (default 8GiB; sparse)
+#     --no-backing        no backing file (a full pool then answers ENOSPC) and no writeback commands
+#     --keep              keep the work directory (config, daemon log, backing file)
+#   fuzzer options: see `NbdFuzzer --help` (printed by --fuzzer-help); the script passes --tcp,
+#     --unix, --export fuzz, --ro-export ro, --pid and --admin, and --pool-range, --writeback and
+#     --heap-every 10s unless given.
+# Examples:
+#   the 10M-operation soak:      testkit/bench/nbd-fuzz.sh --seed 1 --operations 10000000 --duration 24h \
+#                                  --clients 8 --region 16MiB
+#   the floods of issue 15:      testkit/bench/nbd-fuzz.sh --seed 1 --duration 3m --floods all --flood-percent 20
+#   one flood, bounded RSS:      testkit/bench/nbd-fuzz.sh --floods unread-reads --rss-limit 1GiB --duration 2m
+# Exit status: the fuzzer's (0 passed, 1 failed, 2 usage); 3 if the daemon did not start.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+xmx=512m
+pool=256MiB
+size=8GiB
+backing=1
+keep=0
+fuzz=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --xmx) xmx=$2; shift 2 ;;
+    --pool) pool=$2; shift 2 ;;
+    --export-size) size=$2; shift 2 ;;
+    --no-backing) backing=0; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) fuzz+=("$1"); shift ;;
+  esac
+done
+given() { local o; for o in "${fuzz[@]+"${fuzz[@]}"}"; do [ "$o" = "$1" ] && return 0; done; return 1; }
+
+# The fuzzer needs the testkit's classes and what the daemon jar already holds (the protocol,
+# the admin client, logging), so the daemon jar is its classpath too; both are private copies,
+# so rebuilding the work tree cannot change a run in flight.
+mvn -B -ntp -q -DskipTests package >&2
+dir=$(mktemp -d /tmp/zswapd-fuzz.XXXXXX)
+cp io-bridge/target/zswapd.jar "$dir/zswapd.jar"
+cp -r testkit/target/classes "$dir/testkit-classes"
+cp="$dir/testkit-classes:$dir/zswapd.jar"
+if given --fuzzer-help; then java -cp "$cp" io.zswapd.testkit.fuzz.NbdFuzzer --help; rm -rf "$dir"; exit 0; fi
+daemon=""
+cleanup() {
+  if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -9 "$daemon" 2>/dev/null || true; fi
+  if [ "$keep" = 1 ]; then echo "work directory kept: $dir" >&2; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+
+pool_bytes=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)\s*([kmgt]?)(i?b)?', sys.argv[1].strip(), re.I); \
+print(int(m.group(1)) << {'':0,'k':10,'m':20,'g':30,'t':40}[m.group(2).lower()])" "$pool")
+backing_conf=""
+if [ "$backing" = 1 ]; then backing_conf=", backing-file = \"$dir/fuzz.backing\""; fi
+cat > "$dir/zswapd.conf" <<EOF
+zswapd.pool.max-size = $pool_bytes
+zswapd.pool.migration.period = 1s
+zswapd.exports = [
+  { name = "fuzz", size = $size$backing_conf },
+  { name = "ro", size = 64 MiB, read-only = true }
+]
+zswapd.nbd.tcp = "127.0.0.1:0"
+zswapd.nbd.unix-socket = "$dir/zswapd.sock"
+zswapd.admin.unix-socket = "$dir/zswapd-admin.sock"
+zswapd.metrics.prometheus = off
+EOF
+if [ "$backing" = 1 ]; then echo 'zswapd.pool.writeback.idle-after = 5s' >> "$dir/zswapd.conf"; fi
+
+(cd "$dir" && MALLOC_MMAP_THRESHOLD_=131072 exec java -Xms"$xmx" -Xmx"$xmx" -XX:+AlwaysPreTouch \
+  -XX:MaxDirectMemorySize=$((pool_bytes * 2 + (64 << 20))) -jar zswapd.jar serve --config zswapd.conf \
+  > daemon.log 2>&1) &
+daemon=$!
+for _ in $(seq 1 600); do
+  grep -q '^Stop with SIGTERM' "$dir/daemon.log" 2>/dev/null && break
+  kill -0 "$daemon" 2>/dev/null || { echo "the daemon exited at start:" >&2; cat "$dir/daemon.log" >&2; exit 3; }
+  sleep 0.1
+done
+grep -q '^Stop with SIGTERM' "$dir/daemon.log" || { echo "the daemon did not start in 60 s:" >&2; cat "$dir/daemon.log" >&2; exit 3; }
+port=$(sed -n 's/^  NBD over TCP: *127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir/daemon.log")
+echo "daemon pid $daemon: -Xmx$xmx, pool $pool, export fuzz $size$([ "$backing" = 1 ] && echo ' with a backing file'), TCP port $port; work directory $dir"
+
+extra=(--tcp "127.0.0.1:$port" --unix "$dir/zswapd.sock" --export fuzz --ro-export ro --pid "$daemon"
+  --admin "$dir/zswapd-admin.sock")
+given --pool-range || extra+=(--pool-range "$((pool_bytes / 8)):$pool_bytes")
+given --heap-every || extra+=(--heap-every 10s)
+if [ "$backing" = 1 ] && ! given --writeback; then extra+=(--writeback); fi
+status=0
+java -Xmx1g -Dlogback.configurationFile=testkit/bench/logback-bench.xml -cp "$cp" \
+  io.zswapd.testkit.fuzz.NbdFuzzer "${extra[@]}" "${fuzz[@]+"${fuzz[@]}"}" || status=$?
+
+if kill -0 "$daemon" 2>/dev/null; then
+  kill -TERM "$daemon"
+  end=$((SECONDS + 90))
+  while kill -0 "$daemon" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.2; done
+  if kill -0 "$daemon" 2>/dev/null; then
+    echo "daemon: still running 90 s after SIGTERM; killed" >&2
+  else
+    wait "$daemon" && rc=0 || rc=$?
+    echo "daemon: stopped by SIGTERM, exit status $rc (143 is a clean stop)"
+  fi
+else
+  wait "$daemon" && rc=0 || rc=$?
+  echo "daemon: DIED during the run, exit status $rc; the end of its log:"
+  grep -v '^\s*at ' "$dir/daemon.log" | tail -n 15
+fi
+warns=$(grep -c ' WARN ' "$dir/daemon.log" || true)
+errors=$(grep -c ' ERROR ' "$dir/daemon.log" || true)
+echo "daemon log: $(wc -l < "$dir/daemon.log") lines, $warns WARN, $errors ERROR"
+exit "$status"
