@@ -5,8 +5,9 @@
  * to onBytes() and writes out what each Step says.
  *
  *   AWAITING_CLIENT_FLAGS --4 bytes--> OPTIONS --EXPORT_NAME ok / GO ok--> TRANSMISSION
- *            |                          |  ^ |
- *            |                          +--+ +--ABORT, bad magic, unknown EXPORT_NAME,
+ *            |                          |  ^ | \
+ *            |                          +--+ |  STARTTLS ok --> STARTING_TLS --tlsStarted()--> OPTIONS
+ *            |                               +--ABORT, bad magic, unknown EXPORT_NAME,
  *            +--unknown client flag---------->  oversized option ----------------> CLOSED
  *
  * Resumability: onBytes() consumes whole messages only (4 bytes of client
@@ -27,8 +28,18 @@
  *                 inconsistent lengths: ERR_INVALID (both stay in OPTIONS)
  *   LIST          REP_SERVER per export, then ACK; any data: ERR_INVALID
  *   ABORT         ACK, then CLOSED
- *   anything else ERR_UNSUP (STARTTLS, STRUCTURED_REPLY, meta contexts, EXTENDED_HEADERS, unknown);
+ *   STARTTLS      when TLS is required: ACK, then STARTING_TLS (any data, or TLS already
+ *                 started: ERR_INVALID); when it is not offered: ERR_UNSUP
+ *   anything else ERR_UNSUP (STRUCTURED_REPLY, meta contexts, EXTENDED_HEADERS, unknown);
  *                 its data has been consumed, so the next option parses cleanly
+ *
+ * TLS required (the server was given credentials; qemu-nbd's and nbdkit's --tls=require):
+ * until STARTTLS has been acknowledged every option but STARTTLS and ABORT is answered
+ * ERR_TLS_REQD, and EXPORT_NAME, which cannot be answered with an error, closes the
+ * connection, so a client that did not start TLS learns nothing, not even the export names.
+ * After the ACK onBytes() consumes nothing more: the caller starts TLS on the bytes that
+ * follow (the client's first TLS record may already be in the buffer), calls tlsStarted(),
+ * and from then on offers the decrypted bytes; the option haggling starts again inside TLS.
  *
  * BLOCK_SIZE is sent even when not requested: the spec lets a server send
  * information the client did not ask for, and a client that can honour it
@@ -64,7 +75,7 @@ import java.util.Optional;
  */
 public final class ServerHandshake {
 
-    public enum State { AWAITING_CLIENT_FLAGS, OPTIONS, TRANSMISSION, CLOSED }
+    public enum State { AWAITING_CLIENT_FLAGS, OPTIONS, STARTING_TLS, TRANSMISSION, CLOSED }
 
     /**
      * The result of one {@link #onBytes} call.
@@ -87,14 +98,43 @@ public final class ServerHandshake {
     public static final int MAX_OPTION_DATA = (64 << 10) + Nbd.MAX_STRING_BYTES;
 
     private final ExportCatalog catalog;
+    private final boolean tlsRequired;
+    private boolean tlsStarted;
     private State state = State.AWAITING_CLIENT_FLAGS;
     private boolean noZeroes;
     private boolean clientFixedNewstyle;
     private ExportInfo selected;
     private String closeReason;
 
+    /** A handshake without TLS: STARTTLS is answered ERR_UNSUP. */
     public ServerHandshake(ExportCatalog catalog) {
+        this(catalog, false);
+    }
+
+    /**
+     * @param tlsRequired whether the client must start TLS (NBD_OPT_STARTTLS) before anything
+     *                    else: the server holds credentials and this is a TCP connection
+     */
+    public ServerHandshake(ExportCatalog catalog, boolean tlsRequired) {
         this.catalog = Objects.requireNonNull(catalog, "catalog");
+        this.tlsRequired = tlsRequired;
+    }
+
+    /**
+     * The caller has put TLS under the connection after the STARTTLS acknowledgement: option
+     * haggling resumes, on decrypted bytes. Only in state STARTING_TLS.
+     */
+    public void tlsStarted() {
+        if (state != State.STARTING_TLS) {
+            throw new IllegalStateException("tlsStarted() in state " + state + "; only after STARTTLS was acknowledged");
+        }
+        tlsStarted = true;
+        state = State.OPTIONS;
+    }
+
+    /** Whether TLS has been started on this connection. */
+    public boolean tlsActive() {
+        return tlsStarted;
     }
 
     /** The 18 bytes the server sends first: NBDMAGIC, IHAVEOPT, handshake flags. */
@@ -128,7 +168,7 @@ public final class ServerHandshake {
             progress = switch (state) {
                 case AWAITING_CLIENT_FLAGS -> onClientFlags(in);
                 case OPTIONS -> onOption(in, out);
-                case TRANSMISSION, CLOSED -> false;
+                case STARTING_TLS, TRANSMISSION, CLOSED -> false;
             };
         }
         return new Step(out.toByteArray(), state, Optional.ofNullable(selected), Optional.ofNullable(closeReason));
@@ -167,6 +207,14 @@ public final class ServerHandshake {
         byte[] data = new byte[(int) length];
         in.position(p + OPTION_HEADER_SIZE);
         in.get(data);
+        if (tlsRequired && !tlsStarted && option != Nbd.OPT_STARTTLS && option != Nbd.OPT_ABORT) {
+            if (option == Nbd.OPT_EXPORT_NAME) {
+                return close("NBD_OPT_EXPORT_NAME before STARTTLS; this server requires TLS");
+            }
+            reply(out, OptionReply.error(option, Nbd.REP_ERR_TLS_REQD,
+                    "this server requires TLS: send NBD_OPT_STARTTLS first"));
+            return true;
+        }
         switch (option) {
             case Nbd.OPT_EXPORT_NAME -> exportName(data, out);
             case Nbd.OPT_INFO, Nbd.OPT_GO -> infoOrGo(option, data, out);
@@ -176,8 +224,28 @@ public final class ServerHandshake {
                 reply(out, OptionReply.ack(option));
                 close("client sent NBD_OPT_ABORT");
             }
+            case Nbd.OPT_STARTTLS -> {
+                return startTls(data, out);
+            }
             default -> reply(out, OptionReply.error(option, Nbd.REP_ERR_UNSUP,
                     "zswapd does not support " + Nbd.optionName(option)));
+        }
+        return true;
+    }
+
+    /** STARTTLS: acknowledged when TLS is required and not yet started; then nothing more is read. */
+    private boolean startTls(byte[] data, ByteArrayOutputStream out) {
+        if (!tlsRequired) {
+            reply(out, OptionReply.error(Nbd.OPT_STARTTLS, Nbd.REP_ERR_UNSUP,
+                    "zswapd does not support NBD_OPT_STARTTLS on this connection (TLS is for TCP, with zswapd.nbd.tls)"));
+        } else if (tlsStarted) {
+            reply(out, OptionReply.error(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS has already been started"));
+        } else if (data.length != 0) {
+            reply(out, OptionReply.error(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID,
+                    "NBD_OPT_STARTTLS takes no data, got " + data.length + " bytes"));
+        } else {
+            reply(out, OptionReply.ack(Nbd.OPT_STARTTLS));
+            state = State.STARTING_TLS;
         }
         return true;
     }

@@ -20,7 +20,11 @@ final class HandshakeDriver {
     ServerHandshake.Step last;
 
     HandshakeDriver(ExportCatalog catalog) {
-        server = new ServerHandshake(catalog);
+        this(new ServerHandshake(catalog));
+    }
+
+    HandshakeDriver(ServerHandshake server) {
+        this.server = server;
     }
 
     /** Appends {@code bytes} to the pending buffer and lets the server consume what it can. */
