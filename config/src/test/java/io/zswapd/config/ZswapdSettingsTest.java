@@ -67,9 +67,16 @@ class ZswapdSettingsTest {
     assertThat(s.exports().get(0).pages()).isEqualTo(1_048_576);
 
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
-    assertThat(s.nbd().tcp()).contains(new InetSocketAddress(loopback, 10809));
+    assertThat(s.nbd().tcp()).as("no network listener unless asked for").isEmpty();
     assertThat(s.nbd().unixSocket()).contains(Path.of("zswapd.sock"));
     assertThat(s.nbd().maxPayloadBytes()).isEqualTo(32 * MIB);
+    assertThat(s.nbd().maxConnections()).isEqualTo(64);
+    assertThat(s.nbd().bufferBytes()).isEqualTo(128 * MIB);
+    assertThat(s.nbd().connectionBufferBytes()).isEqualTo(32 * MIB);
+    assertThat(s.nbd().handshakeTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.nbd().idleTimeout()).isEmpty();
+    assertThat(s.nbd().sendTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(s.nbd().tls()).isEmpty();
     assertThat(s.metrics().prometheus()).contains(new InetSocketAddress(loopback, 9095));
     assertThat(s.metrics().tickInterval()).isEqualTo(Duration.ofSeconds(5));
   }
