@@ -23,7 +23,7 @@ final class Banner {
           e.readOnly() ? " (read-only)" : ""));
     }
     server.tcpAddress().ifPresent(a -> b.append("  NBD over TCP:  ").append(a.getHostString()).append(':')
-        .append(a.getPort()).append('\n'));
+        .append(a.getPort()).append(server.tlsRequired() ? " (TLS required)" : "").append('\n'));
     server.unixSocket().ifPresent(p -> b.append("  NBD over unix: ").append(p).append('\n'));
     admin.unixSocket().ifPresent(p -> b.append("  admin socket:  ").append(p).append('\n'));
     admin.tcpAddress().ifPresent(a -> b.append("  admin TCP:     ").append(a.getHostString()).append(':')
@@ -39,8 +39,11 @@ final class Banner {
             .append(a.getPort()).append(" /dev/nbd0 -N ").append(first).append(" -b 4096 -L -swap -persist\n")));
     b.append("  mkswap /dev/nbd0\n");
     b.append("  swapon --discard=pages /dev/nbd0\n");
-    server.tcpAddress().ifPresent(a -> b.append("\nCheck it: nbdinfo nbd://").append(a.getHostString()).append(':')
-        .append(a.getPort()).append('/').append(first).append('\n'));
+    server.unixSocket().ifPresentOrElse(p -> b.append("\nCheck it: nbdinfo 'nbd+unix:///").append(first)
+        .append("?socket=").append(p).append("'\n"),
+        () -> server.tcpAddress().ifPresent(a -> b.append("\nCheck it: nbdinfo ").append(server.tlsRequired()
+            ? "'nbds://" : "nbd://").append(a.getHostString()).append(':').append(a.getPort()).append('/').append(first)
+            .append(server.tlsRequired() ? "?tls-certificates=DIR'" : "").append('\n')));
     admin.unixSocket().ifPresent(p -> b.append("Control it: java -jar zswapd.jar stats --admin ").append(p)
         .append("   (also compact, writeback, set, reset-max; see --help)\n"));
     b.append("Stop with SIGTERM or Ctrl-C.\n");

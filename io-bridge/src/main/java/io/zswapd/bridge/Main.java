@@ -37,8 +37,9 @@ public final class Main {
         serve [--config FILE]   Run the daemon: serve every configured export over NBD (TCP and a
                                 Unix socket) from compressed off-heap memory. Without --config the
                                 embedded defaults are used (one 4 GiB export "swap0", pool limit 20%
-                                of RAM, lz4, TCP 127.0.0.1:10809, socket ./zswapd.sock, admin socket
-                                ./zswapd-admin.sock). Stops cleanly on SIGTERM or SIGINT.
+                                of RAM, lz4, socket ./zswapd.sock (mode 0600; TCP is off unless
+                                configured), admin socket ./zswapd-admin.sock). Stops cleanly on
+                                SIGTERM or SIGINT.
         stats [--classes]       Every figure of a running daemon: the pool, then per export zram's
                                 mm_stat, io_stat and bd_stat (bytes exact and human-readable, the
                                 compression ratio). --classes: the size classes, as zsmalloc's
@@ -216,7 +217,7 @@ public final class Main {
       err.println("zswapd: " + cause.getMessage());
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().join();
-      return 1;
+      return cause instanceof SettingsException ? 2 : 1;
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-nbd-stop",
         () -> server.stop().thenApply(d -> Done.getInstance()));

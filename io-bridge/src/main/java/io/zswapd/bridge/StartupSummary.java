@@ -5,6 +5,7 @@ import io.zswapd.bridge.admin.StatsReport;
 import io.zswapd.bridge.nbd.NbdServer;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.LiveSetting;
+import io.zswapd.config.NbdSettings;
 import io.zswapd.config.PoolSettings;
 import io.zswapd.config.ZswapdSettings;
 import java.net.InetSocketAddress;
@@ -17,7 +18,8 @@ import java.util.Locale;
  *
  * <pre>
  * zswapd started
- *   listeners: NBD tcp 127.0.0.1:10809, NBD unix /run/zswapd/zswapd.sock, admin unix /run/zswapd/zswapd-admin.sock
+ *   listeners: NBD unix /run/zswapd/zswapd.sock, admin unix /run/zswapd/zswapd-admin.sock
+ *   connections: at most 64, buffer-memory 134217728 B (128.0 MiB) (32.0 MiB per connection), handshake-timeout 10s, ...
  *   export swap0: 4294967296 B (4.0 GiB), backing-file /var/lib/zswapd/swap0.img (unlimited)
  *   pool: limit 1717985280 B (1.6 GiB), accept below 90% after the limit is hit, ...
  *   codec: lz4 (default level), same-filled pages on
@@ -36,6 +38,14 @@ final class StartupSummary {
     admin.unixSocket().ifPresent(p -> listeners.append(", admin unix ").append(p));
     admin.tcpAddress().ifPresent(a -> listeners.append(", admin tcp ").append(address(a)));
     b.append("  listeners: ").append(listeners.length() == 0 ? "none" : listeners.substring(2)).append('\n');
+    NbdSettings n = s.nbd();
+    b.append("  connections: at most ").append(n.maxConnections()).append(", buffer-memory ")
+        .append(sized(n.bufferBytes())).append(" (").append(StatsReport.human(n.connectionBufferBytes()))
+        .append(" per connection), handshake-timeout ").append(LiveSetting.duration(n.handshakeTimeout()))
+        .append(", idle-timeout ").append(n.idleTimeout().map(LiveSetting::duration).orElse("off"))
+        .append(", send-timeout ").append(LiveSetting.duration(n.sendTimeout()))
+        .append(nbd.tcpAddress().isPresent() ? (nbd.tlsRequired() ? ", TLS required on TCP" : ", TCP without TLS")
+            : "").append('\n');
     for (ExportSettings e : s.exports()) {
       b.append("  export ").append(e.name()).append(": ").append(sized(e.sizeBytes()))
           .append(e.readOnly() ? ", read-only" : "")

@@ -8,21 +8,18 @@ import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Framing;
 import akka.stream.javadsl.FramingTruncation;
 import akka.stream.javadsl.Keep;
-import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
-import akka.stream.javadsl.Tcp;
 import akka.util.ByteString;
 import io.zswapd.actors.embedded.Zswapd;
-import io.zswapd.bridge.nbd.UnixChannelStage;
-import io.zswapd.bridge.nbd.UnixSelector;
-import io.zswapd.bridge.nbd.UnixSocketListener;
+import io.zswapd.bridge.channel.ChannelSelector;
+import io.zswapd.bridge.channel.ChannelStage;
+import io.zswapd.bridge.channel.SocketListener;
 import io.zswapd.config.AdminSettings;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -31,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's admin endpoint: a Unix socket (mode 0600, made and replaced like the NBD socket by
- * {@link UnixSocketListener}) and, if configured, a loopback TCP port, both speaking one line
+ * {@link SocketListener}) and, if configured, a loopback TCP port, both speaking one line
  * protocol:
  *
  * <pre>
@@ -41,8 +38,8 @@ import org.slf4j.LoggerFactory;
  *         and closes the connection
  * </pre>
  *
- * <p>Each connection is one stream: the channel ({@link UnixChannelStage}, non-blocking, woken by
- * a {@link UnixSelector} of its own) or Akka's TCP connection, framed into one line of at most
+ * <p>Each connection, over either transport, is one stream: the channel ({@link ChannelStage},
+ * non-blocking, woken by a {@link ChannelSelector} of its own), framed into one line of at most
  * {@link #MAX_LINE} bytes, answered by {@link AdminService}, then completed, which closes it. A
  * client that sends nothing is dropped after {@link #IDLE_TIMEOUT}. The endpoint does no work of
  * its own: every request becomes one or two asks to the engine.
@@ -55,9 +52,9 @@ public final class AdminServer {
 
   private final ActorSystem<?> system;
   private final AdminService service;
-  private UnixSelector selector;
-  private UnixSocketListener listener;
-  private Tcp.ServerBinding tcpBinding;
+  private ChannelSelector selector;
+  private SocketListener listener;
+  private SocketListener tcpListener;
 
   private AdminServer(ActorSystem<?> system, Zswapd zswapd) {
     this.system = system;
@@ -68,43 +65,40 @@ public final class AdminServer {
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, Zswapd zswapd) {
     AdminSettings admin = zswapd.settings().admin();
     AdminServer server = new AdminServer(system, zswapd);
+    try {
+      server.selector = ChannelSelector.start("zswapd-admin-selector");
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
     if (admin.unixSocket().isPresent()) {
       Path path = admin.unixSocket().get();
       try {
-        server.selector = UnixSelector.start("zswapd-admin-selector");
-        server.listener = UnixSocketListener.open(path, server::serveUnix);
+        server.listener = SocketListener.unix(path, "zswapd-admin-unix-accept", server::serve);
       } catch (IOException e) {
         server.stop();
         return CompletableFuture.failedFuture(new IOException(
             "cannot listen on admin socket " + path.toAbsolutePath() + ": " + e.getMessage(), e));
       }
     }
-    if (admin.tcp().isEmpty()) {
-      return CompletableFuture.completedFuture(server);
+    if (admin.tcp().isPresent()) {
+      InetSocketAddress at = admin.tcp().get();
+      try {
+        server.tcpListener = SocketListener.tcp(at, "zswapd-admin-tcp-accept", server::serve);
+      } catch (IOException e) {
+        server.stop();
+        return CompletableFuture.failedFuture(new IOException("cannot listen on admin TCP " + at.getHostString() + ":"
+            + at.getPort() + ": " + e.getMessage(), e));
+      }
     }
-    InetSocketAddress at = admin.tcp().get();
-    // halfClose: the connection stage stops reading after the request line; without it Akka
-    // would close the whole connection then, before the answer is written.
-    return Tcp.get(system).bind(at.getHostString(), at.getPort(), 100, List.of(), true, Optional.empty())
-        .to(Sink.foreach(c -> c.handleWith(server.connection(), system)))
-        .run(system)
-        .handle((binding, failure) -> {
-          if (failure != null) {
-            server.stop();
-            throw new IllegalStateException("cannot listen on admin TCP " + at.getHostString() + ":" + at.getPort()
-                + ": " + (failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage()), failure);
-          }
-          server.tcpBinding = binding;
-          return server;
-        });
+    return CompletableFuture.completedFuture(server);
   }
 
   public Optional<Path> unixSocket() {
-    return Optional.ofNullable(listener).map(UnixSocketListener::path);
+    return Optional.ofNullable(listener).flatMap(SocketListener::path);
   }
 
   public Optional<InetSocketAddress> tcpAddress() {
-    return Optional.ofNullable(tcpBinding).map(Tcp.ServerBinding::localAddress);
+    return Optional.ofNullable(tcpListener).flatMap(SocketListener::address);
   }
 
   /** One connection: read a line, answer it, complete (which closes the connection). */
@@ -120,8 +114,8 @@ public final class AdminServer {
         .map(ByteString::fromString);
   }
 
-  private void serveUnix(SocketChannel channel) {
-    Pair<CompletionStage<Done>, NotUsed> done = UnixChannelStage.flow(channel, selector, "admin")
+  private void serve(SocketChannel channel) {
+    Pair<CompletionStage<Done>, NotUsed> done = ChannelStage.flow(channel, selector, "admin")
         .joinMat(connection(), Keep.both()).run(system);
     done.first().whenComplete((d, e) -> {
       if (e != null) {
@@ -132,19 +126,18 @@ public final class AdminServer {
 
   /** Stops accepting and removes the socket file; a request being answered is dropped. */
   public CompletionStage<Done> stop() {
-    if (listener != null) {
-      try {
-        listener.close();
-      } catch (IOException e) {
-        LOG.warn("closing {}: {}", listener.path(), e.toString());
+    for (SocketListener l : new SocketListener[] {listener, tcpListener}) {
+      if (l != null) {
+        try {
+          l.close();
+        } catch (IOException e) {
+          LOG.warn("closing {}: {}", l.describe(), e.toString());
+        }
       }
     }
-    CompletionStage<Done> unbound = tcpBinding == null ? CompletableFuture.completedFuture(Done.getInstance())
-        : tcpBinding.unbind().thenApply(v -> Done.getInstance());
-    return unbound.whenComplete((d, e) -> {
-      if (selector != null) {
-        selector.close();
-      }
-    });
+    if (selector != null) {
+      selector.close();
+    }
+    return CompletableFuture.completedFuture(Done.getInstance());
   }
 }

@@ -7,6 +7,7 @@ import io.zswapd.actors.embedded.ZswapdException;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.nbd.Nbd;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -106,23 +107,47 @@ final class NbdBackend {
     return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
   }
 
-  /** Zeros: whole pages become same-filled zero pages (no allocation), parts are patched. */
+  /**
+   * Zeros: whole pages become same-filled zero pages (no allocation), stored as ranges of at most
+   * {@link Zswapd#MAX_RANGE_PAGES} pages one after the other, so even a request over a whole
+   * export holds one range's worth of engine work at a time; the parts of pages at either end
+   * are patched.
+   */
   CompletionStage<Void> writeZeroes(String export, long offset, long length) {
     long end = offset + length;
-    List<CompletableFuture<Void>> parts = new ArrayList<>();
-    PageImage zero = new PageImage.SameFilled(0);
-    for (long pos = offset; pos < end; ) {
-      long page = pos / PAGE;
-      int from = (int) (pos % PAGE);
-      int n = (int) Math.min(PAGE - from, end - pos);
-      if (n == PAGE) {
-        parts.add(zswapd.storeImage(export, page, zero).toCompletableFuture());
-      } else {
-        parts.add(zswapd.patch(export, page, from, new byte[n]).toCompletableFuture());
+    long firstWhole = (offset + PAGE - 1) / PAGE;
+    long endWhole = end / PAGE;
+    List<CompletableFuture<Void>> parts = new ArrayList<>(3);
+    if (endWhole <= firstWhole) {
+      // no whole page: the bytes lie in one page, or in the end of one and the start of the next
+      for (long pos = offset; pos < end; ) {
+        long page = pos / PAGE;
+        int n = (int) Math.min(PAGE - pos % PAGE, end - pos);
+        parts.add(zswapd.patch(export, page, (int) (pos % PAGE), new byte[n]).toCompletableFuture());
+        pos += n;
       }
-      pos += n;
+    } else {
+      if (offset % PAGE != 0) {
+        parts.add(zswapd.patch(export, offset / PAGE, (int) (offset % PAGE), new byte[(int) (firstWhole * PAGE - offset)])
+            .toCompletableFuture());
+      }
+      if (end % PAGE != 0) {
+        parts.add(zswapd.patch(export, endWhole, 0, new byte[(int) (end % PAGE)]).toCompletableFuture());
+      }
+      parts.add(zeroPages(export, firstWhole, endWhole - firstWhole));
     }
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+  }
+
+  private static final PageImage ZERO_PAGE = new PageImage.SameFilled(0);
+
+  /** Stores {@code count} zero pages from {@code first}, one range after another. */
+  private CompletableFuture<Void> zeroPages(String export, long first, long count) {
+    int n = (int) Math.min(count, Zswapd.MAX_RANGE_PAGES);
+    PageImage[] zeros = new PageImage[n];
+    Arrays.fill(zeros, ZERO_PAGE);
+    CompletableFuture<Void> stored = zswapd.storeImages(export, first, zeros).toCompletableFuture();
+    return count == n ? stored : stored.thenCompose(v -> zeroPages(export, first + n, count - n));
   }
 
   /**

@@ -9,8 +9,8 @@ import akka.stream.stage.AbstractOutHandler;
 import akka.stream.stage.AsyncCallback;
 import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
+import akka.stream.stage.TimerGraphStageLogic;
 import akka.util.ByteString;
-import io.zswapd.protocol.nbd.ExportCatalog;
 import io.zswapd.protocol.nbd.ExportInfo;
 import io.zswapd.protocol.nbd.Nbd;
 import io.zswapd.protocol.nbd.NbdProtocolException;
@@ -18,47 +18,80 @@ import io.zswapd.protocol.nbd.NbdReply;
 import io.zswapd.protocol.nbd.NbdRequest;
 import io.zswapd.protocol.nbd.ServerHandshake;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One NBD connection as an Akka Streams stage: bytes from the client in, bytes to the client
- * out. It runs the fixed-newstyle handshake ({@link ServerHandshake}), then parses request
- * headers and payloads, hands each request to the engine and writes each reply the moment its
- * request is done, in whatever order they finish (the protocol allows it).
+ * out. It runs the fixed-newstyle handshake ({@link ServerHandshake}), with TLS under it after
+ * STARTTLS where TCP requires it ({@link TlsSession}), then parses request headers and payloads,
+ * hands each request to the engine and writes each reply the moment its request is done, in
+ * whatever order they finish (the protocol allows it).
  *
- * <p>Backpressure: the stage stops pulling client bytes while {@link #MAX_IN_FLIGHT} requests
- * or {@link #MAX_IN_FLIGHT_BYTES} bytes are in flight, so a fast client waits in its socket
- * buffer instead of growing the heap. A WRITE whose payload is refused (too large, past the
- * end, read-only, unknown flags) is skipped as it streams in, never buffered.
+ * <p><b>What a connection may hold, whatever its client sends.</b> Every request costs bytes of
+ * the server's {@code buffer-memory} from the moment its header is decoded until its reply has
+ * been handed to the socket and the socket has taken it: a READ its reply payload, a WRITE its
+ * payload (taken before the payload is read, so the payload never waits in memory unpaid for),
+ * a TRIM or WRITE_ZEROES {@link #WORK_BYTES_PER_PAGE} bytes per page it covers (the engine work
+ * it queues), every request {@link #REQUEST_COST} more. Credit comes from {@link Connections}
+ * in chunks; a connection that holds its share ({@code ConnectionContext.connectionBufferBytes})
+ * or finds the budget taken stops decoding and stops reading: the client waits in its socket
+ * buffer. Replies a client does not read therefore stop its requests instead of growing the
+ * heap, and {@code send-timeout} closes a client that reads nothing at all. Before the export
+ * is chosen, option replies past {@link #HANDSHAKE_OUTPUT_LIMIT} unread bytes stop the reading
+ * of options the same way. At most {@link #MAX_IN_FLIGHT} requests are with the engine at once.
+ * A WRITE whose payload is refused (too large, past the end, read-only, unknown flags) is
+ * skipped as it streams in, never buffered.
+ *
+ * <p><b>Time.</b> One timer per connection ticks every {@link #TICK}: a client that has not
+ * chosen an export within {@code handshake-timeout} is disconnected, one that reads none of its
+ * replies for {@code send-timeout} is closed, and with {@code idle-timeout} set one that has
+ * nothing in flight and sends nothing for that long is closed.
+ *
+ * <p><b>Admission.</b> Before its greeting the stage asks {@link Connections} for a place;
+ * past {@code max-connections} it closes without a word.
  *
  * <p>Closing: DISC, a bad request magic, a handshake that ends, or the client going away stop
  * the reading; requests already in flight finish (a vanished client's results are dropped),
- * then the stage completes and the socket closes.
+ * then the stage completes and the socket closes. Whatever the connection held of the budget
+ * goes back when it stops.
  */
 public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, ByteString>> {
   static final int MAX_IN_FLIGHT = 128;
-  static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
+  /** What any request costs besides its payload: its header, reply header and bookkeeping. */
+  static final long REQUEST_COST = 64;
+  /** What a TRIM or WRITE_ZEROES costs per page it covers: the work it puts in the engine. */
+  static final long WORK_BYTES_PER_PAGE = 8;
+  /** Unread option replies past which no more options are read. */
+  static final int HANDSHAKE_OUTPUT_LIMIT = 64 << 10;
+  /** Bytes of requests read ahead of the one being decoded. */
+  static final int READ_AHEAD = 256 << 10;
+  static final Duration TICK = Duration.ofSeconds(1);
   private static final Logger LOG = LoggerFactory.getLogger(NbdConnectionStage.class);
 
   private final Inlet<ByteString> in = Inlet.create("nbd.in");
   private final Outlet<ByteString> out = Outlet.create("nbd.out");
   private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
-  private final ExportCatalog catalog;
-  private final NbdBackend backend;
-  private final int maxPayload;
+  private final ConnectionContext context;
   private final String peer;
-  private final NbdMetrics metrics;
+  private final boolean tlsRequired;
 
-  NbdConnectionStage(ExportCatalog catalog, NbdBackend backend, int maxPayload, String peer, NbdMetrics metrics) {
-    this.metrics = metrics;
-    this.catalog = catalog;
-    this.backend = backend;
-    this.maxPayload = maxPayload;
+  /**
+   * @param tlsRequired whether this connection must start TLS before anything else (a TCP
+   *                    connection of a server with TLS credentials)
+   */
+  NbdConnectionStage(ConnectionContext context, String peer, boolean tlsRequired) {
+    if (tlsRequired && context.tls().isEmpty()) {
+      throw new IllegalArgumentException("TLS required without TLS credentials");
+    }
+    this.context = context;
     this.peer = peer;
+    this.tlsRequired = tlsRequired;
   }
 
   @Override
@@ -66,41 +99,66 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     return shape;
   }
 
-  /** A finished request: its reply, what it held of the in-flight budget, and its command. */
-  private record Finished(long handle, int error, ByteString data, long writeSeq, long bytes, int command) {}
+  /** A finished request: its reply, what it costs of the budget, its payload and command. */
+  private record Finished(long handle, int error, ByteString data, long writeSeq, long cost, long payload,
+      int command) {}
+
+  /** Bytes queued for the client (encrypted already under TLS) and what they cost of the budget. */
+  private record Reply(ByteString wire, long cost) {}
 
   @Override
   public GraphStageLogic createLogic(Attributes attributes) {
     return new Logic();
   }
 
-  private final class Logic extends GraphStageLogic {
-    private final ServerHandshake handshake = new ServerHandshake(catalog);
-    private final ArrayDeque<ByteString> replies = new ArrayDeque<>();
+  private final class Logic extends TimerGraphStageLogic {
+    private final ServerHandshake handshake;
+    private final ArrayDeque<Reply> replies = new ArrayDeque<>();
     private final TreeSet<Long> writesInFlight = new TreeSet<>();
-    private final ArrayDeque<long[]> flushes = new ArrayDeque<>(); // {barrier write seq, handle}
+    private final ArrayDeque<long[]> flushes = new ArrayDeque<>(); // {barrier write seq, handle, cost}
     private final AsyncCallback<Finished> onFinished = createAsyncCallback(this::finished);
+    private final AsyncCallback<Boolean> onAdmission = createAsyncCallback(this::admission);
+    private final AsyncCallback<Long> onGrant = createAsyncCallback(this::granted);
     private ByteString buffer = ByteString.emptyByteString();
     private ExportInfo export;
     /** The attached export's instruments (resolved once, at attach); null before, or if unknown. */
     private NbdMetrics.ExportInstruments recorder;
+    private TlsSession tls;
     private NbdRequest awaitingPayload;
     private long discardRemaining;
     private NbdRequest discarded;
     private int discardError;
+    private long discardCost;
     private int inFlight;
-    private long inFlightBytes;
     private long nextWriteSeq = 1;
     private boolean closing;
     private boolean upstreamDone;
+    private boolean admitted;
+    // ---- buffer memory: held = taken by requests (in flight, queued or pushed), credit = spare
+    private long credit;
+    private long held;
+    private boolean awaitingGrant;
+    /** The last step stopped for budget, in-flight count or unread output, not for want of bytes. */
+    private boolean blocked;
+    private long queuedBytes;
+    private long pushedCost;
+    private boolean pushPending;
+    // ---- time
+    private long ticks;
+    private long requests;
+    private long requestsAtTick;
+    private long pulls;
+    private long pullsAtTick;
+    private long idleTicks;
+    private long stalledTicks;
 
     Logic() {
       super(shape);
+      this.handshake = new ServerHandshake(context.catalog(), tlsRequired);
       setHandler(in, new AbstractInHandler() {
         @Override
         public void onPush() {
-          buffer = buffer.concat(grab(in));
-          process();
+          received(grab(in));
         }
 
         @Override
@@ -120,8 +178,15 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       setHandler(out, new AbstractOutHandler() {
         @Override
         public void onPull() {
+          pulls++;
+          if (pushPending) {
+            // the socket took the last push: what it cost is free again
+            pushPending = false;
+            give(pushedCost);
+            pushedCost = 0;
+          }
           flushReplies();
-          maybeFinish();
+          process();
         }
 
         @Override
@@ -133,12 +198,25 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
 
     @Override
     public void preStart() {
-      replies.add(ByteString.fromArrayUnsafe(handshake.greeting()));
-      pull(in);
+      context.connections().tell(new Connections.Admit(peer, onAdmission));
+    }
+
+    private void admission(Boolean ok) {
+      if (!ok) {
+        completeStage();
+        return;
+      }
+      admitted = true;
+      scheduleWithFixedDelay("tick", TICK, TICK);
+      enqueue(ByteString.fromArrayUnsafe(handshake.greeting()), 0);
+      process();
     }
 
     @Override
     public void postStop() {
+      if (admitted) {
+        context.connections().tell(new Connections.Left(credit + held));
+      }
       if (recorder != null) {
         recorder.disconnected();
       }
@@ -146,15 +224,40 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
 
     // ---- reading requests -------------------------------------------------------------------
 
+    private void received(ByteString bytes) {
+      if (tls == null) {
+        buffer = buffer.concat(bytes);
+      } else if (unwrapped(bytes) && tls.inboundDone()) {
+        upstreamDone = true;
+      }
+      process();
+    }
+
+    /** Decrypts {@code encrypted} into the buffer and queues what TLS has to say; false on failure. */
+    private boolean unwrapped(ByteString encrypted) {
+      ByteString plain;
+      try {
+        plain = tls.unwrap(encrypted);
+      } catch (SSLException e) {
+        sendTlsOutput(); // the alert
+        tlsFailed(e);
+        return false;
+      }
+      sendTlsOutput();
+      buffer = buffer.concat(plain);
+      return true;
+    }
+
     private void process() {
-      while (!closing && step()) {
+      blocked = false;
+      while (admitted && !closing && step()) {
         // each step consumed something; go on while there is more
       }
       maybePull();
       maybeFinish();
     }
 
-    /** One unit of work from the buffer; false when it must wait for bytes or budget. */
+    /** One unit of work from the buffer; false when it must wait for bytes, budget or the client. */
     private boolean step() {
       if (export == null) {
         return handshakeStep();
@@ -166,7 +269,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         if (discardRemaining > 0) {
           return false;
         }
-        reply(discarded.handle(), discardError, null);
+        reply(discarded.handle(), discardError, null, discardCost);
         return true;
       }
       if (awaitingPayload != null) {
@@ -177,42 +280,61 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         awaitingPayload = null;
         ByteString payload = buffer.take(r.length()).compact();
         buffer = buffer.drop(r.length());
-        start(r, backend.write(export.name(), r.offset(), payload), true, r.length());
+        start(r, context.backend().write(export.name(), r.offset(), payload), true, cost(r), r.length());
         return true;
       }
-      if (inFlight >= MAX_IN_FLIGHT || inFlightBytes >= MAX_IN_FLIGHT_BYTES || buffer.size() < NbdRequest.HEADER_SIZE) {
+      if (buffer.size() < NbdRequest.HEADER_SIZE) {
+        return false;
+      }
+      if (inFlight >= MAX_IN_FLIGHT) {
+        blocked = true;
         return false;
       }
       NbdRequest r;
       try {
         r = NbdRequest.decode(buffer.take(NbdRequest.HEADER_SIZE).toByteBuffer());
       } catch (NbdProtocolException e) {
-        LOG.warn("nbd {}: {}; closing the connection", peer, e.getMessage());
+        // debug, not warn: any local client could otherwise write the log at will; the
+        // connection's end is in the connection metrics
+        LOG.debug("nbd {}: {}; closing the connection", peer, e.getMessage());
         closing = true;
         return false;
       }
+      long cost = cost(r);
+      if (!take(cost)) {
+        blocked = true;
+        return false;
+      }
       buffer = buffer.drop(NbdRequest.HEADER_SIZE);
-      dispatch(r);
+      requests++;
+      dispatch(r, cost);
       return true;
     }
 
     private boolean handshakeStep() {
+      if (queuedBytes > HANDSHAKE_OUTPUT_LIMIT) {
+        blocked = true; // the client is not reading its option replies
+        return false;
+      }
       ByteBuffer view = buffer.toByteBuffer();
       ServerHandshake.Step s = handshake.onBytes(view);
       buffer = buffer.drop(view.position());
       if (s.output().length > 0) {
-        replies.add(ByteString.fromArrayUnsafe(s.output()));
-        flushReplies();
+        enqueue(ByteString.fromArrayUnsafe(s.output()), 0);
       }
       switch (s.state()) {
         case TRANSMISSION -> {
           export = s.selected().orElseThrow();
-          recorder = metrics.export(export.name());
+          recorder = context.metrics().export(export.name());
           if (recorder != null) {
             recorder.connected();
           }
-          LOG.debug("nbd {}: attached to export {}", peer, export.name());
+          LOG.debug("nbd {}: attached to export {}{}", peer, export.name(),
+              tls == null ? "" : " over " + tls.describe());
           return true;
+        }
+        case STARTING_TLS -> {
+          return startTls();
         }
         case CLOSED -> {
           s.closeReason().ifPresent(reason -> LOG.debug("nbd {}: handshake ended: {}", peer, reason));
@@ -225,7 +347,47 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
     }
 
-    private void dispatch(NbdRequest r) {
+    /** STARTTLS was acknowledged (in plain text): what the client sends from here on is TLS. */
+    private boolean startTls() {
+      try {
+        tls = new TlsSession(context.tls().orElseThrow().newEngine());
+      } catch (SSLException e) {
+        tlsFailed(e);
+        return false;
+      }
+      handshake.tlsStarted();
+      ByteString encrypted = buffer;
+      buffer = ByteString.emptyByteString();
+      return encrypted.isEmpty() || unwrapped(encrypted);
+    }
+
+    private void tlsFailed(SSLException e) {
+      LOG.info("nbd {}: TLS failed, closing the connection: {}", peer, e.getMessage());
+      closing = true;
+    }
+
+    /** What a request costs of the buffer memory while it is served (see the class comment). */
+    private long cost(NbdRequest r) {
+      long length = r.lengthUnsigned();
+      boolean valid = r.offset() >= 0 && length <= export.sizeBytes() && r.offset() <= export.sizeBytes() - length;
+      return switch (r.type()) {
+        case Nbd.CMD_READ -> REQUEST_COST + (valid && length <= context.maxPayload() ? length : 0);
+        case Nbd.CMD_WRITE -> REQUEST_COST + (writeError(r) == 0 ? length : 0);
+        case Nbd.CMD_TRIM, Nbd.CMD_WRITE_ZEROES -> REQUEST_COST + (valid ? ((length >>> 12) + 2) * WORK_BYTES_PER_PAGE : 0);
+        case Nbd.CMD_DISC -> 0;
+        default -> REQUEST_COST;
+      };
+    }
+
+    private int writeError(NbdRequest r) {
+      long size = export.sizeBytes();
+      long length = r.lengthUnsigned();
+      boolean inRange = r.offset() >= 0 && length <= size && r.offset() <= size - length;
+      return (r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || length > context.maxPayload() ? Nbd.EINVAL
+          : export.hasFlag(Nbd.FLAG_READ_ONLY) ? Nbd.EPERM : !inRange ? Nbd.ENOSPC : 0;
+    }
+
+    private void dispatch(NbdRequest r, long cost) {
       if (recorder != null) {
         recorder.request(r.type());
       }
@@ -233,24 +395,25 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       long length = r.lengthUnsigned();
       boolean inRange = r.offset() >= 0 && length <= size && r.offset() <= size - length;
       boolean readOnly = export.hasFlag(Nbd.FLAG_READ_ONLY);
+      NbdBackend backend = context.backend();
       switch (r.type()) {
         case Nbd.CMD_READ -> {
           // FUA is advertised, so the spec says every command must accept it (and may ignore it)
-          if ((r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || length > maxPayload || !inRange) {
-            reply(r.handle(), Nbd.EINVAL, null);
+          if ((r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || length > context.maxPayload() || !inRange) {
+            reply(r.handle(), Nbd.EINVAL, null, cost);
           } else {
-            start(r, backend.read(export.name(), r.offset(), r.length()), false, length);
+            start(r, backend.read(export.name(), r.offset(), r.length()), false, cost, length);
           }
         }
         case Nbd.CMD_WRITE -> {
-          int error = (r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || length > maxPayload ? Nbd.EINVAL
-              : readOnly ? Nbd.EPERM : !inRange ? Nbd.ENOSPC : 0;
+          int error = writeError(r);
           if (error != 0) {
             discarded = r;
             discardError = error;
             discardRemaining = length;
+            discardCost = cost;
             if (length == 0) {
-              reply(r.handle(), error, null);
+              reply(r.handle(), error, null, cost);
             }
           } else {
             awaitingPayload = r;
@@ -258,60 +421,94 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         }
         case Nbd.CMD_FLUSH -> {
           if ((r.flags() & ~Nbd.CMD_FLAG_FUA) != 0) {
-            reply(r.handle(), Nbd.EINVAL, null);
+            reply(r.handle(), Nbd.EINVAL, null, cost);
           } else if (writesInFlight.isEmpty()) {
-            reply(r.handle(), 0, null);
+            reply(r.handle(), 0, null, cost);
           } else {
             inFlight++;
-            flushes.add(new long[] {nextWriteSeq - 1, r.handle()});
+            flushes.add(new long[] {nextWriteSeq - 1, r.handle(), cost});
           }
         }
         case Nbd.CMD_TRIM -> {
           int error = (r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || !inRange ? Nbd.EINVAL : readOnly ? Nbd.EPERM : 0;
           if (error != 0) {
-            reply(r.handle(), error, null);
+            reply(r.handle(), error, null, cost);
           } else {
-            start(r, backend.trim(export.name(), r.offset(), length), true, 0);
+            start(r, backend.trim(export.name(), r.offset(), length), true, cost, 0);
           }
         }
         case Nbd.CMD_WRITE_ZEROES -> {
           int error = (r.flags() & ~(Nbd.CMD_FLAG_FUA | Nbd.CMD_FLAG_NO_HOLE)) != 0 ? Nbd.EINVAL
               : readOnly ? Nbd.EPERM : !inRange ? Nbd.ENOSPC : 0;
           if (error != 0) {
-            reply(r.handle(), error, null);
+            reply(r.handle(), error, null, cost);
           } else {
-            start(r, backend.writeZeroes(export.name(), r.offset(), length), true, 0);
+            start(r, backend.writeZeroes(export.name(), r.offset(), length), true, cost, 0);
           }
         }
         case Nbd.CMD_DISC -> {
           LOG.debug("nbd {}: disconnect requested with {} requests in flight", peer, inFlight);
           closing = true;
         }
-        default -> reply(r.handle(), Nbd.EINVAL, null);
+        default -> reply(r.handle(), Nbd.EINVAL, null, cost);
       }
     }
 
-    private void start(NbdRequest r, CompletionStage<?> work, boolean isWrite, long bytes) {
+    private void start(NbdRequest r, CompletionStage<?> work, boolean isWrite, long cost, long payload) {
       long seq = 0;
       if (isWrite) {
         seq = nextWriteSeq++;
         writesInFlight.add(seq);
       }
       inFlight++;
-      inFlightBytes += bytes;
       long writeSeq = seq;
       boolean isRead = r.type() == Nbd.CMD_READ;
       int command = r.type();
       work.whenComplete((result, failure) -> onFinished.invoke(failure != null
-          ? new Finished(r.handle(), NbdBackend.errno(failure), null, writeSeq, bytes, command)
-          : new Finished(r.handle(), 0, isRead ? (ByteString) result : null, writeSeq, bytes, command)));
+          ? new Finished(r.handle(), NbdBackend.errno(failure), null, writeSeq, cost, payload, command)
+          : new Finished(r.handle(), 0, isRead ? (ByteString) result : null, writeSeq, cost, payload, command)));
+    }
+
+    // ---- buffer memory ------------------------------------------------------------------------
+
+    /** Takes {@code cost} from this connection's credit; false (and credit asked for) when short. */
+    private boolean take(long cost) {
+      if (held > 0 && held + cost > context.connectionBufferBytes()) {
+        return false; // at its share: its own replies going out make room
+      }
+      if (credit < cost) {
+        if (!awaitingGrant) {
+          awaitingGrant = true;
+          // a chunk beyond this request, so the ones right behind it need no second round trip
+          context.connections().tell(new Connections.Acquire(cost - credit + context.creditChunk(), onGrant));
+        }
+        return false;
+      }
+      credit -= cost;
+      held += cost;
+      return true;
+    }
+
+    private void granted(Long bytes) {
+      awaitingGrant = false;
+      credit += bytes;
+      process();
+    }
+
+    /** {@code cost} is free again; credit beyond two chunks goes back to the other connections. */
+    private void give(long cost) {
+      held -= cost;
+      credit += cost;
+      if (credit > 2 * context.creditChunk() && !awaitingGrant) {
+        context.connections().tell(new Connections.Release(credit - context.creditChunk()));
+        credit = context.creditChunk();
+      }
     }
 
     // ---- replies ----------------------------------------------------------------------------
 
     private void finished(Finished f) {
       inFlight--;
-      inFlightBytes -= f.bytes();
       if (f.writeSeq() > 0) {
         writesInFlight.remove(f.writeSeq());
       }
@@ -320,47 +517,132 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       } else if (recorder != null && f.command() == Nbd.CMD_READ) {
         recorder.bytesRead(f.data().length());
       } else if (recorder != null && f.command() == Nbd.CMD_WRITE) {
-        recorder.bytesWritten(f.bytes());
+        recorder.bytesWritten(f.payload());
       }
-      reply(f.handle(), f.error(), f.data());
+      reply(f.handle(), f.error(), f.data(), f.cost());
       while (!flushes.isEmpty() && (writesInFlight.isEmpty() || writesInFlight.first() > flushes.peek()[0])) {
         inFlight--;
-        reply(flushes.poll()[1], 0, null);
+        long[] flush = flushes.poll();
+        reply(flush[1], 0, null, flush[2]);
       }
       process();
     }
 
-    private void reply(long handle, int error, ByteString data) {
+    private void reply(long handle, int error, ByteString data, long cost) {
       if (error != 0 && recorder != null) {
         recorder.error(error);
       }
       ByteString header = ByteString.fromArrayUnsafe(new NbdReply(error, handle).encode());
-      replies.add(error == 0 && data != null ? header.concat(data) : header);
+      enqueue(error == 0 && data != null ? header.concat(data) : header, cost);
+    }
+
+    /** Queues bytes for the client, encrypted when TLS is on, and sends what the socket will take. */
+    private void enqueue(ByteString plain, long cost) {
+      ByteString wire = plain;
+      if (tls != null) {
+        try {
+          tls.wrap(plain);
+        } catch (SSLException e) {
+          give(cost);
+          tlsFailed(e);
+          return;
+        }
+        wire = tls.takeOutbound();
+      }
+      replies.add(new Reply(wire, cost));
+      queuedBytes += wire.size();
       flushReplies();
+    }
+
+    /** TLS records the engine produced by itself (handshake, alerts), in order with the rest. */
+    private void sendTlsOutput() {
+      ByteString records = tls.takeOutbound();
+      if (records.nonEmpty()) {
+        replies.add(new Reply(records, 0));
+        queuedBytes += records.size();
+        flushReplies();
+      }
     }
 
     private void flushReplies() {
       if (!replies.isEmpty() && isAvailable(out)) {
-        ByteString all = replies.poll();
+        Reply first = replies.poll();
+        ByteString all = first.wire();
+        long cost = first.cost();
         while (!replies.isEmpty()) {
-          all = all.concat(replies.poll());
+          Reply next = replies.poll();
+          all = all.concat(next.wire());
+          cost += next.cost();
         }
+        queuedBytes = 0;
+        pushedCost = cost;
+        pushPending = true;
         push(out, all);
       }
     }
 
     private void maybePull() {
-      boolean wantsBytes = awaitingPayload != null || discardRemaining > 0
-          || (inFlight < MAX_IN_FLIGHT && inFlightBytes < MAX_IN_FLIGHT_BYTES);
-      if (!closing && !upstreamDone && wantsBytes && !hasBeenPulled(in) && !isClosed(in)) {
+      if (!admitted || closing || upstreamDone || hasBeenPulled(in) || isClosed(in)) {
+        return;
+      }
+      boolean wantsBytes;
+      if (awaitingPayload != null || discardRemaining > 0) {
+        wantsBytes = true; // paid for already (or skipped unbuffered)
+      } else if (export == null) {
+        wantsBytes = !blocked && buffer.size() < ServerHandshake.OPTION_HEADER_SIZE + ServerHandshake.MAX_OPTION_DATA;
+      } else {
+        wantsBytes = !blocked && buffer.size() < READ_AHEAD;
+      }
+      if (wantsBytes) {
         pull(in);
       }
     }
 
     private void maybeFinish() {
       if ((closing || upstreamDone) && inFlight == 0 && replies.isEmpty()) {
+        if (tls != null && !tls.inboundDone() && admitted) {
+          tls.close();
+          ByteString bye = tls.takeOutbound();
+          if (bye.nonEmpty() && isAvailable(out)) {
+            push(out, bye);
+          }
+        }
         completeStage();
       }
+    }
+
+    // ---- time ---------------------------------------------------------------------------------
+
+    @Override
+    public void onTimer(Object key) {
+      ticks++;
+      if (export == null && ticks >= ticksOf(context.handshakeTimeout())) {
+        LOG.info("nbd {}: closing: no export chosen within {} (zswapd.nbd.handshake-timeout)", peer,
+            context.handshakeTimeout());
+        completeStage();
+        return;
+      }
+      boolean outputWaiting = pushPending || !replies.isEmpty();
+      stalledTicks = outputWaiting && pulls == pullsAtTick ? stalledTicks + 1 : 0;
+      pullsAtTick = pulls;
+      if (stalledTicks >= ticksOf(context.sendTimeout())) {
+        LOG.info("nbd {}: closing: the client has read none of its replies for {} (zswapd.nbd.send-timeout);"
+            + " {} bytes were waiting", peer, context.sendTimeout(), held);
+        completeStage();
+        return;
+      }
+      boolean idle = export != null && inFlight == 0 && !outputWaiting && awaitingPayload == null
+          && discardRemaining == 0 && requests == requestsAtTick;
+      idleTicks = idle ? idleTicks + 1 : 0;
+      requestsAtTick = requests;
+      if (context.idleTimeout().isPresent() && idleTicks >= ticksOf(context.idleTimeout().get())) {
+        LOG.info("nbd {}: closing: idle for {} (zswapd.nbd.idle-timeout)", peer, context.idleTimeout().get());
+        completeStage();
+      }
+    }
+
+    private long ticksOf(Duration d) {
+      return Math.max(1, (d.toMillis() + TICK.toMillis() - 1) / TICK.toMillis());
     }
   }
 }

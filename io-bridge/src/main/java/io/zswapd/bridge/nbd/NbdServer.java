@@ -10,12 +10,14 @@ import akka.stream.KillSwitches;
 import akka.stream.SharedKillSwitch;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Keep;
-import akka.stream.javadsl.Sink;
-import akka.stream.javadsl.Tcp;
 import akka.util.ByteString;
 import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.bridge.channel.ChannelSelector;
+import io.zswapd.bridge.channel.ChannelStage;
+import io.zswapd.bridge.channel.SocketListener;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.NbdSettings;
+import io.zswapd.config.SettingsException;
 import io.zswapd.protocol.nbd.ExportCatalog;
 import io.zswapd.protocol.nbd.ExportInfo;
 import io.zswapd.protocol.nbd.Nbd;
@@ -24,24 +26,32 @@ import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The NBD server: one export per configured {@code zswapd.exports} entry, served over TCP
- * (Akka Streams {@link Tcp}) and over a Unix socket (non-blocking NIO channels, each a
- * {@link UnixChannelStage}, all watched by one {@link UnixSelector} thread), each connection an
- * {@link NbdConnectionStage}.
+ * The NBD server: one export per configured {@code zswapd.exports} entry, served over a Unix
+ * socket and, when configured, TCP. Both transports take one route: a {@link SocketListener}
+ * accepts, the connection is a non-blocking {@link ChannelStage} (all of a server's watched by
+ * one {@link ChannelSelector} thread) fused with an {@link NbdConnectionStage}.
  *
  * <p>Exports advertise HAS_FLAGS, SEND_FLUSH, SEND_FUA, SEND_TRIM, SEND_WRITE_ZEROES and
  * CAN_MULTI_CONN (every connection sees every completed write: they all go through the same
  * tree shards), READ_ONLY where configured, and not ROTATIONAL, so the kernel treats the
  * device as an SSD and sends discards. Block sizes: minimum 1, preferred 4096, maximum
  * {@code nbd.max-payload}.
+ *
+ * <p>Who may connect: the socket file is the owner's alone (0600); TCP is off unless configured,
+ * loopback only unless TLS is configured (checked with the settings), and with TLS every TCP
+ * client must start it before it sees an export. What connections may hold is bounded by
+ * {@code max-connections} and {@code buffer-memory}, owned by one {@link Connections} actor.
  */
 public final class NbdServer {
   private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
@@ -50,23 +60,26 @@ public final class NbdServer {
 
   private final ActorSystem<?> system;
   private final ExportCatalog catalog;
-  private final NbdBackend backend;
-  private final int maxPayload;
   private final NbdMetrics metrics;
-  private final SharedKillSwitch connections = KillSwitches.shared("nbd-connections");
-  private final ActorRef<ConnectionTracker.Command> tracker;
-  private Tcp.ServerBinding tcpBinding;
-  private UnixSocketListener unixListener;
-  private UnixSelector unixSelector;
+  private final SharedKillSwitch killSwitch = KillSwitches.shared("nbd-connections");
+  private final ActorRef<Connections.Command> connections;
+  private final ConnectionContext context;
+  /** Names connections in log lines; touched only by the accept threads, each its own numbers. */
+  private final AtomicLong connectionIds = new AtomicLong();
+  private final List<SocketListener> listeners = new ArrayList<>();
+  private SocketListener unixListener;
+  private SocketListener tcpListener;
+  private ChannelSelector selector;
 
-  private NbdServer(ActorSystem<?> system, Zswapd zswapd) {
+  private NbdServer(ActorSystem<?> system, Zswapd zswapd, Optional<TlsCredentials> tls) {
     this.system = system;
     NbdSettings nbd = zswapd.settings().nbd();
-    this.maxPayload = nbd.maxPayloadBytes();
-    this.catalog = catalog(zswapd, maxPayload);
-    this.backend = new NbdBackend(zswapd, (Executor) system.executionContext());
+    this.catalog = catalog(zswapd, nbd.maxPayloadBytes());
     this.metrics = NbdMetrics.of(system.name(), zswapd.settings().exports().stream().map(ExportSettings::name).toList());
-    this.tracker = system.systemActorOf(ConnectionTracker.create(), "nbd-connections", Props.empty());
+    this.connections = system.systemActorOf(Connections.create(nbd.maxConnections(), nbd.bufferBytes()),
+        "nbd-connections", Props.empty());
+    NbdBackend backend = new NbdBackend(zswapd, (Executor) system.executionContext());
+    this.context = ConnectionContext.of(nbd, catalog, backend, metrics, connections, tls);
   }
 
   /** The exports as NBD sees them. */
@@ -83,98 +96,125 @@ public final class NbdServer {
   }
 
   /**
-   * Starts the listeners the settings name (either may be "off"). Fails with the reason,
-   * for example a TCP port already in use or a Unix socket another process serves.
+   * Checks what the settings alone cannot: that {@code buffer-memory} fits the JVM's heap and
+   * that the TLS files make credentials. Throws {@link SettingsException} with one line.
+   */
+  static Optional<TlsCredentials> check(NbdSettings nbd, long maxHeapBytes) {
+    if (nbd.bufferBytes() > maxHeapBytes / 2) {
+      throw new SettingsException("zswapd.nbd.buffer-memory", "zswapd.nbd.buffer-memory = " + nbd.bufferBytes()
+          + " bytes: more than half of the JVM's heap (" + maxHeapBytes + " bytes, -Xmx); lower it or start java"
+          + " with -Xmx" + (2 * nbd.bufferBytes() / (1 << 20) + 1) + "m or more");
+    }
+    return nbd.tls().map(TlsCredentials::load);
+  }
+
+  /**
+   * Starts the listeners the settings name (either may be "off"). Fails with the reason, for
+   * example a TCP port already in use, a Unix socket another process serves, a buffer-memory the
+   * heap cannot hold, or TLS files that do not make credentials.
    */
   public static CompletionStage<NbdServer> start(ActorSystem<?> system, Zswapd zswapd) {
-    NbdServer server = new NbdServer(system, zswapd);
     NbdSettings nbd = zswapd.settings().nbd();
+    Optional<TlsCredentials> tls;
     try {
+      tls = check(nbd, Runtime.getRuntime().maxMemory());
+    } catch (SettingsException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    NbdServer server = new NbdServer(system, zswapd, tls);
+    try {
+      server.selector = ChannelSelector.start("zswapd-nbd-selector");
+      system.getWhenTerminated().thenRun(server.selector::close);
       if (nbd.unixSocket().isPresent()) {
-        server.unixSelector = UnixSelector.start("zswapd-unix-selector");
-        system.getWhenTerminated().thenRun(server.unixSelector::close);
-        server.unixListener = UnixSocketListener.open(nbd.unixSocket().get(), server::serveUnix);
+        Path path = nbd.unixSocket().get();
+        try {
+          server.unixListener = SocketListener.unix(path, "zswapd-nbd-unix-accept", c -> server.serve(c, false));
+        } catch (IOException e) {
+          throw new IOException("cannot listen on unix socket " + path + ": " + e.getMessage(), e);
+        }
+        server.listeners.add(server.unixListener);
+      }
+      if (nbd.tcp().isPresent()) {
+        InetSocketAddress at = nbd.tcp().get();
+        boolean tlsRequired = tls.isPresent();
+        try {
+          server.tcpListener = SocketListener.tcp(at, "zswapd-nbd-tcp-accept", c -> server.serve(c, tlsRequired));
+        } catch (IOException e) {
+          throw new IOException("cannot listen on TCP " + at.getHostString() + ":" + at.getPort() + ": "
+              + e.getMessage(), e);
+        }
+        server.listeners.add(server.tcpListener);
       }
     } catch (IOException e) {
-      server.stopUnixSelector();
-      return CompletableFuture.failedFuture(new IOException(
-          "cannot listen on unix socket " + nbd.unixSocket().get() + ": " + e.getMessage(), e));
+      server.closeListeners();
+      server.selector.close();
+      return CompletableFuture.failedFuture(e);
     }
-    if (nbd.tcp().isEmpty()) {
-      return CompletableFuture.completedFuture(server);
-    }
-    InetSocketAddress at = nbd.tcp().get();
-    return Tcp.get(system).bind(at.getHostString(), at.getPort())
-        .to(Sink.foreach(c -> server.track(
-            c.handleWith(server.connectionFlow(c.remoteAddress().toString()), system))))
-        .run(system)
-        .handle((binding, failure) -> {
-          if (failure != null) {
-            server.closeUnix();
-            server.stopUnixSelector();
-            throw new IllegalStateException("cannot listen on TCP " + at.getHostString() + ":" + at.getPort()
-                + ": " + (failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage()), failure);
-          }
-          server.tcpBinding = binding;
-          return server;
-        });
+    tls.ifPresent(t -> LOG.info("nbd: {}", t.summary()));
+    return CompletableFuture.completedFuture(server);
   }
 
   public Optional<InetSocketAddress> tcpAddress() {
-    return Optional.ofNullable(tcpBinding).map(Tcp.ServerBinding::localAddress);
+    return Optional.ofNullable(tcpListener).flatMap(SocketListener::address);
   }
 
   public Optional<Path> unixSocket() {
-    return Optional.ofNullable(unixListener).map(UnixSocketListener::path);
+    return Optional.ofNullable(unixListener).flatMap(SocketListener::path);
   }
 
   public ExportCatalog catalog() {
     return catalog;
   }
 
-  /** Open connections right now. */
+  /** Whether TCP connections must start TLS. */
+  public boolean tlsRequired() {
+    return context.tls().isPresent();
+  }
+
+  /** Open connections right now (accepted and not yet closed, refused ones included until they close). */
   public CompletionStage<Integer> openConnections() {
-    return AskPattern.ask(tracker, ConnectionTracker.GetOpen::new, Duration.ofSeconds(5), system.scheduler());
+    return AskPattern.ask(connections, Connections.GetOpen::new, Duration.ofSeconds(5), system.scheduler());
   }
 
-  /** One connection's NBD stage; materializes its termination. */
-  private Flow<ByteString, ByteString, CompletionStage<Done>> connectionFlow(String peer) {
-    return Flow.of(ByteString.class)
-        .via(connections.flow())
-        .via(new NbdConnectionStage(catalog, backend, maxPayload, peer, metrics))
-        .watchTermination(Keep.right());
+  /** Connections served and the buffer memory not granted to any, for tests and stats. */
+  public CompletionStage<ConnectionBudget> budget() {
+    return AskPattern.ask(connections, Connections.GetBudget::new, Duration.ofSeconds(5), system.scheduler());
   }
 
-  /** Counts a connection as open until {@code closed} completes, however it completes. */
-  private void track(CompletionStage<?> closed) {
-    tracker.tell(new ConnectionTracker.Opened());
-    closed.whenComplete((d, e) -> tracker.tell(new ConnectionTracker.Closed()));
-  }
-
-  private void serveUnix(SocketChannel ch) {
+  private void serve(SocketChannel channel, boolean tlsRequired) {
+    String peer = describe(channel);
     // No async boundary: the channel stage never blocks, so it fuses with the connection stage
     // and a request reaches the engine on the thread that read it.
-    String peer = "unix:" + ch.hashCode();
+    Flow<ByteString, ByteString, CompletionStage<Done>> connection = Flow.of(ByteString.class)
+        .via(killSwitch.flow())
+        .via(new NbdConnectionStage(context, peer, tlsRequired))
+        .watchTermination(Keep.right());
     Pair<CompletionStage<Done>, CompletionStage<Done>> closed =
-        UnixChannelStage.flow(ch, unixSelector, peer).joinMat(connectionFlow(peer), Keep.both()).run(system);
+        ChannelStage.flow(channel, selector, peer).joinMat(connection, Keep.both()).run(system);
     // Open until the channel is closed too: its stage may still be writing the last replies,
     // and stop() ends the selector once no connection is open.
-    track(CompletableFuture.allOf(closed.first().toCompletableFuture(), closed.second().toCompletableFuture()));
+    connections.tell(new Connections.Opened());
+    CompletableFuture.allOf(closed.first().toCompletableFuture(), closed.second().toCompletableFuture())
+        .whenComplete((d, e) -> connections.tell(new Connections.Closed()));
   }
 
-  /** After the connections have closed: until then their stages need the selector. */
-  private void stopUnixSelector() {
-    if (unixSelector != null) {
-      unixSelector.close();
+  private String describe(SocketChannel channel) {
+    long id = connectionIds.incrementAndGet();
+    try {
+      Object remote = channel.getRemoteAddress();
+      return remote instanceof InetSocketAddress a ? "tcp:" + a.getHostString() + ":" + a.getPort() + "#" + id
+          : "unix#" + id;
+    } catch (IOException e) {
+      return "connection#" + id;
     }
   }
 
-  private void closeUnix() {
-    if (unixListener != null) {
+  private void closeListeners() {
+    for (SocketListener l : listeners) {
       try {
-        unixListener.close();
+        l.close();
       } catch (IOException e) {
-        LOG.warn("closing {}: {}", unixListener.path(), e.toString());
+        LOG.warn("closing {}: {}", l.describe(), e.toString());
       }
     }
   }
@@ -185,22 +225,19 @@ public final class NbdServer {
    * {@link #DRAIN_TIMEOUT}).
    */
   public CompletionStage<Done> stop() {
-    CompletionStage<Done> unbound = tcpBinding == null ? CompletableFuture.completedFuture(Done.getInstance())
-        : tcpBinding.unbind().thenApply(v -> Done.getInstance());
-    closeUnix();
-    return unbound.thenCompose(v -> {
-      connections.shutdown();
-      return AskPattern.ask(tracker, ConnectionTracker.AwaitIdle::new, DRAIN_TIMEOUT, system.scheduler());
-    }).handle((open, failure) -> {
-      if (failure != null) {
-        LOG.warn("NBD connections still open after {}; closing them", DRAIN_TIMEOUT);
-        connections.abort(new IllegalStateException("zswapd is shutting down"));
-      }
-      // Connections that are still stuck (a client that stopped reading) have their channels
-      // closed by the selector as it stops, which stops their stages.
-      stopUnixSelector();
-      metrics.close();
-      return Done.getInstance();
-    });
+    closeListeners();
+    killSwitch.shutdown();
+    return AskPattern.ask(connections, Connections.AwaitIdle::new, DRAIN_TIMEOUT, system.scheduler())
+        .handle((open, failure) -> {
+          if (failure != null) {
+            LOG.warn("NBD connections still open after {}; closing them", DRAIN_TIMEOUT);
+            killSwitch.abort(new IllegalStateException("zswapd is shutting down"));
+          }
+          // Connections that are still stuck (a client that stopped reading) have their channels
+          // closed by the selector as it stops, which stops their stages.
+          selector.close();
+          metrics.close();
+          return Done.getInstance();
+        });
   }
 }

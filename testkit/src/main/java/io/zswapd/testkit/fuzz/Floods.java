@@ -117,7 +117,16 @@ final class Floods {
     List<NbdClient> open = new ArrayList<>();
     try {
       for (int i = 0; i < c.settings.floodConnections() && c.running(); i++) {
-        open.add(attach());
+        try {
+          open.add(attach());
+        } catch (java.io.EOFException refused) {
+          if (!String.valueOf(refused.getMessage()).contains("after 0 of")) {
+            throw refused;
+          }
+          // closed before its greeting: the server is at nbd.max-connections, as it may be
+          c.tally.floodOps("flood:" + Flood.MANY_CONNECTIONS.cliName() + " refused at max-connections", 1);
+          break;
+        }
         c.tally.floodOps("flood:" + Flood.MANY_CONNECTIONS.cliName(), 1);
       }
       c.tally.log("flood many-connections (client " + c.id + "): " + open.size() + " connections attached");

@@ -59,7 +59,7 @@ class DaemonServeTest {
             "  nbd-client -unix " + socket + " /dev/nbd0 -N swap0 -b 4096 -L -swap -persist",
             "  mkswap /dev/nbd0",
             "  swapon --discard=pages /dev/nbd0",
-            "Check it: nbdinfo nbd://127.0.0.1:" + port + "/swap0",
+            "Check it: nbdinfo 'nbd+unix:///swap0?socket=" + socket + "'",
             "  metrics:       http://127.0.0.1:" + metricsPort + "/metrics");
     assertThat(daemon.stderr()).as("started as the README says: no glibc warning")
         .noneSatisfy(l -> assertThat(l).contains("MALLOC_MMAP_THRESHOLD_"));

@@ -20,22 +20,18 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>{@code testkit/bench/nbd-fuzz.sh} runs the same fuzzer for as long as asked (the soak).
  * System properties: {@code zswapd.fuzz.seed}, {@code zswapd.fuzz.duration} (e.g. {@code 5m}),
- * {@code zswapd.fuzz.floods} (the flood list, replacing the default), and
- * {@code zswapd.fuzz.unbounded-floods=on}, which adds {@link #UNBOUNDED_FLOODS}.
+ * and {@code zswapd.fuzz.floods} (the flood list, replacing the default).
  */
 class NbdFuzzTest {
   static final long SEED = Long.getLong("zswapd.fuzz.seed", 0x15_F022L);
   static final String DURATION = System.getProperty("zswapd.fuzz.duration", "40s");
-  /** Floods today's daemon survives (at this scale): in every run. */
-  static final String BOUNDED_FLOODS = "idle,many-connections";
   /**
-   * The floods of issue 15 (point 1) that kill today's daemon with -Xmx256m: OutOfMemoryError
-   * within seconds (unread READs, an OPT_LIST flood) or a heap full of futures and a daemon that
-   * answers nobody (huge WRITE_ZEROES/TRIM). Off by default so that the build stays green; on
-   * with {@code -Dzswapd.fuzz.unbounded-floods=on}, and in the default mix once the NBD server
-   * bounds its memory per connection.
+   * Every flood, in every run: idle connections, many connections, and the floods of issue 15
+   * (point 1) that killed the daemon with -Xmx256m before connections had a memory budget
+   * (OutOfMemoryError within seconds from unread READs or an OPT_LIST flood; a heap full of
+   * futures from huge WRITE_ZEROES/TRIM).
    */
-  static final String UNBOUNDED_FLOODS = "unread-reads,option-list,huge-zeroes";
+  static final String FLOODS = "idle,many-connections,unread-reads,option-list,huge-zeroes";
   static final String RSS_LIMIT = "1GiB";
 
   @TempDir
@@ -55,10 +51,10 @@ class NbdFuzzTest {
           { name = "ro", size = 64 MiB, read-only = true }
         ]
         zswapd.nbd.max-payload = 1 MiB
+        zswapd.nbd.max-connections = 512
         zswapd.admin.unix-socket = "%s"
         """.formatted(dir.resolve("fuzz.backing"), admin));
-    String floods = System.getProperty("zswapd.fuzz.floods", BOUNDED_FLOODS)
-        + ("on".equals(System.getProperty("zswapd.fuzz.unbounded-floods")) ? "," + UNBOUNDED_FLOODS : "");
+    String floods = System.getProperty("zswapd.fuzz.floods", FLOODS);
     try (Daemon daemon = Daemon.serve(config, List.of("-Xmx256m", "-XX:MaxDirectMemorySize=256m"))) {
       daemon.awaitReady();
       FuzzReport r = NbdFuzzer.run(FuzzSettings.parse(List.of(

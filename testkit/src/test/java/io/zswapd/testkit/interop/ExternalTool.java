@@ -43,7 +43,8 @@ public final class ExternalTool {
       "qemu-io", "qemu-utils",
       "qemu-img", "qemu-utils",
       "fio", "fio",
-      "nbdkit", "nbdkit");
+      "nbdkit", "nbdkit",
+      "openssl", "openssl");
   private static final Pattern PATH_SEPARATOR = Pattern.compile(Pattern.quote(File.pathSeparator));
 
   private ExternalTool() {}

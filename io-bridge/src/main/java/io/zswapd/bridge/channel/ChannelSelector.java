@@ -1,4 +1,4 @@
-package io.zswapd.bridge.nbd;
+package io.zswapd.bridge.channel;
 
 import akka.stream.stage.AsyncCallback;
 import java.io.IOException;
@@ -13,11 +13,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread of an {@link NbdServer} that waits for its Unix-socket connections to become
- * readable or writable: a small cousin of Akka's {@code SelectionHandler}, which serves only
- * TCP and UDP, not Java's Unix-domain channels.
+ * The one thread of a server (the NBD server, the admin endpoint) that waits for its socket
+ * connections, Unix-domain and TCP alike, to become readable or writable: a small cousin of
+ * Akka's {@code SelectionHandler}, which serves only TCP and UDP, not Java's Unix-domain
+ * channels, and cannot adopt a channel accepted elsewhere.
  *
- * <p>Each connection's {@link UnixChannelStage} reads and writes its non-blocking channel
+ * <p>Each connection's {@link ChannelStage} reads and writes its non-blocking channel
  * itself, on the thread that runs the stage. Only when a read finds nothing, or a write finds
  * the socket buffer full, does the stage hand this thread an {@link Interest}: "call
  * {@code ready} with {@code op} once {@code channel} is ready for it". Each interest fires once;
@@ -37,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * its stage called back, so that the stage finds the channel closed and stops, rather than
  * waiting for a call that will never come.
  */
-public final class UnixSelector implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(UnixSelector.class);
+public final class ChannelSelector implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ChannelSelector.class);
 
   /** Call {@code ready} with {@code op} (OP_READ or OP_WRITE) once {@code channel} is ready for it. */
   record Interest(SocketChannel channel, int op, AsyncCallback<Integer> ready) {}
@@ -56,14 +57,14 @@ public final class UnixSelector implements AutoCloseable {
   /** Set by the selector thread once it no longer takes requests; see {@link #await}. */
   private volatile boolean stopped;
 
-  private UnixSelector(Selector selector, String name) {
+  private ChannelSelector(Selector selector, String name) {
     this.selector = selector;
     this.thread = new Thread(this::run, name);
     this.thread.setDaemon(true);
   }
 
-  public static UnixSelector start(String name) throws IOException {
-    UnixSelector s = new UnixSelector(Selector.open(), name);
+  public static ChannelSelector start(String name) throws IOException {
+    ChannelSelector s = new ChannelSelector(Selector.open(), name);
     s.thread.start();
     return s;
   }
@@ -85,7 +86,7 @@ public final class UnixSelector implements AutoCloseable {
     try {
       channel.close();
     } catch (IOException e) {
-      LOG.debug("closing a unix channel: {}", e.toString());
+      LOG.debug("closing a socket channel: {}", e.toString());
     }
     if (registered) {
       selector.wakeup();
@@ -109,7 +110,7 @@ public final class UnixSelector implements AutoCloseable {
         selector.select(this::ready);
       }
     } catch (IOException | ClosedSelectorException e) {
-      LOG.error("unix socket selector failed; closing its connections: {}", e.toString());
+      LOG.error("socket selector failed; closing its connections: {}", e.toString());
     } finally {
       stopped = true;
       for (SelectionKey key : selector.keys()) {
@@ -121,7 +122,7 @@ public final class UnixSelector implements AutoCloseable {
       try {
         selector.close();
       } catch (IOException e) {
-        LOG.debug("closing the unix socket selector: {}", e.toString());
+        LOG.debug("closing the socket selector: {}", e.toString());
       }
     }
   }
@@ -175,7 +176,7 @@ public final class UnixSelector implements AutoCloseable {
     try {
       ready.invoke(op);
     } catch (RuntimeException e) {
-      LOG.warn("calling back a unix connection: {}", e.toString());
+      LOG.warn("calling back a socket connection: {}", e.toString());
     }
   }
 
@@ -190,7 +191,7 @@ public final class UnixSelector implements AutoCloseable {
     try {
       channel.close();
     } catch (IOException e) {
-      LOG.debug("closing a unix channel: {}", e.toString());
+      LOG.debug("closing a socket channel: {}", e.toString());
     }
     call(ready, op);
   }

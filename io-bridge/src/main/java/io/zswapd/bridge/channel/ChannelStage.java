@@ -1,4 +1,4 @@
-package io.zswapd.bridge.nbd;
+package io.zswapd.bridge.channel;
 
 import akka.Done;
 import akka.japi.Pair;
@@ -23,15 +23,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A connected Unix-domain {@link SocketChannel} as a stream stage: bytes to send in, bytes
- * received out. {@link NbdServer} joins it with the connection's {@link NbdConnectionStage};
- * the two fuse into one island, so a request travels from the socket to the engine, and a reply
- * back, without crossing threads.
+ * A connected {@link SocketChannel} (Unix-domain or TCP) as a stream stage: bytes to send in,
+ * bytes received out. The NBD server joins it with the connection's protocol stage (and the
+ * admin endpoint with its line protocol); the two fuse into one island, so a request travels
+ * from the socket to the engine, and a reply back, without crossing threads.
  *
  * <p>The channel is non-blocking and the stage does its own I/O: when pulled it reads at once
  * (under load the next requests are usually waiting), and when pushed it writes at once. Only a
  * read that finds nothing, or a write that fills the socket buffer, hands the channel to the
- * server's {@link UnixSelector}, which calls back when it is ready. Both directions go through
+ * server's {@link ChannelSelector}, which calls back when it is ready. Both directions go through
  * one direct buffer each ({@link #CHUNK} bytes), so a push of many replies, however fragmented,
  * costs one copy and one {@code write} per chunk, and the JDK needs no temporary buffers.
  *
@@ -48,23 +48,23 @@ import org.slf4j.LoggerFactory;
  * stage materializes a {@code CompletionStage} that completes then, so shutdown can wait for the
  * last replies to be written, not only produced.
  */
-public final class UnixChannelStage
+public final class ChannelStage
     extends AbstractGraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, CompletionStage<Done>> {
   /**
    * Bytes read or written per system call at most: about sixteen 4 KiB requests or replies, half
    * of what fio keeps in flight at iodepth 32.
    */
   static final int CHUNK = 64 << 10;
-  private static final Logger LOG = LoggerFactory.getLogger(UnixChannelStage.class);
+  private static final Logger LOG = LoggerFactory.getLogger(ChannelStage.class);
 
-  private final Inlet<ByteString> in = Inlet.create("unix.in");
-  private final Outlet<ByteString> out = Outlet.create("unix.out");
+  private final Inlet<ByteString> in = Inlet.create("socket.in");
+  private final Outlet<ByteString> out = Outlet.create("socket.out");
   private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
   private final SocketChannel channel;
-  private final UnixSelector selector;
+  private final ChannelSelector selector;
   private final String peer;
 
-  private UnixChannelStage(SocketChannel channel, UnixSelector selector, String peer) {
+  private ChannelStage(SocketChannel channel, ChannelSelector selector, String peer) {
     this.channel = channel;
     this.selector = selector;
     this.peer = peer;
@@ -74,9 +74,9 @@ public final class UnixChannelStage
    * The channel as a flow; it is switched to non-blocking mode when the flow starts. The flow
    * materializes a stage that completes once the channel is closed.
    */
-  public static Flow<ByteString, ByteString, CompletionStage<Done>> flow(SocketChannel channel, UnixSelector selector,
+  public static Flow<ByteString, ByteString, CompletionStage<Done>> flow(SocketChannel channel, ChannelSelector selector,
       String peer) {
-    return Flow.fromGraph(new UnixChannelStage(channel, selector, peer));
+    return Flow.fromGraph(new ChannelStage(channel, selector, peer));
   }
 
   @Override
@@ -93,10 +93,10 @@ public final class UnixChannelStage
   private final class Logic extends GraphStageLogic {
     private final CompletableFuture<Done> closed;
     private final AsyncCallback<Integer> ready = createAsyncCallback(this::ready);
-    private final UnixSelector.Interest whenReadable =
-        new UnixSelector.Interest(channel, SelectionKey.OP_READ, ready);
-    private final UnixSelector.Interest whenWritable =
-        new UnixSelector.Interest(channel, SelectionKey.OP_WRITE, ready);
+    private final ChannelSelector.Interest whenReadable =
+        new ChannelSelector.Interest(channel, SelectionKey.OP_READ, ready);
+    private final ChannelSelector.Interest whenWritable =
+        new ChannelSelector.Interest(channel, SelectionKey.OP_WRITE, ready);
     private ByteBuffer readBuffer;
     /** Bytes copied from {@link #unsent} and not yet written, between position and limit. */
     private ByteBuffer writeBuffer;
@@ -166,7 +166,7 @@ public final class UnixChannelStage
       try {
         n = channel.read(readBuffer);
       } catch (IOException e) {
-        LOG.debug("unix {}: read failed: {}", peer, e.toString());
+        LOG.debug("{}: read failed: {}", peer, e.toString());
         fail(out, e);
         return;
       }
@@ -200,7 +200,7 @@ public final class UnixChannelStage
           }
         }
       } catch (IOException e) {
-        LOG.debug("unix {}: write failed: {}", peer, e.toString());
+        LOG.debug("{}: write failed: {}", peer, e.toString());
         failStage(e);
       }
     }
@@ -218,7 +218,7 @@ public final class UnixChannelStage
       try {
         channel.shutdownInput();
       } catch (IOException e) {
-        LOG.debug("unix {}: shutting down input: {}", peer, e.toString());
+        LOG.debug("{}: shutting down input: {}", peer, e.toString());
       }
     }
 
