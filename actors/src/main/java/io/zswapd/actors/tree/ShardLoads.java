@@ -1,6 +1,7 @@
 package io.zswapd.actors.tree;
 
 import akka.actor.typed.ActorRef;
+import io.zswapd.actors.codec.CorruptPageException;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.codec.SameFilledPage;
 import io.zswapd.actors.pool.Handle;
@@ -121,7 +122,21 @@ final class ShardLoads {
       backingLoads.remove(slot);
     }
     if (r instanceof ReadReply.ReadDone done) {
-      byte[] page = compressor.decompress(done.bytes());
+      byte[] page;
+      try {
+        page = compressor.decompress(done.bytes());
+      } catch (CorruptPageException e) {
+        // Damaged in the file: an error for this page only; the shard serves everything else.
+        counters.readErrors++;
+        EngineError error = new EngineError(ErrorCode.CORRUPT, "page " + r.pageIndex()
+            + " read back from the backing file does not decompress: " + e.getMessage());
+        if (load != null) {
+          load.replyTo().tell(new LoadReply.LoadFailed(r.pageIndex(), error));
+        } else {
+          failPatch(slot, shard.pending(slot), error);
+        }
+        return;
+      }
       if (load != null) {
         load.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), page));
       } else {
