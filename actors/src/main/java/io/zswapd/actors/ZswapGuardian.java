@@ -2,6 +2,10 @@ package io.zswapd.actors;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.ChildFailed;
+import akka.actor.typed.Terminated;
+import io.zswapd.actors.support.EngineActorFailure;
+import java.util.function.Consumer;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -153,6 +157,11 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   public record ExportRemoved(String name, boolean existed, long pagesFreed, long backingSlotsInUse) {}
 
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(60);
+  /** After a failure some parts may be gone: stats wait this long for the living ones. */
+  private static final Duration FAILED_STATS_TIMEOUT = Duration.ofSeconds(2);
+  /** Pool figures when the pool did not answer (it failed). */
+  private static final io.zswapd.protocol.engine.PoolStats NO_POOL =
+      new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /** Direct memory kept free for everything that is not the pool (Akka's TCP buffers, codecs). */
   static final long DIRECT_MEMORY_RESERVE = 64L << 20;
@@ -175,6 +184,15 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
    * @param backingIos the opened backing file of every export that has one, by export name
    */
   public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos) {
+    return create(settings, backingIos, failure -> { });
+  }
+
+  /**
+   * @param onFailure told once, from the guardian's thread, when an engine actor has failed and
+   *                  the engine stopped serving (see {@link #engineFailed})
+   */
+  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos,
+      Consumer<String> onFailure) {
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
@@ -190,15 +208,20 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
           limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
           p.compressionLevel(), p.migration().checkedMemory(), ready), "pool", EngineDispatcher.SAME);
-      return starting(ctx, stash, settings, geometry, pool, backingIos);
+      ctx.watch(pool);
+      return starting(ctx, stash, settings, geometry, pool, backingIos, onFailure);
     }));
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool, Map<String, BackingIo> backingIos) {
+      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool, Map<String, BackingIo> backingIos,
+      Consumer<String> onFailure) {
     return Behaviors.receive(Command.class)
         .onMessage(PoolReady.class, r -> stash.unstashAll(
-            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos)))
+            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos, onFailure)))
+        .onSignal(ChildFailed.class, f -> {
+          throw new EngineActorFailure("the pool, while starting", f.getCause());
+        })
         .onAnyMessage(m -> {
           stash.stash(m);
           return Behaviors.same();
@@ -220,10 +243,14 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** The pool settings in force: the configured ones, then each live change applied. */
   private PoolSettings live;
   private final ActorRef<MigrationWorker.Command> migration;
+  private final Consumer<String> onFailure;
+  /** Set once an engine actor has failed: what failed and what was lost. Nothing is served after. */
+  private String failure;
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
-      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos) {
+      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos, Consumer<String> onFailure) {
     super(ctx);
+    this.onFailure = onFailure;
     this.geometry = geometry;
     this.compressor = PageCompressor.of(settings.pool());
     this.pool = pool;
@@ -236,19 +263,51 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards),
           "export-" + actorName(e.name()), EngineDispatcher.SAME);
       configuredShards.put(e.name(), shards);
-      exports.put(e.name(), ref);
+      exports.put(e.name(), watched(ref));
       io.ifPresent(x -> backed.add(ref));
     }
     this.configured = Map.copyOf(exports);
     this.live = settings.pool();
     WritebackSettings w = settings.pool().writeback();
-    this.writeback = backed.isEmpty() ? null : getContext().spawn(
+    this.writeback = backed.isEmpty() ? null : watched(getContext().spawn(
         WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
-        "writeback", EngineDispatcher.SAME);
+        "writeback", EngineDispatcher.SAME));
     ActorRef<Command> self = getContext().getSelf();
-    this.migration = getContext().spawn(MigrationWorker.create(settings.pool().migration(),
+    this.migration = watched(getContext().spawn(MigrationWorker.create(settings.pool().migration(),
         statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes),
-        "migration", EngineDispatcher.SAME);
+        "migration", EngineDispatcher.SAME));
+  }
+
+  private <T> ActorRef<T> watched(ActorRef<T> child) {
+    getContext().watch(child);
+    return child;
+  }
+
+  /**
+   * An engine actor failed. The kernel would have oopsed; here the engine stops serving rather
+   * than go on with state it can no longer trust: it logs once what failed and which pages are
+   * lost, answers every request with ENGINE_FAILED (NBD: EIO) at once, and tells its owner
+   * ({@code onFailure}: the embedded API fails every waiting request; the daemon exits non-zero
+   * so that systemd restarts it). A failure is never a silent 60-second wait.
+   */
+  private Behavior<Command> childStopped(Terminated t) {
+    if (!(t instanceof ChildFailed failed) || failure != null) {
+      return this;
+    }
+    String child = t.getRef().path().name();
+    String what = failed.getCause() instanceof EngineActorFailure e ? EngineActorFailure.describe(e)
+        : switch (child) {
+          case "pool" -> "the pool (the compressed pages in it are lost)";
+          case "migration" -> "the migration worker";
+          case "writeback" -> "the writeback worker";
+          default -> "engine actor " + child;
+        } + " failed: " + failed.getCause();
+    failure = what;
+    getContext().getLog().error("zswapd engine failed: {}. The engine serves nothing more: every request is "
+        + "answered ENGINE_FAILED (NBD EIO); restart it (the daemon exits with status 70).", what,
+        failed.getCause());
+    onFailure.accept(what);
+    return this;
   }
 
   private void addExport(ExportSettings e) {
@@ -256,9 +315,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
-    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
+    return watched(getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
         Optional.empty(), BackingStore.UNLIMITED, new ShardDirectory(pages, readOnly)), "export-" + actorName(name),
-        EngineDispatcher.SAME);
+        EngineDispatcher.SAME));
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -266,8 +325,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawnSwapType(export, NAMESPACE_BYTES / PageImage.PAGE_SIZE, false);
-      directory = getContext().spawn(OverflowDirectory.create(export, swapType),
-          "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME);
+      directory = watched(getContext().spawn(OverflowDirectory.create(export, swapType),
+          "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME));
       namespaces.put(m.namespace(), directory);
       namespaceExports.put(export, swapType);
     }
@@ -289,6 +348,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onSignal(Terminated.class, this::childStopped)
+        .onMessage(Command.class, m -> failure != null, this::whenFailed)
         .onMessage(Engine.class, this::onEngine)
         .onMessage(AddExport.class, m -> {
           boolean created = !shutDown && !exports.containsKey(m.export().name());
@@ -347,6 +408,45 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         })
         .build();
   }
+
+  /** After a failure: every request is answered at once, none reaches an actor that may be gone. */
+  private Behavior<Command> whenFailed(Command m) {
+    EngineError error = EngineError.engineFailed(failure);
+    if (m instanceof Engine e) {
+      EngineCommand c = e.command();
+      if (c instanceof EngineCommand.GetStats s) {
+        gatherStats(s.replyTo()); // partial after a short wait: what is alive still counts
+      } else if (c instanceof EngineCommand.Writeback w) {
+        w.replyTo().tell(WritebackResult.NONE);
+      } else if (c instanceof EngineCommand.Compact k) {
+        k.replyTo().tell(new io.zswapd.protocol.engine.CompactionResult(0, 0));
+      } else if (c instanceof EngineCommand.Migrate mig) {
+        mig.replyTo().tell(new MigrationResult(0, 0, 0, 0));
+      } else {
+        refuse(c, error);
+      }
+    } else if (m instanceof Shutdown s) {
+      s.replyTo().tell(FAILED_REPORT);
+    } else if (m instanceof AddExport a) {
+      a.replyTo().tell(new ExportAdded(a.export().name(), false));
+    } else if (m instanceof RemoveExport r) {
+      r.replyTo().tell(new ExportRemoved(r.name(), exports.containsKey(r.name()), 0, -1));
+    } else if (m instanceof ResetExport r) {
+      r.replyTo().tell(new ExportReset(r.name(), false, 0, true));
+    } else if (m instanceof ChangeSetting c) {
+      c.replyTo().tell(new SettingChanged(c.setting(), live, 0, 0));
+    } else if (m instanceof ResetMax r) {
+      r.replyTo().tell(akka.Done.getInstance());
+    } else if (m instanceof GetRoutes r) {
+      r.replyTo().tell(new Routes(configured, configuredShards));
+    } else {
+      getContext().getLog().debug("after the engine failed, dropped {}", m);
+    }
+    return this;
+  }
+
+  /** A shutdown after a failure: nothing can be drained or counted; not clean. */
+  static final ShutdownReport FAILED_REPORT = new ShutdownReport(-1, -1, -1, -1, -1);
 
   private Behavior<Command> onChangeSetting(ChangeSetting m) {
     LiveSetting change = m.setting();
@@ -462,12 +562,19 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     List<String> order = new ArrayList<>(exports.keySet());
     order.addAll(namespaceExports.keySet());
     List<ActorRef<SwapType.Command>> all = allSwapTypes();
+    java.util.function.Consumer<StatsAcc> answer = acc -> {
+      List<ExportStats> sorted = new ArrayList<>(acc.exports());
+      sorted.sort((a, b) -> Integer.compare(order.indexOf(a.export()), order.indexOf(b.export())));
+      replyTo.tell(acc.pool() == null ? new EngineStats(NO_POOL, sorted, List.of())
+          : new EngineStats(acc.pool().pool(), sorted, acc.pool().classes()));
+    };
+    // Never a silent wait: what answered in time is answered, the rest is left out.
     ActorRef<Object> gather = Gather.spawn(getContext(), all.size() + 1, new StatsAcc(null, List.of()),
-        StatsAcc::add, acc -> {
-          List<ExportStats> sorted = new ArrayList<>(acc.exports());
-          sorted.sort((a, b) -> Integer.compare(order.indexOf(a.export()), order.indexOf(b.export())));
-          replyTo.tell(new EngineStats(acc.pool().pool(), sorted, acc.pool().classes()));
-        }, FAN_OUT_TIMEOUT, acc -> LOG.warn("engine stats timed out"));
+        StatsAcc::add, answer, failure != null ? FAILED_STATS_TIMEOUT : FAN_OUT_TIMEOUT, acc -> {
+          LOG.warn("engine stats: {} of {} parts did not answer in time; answering without them",
+              all.size() + 1 - acc.exports().size() - (acc.pool() == null ? 0 : 1), all.size() + 1);
+          answer.accept(acc);
+        });
     pool.tell(new Pool.GetStats(gather.narrow()));
     for (ActorRef<SwapType.Command> e : all) {
       e.tell(new SwapType.GetStats(gather.narrow()));

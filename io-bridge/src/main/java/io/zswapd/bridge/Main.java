@@ -63,7 +63,8 @@ public final class Main {
 
       Exit status: serve: 143 (the JVM's status for SIGTERM, 128 + 15) or 130 (SIGINT) after a
       clean shutdown; 2 for a usage or configuration error; 1 when the daemon cannot start (for
-      example, a port already in use). Control commands: 0 done; 2 the command line is wrong
+      example, a port already in use); 70 when its engine failed (an actor threw: the pages it
+      held are lost; the log says which). Control commands: 0 done; 2 the command line is wrong
       (nothing was sent); 1 the daemon refused the request (its reason on stderr, nothing
       changed) or could not be reached.
       """;
@@ -243,7 +244,16 @@ public final class Main {
     }
     out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin, zswapd.metricsAddress()));
     out.flush();
+    // A failed engine serves nothing: stop (clients get EIO meanwhile, not a hang) and exit with
+    // EX_SOFTWARE, so that systemd's Restart=on-failure starts a fresh daemon.
+    zswapd.whenFailed().thenAccept(what -> {
+      err.println("zswapd: the engine failed (" + what + "); exiting with status " + EXIT_ENGINE_FAILED);
+      system.terminate();
+    });
     system.getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return zswapd.whenFailed().toCompletableFuture().isDone() ? EXIT_ENGINE_FAILED : 0;
   }
+
+  /** The daemon's exit status when its engine failed: sysexits' EX_SOFTWARE. */
+  static final int EXIT_ENGINE_FAILED = 70;
 }

@@ -11,6 +11,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.LocalRef;
+import io.zswapd.protocol.engine.EngineError;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -70,6 +71,8 @@ final class Ask {
   private final Duration timeout;
   /** The engine's dispatcher, where {@link Completion#TASK} futures complete. */
   private final Executor tasks;
+  /** Completed once if the engine fails: from then on every request fails at once. */
+  private final CompletableFuture<String> engineFailed;
 
   /** Where a request's future is completed, and so where the caller's callbacks run. */
   enum Completion {
@@ -80,6 +83,15 @@ final class Ask {
   }
 
   Ask(ActorSystem<?> system, Duration timeout, String name) {
+    this(system, timeout, name, new CompletableFuture<>());
+  }
+
+  /**
+   * @param engineFailed completed (with what failed) if the engine fails: requests waiting then
+   *                     fail at the next sweep (within {@link #SWEEP}), later ones at once
+   */
+  Ask(ActorSystem<?> system, Duration timeout, String name, CompletableFuture<String> engineFailed) {
+    this.engineFailed = engineFailed;
     this.timeout = timeout;
     this.tasks = system.dispatchers().lookup(EngineDispatcher.SELECTOR);
     long expiryTicks = Math.max(1, (timeout.toNanos() + SWEEP.toNanos() - 1) / SWEEP.toNanos());
@@ -110,6 +122,8 @@ final class Ask {
     if (sweeperStopped.isDone()) {
       // The sweeper may have drained the queue before this request was on it.
       reply.fail(stopped());
+    } else if (engineFailed.isDone()) {
+      reply.fail(failed());
     } else {
       target.tell(request.apply(reply));
     }
@@ -119,6 +133,10 @@ final class Ask {
   private TimeoutException timedOut() {
     long ms = timeout.toMillis();
     return new TimeoutException("zswapd did not answer within " + (ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms"));
+  }
+
+  private ZswapdException failed() {
+    return new ZswapdException(EngineError.engineFailed(engineFailed.getNow("")));
   }
 
   private static IllegalStateException stopped() {
@@ -156,6 +174,12 @@ final class Ask {
           r.seenAtTick = ticks;
           waiting.add(r);
         }
+      }
+      if (engineFailed.isDone()) {
+        ZswapdException failure = failed();
+        waiting.forEach(r -> r.fail(failure));
+        waiting.clear();
+        return this;
       }
       waiting.removeIf(r -> r.answered() || (ticks - r.seenAtTick >= expiryTicks && r.fail(timedOut())));
       return this;

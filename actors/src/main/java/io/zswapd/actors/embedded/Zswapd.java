@@ -106,6 +106,8 @@ public final class Zswapd implements Extension {
   private final RequestMetrics requestMetrics;
   private final Optional<PrometheusEndpoint> metricsEndpoint;
   private final PageFlows flows = new PageFlows(this);
+  /** Completed once, with what failed, when an engine actor has failed ({@link #whenFailed()}). */
+  private final CompletableFuture<String> failed = new CompletableFuture<>();
 
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
@@ -121,9 +123,10 @@ public final class Zswapd implements Extension {
       metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
       throw e;
     }
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos), "zswapd",
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos, failed::complete), "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
-    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks");
+    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
+    EngineWatch.start(system, guardian, failed);
     this.routes = asks.ask(guardian, ZswapGuardian.GetRoutes::new);
     String codec = settings.pool().compressor().configName();
     this.requestMetrics = RequestMetrics.of(system.name(), codec,
@@ -171,6 +174,21 @@ public final class Zswapd implements Extension {
 
   public ZswapdSettings settings() {
     return settings;
+  }
+
+  /**
+   * Completes, with a line saying which actor failed and which pages are lost, if the engine
+   * fails: an engine actor threw (a bug; bad input and I/O errors are answers, never throws).
+   * From then on every request, waiting or new, fails at once with {@code ENGINE_FAILED}; the
+   * daemon exits with status 70 so that its supervisor restarts it. An embedding application
+   * decides for itself, for example:
+   *
+   * <pre>{@code
+   * zswapd.whenFailed().thenAccept(what -> log.error("compressed store lost: {}", what));
+   * }</pre>
+   */
+  public CompletionStage<String> whenFailed() {
+    return failed.minimalCompletionStage();
   }
 
   /**

@@ -2,6 +2,9 @@ package io.zswapd.actors.pool;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.ChildFailed;
+import akka.actor.typed.Terminated;
+import io.zswapd.actors.support.EngineActorFailure;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -102,11 +105,24 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     super(ctx);
     this.arena = arena;
     this.classes = classes;
+    ctx.watch(arena);
+    classes.forEach(ctx::watch);
+  }
+
+  /** A size class or the arena failed: every compressed page may be lost; the engine stops. */
+  private Behavior<Command> childStopped(Terminated t) {
+    if (t instanceof ChildFailed failed) {
+      String child = t.getRef().path().name();
+      throw new EngineActorFailure((child.equals("arena") ? "the page arena" : "size class actor " + child)
+          + " (the compressed pages in the pool are lost)", failed.getCause());
+    }
+    return this;
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onSignal(Terminated.class, this::childStopped)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(Compact.class, this::onCompact)
         .onMessage(Drain.class, this::onDrain)

@@ -2,6 +2,9 @@ package io.zswapd.actors.tree;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.ChildFailed;
+import akka.actor.typed.Terminated;
+import io.zswapd.actors.support.EngineActorFailure;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -121,11 +124,36 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     this.geometry = geometry;
     this.directory = directory;
     this.shardMap = directory.holdsShards() ? null : new HashMap<>();
+    if (backing != null) {
+      ctx.watch(backing);
+    }
+  }
+
+  /**
+   * A shard or the backing store failed (a bug: a bad page or I/O error is an answer, never a
+   * throw): the failure goes up to the guardian, naming what was lost, and the engine stops.
+   */
+  private Behavior<Command> childStopped(Terminated t) {
+    if (t instanceof ChildFailed failed) {
+      String child = t.getRef().path().name();
+      String what;
+      if (child.startsWith("shard-")) {
+        long index = Long.parseLong(child.substring("shard-".length()));
+        long first = index << TreeShard.PAGES_SHIFT;
+        what = "tree shard " + index + " of export \"" + name + "\" (its pages " + first + ".."
+            + Math.min(pages, first + TreeShard.PAGES) + " are lost)";
+      } else {
+        what = "the backing store of export \"" + name + "\" (its written-back pages are lost)";
+      }
+      throw new EngineActorFailure(what, failed.getCause());
+    }
+    return this;
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onSignal(Terminated.class, this::childStopped)
         .onMessage(Request.class, m -> {
           if (closed && !(m.command() instanceof EngineCommand.InvalidateArea)) {
             ZswapGuardian.refuse(m.command(), EngineError.shutDown());
@@ -354,6 +382,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     }
     shard = getContext().spawn(TreeShard.create(classes, geometry, compressor, backing, writebackLatency),
         "shard-" + shardIndex, EngineDispatcher.SAME);
+    getContext().watch(shard);
     shard.tell(message);
     if (shardMap == null) {
       directory.publish((int) shardIndex, shard);

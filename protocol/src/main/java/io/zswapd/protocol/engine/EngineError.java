@@ -16,6 +16,11 @@ public record EngineError(ErrorCode code, String message) {
     return new EngineError(ErrorCode.SHUTTING_DOWN, "the engine is shut down");
   }
 
+  /** An engine actor failed: nothing is served any more. */
+  public static EngineError engineFailed(String failure) {
+    return new EngineError(ErrorCode.ENGINE_FAILED, "the engine failed and serves nothing more: " + failure);
+  }
+
   @Override
   public String toString() {
     return code + ": " + message;

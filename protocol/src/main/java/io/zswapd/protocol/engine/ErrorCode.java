@@ -17,5 +17,10 @@ public enum ErrorCode {
   /** A bad argument from the caller, such as a page of the wrong size (NBD: EINVAL). */
   INVALID,
   /** The engine is shutting down or the export is being removed (NBD: ESHUTDOWN). */
-  SHUTTING_DOWN
+  SHUTTING_DOWN,
+  /**
+   * An engine actor failed (a bug): the engine stopped serving and the pages it held are lost
+   * (NBD: EIO). The daemon exits non-zero so that its supervisor restarts it.
+   */
+  ENGINE_FAILED
 }
