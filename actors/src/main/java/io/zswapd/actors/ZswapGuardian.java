@@ -23,8 +23,10 @@ import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
@@ -173,8 +175,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   /**
    * @param backingIos the opened backing file of every export that has one, by export name
+   * @param spawnHook  applied to every engine actor spawned below ({@link SpawnHook#NONE} but in tests)
    */
-  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos) {
+  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos,
+      SpawnHook spawnHook) {
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
@@ -187,18 +191,20 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       }
       long acceptBelow = acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
-      ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
-          limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
-          p.compressionLevel(), p.migration().checkedMemory(), ready), "pool", EngineDispatcher.SAME);
-      return starting(ctx, stash, settings, geometry, pool, backingIos);
+      ActorRef<Pool.Command> pool = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.POOL),
+          Pool.create(geometry, (int) p.arenaChunkSizeBytes(), limit, acceptBelow,
+              CodecKind.valueOf(p.compressor().name()), p.compressionLevel(), p.migration().checkedMemory(), ready,
+              spawnHook)), "pool", EngineDispatcher.SAME);
+      return starting(ctx, stash, settings, geometry, pool, backingIos, spawnHook);
     }));
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool, Map<String, BackingIo> backingIos) {
+      ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool, Map<String, BackingIo> backingIos,
+      SpawnHook spawnHook) {
     return Behaviors.receive(Command.class)
         .onMessage(PoolReady.class, r -> stash.unstashAll(
-            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos)))
+            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos, spawnHook)))
         .onAnyMessage(m -> {
           stash.stash(m);
           return Behaviors.same();
@@ -220,10 +226,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** The pool settings in force: the configured ones, then each live change applied. */
   private PoolSettings live;
   private final ActorRef<MigrationWorker.Command> migration;
+  private final SpawnHook spawnHook;
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
-      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos) {
+      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos, SpawnHook spawnHook) {
     super(ctx);
+    this.spawnHook = spawnHook;
     this.geometry = geometry;
     this.compressor = PageCompressor.of(settings.pool());
     this.pool = pool;
@@ -232,8 +240,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
       ShardDirectory shards = new ShardDirectory(e.pages(), e.readOnly());
-      ActorRef<SwapType.Command> ref = getContext().spawn(SwapType.create(e.name(), e.pages(), e.readOnly(), classes,
-          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards),
+      ActorRef<SwapType.Command> ref = getContext().spawn(spawnHook.wrap(
+          EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, e.name()),
+          SwapType.create(e.name(), e.pages(), e.readOnly(), classes, geometry, compressor, io,
+              e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards, spawnHook)),
           "export-" + actorName(e.name()), EngineDispatcher.SAME);
       configuredShards.put(e.name(), shards);
       exports.put(e.name(), ref);
@@ -243,11 +253,13 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     this.live = settings.pool();
     WritebackSettings w = settings.pool().writeback();
     this.writeback = backed.isEmpty() ? null : getContext().spawn(
-        WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
+        spawnHook.wrap(EngineActor.of(EngineActor.Role.WRITEBACK_WORKER),
+            WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout())),
         "writeback", EngineDispatcher.SAME);
     ActorRef<Command> self = getContext().getSelf();
-    this.migration = getContext().spawn(MigrationWorker.create(settings.pool().migration(),
-        statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes),
+    this.migration = getContext().spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.MIGRATION_WORKER),
+        MigrationWorker.create(settings.pool().migration(),
+            statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes)),
         "migration", EngineDispatcher.SAME);
   }
 
@@ -256,9 +268,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
-    return getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
-        Optional.empty(), BackingStore.UNLIMITED, new ShardDirectory(pages, readOnly)), "export-" + actorName(name),
-        EngineDispatcher.SAME);
+    return getContext().spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
+        SwapType.create(name, pages, readOnly, classes, geometry, compressor, Optional.empty(), BackingStore.UNLIMITED,
+            new ShardDirectory(pages, readOnly), spawnHook)), "export-" + actorName(name), EngineDispatcher.SAME);
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -266,7 +278,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawnSwapType(export, NAMESPACE_BYTES / PageImage.PAGE_SIZE, false);
-      directory = getContext().spawn(OverflowDirectory.create(export, swapType),
+      directory = getContext().spawn(spawnHook.wrap(
+          EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(export, swapType)),
           "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME);
       namespaces.put(m.namespace(), directory);
       namespaceExports.put(export, swapType);
