@@ -27,8 +27,10 @@ import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
@@ -163,6 +165,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private static final io.zswapd.protocol.engine.PoolStats NO_POOL =
       new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
+
+
   /** Direct memory kept free for everything that is not the pool (Akka's TCP buffers, codecs). */
   static final long DIRECT_MEMORY_RESERVE = 64L << 20;
 
@@ -182,17 +186,19 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   /**
    * @param backingIos the opened backing file of every export that has one, by export name
+   * @param spawnHook  applied to every engine actor spawned below ({@link SpawnHook#NONE} but in tests)
    */
-  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos) {
-    return create(settings, backingIos, failure -> { });
+  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos,
+      SpawnHook spawnHook) {
+    return create(settings, backingIos, spawnHook, failure -> { });
   }
 
   /**
    * @param onFailure told once, from the guardian's thread, when an engine actor has failed and
-   *                  the engine stopped serving (see {@link #engineFailed})
+   *                  the engine stopped serving (see {@code childStopped})
    */
   public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos,
-      Consumer<String> onFailure) {
+      SpawnHook spawnHook, Consumer<String> onFailure) {
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
@@ -205,20 +211,21 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       }
       long acceptBelow = acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
-      ActorRef<Pool.Command> pool = ctx.spawn(Pool.create(geometry, (int) p.arenaChunkSizeBytes(),
-          limit, acceptBelow, CodecKind.valueOf(p.compressor().name()),
-          p.compressionLevel(), p.migration().checkedMemory(), ready), "pool", EngineDispatcher.SAME);
+      ActorRef<Pool.Command> pool = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.POOL),
+          Pool.create(geometry, (int) p.arenaChunkSizeBytes(), limit, acceptBelow,
+              CodecKind.valueOf(p.compressor().name()), p.compressionLevel(), p.migration().checkedMemory(), ready,
+              spawnHook)), "pool", EngineDispatcher.SAME);
       ctx.watch(pool);
-      return starting(ctx, stash, settings, geometry, pool, backingIos, onFailure);
+      return starting(ctx, stash, settings, geometry, pool, backingIos, spawnHook, onFailure);
     }));
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, StashBuffer<Command> stash,
       ZswapdSettings settings, PoolGeometry geometry, ActorRef<Pool.Command> pool, Map<String, BackingIo> backingIos,
-      Consumer<String> onFailure) {
+      SpawnHook spawnHook, Consumer<String> onFailure) {
     return Behaviors.receive(Command.class)
         .onMessage(PoolReady.class, r -> stash.unstashAll(
-            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos, onFailure)))
+            new ZswapGuardian(ctx, settings, geometry, pool, r.ready(), backingIos, spawnHook, onFailure)))
         .onSignal(ChildFailed.class, f -> {
           throw new EngineActorFailure("the pool, while starting", f.getCause());
         })
@@ -243,13 +250,16 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** The pool settings in force: the configured ones, then each live change applied. */
   private PoolSettings live;
   private final ActorRef<MigrationWorker.Command> migration;
+  private final SpawnHook spawnHook;
   private final Consumer<String> onFailure;
   /** Set once an engine actor has failed: what failed and what was lost. Nothing is served after. */
   private String failure;
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
-      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos, Consumer<String> onFailure) {
+      ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos, SpawnHook spawnHook,
+      Consumer<String> onFailure) {
     super(ctx);
+    this.spawnHook = spawnHook;
     this.onFailure = onFailure;
     this.geometry = geometry;
     this.compressor = PageCompressor.of(settings.pool());
@@ -259,8 +269,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
       ShardDirectory shards = new ShardDirectory(e.pages(), e.readOnly());
-      ActorRef<SwapType.Command> ref = getContext().spawn(SwapType.create(e.name(), e.pages(), e.readOnly(), classes,
-          geometry, compressor, io, e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards),
+      ActorRef<SwapType.Command> ref = getContext().spawn(spawnHook.wrap(
+          EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, e.name()),
+          SwapType.create(e.name(), e.pages(), e.readOnly(), classes, geometry, compressor, io,
+              e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards, spawnHook)),
           "export-" + actorName(e.name()), EngineDispatcher.SAME);
       configuredShards.put(e.name(), shards);
       exports.put(e.name(), watched(ref));
@@ -270,14 +282,15 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     this.live = settings.pool();
     WritebackSettings w = settings.pool().writeback();
     this.writeback = backed.isEmpty() ? null : watched(getContext().spawn(
-        WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout()),
+        spawnHook.wrap(EngineActor.of(EngineActor.Role.WRITEBACK_WORKER),
+            WritebackWorker.create(pool, ready.arena(), List.copyOf(backed), w.idleAfter(), w.reclaimTimeout())),
         "writeback", EngineDispatcher.SAME));
     ActorRef<Command> self = getContext().getSelf();
-    this.migration = watched(getContext().spawn(MigrationWorker.create(settings.pool().migration(),
-        statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes),
+    this.migration = watched(getContext().spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.MIGRATION_WORKER),
+        MigrationWorker.create(settings.pool().migration(),
+            statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes)),
         "migration", EngineDispatcher.SAME));
   }
-
   private <T> ActorRef<T> watched(ActorRef<T> child) {
     getContext().watch(child);
     return child;
@@ -310,14 +323,15 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     return this;
   }
 
+
   private void addExport(ExportSettings e) {
     exports.put(e.name(), spawnSwapType(e.name(), e.pages(), e.readOnly()));
   }
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
-    return watched(getContext().spawn(SwapType.create(name, pages, readOnly, classes, geometry, compressor,
-        Optional.empty(), BackingStore.UNLIMITED, new ShardDirectory(pages, readOnly)), "export-" + actorName(name),
-        EngineDispatcher.SAME));
+    return watched(getContext().spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
+        SwapType.create(name, pages, readOnly, classes, geometry, compressor, Optional.empty(), BackingStore.UNLIMITED,
+            new ShardDirectory(pages, readOnly), spawnHook)), "export-" + actorName(name), EngineDispatcher.SAME));
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -325,7 +339,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawnSwapType(export, NAMESPACE_BYTES / PageImage.PAGE_SIZE, false);
-      directory = watched(getContext().spawn(OverflowDirectory.create(export, swapType),
+      directory = watched(getContext().spawn(spawnHook.wrap(
+          EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(export, swapType)),
           "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME));
       namespaces.put(m.namespace(), directory);
       namespaceExports.put(export, swapType);

@@ -9,6 +9,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.embedded.Zswapd;
+import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -78,10 +79,25 @@ public final class EngineFixture implements AutoCloseable {
     return testKit;
   }
 
-  /** Waits for a stage, at most 60 s; a failed stage rethrows its cause. */
+  /**
+   * How long {@link #await} waits for the engine: generous for a loaded machine, yet a broken
+   * rule that leaves a request unanswered fails the test well before the engine's own 60 s
+   * request timeout would.
+   */
+  public static final Duration AWAIT_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Waits for a stage, at most {@link #AWAIT_TIMEOUT}; a failed stage rethrows its cause. */
   public static <T> T await(CompletionStage<T> stage) {
+    return await(stage, "a request");
+  }
+
+  /**
+   * As {@link #await(CompletionStage)}; a stage still pending after {@link #AWAIT_TIMEOUT} fails
+   * the test with an error naming {@code what} did not answer.
+   */
+  public static <T> T await(CompletionStage<T> stage, String what) {
     try {
-      return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return stage.toCompletableFuture().get(AWAIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof RuntimeException re) {
@@ -92,7 +108,7 @@ public final class EngineFixture implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     } catch (TimeoutException e) {
-      throw new IllegalStateException("no answer from the engine in 60 s", e);
+      throw new AssertionError("no answer from the engine in " + AWAIT_TIMEOUT.toSeconds() + " s to " + what, e);
     }
   }
 

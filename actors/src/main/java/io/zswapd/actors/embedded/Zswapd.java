@@ -16,6 +16,7 @@ import io.zswapd.actors.metrics.MetricsPublisher;
 import io.zswapd.actors.metrics.PrometheusEndpoint;
 import io.zswapd.actors.metrics.RequestMetrics;
 import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
@@ -123,7 +124,10 @@ public final class Zswapd implements Extension {
       metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
       throw e;
     }
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos, failed::complete), "zswapd",
+    SpawnHook spawnHook = system.settings().setup().get(ZswapdSetup.class).map(ZswapdSetup::spawnHook)
+        .orElse(SpawnHook.NONE);
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos, spawnHook, failed::complete),
+        "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
     this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
     EngineWatch.start(system, guardian, failed);

@@ -9,12 +9,14 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.arena.ArenaStats;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.arena.PageId;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.protocol.engine.CompactionResult;
 import io.zswapd.protocol.engine.PoolStats;
 import io.zswapd.protocol.engine.SizeClassStats;
@@ -62,17 +64,22 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
 
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(30);
 
-  /** @param checkedMemory released chunks are dropped for the GC, never freed under a racing access */
+  /**
+   * @param checkedMemory released chunks are dropped for the GC, never freed under a racing access
+   * @param spawnHook     applied to the arena and every size class ({@link SpawnHook#NONE} but in tests)
+   */
   public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
-      long acceptBelowBytes, CodecKind codec, OptionalInt level, boolean checkedMemory, ActorRef<Ready> readyTo) {
+      long acceptBelowBytes, CodecKind codec, OptionalInt level, boolean checkedMemory, ActorRef<Ready> readyTo,
+      SpawnHook spawnHook) {
     return Behaviors.setup(ctx -> {
-      ActorRef<PageArena.Command> arena = ctx.spawn(
-          PageArena.create(chunkBytes, limitBytes, acceptBelowBytes, checkedMemory), "arena", EngineDispatcher.SAME);
+      ActorRef<PageArena.Command> arena = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.ARENA),
+          PageArena.create(chunkBytes, limitBytes, acceptBelowBytes, checkedMemory)), "arena", EngineDispatcher.SAME);
       List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
       int lanes = lanes(geometry);
       for (ClassGeometry g : geometry.classes()) {
         for (int lane = 0; lane < lanes; lane++) {
-          classes.add(ctx.spawn(SizeClass.create(g.lane(lanes, lane), arena, chunkBytes, codec, level),
+          classes.add(ctx.spawn(spawnHook.wrap(EngineActor.sizeClass(classes.size()),
+              SizeClass.create(g.lane(lanes, lane), arena, chunkBytes, codec, level)),
               "class-" + g.size() + "-" + lane, EngineDispatcher.SAME));
         }
       }

@@ -9,6 +9,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.codec.PageCompressor;
@@ -22,6 +23,7 @@ import java.util.Optional;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.Gather;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
@@ -87,12 +89,15 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
    * @param backingIo the export's backing file, or empty; the swap type owns it through a
    *                  {@link BackingStore} child limited to {@code backingCapacity} bytes
    * @param directory   where the shards are published, made for {@code pages} and {@code readOnly}
+   * @param spawnHook   applied to the backing store and every shard ({@link SpawnHook#NONE} but in tests)
    */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      Optional<BackingIo> backingIo, long backingCapacity, ShardDirectory directory) {
+      Optional<BackingIo> backingIo, long backingCapacity, ShardDirectory directory, SpawnHook spawnHook) {
     return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor, directory,
-        backingIo.map(io -> ctx.spawn(BackingStore.create(name, io, backingCapacity), "backing", EngineDispatcher.SAME)).orElse(null)));
+        backingIo.map(io -> ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.BACKING_STORE, name),
+            BackingStore.create(name, io, backingCapacity)), "backing", EngineDispatcher.SAME)).orElse(null),
+        spawnHook));
   }
 
   private final String name;
@@ -108,12 +113,14 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final ShardDirectory directory;
   private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
+  private final SpawnHook spawnHook;
   private boolean closed;
 
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      ShardDirectory directory, ActorRef<BackingStore.Command> backing) {
+      ShardDirectory directory, ActorRef<BackingStore.Command> backing, SpawnHook spawnHook) {
     super(ctx);
+    this.spawnHook = spawnHook;
     this.compressor = compressor;
     this.backing = backing;
     this.writebackLatency = backing == null ? null : RequestMetrics.writebackLatency(ctx.getSystem().name(), name);
@@ -380,7 +387,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       shard.tell(message);
       return;
     }
-    shard = getContext().spawn(TreeShard.create(classes, geometry, compressor, backing, writebackLatency),
+    shard = getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
+        TreeShard.create(classes, geometry, compressor, backing, writebackLatency)),
         "shard-" + shardIndex, EngineDispatcher.SAME);
     getContext().watch(shard);
     shard.tell(message);

@@ -15,6 +15,7 @@ import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.config.MigrationSettings;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.MigrationResult;
@@ -100,7 +101,7 @@ class WorkerVsDestroyTest {
       TestProbe<Pool.Ready> ready = kit.createTestProbe();
       PoolGeometry geometry = PoolGeometry.of(4);
       pool = kit.spawn(Pool.create(geometry, CHUNK_BYTES, 64 << 20, 60 << 20, CodecKind.LZ4, OptionalInt.empty(),
-          true, ready.getRef()));
+          true, ready.getRef(), SpawnHook.NONE));
       Pool.Ready r = ready.receiveMessage();
       ClassGeometry g = geometry.classes().stream()
           .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000 && c.objsPerZspage() > 4)
