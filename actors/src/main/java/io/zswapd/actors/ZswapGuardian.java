@@ -316,7 +316,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           default -> "engine actor " + child;
         } + " failed: " + failed.getCause();
     failure = what;
-    getContext().getLog().error("zswapd engine failed: {}. The engine serves nothing more: every request is "
+    LOG.error("zswapd engine failed: {}. The engine serves nothing more: every request is "
         + "answered ENGINE_FAILED (NBD EIO); restart it (the daemon exits with status 70).", what,
         failed.getCause());
     onFailure.accept(what);
@@ -586,7 +586,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     // Never a silent wait: what answered in time is answered, the rest is left out.
     ActorRef<Object> gather = Gather.spawn(getContext(), all.size() + 1, new StatsAcc(null, List.of()),
         StatsAcc::add, answer, failure != null ? FAILED_STATS_TIMEOUT : FAN_OUT_TIMEOUT, acc -> {
-          LOG.warn("engine stats: {} of {} parts did not answer in time; answering without them",
+          LOG.atLevel(failure != null ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.WARN).log("engine stats: {} of {} parts did not answer in time; answering without them",
               all.size() + 1 - acc.exports().size() - (acc.pool() == null ? 0 : 1), all.size() + 1);
           answer.accept(acc);
         });

@@ -73,6 +73,8 @@ final class Ask {
   private final Executor tasks;
   /** Completed once if the engine fails: from then on every request fails at once. */
   private final CompletableFuture<String> engineFailed;
+  /** The one actor still asked after a failure: it answers everything itself (stats, shutdown). */
+  private final RecipientRef<?> answersAfterFailure;
 
   /** Where a request's future is completed, and so where the caller's callbacks run. */
   enum Completion {
@@ -83,15 +85,19 @@ final class Ask {
   }
 
   Ask(ActorSystem<?> system, Duration timeout, String name) {
-    this(system, timeout, name, new CompletableFuture<>());
+    this(system, timeout, name, new CompletableFuture<>(), null);
   }
 
   /**
-   * @param engineFailed completed (with what failed) if the engine fails: requests waiting then
-   *                     fail at the next sweep (within {@link #SWEEP}), later ones at once
+   * @param engineFailed        completed (with what failed) if the engine fails: requests waiting
+   *                            then fail at the next sweep (within {@link #SWEEP}), later ones at
+   *                            once, but for those to {@code answersAfterFailure}
+   * @param answersAfterFailure the engine's guardian, which answers (refuses, or reports) by itself
    */
-  Ask(ActorSystem<?> system, Duration timeout, String name, CompletableFuture<String> engineFailed) {
+  Ask(ActorSystem<?> system, Duration timeout, String name, CompletableFuture<String> engineFailed,
+      RecipientRef<?> answersAfterFailure) {
     this.engineFailed = engineFailed;
+    this.answersAfterFailure = answersAfterFailure;
     this.timeout = timeout;
     this.tasks = system.dispatchers().lookup(EngineDispatcher.SELECTOR);
     long expiryTicks = Math.max(1, (timeout.toNanos() + SWEEP.toNanos() - 1) / SWEEP.toNanos());
@@ -116,13 +122,15 @@ final class Ask {
    */
   <Req, Res, V> CompletableFuture<V> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
       Histogram latency, Function<Res, V> map, Completion completion) {
-    ReplyRef<Res, V> reply = new ReplyRef<>(latency, map, completion == Completion.TASK ? tasks : null);
+    boolean survivesFailure = target.equals(answersAfterFailure);
+    ReplyRef<Res, V> reply = new ReplyRef<>(latency, map, completion == Completion.TASK ? tasks : null,
+        survivesFailure);
     CompletableFuture<V> future = reply.future;
     started.offer(reply);
     if (sweeperStopped.isDone()) {
       // The sweeper may have drained the queue before this request was on it.
       reply.fail(stopped());
-    } else if (engineFailed.isDone()) {
+    } else if (engineFailed.isDone() && !survivesFailure) {
       reply.fail(failed());
     } else {
       target.tell(request.apply(reply));
@@ -175,13 +183,9 @@ final class Ask {
           waiting.add(r);
         }
       }
-      if (engineFailed.isDone()) {
-        ZswapdException failure = failed();
-        waiting.forEach(r -> r.fail(failure));
-        waiting.clear();
-        return this;
-      }
-      waiting.removeIf(r -> r.answered() || (ticks - r.seenAtTick >= expiryTicks && r.fail(timedOut())));
+      boolean failed = engineFailed.isDone();
+      waiting.removeIf(r -> r.answered() || (failed && !r.survivesFailure && r.fail(failed()))
+          || (ticks - r.seenAtTick >= expiryTicks && r.fail(timedOut())));
       return this;
     }
 
@@ -218,8 +222,11 @@ final class Ask {
     private final long startNanos;
     /** The sweeper's tick when it first saw this request; only the sweeper touches it. */
     private long seenAtTick;
+    /** Asked of the guardian, which answers by itself after an engine failure. */
+    private final transient boolean survivesFailure;
 
-    ReplyRef(Histogram latency, Function<T, V> map, Executor completeOn) {
+    ReplyRef(Histogram latency, Function<T, V> map, Executor completeOn, boolean survivesFailure) {
+      this.survivesFailure = survivesFailure;
       this.latency = latency;
       this.map = map;
       this.completeOn = completeOn;

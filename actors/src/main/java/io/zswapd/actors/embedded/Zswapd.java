@@ -129,7 +129,7 @@ public final class Zswapd implements Extension {
     this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos, spawnHook, failed::complete),
         "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
-    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
+    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed, guardian);
     EngineWatch.start(system, guardian, failed);
     this.routes = asks.ask(guardian, ZswapGuardian.GetRoutes::new);
     String codec = settings.pool().compressor().configName();

@@ -1,0 +1,78 @@
+package io.zswapd.testkit.faults;
+
+import static io.zswapd.testkit.faults.CorruptPageTest.answer;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.embedded.ZswapdException;
+import io.zswapd.actors.embedded.ZswapdSetup;
+import io.zswapd.actors.support.EngineActor;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.testkit.ActorFault;
+import io.zswapd.testkit.EngineFixture;
+import io.zswapd.testkit.GatedActors;
+import io.zswapd.testkit.PageGenerator;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An engine actor that throws (a bug: bad input and I/O errors are answers) stops the engine at
+ * once and loudly (issue 15, point 2): the request it was handling and every request waiting
+ * fail within a second of the failure with ENGINE_FAILED, later ones at once, stats still
+ * answer, shutdown does not wait, and {@code whenFailed} says which actor failed and which pages
+ * are lost. Nothing waits for the 60 s request timeout.
+ */
+class EngineFailureTest {
+  static final String HOCON = """
+      zswapd.pool.max-size = 64 MiB
+      zswapd.exports = [ { name = "swap0", size = 256 MiB } ]
+      """;
+  final PageGenerator pages = new PageGenerator(70);
+
+  private static void assertEngineFailed(CompletionStage<?> request) {
+    assertThatThrownBy(() -> answer(request))
+        .isInstanceOf(ZswapdException.class)
+        .satisfies(e -> assertThat(((ZswapdException) e).code()).isEqualTo(ErrorCode.ENGINE_FAILED));
+  }
+
+  @Test
+  void aTreeShardThatThrowsFailsTheEngineAndEveryRequestAtOnce() throws Exception {
+    GatedActors actors = new GatedActors();
+    try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
+      Zswapd z = engine.zswapd();
+      answer(z.store("swap0", 1, pages.page(1, PageGenerator.Kind.C50)));
+      answer(z.store("swap0", 20_000, pages.page(2, PageGenerator.Kind.C50))); // shard 1
+      ActorFault fault = actors.failOn("tree shard 0 on a load",
+          GatedActors.actor(EngineActor.treeShard("swap0", 0)), GatedActors.named("LoadPage"));
+
+      CompletionStage<byte[]> lost = z.load("swap0", 1);
+      fault.first().get(30, TimeUnit.SECONDS);
+      assertEngineFailed(lost);
+      String what = answer(z.whenFailed());
+      assertThat(what).contains("tree shard 0 of export \"swap0\"").contains("pages 0..16384 are lost")
+          .contains("injected failure");
+      assertEngineFailed(z.load("swap0", 20_000));       // another shard: the engine serves nothing more
+      assertEngineFailed(z.store("swap0", 2, pages.page(3, PageGenerator.Kind.C50)));
+      assertThat(answer(z.stats()).pool().memLimit()).as("stats answer with the parts alive (the pool)").isPositive();
+      assertThat(answer(z.shutdown()).clean()).as("a failed engine cannot account for its pages").isFalse();
+    }
+  }
+
+  @Test
+  void aSizeClassThatThrowsFailsTheEngineNamingThePool() throws Exception {
+    GatedActors actors = new GatedActors();
+    try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
+      Zswapd z = engine.zswapd();
+      ActorFault fault = actors.failOn("every size class on an allocation",
+          GatedActors.role(EngineActor.Role.SIZE_CLASS), GatedActors.named("Alloc"));
+
+      CompletionStage<Void> store = z.store("swap0", 7, pages.page(7, PageGenerator.Kind.C50));
+      fault.first().get(30, TimeUnit.SECONDS);
+      assertEngineFailed(store);
+      assertThat(answer(z.whenFailed())).contains("size class actor").contains("pages in the pool are lost");
+      assertEngineFailed(z.load("swap0", 7));
+    }
+  }
+}
