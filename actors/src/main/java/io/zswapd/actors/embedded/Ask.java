@@ -73,8 +73,6 @@ final class Ask {
   private final Executor tasks;
   /** Completed once if the engine fails: from then on every request fails at once. */
   private final CompletableFuture<String> engineFailed;
-  /** The one actor still asked after a failure: it answers everything itself (stats, shutdown). */
-  private final RecipientRef<?> answersAfterFailure;
 
   /** Where a request's future is completed, and so where the caller's callbacks run. */
   enum Completion {
@@ -85,19 +83,16 @@ final class Ask {
   }
 
   Ask(ActorSystem<?> system, Duration timeout, String name) {
-    this(system, timeout, name, new CompletableFuture<>(), null);
+    this(system, timeout, name, new CompletableFuture<>());
   }
 
   /**
-   * @param engineFailed        completed (with what failed) if the engine fails: requests waiting
-   *                            then fail at the next sweep (within {@link #SWEEP}), later ones at
-   *                            once, but for those to {@code answersAfterFailure}
-   * @param answersAfterFailure the engine's guardian, which answers (refuses, or reports) by itself
+   * @param engineFailed completed (with what failed) if the engine fails: requests waiting then
+   *                     fail at the next sweep (within {@link #SWEEP}), later ones at once; all
+   *                     but {@link #control} requests, which the guardian still answers itself
    */
-  Ask(ActorSystem<?> system, Duration timeout, String name, CompletableFuture<String> engineFailed,
-      RecipientRef<?> answersAfterFailure) {
+  Ask(ActorSystem<?> system, Duration timeout, String name, CompletableFuture<String> engineFailed) {
     this.engineFailed = engineFailed;
-    this.answersAfterFailure = answersAfterFailure;
     this.timeout = timeout;
     this.tasks = system.dispatchers().lookup(EngineDispatcher.SELECTOR);
     long expiryTicks = Math.max(1, (timeout.toNanos() + SWEEP.toNanos() - 1) / SWEEP.toNanos());
@@ -116,13 +111,25 @@ final class Ask {
   }
 
   /**
+   * A request to the engine's guardian that it answers by itself even after an engine failure
+   * (stats, shutdown, settings): it is sent and waited for as usual then, not failed at once.
+   */
+  <Req, Res> CompletableFuture<Res> control(RecipientRef<Req> guardian, Function<ActorRef<Res>, Req> request) {
+    return ask(guardian, request, null, Function.identity(), Completion.TASK, true);
+  }
+
+  /**
    * As {@link #ask(RecipientRef, Function)}, completed with {@code map} applied to the reply
    * (an exception it throws fails the future) where {@code completion} says, and recording in
    * {@code latency} (when not null) the nanoseconds from now to the reply.
    */
   <Req, Res, V> CompletableFuture<V> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
       Histogram latency, Function<Res, V> map, Completion completion) {
-    boolean survivesFailure = target.equals(answersAfterFailure);
+    return ask(target, request, latency, map, completion, false);
+  }
+
+  private <Req, Res, V> CompletableFuture<V> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
+      Histogram latency, Function<Res, V> map, Completion completion, boolean survivesFailure) {
     ReplyRef<Res, V> reply = new ReplyRef<>(latency, map, completion == Completion.TASK ? tasks : null,
         survivesFailure);
     CompletableFuture<V> future = reply.future;

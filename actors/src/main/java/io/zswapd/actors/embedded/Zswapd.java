@@ -129,9 +129,9 @@ public final class Zswapd implements Extension {
     this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos, spawnHook, failed::complete),
         "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
-    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed, guardian);
+    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
     EngineWatch.start(system, guardian, failed);
-    this.routes = asks.ask(guardian, ZswapGuardian.GetRoutes::new);
+    this.routes = asks.control(guardian, ZswapGuardian.GetRoutes::new);
     String codec = settings.pool().compressor().configName();
     this.requestMetrics = RequestMetrics.of(system.name(), codec,
         settings.exports().stream().map(ExportSettings::name).toList());
@@ -426,7 +426,7 @@ public final class Zswapd implements Extension {
 
   /** Every counter: pool, exports, size classes. */
   public CompletionStage<EngineStats> stats() {
-    return ask(EngineCommand.GetStats::new);
+    return control(EngineCommand.GetStats::new);
   }
 
   /**
@@ -435,7 +435,7 @@ public final class Zswapd implements Extension {
    * pages, or {@code LRU} the coldest. Exports without a backing file are skipped.
    */
   public CompletionStage<WritebackResult> writeback(WritebackMode mode) {
-    return ask((ActorRef<WritebackResult> r) -> new EngineCommand.Writeback(mode, r));
+    return control((ActorRef<WritebackResult> r) -> new EngineCommand.Writeback(mode, r));
   }
 
   /**
@@ -443,7 +443,7 @@ public final class Zswapd implements Extension {
    * closed, and later requests for it are refused.
    */
   public CompletionStage<ZswapGuardian.ExportRemoved> removeExport(String name) {
-    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>ask(guardian,
+    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>control(guardian,
         r -> new ZswapGuardian.RemoveExport(name, r));
   }
 
@@ -471,7 +471,7 @@ public final class Zswapd implements Extension {
     } catch (SettingsException e) {
       return invalid(e.getMessage());
     }
-    return asks.<ZswapGuardian.Command, ZswapGuardian.SettingChanged>ask(guardian,
+    return asks.<ZswapGuardian.Command, ZswapGuardian.SettingChanged>control(guardian,
         r -> new ZswapGuardian.ChangeSetting(change, r));
   }
 
@@ -480,12 +480,12 @@ public final class Zswapd implements Extension {
    * > mem_used_max}). Stats asked for after this completes show the new maximum.
    */
   public CompletionStage<Void> resetMax() {
-    return asks.<ZswapGuardian.Command, Done>ask(guardian, ZswapGuardian.ResetMax::new).thenApply(d -> null);
+    return asks.<ZswapGuardian.Command, Done>control(guardian, ZswapGuardian.ResetMax::new).thenApply(d -> null);
   }
 
   /** Compacts every size class now. */
   public CompletionStage<CompactionResult> compact() {
-    return ask(EngineCommand.Compact::new);
+    return control(EngineCommand.Compact::new);
   }
 
   /**
@@ -501,7 +501,7 @@ public final class Zswapd implements Extension {
    * }</pre>
    */
   public CompletionStage<MigrationResult> migrate() {
-    return ask(EngineCommand.Migrate::new);
+    return control(EngineCommand.Migrate::new);
   }
 
   /**
@@ -515,7 +515,7 @@ public final class Zswapd implements Extension {
    * }</pre>
    */
   public CompletionStage<Long> reset(String export) {
-    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportReset>ask(guardian,
+    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportReset>control(guardian,
         r -> new ZswapGuardian.ResetExport(export, r))
         .thenCompose(r -> r.existed()
             ? CompletableFuture.completedStage(r.pagesFreed())
@@ -530,13 +530,13 @@ public final class Zswapd implements Extension {
    * actor system terminates.
    */
   public CompletionStage<ShutdownReport> shutdown() {
-    return asks.ask(guardian, ZswapGuardian.Shutdown::new);
+    return asks.control(guardian, ZswapGuardian.Shutdown::new);
   }
 
   /** Adds an export at run time; completes with false when one of that name exists. */
   public CompletionStage<Boolean> addExport(String name, long sizeBytes) {
     ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty(), OptionalLong.empty());
-    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>ask(guardian,
+    return asks.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>control(guardian,
         r -> new ZswapGuardian.AddExport(e, r))
         .thenApply(ZswapGuardian.ExportAdded::created);
   }
@@ -584,6 +584,11 @@ public final class Zswapd implements Extension {
   public static final int FLOW_BATCH = 64;
 
   // ---- plumbing -----------------------------------------------------------------------------
+
+  /** A pool-wide command the guardian answers by itself even after a failure (see {@link #whenFailed}). */
+  private <R> CompletableFuture<R> control(Function<ActorRef<R>, EngineCommand> request) {
+    return asks.control(guardian, r -> new ZswapGuardian.Engine(request.apply(r)));
+  }
 
   private <R> CompletableFuture<R> ask(Function<ActorRef<R>, EngineCommand> request) {
     return ask(request, null, Function.identity(), Ask.Completion.TASK);
