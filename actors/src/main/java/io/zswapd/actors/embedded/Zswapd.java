@@ -43,10 +43,13 @@ import io.zswapd.protocol.engine.WritebackResult;
 import kamon.metric.Histogram;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -147,26 +150,39 @@ public final class Zswapd implements Extension {
 
   /**
    * Opens every export's backing file now, so a path that cannot be opened stops the start
-   * with one line naming the export and the file.
+   * with one line naming the export and the file. Two exports naming one file by the same path
+   * are refused by the settings; by different paths (a link, a directory reached two ways) here,
+   * before the second is opened.
    */
   private static Map<String, BackingIo> openBackingFiles(ActorSystem<?> system, ZswapdSettings settings) {
     ZswapdSetup.BackingIoFactory factory = system.settings().setup().get(ZswapdSetup.class)
         .map(ZswapdSetup::backingIo)
-        .orElse(export -> FileBackingIo.open(export.backingFile().orElseThrow(),
+        .orElse(export -> FileBackingIo.open(export.backingFile().orElseThrow(), export.name(),
             system.dispatchers().lookup(DispatcherSelector.blocking())));
-    Map<String, BackingIo> opened = new HashMap<>();
+    Map<String, BackingIo> opened = new LinkedHashMap<>();
     for (ExportSettings e : settings.exports()) {
       if (e.backingFile().isPresent()) {
         try {
+          refuseSharedFile(e, opened);
           opened.put(e.name(), factory.open(e));
         } catch (IOException | RuntimeException failure) {
           opened.values().forEach(BackingIo::close);
-          throw new IllegalStateException("cannot open the backing file " + e.backingFile().get() + " of export \""
-              + e.name() + "\": " + failure.getMessage(), failure);
+          throw new IllegalStateException("export \"" + e.name() + "\": " + failure.getMessage(), failure);
         }
       }
     }
     return opened;
+  }
+
+  /** Throws when {@code e}'s backing file is one an export opened before it already uses. */
+  private static void refuseSharedFile(ExportSettings e, Map<String, BackingIo> opened) throws IOException {
+    Path file = e.backingFile().orElseThrow();
+    for (Map.Entry<String, BackingIo> other : opened.entrySet()) {
+      if (other.getValue() instanceof FileBackingIo io && Files.exists(file) && Files.isSameFile(file, io.path())) {
+        throw new IOException("backing file " + file + " is the file " + io.path() + " that export \""
+            + other.getKey() + "\" uses; each export needs a backing file of its own");
+      }
+    }
   }
 
   public ZswapdSettings settings() {
