@@ -158,6 +158,8 @@ final class EngineMetrics {
         e -> e.backing().writeErrors()));
     f.add(counter(BACKING_READ_ERRORS, "backing-file reads that failed (that load got EIO)", t,
         e -> e.backing().readErrors()));
+    f.add(counter(BACKING_CORRUPT_READS, "backing-file reads whose bytes failed their checksum (also read errors)",
+        t, e -> e.backing().corruptReads()));
     f.add(counter(BACKING_FULL, "writebacks refused because the backing file was full", t,
         e -> e.backing().backingFull()));
     f.add(gauge(BACKING_USED, "backing-file bytes holding pages", BYTES, t, e -> e.backing().bytesUsed()));
