@@ -78,6 +78,17 @@ class DaemonCommandLineTest {
   }
 
   @Test
+  void poolTheJvmsDirectMemoryCannotHoldStopsTheDaemonNamingTheFlag() throws IOException {
+    // the case: with 40 MiB of direct memory a 32 MiB pool used to become 4,096 bytes
+    Path config = Files.writeString(dir.resolve("pool.conf"), "zswapd.pool.max-size = 32 MiB\n");
+    ExternalTool.Result r = DaemonJar.run(List.of("-XX:MaxDirectMemorySize=40m"), "serve", "--config",
+        config.toString());
+    assertOneLineError(r, "zswapd.pool.max-size = 33554432 B (32.0 MiB) needs 96.0 MiB of direct memory");
+    assertThat(r.stderr()).as(r.describe()).contains("(-XX:MaxDirectMemorySize=40.0 MiB)",
+        "start java with -XX:MaxDirectMemorySize=96m or more, or lower zswapd.pool.max-size");
+  }
+
+  @Test
   void twoExportsNamingOneBackingFileStopTheDaemonNamingBoth() throws IOException {
     Path file = dir.resolve("shared.wb");
     Path config = Files.writeString(dir.resolve("shared.conf"), "zswapd.exports = [\n"

@@ -45,7 +45,13 @@ final class DaemonJar {
 
   /** {@code java -jar zswapd.jar args...}. */
   static List<String> command(String... args) {
+    return command(List.of(), args);
+  }
+
+  /** {@code java jvmOptions... -jar zswapd.jar args...}. */
+  static List<String> command(List<String> jvmOptions, String... args) {
     List<String> argv = new ArrayList<>(List.of(java().toString()));
+    argv.addAll(jvmOptions);
     if (Runtime.version().feature() >= 23) {
       // Akka 2.6 reads fields through sun.misc.Unsafe; from JDK 24 the JVM warns about it on
       // stderr unless told to allow it (the flag does not exist before JDK 23). README says so.
@@ -60,7 +66,12 @@ final class DaemonJar {
 
   /** Runs a command that ends by itself (help, usage and configuration errors). */
   static ExternalTool.Result run(String... args) {
-    return ExternalTool.run(Duration.ofSeconds(60), command(args).toArray(String[]::new));
+    return run(List.of(), args);
+  }
+
+  /** As {@link #run(String...)} with options for the JVM, such as {@code -XX:MaxDirectMemorySize=40m}. */
+  static ExternalTool.Result run(List<String> jvmOptions, String... args) {
+    return ExternalTool.run(Duration.ofSeconds(60), command(jvmOptions, args).toArray(String[]::new));
   }
 
   private static Path built() {
