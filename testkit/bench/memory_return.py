@@ -93,7 +93,7 @@ class Daemon:
         export_gib = max(4, gib)
         with open(self.conf, "w") as f:
             # the pool holds all that is written (nothing written back or refused) and stays
-            # under -XX:MaxDirectMemorySize=4g, so the daemon does not lower it
+            # with its headroom under -XX:MaxDirectMemorySize=4g (up to gib = 2), or the daemon refuses it
             f.write(f"""zswapd {{
   pool {{ max-size = {gib + 1} GiB }}
   exports = [ {{ name = "swap0", size = {export_gib} GiB }} ]

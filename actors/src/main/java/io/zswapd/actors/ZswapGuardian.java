@@ -11,7 +11,6 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.StashBuffer;
-import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.BackingStats;
@@ -116,7 +115,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   /**
    * @param pool           the pool settings now in force
-   * @param poolLimitBytes the limit in force: {@code pool.max-size}, lowered if direct memory could not hold it
+   * @param poolLimitBytes the limit in force: {@code pool.max-size} as now set
    * @param acceptBelowBytes once the limit is hit, stores are accepted again below this
    */
   public record SettingChanged(LiveSetting setting, PoolSettings pool, long poolLimitBytes, long acceptBelowBytes) {}
@@ -167,19 +166,6 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
 
 
-  /** Direct memory kept free for everything that is not the pool (Akka's TCP buffers, codecs). */
-  static final long DIRECT_MEMORY_RESERVE = 64L << 20;
-
-  /**
-   * The pool limit in force: {@code pool.max-size}, or less when the JVM's direct memory limit
-   * ({@code -XX:MaxDirectMemorySize}, by default the heap size) could not hold it; the pool's
-   * chunks are direct memory, and past that limit the JVM would throw instead of refusing.
-   */
-  public static long effectivePoolLimit(PoolSettings p, long maxDirectMemory) {
-    long room = Math.max(0, maxDirectMemory - DIRECT_MEMORY_RESERVE) / 4096 * 4096;
-    return Math.min(p.maxSizeBytes(), Math.max(room, 4096));
-  }
-
   private static long acceptBelow(long limit, PoolSettings p) {
     return (long) (limit * p.acceptThreshold()) / 4096 * 4096;
   }
@@ -202,13 +188,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
-      long maxDirect = OffHeap.maxDirectMemory();
-      long limit = effectivePoolLimit(p, maxDirect);
-      if (limit < p.maxSizeBytes()) {
-        ctx.getLog().warn("zswapd.pool.max-size = {} bytes exceeds what the JVM's direct memory limit ({} bytes) can "
-            + "hold; using {} bytes. Start java with -XX:MaxDirectMemorySize={}m or more to use the whole setting.",
-            p.maxSizeBytes(), maxDirect, limit, (p.maxSizeBytes() + DIRECT_MEMORY_RESERVE) / (1 << 20) + 1);
-      }
+      // Zswapd.get checked it against the JVM's direct-memory limit (DirectMemoryBudget)
+      long limit = p.maxSizeBytes();
       long acceptBelow = acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.POOL),
@@ -466,7 +447,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private Behavior<Command> onChangeSetting(ChangeSetting m) {
     LiveSetting change = m.setting();
     live = change.applyTo(live);
-    long limit = effectivePoolLimit(live, OffHeap.maxDirectMemory());
+    long limit = live.maxSizeBytes(); // Zswapd.set checked it against the direct-memory limit
     if (change instanceof LiveSetting.MaxSize || change instanceof LiveSetting.AcceptThreshold) {
       // Below the current usage, the next allocation finds no room: pool_limit_hit counts and
       // writeback (or, without a backing file, refusal) starts, as when the pool fills up.

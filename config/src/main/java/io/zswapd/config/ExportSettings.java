@@ -78,9 +78,31 @@ public record ExportSettings(
         throw entry.invalid("name",
             "duplicate export name, also used by " + firstKey + "; names must be unique");
       }
+      refuseSharedBackingFile(zswapd, entry, export, exports);
       exports.add(export);
     }
     return exports;
+  }
+
+  /**
+   * Two exports writing one file would overwrite each other's slots. Paths are compared as
+   * written, made absolute and normalised; the same file reached through different paths (a
+   * link) is refused when the files are opened.
+   */
+  private static void refuseSharedBackingFile(Section zswapd, Section entry, ExportSettings export,
+      List<ExportSettings> earlier) {
+    if (export.backingFile().isEmpty()) {
+      return;
+    }
+    Path file = export.backingFile().get().toAbsolutePath().normalize();
+    for (int i = 0; i < earlier.size(); i++) {
+      ExportSettings other = earlier.get(i);
+      if (other.backingFile().map(f -> f.toAbsolutePath().normalize().equals(file)).orElse(false)) {
+        throw entry.invalid("backing-file", "export \"" + export.name() + "\" and export \"" + other.name() + "\" ("
+            + zswapd.key("exports") + "[" + i + "]) name one backing file " + file
+            + "; each export needs a file of its own");
+      }
+    }
   }
 
   private static ExportSettings read(Section entry) {

@@ -1,6 +1,7 @@
 package io.zswapd.config;
 
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValueFactory;
 import java.time.Duration;
 import java.util.List;
@@ -165,9 +166,16 @@ public sealed interface LiveSetting {
     } catch (ConfigException.BadPath e) {
       known = false;
     }
-    String shown = fullKey.substring("zswapd.".length());
-    return new SettingsException(fullKey, known
-        ? fullKey + " cannot change while running; restart with --config (" + live + ")"
-        : "unknown setting \"" + shown + "\"; " + live);
+    if (known) {
+      return new SettingsException(fullKey, fullKey + " cannot change while running; restart with --config (" + live
+          + ")");
+    }
+    List<String> path;
+    try {
+      path = ConfigUtil.splitPath(fullKey);
+    } catch (ConfigException e) {
+      return new SettingsException(fullKey, fullKey + ": not a setting's name; " + live);
+    }
+    return new SettingsException(fullKey, KnownKeys.unknownSetting(path) + " (" + live + ")");
   }
 }

@@ -25,7 +25,9 @@ import java.util.function.LongSupplier;
  * }</pre>
  *
  * <p>Every factory throws {@link SettingsException} with a one-line message naming the key, the
- * value and what is allowed, so a daemon can print it and exit without a stack trace.
+ * value and what is allowed, so a daemon can print it and exit without a stack trace. A key under
+ * {@code zswapd} that no {@code reference.conf} defines is refused the same way, with the nearest
+ * known key when one is close ({@code KnownKeys}).
  *
  * @param pool    the compressed pool
  * @param exports the block devices / namespaces, at least one, names unique, in config order
@@ -66,6 +68,7 @@ public record ZswapdSettings(
       throw unreadable(documentOf(e, "<config>"), e);
     }
     Section zswapd = Section.of(full, "zswapd");
+    KnownKeys.check(zswapd.object());
     return new ZswapdSettings(
         PoolSettings.read(zswapd.section("pool"), physicalRamBytes),
         ExportSettings.readAll(zswapd),

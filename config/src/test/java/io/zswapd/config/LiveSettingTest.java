@@ -94,10 +94,15 @@ class LiveSettingTest {
   }
 
   @Test
-  void unknownKeysListTheLiveOnes() {
-    assertThat(refusal("pool.maxsize", "1 GiB")).isEqualTo("unknown setting \"pool.maxsize\"; settable while running:"
-        + " pool.max-size, pool.accept-threshold, pool.writeback.idle-after, pool.writeback.reclaim-timeout");
-    assertThat(refusal("pool..x", "1")).startsWith("unknown setting \"pool..x\"");
+  void unknownKeysSuggestTheNearestAndListTheLiveOnes() {
+    assertThat(refusal("pool.maxsize", "1 GiB")).isEqualTo("zswapd.pool.maxsize: unknown setting; did you mean"
+        + " zswapd.pool.max-size? (settable while running: pool.max-size, pool.accept-threshold,"
+        + " pool.writeback.idle-after, pool.writeback.reclaim-timeout)");
+    assertThat(refusal("zswapd.pool.writeback.idle-afterr", "1h"))
+        .startsWith("zswapd.pool.writeback.idle-afterr: unknown setting; did you mean zswapd.pool.writeback.idle-after?");
+    assertThat(refusal("pool.colour", "blue")).startsWith("zswapd.pool.colour: unknown setting; allowed in"
+        + " zswapd.pool: accept-threshold, arena-chunk-size, compression-level, compressor,");
+    assertThat(refusal("pool..x", "1")).startsWith("zswapd.pool..x: not a setting's name; settable while running:");
   }
 
   @Test

@@ -413,6 +413,24 @@ class ZswapdSettingsTest {
   }
 
   @Test
+  void twoExportsNamingOneBackingFileAreRefusedNamingBoth() {
+    SettingsException e = failure("zswapd.exports = [{ name = a, size = 1 GiB, backing-file = \"/var/lib/z/wb\" },"
+        + " { name = b, size = 1 GiB }, { name = c, size = 1 GiB, backing-file = \"/var/lib/z/../z/./wb\" }]");
+    assertThat(e.key()).isEqualTo("zswapd.exports[2].backing-file");
+    assertThat(e.getMessage()).isEqualTo("zswapd.exports[2].backing-file = \"/var/lib/z/../z/./wb\": export \"c\""
+        + " and export \"a\" (zswapd.exports[0]) name one backing file /var/lib/z/wb; each export needs a file of"
+        + " its own");
+  }
+
+  @Test
+  void relativeAndAbsolutePathsOfOneBackingFileAreTheSame() {
+    String here = Path.of("wb").toAbsolutePath().toString();
+    assertThat(failure("zswapd.exports = [{ name = a, size = 1 GiB, backing-file = wb },"
+        + " { name = b, size = 1 GiB, backing-file = \"" + here + "\" }]").getMessage())
+        .contains("export \"b\" and export \"a\"").contains("name one backing file " + here);
+  }
+
+  @Test
   void exportSizeNotAMultipleOf4KiBIsRefused() {
     SettingsException e = failure("zswapd.exports = [{ name = a, size = 10000 }]");
     assertThat(e.key()).isEqualTo("zswapd.exports[0].size");

@@ -11,13 +11,11 @@ import java.util.Locale;
 final class Banner {
   private Banner() {}
 
-  static String text(ZswapdSettings s, long poolLimit, NbdServer server, AdminServer admin,
+  static String text(ZswapdSettings s, NbdServer server, AdminServer admin,
       java.util.Optional<java.net.InetSocketAddress> metrics) {
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "zswapd ready: pool limit %s%s, %s, %d export(s)%n",
-        bytes(poolLimit), poolLimit < s.pool().maxSizeBytes()
-            ? " (max-size " + bytes(s.pool().maxSizeBytes()) + " lowered to fit -XX:MaxDirectMemorySize)" : "",
-        s.pool().compressor().configName(), s.exports().size()));
+    b.append(String.format(Locale.ROOT, "zswapd ready: pool limit %s, %s, %d export(s)%n",
+        bytes(s.pool().maxSizeBytes()), s.pool().compressor().configName(), s.exports().size()));
     for (ExportSettings e : s.exports()) {
       b.append(String.format(Locale.ROOT, "  export %-12s %s%s%n", e.name(), bytes(e.sizeBytes()),
           e.readOnly() ? " (read-only)" : ""));

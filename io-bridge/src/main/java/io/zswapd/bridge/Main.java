@@ -6,6 +6,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.zswapd.actors.arena.DirectMemoryBudget;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.bridge.admin.AdminClient;
 import io.zswapd.bridge.admin.AdminRequest;
@@ -110,7 +111,9 @@ public final class Main {
     Config config;
     try {
       config = loadConfig(configFile);
-      ZswapdSettings.fromConfig(config); // validate before anything starts
+      // validate before anything starts: values, unknown keys, and the pool against direct memory
+      ZswapdSettings settings = ZswapdSettings.fromConfig(config);
+      DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
     } catch (SettingsException e) {
       err.println("zswapd: " + e.getMessage());
       return 2;
@@ -234,7 +237,7 @@ public final class Main {
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-admin-stop",
         admin::stop);
-    LOG.info(StartupSummary.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin));
+    LOG.info(StartupSummary.text(zswapd.settings(), server, admin));
     if (System.getenv("MALLOC_MMAP_THRESHOLD_") == null && System.getProperty("os.name").startsWith("Linux")) {
       // glibc raises its mmap threshold past 2 MiB after the first chunk is freed; later chunks
       // then come from malloc's heap and their memory stays in the process after release.
@@ -242,7 +245,7 @@ public final class Main {
           + "(RSS does not fall after trims); start the daemon with MALLOC_MMAP_THRESHOLD_=131072 "
           + "(docs/OPERATIONS.md)");
     }
-    out.print(Banner.text(zswapd.settings(), zswapd.poolLimitBytes(), server, admin, zswapd.metricsAddress()));
+    out.print(Banner.text(zswapd.settings(), server, admin, zswapd.metricsAddress()));
     out.flush();
     // A failed engine serves nothing: stop (clients get EIO meanwhile, not a hang) and exit with
     // EX_SOFTWARE, so that systemd's Restart=on-failure starts a fresh daemon.

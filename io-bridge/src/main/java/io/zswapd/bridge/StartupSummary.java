@@ -30,7 +30,7 @@ import java.util.Locale;
 final class StartupSummary {
   private StartupSummary() {}
 
-  static String text(ZswapdSettings s, long poolLimit, NbdServer nbd, AdminServer admin) {
+  static String text(ZswapdSettings s, NbdServer nbd, AdminServer admin) {
     StringBuilder b = new StringBuilder("zswapd started\n");
     StringBuilder listeners = new StringBuilder();
     nbd.tcpAddress().ifPresent(a -> listeners.append(", NBD tcp ").append(address(a)));
@@ -55,10 +55,7 @@ final class StartupSummary {
           .append('\n');
     }
     PoolSettings p = s.pool();
-    b.append("  pool: limit ").append(sized(poolLimit));
-    if (poolLimit < p.maxSizeBytes()) {
-      b.append(" (max-size ").append(sized(p.maxSizeBytes())).append(" lowered to fit -XX:MaxDirectMemorySize)");
-    }
+    b.append("  pool: limit ").append(sized(p.maxSizeBytes()));
     b.append(String.format(Locale.ROOT, ", accept-threshold %.0f%%, arena chunks of %s, zspages of up to %d pages%n",
         p.acceptThreshold() * 100, StatsReport.human(p.arenaChunkSizeBytes()), p.maxPagesPerZspage()));
     b.append("  codec: ").append(p.compressor().configName())

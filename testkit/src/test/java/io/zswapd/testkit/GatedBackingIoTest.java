@@ -133,7 +133,7 @@ class GatedBackingIoTest {
   void backingStoreDefersAFreeBehindAHeldReadOverARealFile(@TempDir Path dir) throws Exception {
     var blocking = kit.system().dispatchers().lookup(DispatcherSelector.blocking());
     Path file = dir.resolve("swap0.wb");
-    GatedBackingIo io = GatedBackingIo.over(FileBackingIo.open(file, blocking));
+    GatedBackingIo io = GatedBackingIo.over(FileBackingIo.open(file, "swap0", blocking));
     ActorRef<BackingStore.Command> store = kit.spawn(BackingStore.create("swap0", io, BackingStore.UNLIMITED));
     TestProbe<WriteReply> writes = kit.createTestProbe();
     TestProbe<ReadReply> reads = kit.createTestProbe();

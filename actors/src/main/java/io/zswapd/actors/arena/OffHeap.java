@@ -35,21 +35,6 @@ public final class OffHeap {
 
   private OffHeap() {}
 
-  /**
-   * The JVM's limit on direct memory ({@code -XX:MaxDirectMemorySize}; by default the heap's
-   * maximum size). The pool's chunks count against it, so a pool limit above it would end in
-   * an OutOfMemoryError instead of a refused store.
-   */
-  public static long maxDirectMemory() {
-    try {
-      com.sun.management.HotSpotDiagnosticMXBean hotspot =
-          java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-      long configured = Long.parseLong(hotspot.getVMOption("MaxDirectMemorySize").getValue());
-      return configured > 0 ? configured : Runtime.getRuntime().maxMemory();
-    } catch (RuntimeException e) {
-      return Runtime.getRuntime().maxMemory();
-    }
-  }
 
   static ByteBuffer allocate(int bytes) {
     return ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);

@@ -10,7 +10,7 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
-import io.zswapd.actors.arena.OffHeap;
+import io.zswapd.actors.arena.DirectMemoryBudget;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.metrics.MetricsPublisher;
 import io.zswapd.actors.metrics.PrometheusEndpoint;
@@ -44,10 +44,13 @@ import io.zswapd.protocol.engine.WritebackResult;
 import kamon.metric.Histogram;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -71,6 +74,11 @@ import java.util.function.Function;
  * by default). Every method returns at once; failures complete the stage with a
  * {@link ZswapdException} carrying the engine's {@link EngineError}. A page that was never
  * stored, or was invalidated, loads as zeros.
+ *
+ * <p>{@code Zswapd.get} throws a {@link SettingsException} (one line) when the configuration is
+ * wrong: a bad value, an unknown key, or a {@code pool.max-size} the JVM's direct memory cannot
+ * hold ({@link DirectMemoryBudget}: the pool plus max(10%, 64 MiB)); and an
+ * {@link IllegalStateException} when a backing file cannot be opened.
  *
  * <p>{@code store} compresses the page on the calling thread before it returns (see
  * {@link PageCompressor}), so the caller may reuse its buffer immediately.
@@ -113,6 +121,7 @@ public final class Zswapd implements Extension {
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
+    DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
     this.compressor = PageCompressor.of(settings.pool());
     // The endpoint first: an address in use stops the start before any file is opened.
     this.metricsEndpoint = settings.metrics().prometheus()
@@ -154,26 +163,39 @@ public final class Zswapd implements Extension {
 
   /**
    * Opens every export's backing file now, so a path that cannot be opened stops the start
-   * with one line naming the export and the file.
+   * with one line naming the export and the file. Two exports naming one file by the same path
+   * are refused by the settings; by different paths (a link, a directory reached two ways) here,
+   * before the second is opened.
    */
   private static Map<String, BackingIo> openBackingFiles(ActorSystem<?> system, ZswapdSettings settings) {
     ZswapdSetup.BackingIoFactory factory = system.settings().setup().get(ZswapdSetup.class)
         .map(ZswapdSetup::backingIo)
-        .orElse(export -> FileBackingIo.open(export.backingFile().orElseThrow(),
+        .orElse(export -> FileBackingIo.open(export.backingFile().orElseThrow(), export.name(),
             system.dispatchers().lookup(DispatcherSelector.blocking())));
-    Map<String, BackingIo> opened = new HashMap<>();
+    Map<String, BackingIo> opened = new LinkedHashMap<>();
     for (ExportSettings e : settings.exports()) {
       if (e.backingFile().isPresent()) {
         try {
+          refuseSharedFile(e, opened);
           opened.put(e.name(), factory.open(e));
         } catch (IOException | RuntimeException failure) {
           opened.values().forEach(BackingIo::close);
-          throw new IllegalStateException("cannot open the backing file " + e.backingFile().get() + " of export \""
-              + e.name() + "\": " + failure.getMessage(), failure);
+          throw new IllegalStateException("export \"" + e.name() + "\": " + failure.getMessage(), failure);
         }
       }
     }
     return opened;
+  }
+
+  /** Throws when {@code e}'s backing file is one an export opened before it already uses. */
+  private static void refuseSharedFile(ExportSettings e, Map<String, BackingIo> opened) throws IOException {
+    Path file = e.backingFile().orElseThrow();
+    for (Map.Entry<String, BackingIo> other : opened.entrySet()) {
+      if (other.getValue() instanceof FileBackingIo io && Files.exists(file) && Files.isSameFile(file, io.path())) {
+        throw new IOException("backing file " + file + " is the file " + io.path() + " that export \""
+            + other.getKey() + "\" uses; each export needs a backing file of its own");
+      }
+    }
   }
 
   public ZswapdSettings settings() {
@@ -201,11 +223,6 @@ public final class Zswapd implements Extension {
    */
   public Optional<InetSocketAddress> metricsAddress() {
     return metricsEndpoint.map(PrometheusEndpoint::address);
-  }
-
-  /** The pool limit in force: {@code pool.max-size}, lowered if direct memory could not hold it. */
-  public long poolLimitBytes() {
-    return ZswapGuardian.effectivePoolLimit(settings.pool(), OffHeap.maxDirectMemory());
   }
 
   /** The page compressor this engine uses (codec, same-filled detection, huge threshold). */
@@ -459,15 +476,19 @@ public final class Zswapd implements Extension {
    *
    * <p>A limit below the memory in use takes effect at the next allocation: it counts a
    * {@code pool_limit_hit} and starts writeback (or, without a backing file, refuses stores until
-   * usage falls below the accept threshold), as when the pool fills up. A bad key or value
-   * completes the stage with a {@link ZswapdException} ({@code INVALID}) whose message is one line
-   * naming the key, the value and what is allowed, and changes nothing. {@link #settings()} stays
+   * usage falls below the accept threshold), as when the pool fills up. A bad key or value, or a
+   * limit the JVM's direct memory cannot hold ({@link DirectMemoryBudget}), completes the stage
+   * with a {@link ZswapdException} ({@code INVALID}) whose message is one line naming the key,
+   * the value and what is allowed, and changes nothing. {@link #settings()} stays
    * the configuration the engine started with; {@link #stats()} shows the limit in force.
    */
   public CompletionStage<ZswapGuardian.SettingChanged> set(String key, String value) {
     LiveSetting change;
     try {
       change = LiveSetting.parse(key, value);
+      if (change instanceof LiveSetting.MaxSize m) {
+        DirectMemoryBudget.check(m.bytes(), DirectMemoryBudget.jvmLimit());
+      }
     } catch (SettingsException e) {
       return invalid(e.getMessage());
     }

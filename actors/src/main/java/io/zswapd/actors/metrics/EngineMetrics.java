@@ -128,14 +128,14 @@ final class EngineMetrics {
     TagSet t = engineTags.withTag(EXPORT, export);
     TagSet c = codecTags.withTag(EXPORT, export);
     List<Feed<ExportStats>> f = new ArrayList<>();
-    f.add(gauge(STORED_PAGES, "pages held: compressed, raw or same-filled (zswap stored_pages)", NONE, t,
+    f.add(gauge(STORED_PAGES, "pages held in memory: compressed, raw or same-filled (zswap stored_pages)", NONE, t,
         ExportStats::storedPages));
-    f.add(gauge(ORIG_DATA_SIZE, "uncompressed bytes of the pages held (zram orig_data_size)", BYTES, t,
+    f.add(gauge(ORIG_DATA_SIZE, "uncompressed bytes of the pages held in memory (zram orig_data_size)", BYTES, t,
         ExportStats::origDataSize));
     f.add(gauge(COMPR_DATA_SIZE, "compressed bytes held; a huge page counts 4096 (zram compr_data_size)", BYTES, c,
         ExportStats::comprDataSize));
-    f.add(ratio(COMPRESSION_RATIO, "orig_data_size / compr_data_size (0 while nothing is compressed)", c,
-        e -> e.comprDataSize() == 0 ? 0 : (double) e.origDataSize() / e.comprDataSize()));
+    f.add(ratio(COMPRESSION_RATIO, "orig_data_size / compr_data_size, pages in memory (0 while nothing is compressed)",
+        c, ExportStats::compressionRatio));
     f.add(gauge(SAME_PAGES, "pages kept as one repeated word, no memory (zram same_pages)", NONE, t,
         ExportStats::samePages));
     f.add(gauge(HUGE_PAGES, "pages kept raw, incompressible (zram huge_pages)", NONE, t, ExportStats::hugePages));
@@ -158,6 +158,8 @@ final class EngineMetrics {
         e -> e.backing().writeErrors()));
     f.add(counter(BACKING_READ_ERRORS, "backing-file reads that failed (that load got EIO)", t,
         e -> e.backing().readErrors()));
+    f.add(counter(BACKING_CORRUPT_READS, "backing-file reads whose bytes failed their checksum (also read errors)",
+        t, e -> e.backing().corruptReads()));
     f.add(counter(BACKING_FULL, "writebacks refused because the backing file was full", t,
         e -> e.backing().backingFull()));
     f.add(gauge(BACKING_USED, "backing-file bytes holding pages", BYTES, t, e -> e.backing().bytesUsed()));

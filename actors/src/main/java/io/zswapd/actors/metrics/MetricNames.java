@@ -43,6 +43,7 @@ public final class MetricNames {
   public static final String BACKING_LOADS = "zswapd_backing_loads";
   public static final String BACKING_WRITE_ERRORS = "zswapd_backing_write_errors";
   public static final String BACKING_READ_ERRORS = "zswapd_backing_read_errors";
+  public static final String BACKING_CORRUPT_READS = "zswapd_backing_corrupt_reads";
   public static final String BACKING_FULL = "zswapd_backing_full";
   public static final String BACKING_USED = "zswapd_backing_used";
   public static final String BACKING_FILE = "zswapd_backing_file";

@@ -7,7 +7,8 @@ import io.zswapd.protocol.engine.PageImage;
  * counts, with zram's and zswap's meanings; owned and mutated by one shard only.
  */
 final class ShardCounters {
-  long storedPages;      // gauge: entries that hold a page (pool, backing or same-filled)
+  long storedPages;      // gauge: entries that hold a page (pool, backing or same-filled); the
+                         // export's stored_pages is this less writtenBackPages (SwapType)
   long samePages;        // gauge
   long hugePages;        // gauge: raw pages in the pool
   long comprBytes;       // gauge: compressed bytes in the pool

@@ -349,8 +349,11 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     ShardStats s = acc.shards();
     BackingStats b = acc.backing();
     BackingFigures figures = new BackingFigures(s.writtenBackPages(), s.writebacks(), s.loadsFromBacking(),
-        s.writeErrors(), s.readErrors(), s.backingFull(), b.bytesInUse(), b.fileEnd(), b.reads(), b.writes());
-    return new ExportStats(name, s.storedPages(), s.storedPages() * PageImage.PAGE_SIZE, s.comprBytes(),
+        s.writeErrors(), s.readErrors(), b.corruptReads(), s.backingFull(), b.bytesInUse(), b.fileEnd(), b.reads(), b.writes());
+    // the shards count every page an entry holds; the memory figures leave out the written-back
+    // ones, so that orig_data_size and compr_data_size count the same pages (ExportStats)
+    long inMemory = s.storedPages() - s.writtenBackPages();
+    return new ExportStats(name, inMemory, inMemory * PageImage.PAGE_SIZE, s.comprBytes(),
         s.samePages(), s.hugePages(), s.duplicateEntry(), s.rejectCompressPoor(), s.rejectAllocFail(),
         s.invalidatedPages(), s.loads(), s.stores(), figures);
   }

@@ -9,7 +9,7 @@ import java.util.concurrent.CompletionStage;
  *
  * <pre>{@code
  * Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
- * BackingIo io = FileBackingIo.open(Path.of("/var/lib/zswapd/swap0.wb"), blocking);
+ * BackingIo io = FileBackingIo.open(Path.of("/var/lib/zswapd/swap0.wb"), "swap0", blocking);
  * context.spawn(BackingStore.create("swap0", io, BackingStore.UNLIMITED), "backing");
  * }</pre>
  */

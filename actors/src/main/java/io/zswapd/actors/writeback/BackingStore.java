@@ -7,14 +7,18 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
+import java.util.zip.CRC32C;
 
 /**
  * The backing store of one export: where compressed pages go, still compressed, once the pool is
@@ -35,7 +39,18 @@ import java.util.function.Supplier;
  * <pre>
  *   offset  0          2048      4096  4160       6208
  *           | page 7   | (free)  | p 9 | page 12  |  end = 6208
+ *
+ *   one slot:  | the page's bytes (length) | CRC32C (4 bytes, big-endian) | padding to 64 |
  * </pre>
+ *
+ * <p><b>Checksums.</b> A page corrupted on disk (bit rot, another process writing into the file)
+ * may still decompress, LZ4 literals and raw pages above all, and would be returned as wrong
+ * data. So each slot ends with a CRC32C ({@link CRC32C}, hardware accelerated) of its offset and
+ * its bytes, written with them and checked on every read: a mismatch is a
+ * {@link ReadReply.ReadFailed} saying "checksum mismatch" (the load gets an I/O error) and counts
+ * {@code corruptReads}. The offset is in the sum so that bytes of another slot, written to the
+ * wrong place or copied, do not pass. Senders never see the trailer: {@link Write}, {@link Read}
+ * and {@link Free} name the page's length, and this actor adds {@value #CHECKSUM_BYTES} bytes.
  *
  * <p><b>Why frees wait for reads.</b> Message order makes a Free sent after a Read arrive after
  * it, but the read itself runs later, on the I/O executor. If the Free released the slot at once,
@@ -47,6 +62,7 @@ import java.util.function.Supplier;
  * <p><b>Figures</b> ({@link BackingStats}), after zram's {@code /sys/block/zramN/bd_stat}:
  * {@code slotsInUse} and {@code bytesInUse} are bd_count (zram's in 4 KiB pages), {@code reads}
  * is bd_reads and {@code writes} is bd_writes (zram's in pages; here one per operation).
+ * {@code corruptReads} has no zram counterpart (zram keeps no checksum).
  *
  * <pre>{@code
  * ActorRef<BackingStore.Command> store =
@@ -61,6 +77,9 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
 
   /** Capacity meaning "no backing-size": the file may grow as long as the disk allows. */
   public static final long UNLIMITED = Long.MAX_VALUE;
+
+  /** The checksum after a page's bytes in its slot. */
+  static final int CHECKSUM_BYTES = 4;
 
   public sealed interface Command {}
 
@@ -111,6 +130,7 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
   private long reads;
   private long writeErrors;
   private long readErrors;
+  private long corruptReads;
   private long fullCount;
 
   private BackingStore(ActorContext<Command> ctx, String export, BackingIo io, long capacityBytes) {
@@ -152,7 +172,7 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
           "empty write to the backing file of export " + export + "; a slot holds at least 1 byte"));
       return this;
     }
-    long offset = slots.allocate(w.bytes().length);
+    long offset = slots.allocate(slotBytes(w.bytes().length));
     if (offset < 0) {
       fullCount++;
       w.replyTo().tell(new WriteReply.WriteRefused(w.tag(), w.generation(),
@@ -160,8 +180,10 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
               + capacityBytes + " bytes (backing-size) used, no free slot of " + w.bytes().length + " bytes"));
       return this;
     }
+    byte[] slot = Arrays.copyOf(w.bytes(), slotBytes(w.bytes().length));
+    ByteBuffer.wrap(slot).putInt(w.bytes().length, checksum(offset, w.bytes(), w.bytes().length));
     ioInFlight++;
-    getContext().pipeToSelf(issue(() -> io.write(offset, w.bytes())),
+    getContext().pipeToSelf(issue(() -> io.write(offset, slot)),
         (done, failure) -> new WriteCompleted(w, offset, failure));
     return this;
   }
@@ -174,7 +196,7 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
       w.replyTo().tell(new WriteReply.Written(w.tag(), w.generation(), c.slotOffset()));
     } else {
       // nobody has been told the slot, so it can go back at once
-      slots.free(c.slotOffset(), w.bytes().length);
+      slots.free(c.slotOffset(), slotBytes(w.bytes().length));
       writeErrors++;
       String message = describe(c.failure());
       if (Long.bitCount(writeErrors) == 1) { // the 1st, 2nd, 4th, 8th...: a failing disk cannot flood the log
@@ -199,7 +221,7 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
     }
     readsInFlight.merge(r.slotOffset(), 1, Integer::sum);
     ioInFlight++;
-    getContext().pipeToSelf(issue(() -> io.read(r.slotOffset(), r.length())),
+    getContext().pipeToSelf(issue(() -> io.read(r.slotOffset(), slotBytes(r.length()))),
         (bytes, failure) -> new ReadCompleted(r, bytes, failure));
     return this;
   }
@@ -212,12 +234,24 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
       readsInFlight.remove(slot);
       Integer length = deferredFrees.remove(slot);
       if (length != null) {
-        slots.free(slot, length);
+        slots.free(slot, slotBytes(length));
       }
     }
     if (c.failure() == null) {
       reads++;
-      r.replyTo().tell(new ReadReply.ReadDone(r.pageIndex(), c.bytes()));
+      int stored = ByteBuffer.wrap(c.bytes()).getInt(r.length());
+      int computed = checksum(slot, c.bytes(), r.length());
+      if (stored == computed) {
+        r.replyTo().tell(new ReadReply.ReadDone(r.pageIndex(), Arrays.copyOf(c.bytes(), r.length())));
+      } else {
+        corruptReads++;
+        String message = String.format(Locale.ROOT, "backing file of export %s: checksum mismatch in the slot at"
+            + " offset %d (%d bytes): stored crc32c %08x, computed %08x", export, slot, r.length(), stored, computed);
+        if (Long.bitCount(corruptReads) == 1) { // the 1st, 2nd, 4th, 8th...
+          getContext().getLog().warn("export {}: corrupt page read back ({} so far): {}", export, corruptReads, message);
+        }
+        r.replyTo().tell(new ReadReply.ReadFailed(r.pageIndex(), message));
+      }
     } else {
       readErrors++;
       String message = describe(c.failure());
@@ -237,7 +271,7 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
     if (readsInFlight.containsKey(slot)) {
       deferredFrees.put(slot, f.length());
     } else {
-      slots.free(slot, f.length());
+      slots.free(slot, slotBytes(f.length()));
     }
     return this;
   }
@@ -273,7 +307,20 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
 
   private BackingStats stats() {
     return new BackingStats(slots.slotsInUse(), slots.bytesInUse(), slots.end(), writes, reads,
-        writeErrors, readErrors, fullCount, capacityBytes);
+        writeErrors, readErrors, corruptReads, fullCount, capacityBytes);
+  }
+
+  /** A slot's size for a page of {@code length} bytes: the bytes and their checksum. */
+  private static int slotBytes(int length) {
+    return length + CHECKSUM_BYTES;
+  }
+
+  /** CRC32C of the slot's offset (8 bytes, big-endian) and the first {@code length} bytes. */
+  static int checksum(long slotOffset, byte[] bytes, int length) {
+    CRC32C crc = new CRC32C();
+    crc.update(ByteBuffer.allocate(Long.BYTES).putLong(0, slotOffset));
+    crc.update(bytes, 0, length);
+    return (int) crc.getValue();
   }
 
   /** The I/O's stage; an implementation that throws instead of failing the stage fails it here. */

@@ -133,7 +133,7 @@ class BackingStoreTest {
     SplittableRandom rnd = new SplittableRandom(seed);
     Path file = dir.resolve("swap0.wb");
     Executor blocking = kit.system().dispatchers().lookup(DispatcherSelector.blocking());
-    ActorRef<BackingStore.Command> store = store(FileBackingIo.open(file, blocking), BackingStore.UNLIMITED);
+    ActorRef<BackingStore.Command> store = store(FileBackingIo.open(file, "swap0", blocking), BackingStore.UNLIMITED);
 
     Map<Long, byte[]> onDisk = new HashMap<>(); // slot -> bytes
     for (int round = 0; round < 3; round++) {

@@ -121,7 +121,6 @@ public final class AdminService {
   private static String limits(ZswapGuardian.SettingChanged c) {
     PoolSettings p = c.pool();
     return "pool limit in force " + c.poolLimitBytes() + " B (" + StatsReport.human(c.poolLimitBytes())
-        + (c.poolLimitBytes() < p.maxSizeBytes() ? ", lowered to fit -XX:MaxDirectMemorySize" : "")
         + "), accept below " + c.acceptBelowBytes() + " B (" + percent(p.acceptThreshold()) + ")";
   }
 

@@ -85,6 +85,7 @@ public final class StatsReport {
     out.add(bytes(2, "backing_file_bytes", b.fileBytes()));
     out.add(count(2, "write_errors", b.writeErrors()));
     out.add(count(2, "read_errors", b.readErrors()));
+    out.add(count(2, "corrupt_reads", b.corruptReads()));
     out.add(count(2, "backing_full", b.backingFull()));
     return out;
   }

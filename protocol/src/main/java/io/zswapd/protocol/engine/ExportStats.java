@@ -3,9 +3,20 @@ package io.zswapd.protocol.engine;
 /**
  * Counters of one export, named as zram's {@code mm_stat} and zswap's debugfs name them.
  *
- * @param storedPages        pages held (compressed, huge or same-filled): zswap {@code stored_pages}
- * @param origDataSize       bytes those pages would take uncompressed: zram {@code orig_data_size}
- * @param comprDataSize      compressed bytes held (huge pages count 4096): zram {@code compr_data_size}
+ * <p><b>Which pages each figure counts.</b> The memory figures ({@code storedPages},
+ * {@code origDataSize}, {@code comprDataSize}, {@code samePages}, {@code hugePages} and so
+ * {@link #compressionRatio()}) count the pages held in memory only: in the pool, or same-filled
+ * in their entry. A page written back to the backing file leaves all of them and is counted in
+ * {@link BackingFigures#writtenBackPages()} (zram's {@code bd_count}) instead; the export holds
+ * {@code storedPages + backing().writtenBackPages()} pages in all. zswap counts the same way
+ * (a written-back page leaves zswap). zram does not: it keeps a written-back page in
+ * {@code pages_stored}, so in {@code orig_data_size}, but takes its bytes out of
+ * {@code compr_data_size}, and the ratio of the two grows with every page written back.
+ *
+ * @param storedPages        pages held in memory (compressed, huge or same-filled): zswap {@code stored_pages}
+ * @param origDataSize       bytes those pages would take uncompressed, {@code storedPages} x 4096: zram
+ *                           {@code orig_data_size}, without the written-back pages zram counts there
+ * @param comprDataSize      compressed bytes in the pool (huge pages count 4096): zram {@code compr_data_size}
  * @param samePages          pages kept as one repeated word, no allocation: zram {@code same_pages}
  * @param hugePages          pages kept raw because they did not compress: zram {@code huge_pages}
  * @param duplicateEntry     stores that replaced a page already held: zswap {@code duplicate_entry}
@@ -29,4 +40,14 @@ public record ExportStats(
     long invalidatedPages,
     long loads,
     long stores,
-    BackingFigures backing) {}
+    BackingFigures backing) {
+
+  /**
+   * {@code origDataSize / comprDataSize}: how many bytes of pages each byte of the pool holds,
+   * same-filled pages counting as pages that take no bytes (as zram counts them); 0 while the pool
+   * holds no compressed byte. Both figures count the pages in memory only (see the class comment).
+   */
+  public double compressionRatio() {
+    return comprDataSize == 0 ? 0 : (double) origDataSize / comprDataSize;
+  }
+}

@@ -69,6 +69,37 @@ class DaemonCommandLineTest {
   }
 
   @Test
+  void misspeltKeyStopsTheDaemonNamingItAndTheNearestKnownKey() throws IOException {
+    Path config = Files.writeString(dir.resolve("typo.conf"), "zswapd {\n  pool.max-sise = 512 MiB\n}\n");
+    ExternalTool.Result r = DaemonJar.run("serve", "--config", config.toString());
+    assertOneLineError(r, "zswapd.pool.max-sise");
+    assertThat(r.stderr().strip()).as(r.describe())
+        .isEqualTo("zswapd: zswapd.pool.max-sise: unknown setting; did you mean zswapd.pool.max-size?");
+  }
+
+  @Test
+  void poolTheJvmsDirectMemoryCannotHoldStopsTheDaemonNamingTheFlag() throws IOException {
+    // the case: with 40 MiB of direct memory a 32 MiB pool used to become 4,096 bytes
+    Path config = Files.writeString(dir.resolve("pool.conf"), "zswapd.pool.max-size = 32 MiB\n");
+    ExternalTool.Result r = DaemonJar.run(List.of("-XX:MaxDirectMemorySize=40m"), "serve", "--config",
+        config.toString());
+    assertOneLineError(r, "zswapd.pool.max-size = 33554432 B (32.0 MiB) needs 96.0 MiB of direct memory");
+    assertThat(r.stderr()).as(r.describe()).contains("(-XX:MaxDirectMemorySize=40.0 MiB)",
+        "start java with -XX:MaxDirectMemorySize=96m or more, or lower zswapd.pool.max-size");
+  }
+
+  @Test
+  void twoExportsNamingOneBackingFileStopTheDaemonNamingBoth() throws IOException {
+    Path file = dir.resolve("shared.wb");
+    Path config = Files.writeString(dir.resolve("shared.conf"), "zswapd.exports = [\n"
+        + "  { name = a, size = 64 MiB, backing-file = \"" + file + "\" },\n"
+        + "  { name = b, size = 64 MiB, backing-file = \"" + file + "\" } ]\n");
+    ExternalTool.Result r = DaemonJar.run("serve", "--config", config.toString());
+    assertOneLineError(r, "export \"b\" and export \"a\" (zswapd.exports[0]) name one backing file " + file);
+    assertThat(file).doesNotExist();
+  }
+
+  @Test
   void controlCommandWithTheAdminEndpointOffSaysSoWithoutConnecting() throws IOException {
     Path config = Files.writeString(dir.resolve("off.conf"), "zswapd.admin.unix-socket = off\n");
     ExternalTool.Result r = DaemonJar.run("stats", "--config", config.toString());

@@ -66,7 +66,12 @@ final class DaemonJar {
 
   /** Runs a command that ends by itself (help, usage and configuration errors). */
   static ExternalTool.Result run(String... args) {
-    return ExternalTool.run(Duration.ofSeconds(60), command(args).toArray(String[]::new));
+    return run(List.of(), args);
+  }
+
+  /** As {@link #run(String...)} with options for the JVM, such as {@code -XX:MaxDirectMemorySize=40m}. */
+  static ExternalTool.Result run(List<String> jvmOptions, String... args) {
+    return ExternalTool.run(Duration.ofSeconds(60), command(jvmOptions, args).toArray(String[]::new));
   }
 
   private static Path built() {
