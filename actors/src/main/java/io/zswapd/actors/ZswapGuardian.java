@@ -442,7 +442,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   /** A shutdown after a failure: nothing can be drained or counted; not clean. */
-  static final ShutdownReport FAILED_REPORT = new ShutdownReport(-1, -1, -1, -1, -1);
+  static final ShutdownReport FAILED_REPORT = new ShutdownReport(-1, -1, -1, -1, -1, List.of("all: the engine had failed"));
 
   private Behavior<Command> onChangeSetting(ChangeSetting m) {
     LiveSetting change = m.setting();
@@ -577,13 +577,32 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     }
   }
 
+  /**
+   * How long each step of shutdown waits for its answers before it goes on without them (and
+   * says so): the steps together stay well inside the daemon's 30 s shutdown phase.
+   */
+  private static final Duration SHUTDOWN_STEP_TIMEOUT = Duration.ofSeconds(5);
+  private long shutdownStartNanos;
+  /** Shutdown steps that timed out and were passed over; reported, and the report is not clean. */
+  private final List<String> shutdownSkipped = new ArrayList<>();
+
+  private long shutdownMillis() {
+    return (System.nanoTime() - shutdownStartNanos) / 1_000_000;
+  }
+
   private Behavior<Command> onShutdown(Shutdown m) {
     shutDown = true;
+    shutdownStartNanos = System.nanoTime();
     ActorRef<Command> self = getContext().getSelf();
     List<ActorRef<SwapType.Command>> all = allSwapTypes();
-    ActorRef<InvalidateReply> gather = Gather.spawn(getContext(), all.size(), 0, (acc, r) -> acc,
-        acc -> self.tell(new ExportsInvalidated(m.replyTo())), FAN_OUT_TIMEOUT,
-        acc -> self.tell(new ExportsInvalidated(m.replyTo())));
+    LOG.info("shutdown: closing {} export(s) and invalidating their pages", all.size());
+    ActorRef<InvalidateReply> gather = Gather.spawn(getContext(), all.size(), 0, (acc, r) -> acc + 1,
+        acc -> self.tell(new ExportsInvalidated(m.replyTo())), SHUTDOWN_STEP_TIMEOUT, acc -> {
+          LOG.warn("shutdown: {} export(s) did not finish invalidating within {}; going on", all.size() - acc,
+              SHUTDOWN_STEP_TIMEOUT);
+          shutdownSkipped.add("invalidate exports");
+          self.tell(new ExportsInvalidated(m.replyTo()));
+        });
     for (ActorRef<SwapType.Command> e : all) {
       // Closed first: requests routed around the guardian are refused from now on, so none
       // lands after the invalidation.
@@ -596,11 +615,16 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private Behavior<Command> onExportsInvalidated(ExportsInvalidated m) {
     // Shards sent their frees (to size classes and backing stores) before answering, so the
     // backing stores close and the pool drains behind them.
+    LOG.info("shutdown: pages invalidated ({} ms); closing the backing files", shutdownMillis());
     ActorRef<Command> self = getContext().getSelf();
     List<ActorRef<SwapType.Command>> all = allSwapTypes();
     ActorRef<BackingStats> closed = Gather.spawn(getContext(), all.size(), 0L,
         (acc, b) -> acc + b.slotsInUse(), slots -> self.tell(new BackingClosed(slots, m.replyTo())),
-        FAN_OUT_TIMEOUT, slots -> self.tell(new BackingClosed(slots, m.replyTo())));
+        SHUTDOWN_STEP_TIMEOUT, slots -> {
+          LOG.warn("shutdown: a backing store did not close within {}; going on", SHUTDOWN_STEP_TIMEOUT);
+          shutdownSkipped.add("close backing files");
+          self.tell(new BackingClosed(-1, m.replyTo()));
+        });
     for (ActorRef<SwapType.Command> e : all) {
       e.tell(new SwapType.CloseBacking(closed));
     }
@@ -610,20 +634,37 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private Behavior<Command> onBackingClosed(BackingClosed m) {
     // Destroy, 2019 seed: size classes stop accepting migrations and the queued ones are
     // finished or refused before any page is drained; only then can chunks go.
+    LOG.info("shutdown: backing files closed ({} ms, {} slots left); stopping migration", shutdownMillis(),
+        m.backingSlotsInUse());
     ActorRef<Command> self = getContext().getSelf();
     ActorRef<MigrationWorker.Stopped> stopped = Gather.spawn(getContext(), 1, 0L, (a, s) -> a,
-        a -> self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo())), FAN_OUT_TIMEOUT,
-        a -> self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo())));
+        a -> self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo())), SHUTDOWN_STEP_TIMEOUT,
+        a -> {
+          LOG.warn("shutdown: the migration worker did not stop within {}; draining anyway", SHUTDOWN_STEP_TIMEOUT);
+          shutdownSkipped.add("stop migration");
+          self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo()));
+        });
     migration.tell(new MigrationWorker.Stop(stopped));
     return this;
   }
 
   private Behavior<Command> onMigrationsStopped(MigrationsStopped m) {
+    LOG.info("shutdown: migration stopped ({} ms); draining the pool", shutdownMillis());
     ActorRef<ShutdownReport> replyTo = m.replyTo();
     ActorRef<Pool.DrainReport> once = Gather.spawn(getContext(), 1, (Pool.DrainReport) null, (acc, d) -> d,
-        d -> replyTo.tell(new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
-            d.arena().chunksReleased(), m.backingSlotsInUse())),
-        FAN_OUT_TIMEOUT, d -> LOG.error("pool drain did not answer in {}", FAN_OUT_TIMEOUT));
+        d -> {
+          ShutdownReport report = new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
+              d.arena().chunksReleased(), m.backingSlotsInUse(), shutdownSkipped);
+          LOG.info("shutdown: pool drained ({} ms): {}", shutdownMillis(), report.clean() ? "nothing left"
+              : "left " + report);
+          replyTo.tell(report);
+        },
+        SHUTDOWN_STEP_TIMEOUT, d -> {
+          LOG.error("shutdown: the pool did not drain within {}", SHUTDOWN_STEP_TIMEOUT);
+          List<String> skipped = new ArrayList<>(shutdownSkipped);
+          skipped.add("drain the pool");
+          replyTo.tell(new ShutdownReport(-1, -1, -1, -1, m.backingSlotsInUse(), skipped));
+        });
     pool.tell(new Pool.Drain(once));
     return this;
   }

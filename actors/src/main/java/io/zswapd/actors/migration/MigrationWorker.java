@@ -219,9 +219,16 @@ public final class MigrationWorker extends AbstractBehavior<MigrationWorker.Comm
       r.tell(new MigrationResult(0, 0, 0, 0));
     }
     waitingOnDemand.clear();
+    if (phase == Phase.STATS) {
+      // Nothing of the pass has happened yet; the engine's stats may not even answer while it
+      // shuts down (its backing stores are closing), so the pass ends here.
+      timers.cancel(STATS_TIMER);
+      finishPass();
+    }
     if (phase == Phase.IDLE) {
       m.replyTo().tell(new Stopped(pagesMigrated, migrationsRefused));
     } else {
+      LOG.info("stopping: a migration pass is in flight (phase {}); it ends before the worker stops", phase);
       stoppers.add(m.replyTo());
     }
     return this;

@@ -80,6 +80,9 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
    */
   public record CloseBacking(ActorRef<BackingStats> replyTo) implements Command {}
 
+  /** The backing store closed (and stopped) with these last figures. */
+  private record BackingClosed(BackingStats last, ActorRef<BackingStats> replyTo) implements Command {}
+
   /** Whether this export has a backing file (answered with true/false). */
   public record HasBacking(ActorRef<Boolean> replyTo) implements Command {}
 
@@ -115,6 +118,11 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
   private final SpawnHook spawnHook;
   private boolean closed;
+  /**
+   * The backing store's last figures once it has closed (it stops then): stats report these
+   * rather than ask a store that is gone.
+   */
+  private BackingStats closedBacking;
 
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
@@ -181,11 +189,18 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
           return this;
         })
         .onMessage(CloseBacking.class, m -> {
-          if (backing == null) {
-            m.replyTo().tell(BackingStats.EMPTY);
+          if (backing == null || closedBacking != null) {
+            m.replyTo().tell(closedBacking == null ? BackingStats.EMPTY : closedBacking);
           } else {
-            backing.tell(new BackingStore.Close(m.replyTo()));
+            ActorRef<BackingStats> closed = getContext().messageAdapter(BackingStats.class,
+                last -> new BackingClosed(last, m.replyTo()));
+            backing.tell(new BackingStore.Close(closed));
           }
+          return this;
+        })
+        .onMessage(BackingClosed.class, m -> {
+          closedBacking = m.last();
+          m.replyTo().tell(m.last());
           return this;
         })
         .onMessage(HasBacking.class, m -> {
@@ -333,13 +348,14 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
-    ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (backing == null ? 0 : 1),
-        new StatsAcc(ShardStats.ZERO, BackingStats.EMPTY), StatsAcc::add,
+    boolean askBacking = backing != null && closedBacking == null;
+    ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (askBacking ? 1 : 0),
+        new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking), StatsAcc::add,
         acc -> m.replyTo().tell(exportStats(acc)), GATHER_TIMEOUT, acc -> m.replyTo().tell(exportStats(acc)));
     for (ActorRef<TreeShard.Command> shard : allShards) {
       shard.tell(new TreeShard.GetStats(gather.narrow()));
     }
-    if (backing != null) {
+    if (askBacking) {
       backing.tell(new BackingStore.GetStats(gather.narrow()));
     }
     return this;

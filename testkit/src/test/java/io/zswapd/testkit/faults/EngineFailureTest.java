@@ -1,6 +1,6 @@
 package io.zswapd.testkit.faults;
 
-import static io.zswapd.testkit.faults.CorruptPageTest.answer;
+import static io.zswapd.testkit.EngineFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -32,7 +32,7 @@ class EngineFailureTest {
   final PageGenerator pages = new PageGenerator(70);
 
   private static void assertEngineFailed(CompletionStage<?> request) {
-    assertThatThrownBy(() -> answer(request))
+    assertThatThrownBy(() -> await(request))
         .isInstanceOf(ZswapdException.class)
         .satisfies(e -> assertThat(((ZswapdException) e).code()).isEqualTo(ErrorCode.ENGINE_FAILED));
   }
@@ -42,21 +42,21 @@ class EngineFailureTest {
     GatedActors actors = new GatedActors();
     try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
       Zswapd z = engine.zswapd();
-      answer(z.store("swap0", 1, pages.page(1, PageGenerator.Kind.C50)));
-      answer(z.store("swap0", 20_000, pages.page(2, PageGenerator.Kind.C50))); // shard 1
+      await(z.store("swap0", 1, pages.page(1, PageGenerator.Kind.C50)));
+      await(z.store("swap0", 20_000, pages.page(2, PageGenerator.Kind.C50))); // shard 1
       ActorFault fault = actors.failOn("tree shard 0 on a load",
           GatedActors.actor(EngineActor.treeShard("swap0", 0)), GatedActors.named("LoadPage"));
 
       CompletionStage<byte[]> lost = z.load("swap0", 1);
       fault.first().get(30, TimeUnit.SECONDS);
       assertEngineFailed(lost);
-      String what = answer(z.whenFailed());
+      String what = await(z.whenFailed());
       assertThat(what).contains("tree shard 0 of export \"swap0\"").contains("pages 0..16384 are lost")
           .contains("injected failure");
       assertEngineFailed(z.load("swap0", 20_000));       // another shard: the engine serves nothing more
       assertEngineFailed(z.store("swap0", 2, pages.page(3, PageGenerator.Kind.C50)));
-      assertThat(answer(z.stats()).pool().memLimit()).as("stats answer with the parts alive (the pool)").isPositive();
-      assertThat(answer(z.shutdown()).clean()).as("a failed engine cannot account for its pages").isFalse();
+      assertThat(await(z.stats()).pool().memLimit()).as("stats answer with the parts alive (the pool)").isPositive();
+      assertThat(await(z.shutdown()).clean()).as("a failed engine cannot account for its pages").isFalse();
     }
   }
 
@@ -71,7 +71,7 @@ class EngineFailureTest {
       CompletionStage<Void> store = z.store("swap0", 7, pages.page(7, PageGenerator.Kind.C50));
       fault.first().get(30, TimeUnit.SECONDS);
       assertEngineFailed(store);
-      assertThat(answer(z.whenFailed())).contains("size class actor").contains("pages in the pool are lost");
+      assertThat(await(z.whenFailed())).contains("size class actor").contains("pages in the pool are lost");
       assertEngineFailed(z.load("swap0", 7));
     }
   }
