@@ -209,8 +209,7 @@ public final class Main {
       zswapd = Zswapd.get(system); // opens backing files and the metrics endpoint
     } catch (RuntimeException e) {
       err.println("zswapd: " + e.getMessage());
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().join();
+      stopAfterFailedStart(system);
       return 1;
     }
     NbdServer server;
@@ -219,8 +218,7 @@ public final class Main {
     } catch (CompletionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       err.println("zswapd: " + cause.getMessage());
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().join();
+      stopAfterFailedStart(system);
       return cause instanceof SettingsException ? 2 : 1;
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-nbd-stop",
@@ -231,8 +229,7 @@ public final class Main {
     } catch (CompletionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       err.println("zswapd: " + cause.getMessage());
-      system.terminate(); // runs the NBD server's stop task
-      system.getWhenTerminated().toCompletableFuture().join();
+      stopAfterFailedStart(system); // runs the NBD server's stop task too
       return 1;
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-admin-stop",
@@ -255,6 +252,17 @@ public final class Main {
     });
     system.getWhenTerminated().toCompletableFuture().join();
     return zswapd.whenFailed().toCompletableFuture().isDone() ? EXIT_ENGINE_FAILED : 0;
+  }
+
+  /**
+   * Stops what a failed start had started. The engine's shutdown steps, worth an INFO line each
+   * for a daemon that ran, are noise after a start that did not happen: the one error line
+   * printed before stays the only one.
+   */
+  private static void stopAfterFailedStart(ActorSystem<Void> system) {
+    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.zswapd")).setLevel(ch.qos.logback.classic.Level.WARN);
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().join();
   }
 
   /** The daemon's exit status when its engine failed: sysexits' EX_SOFTWARE. */

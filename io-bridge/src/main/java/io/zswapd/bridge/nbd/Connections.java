@@ -73,8 +73,8 @@ final class Connections extends AbstractBehavior<Connections.Command> {
 
   private record Waiter(long bytes, AsyncCallback<Long> grant) {}
 
-  static Behavior<Command> create(int maxConnections, long bufferBytes) {
-    return Behaviors.setup(ctx -> new Connections(ctx, maxConnections, bufferBytes));
+  static Behavior<Command> create(int maxConnections, long bufferBytes, NbdMetrics metrics) {
+    return Behaviors.setup(ctx -> new Connections(ctx, maxConnections, bufferBytes, metrics));
   }
 
   private final int maxConnections;
@@ -88,8 +88,11 @@ final class Connections extends AbstractBehavior<Connections.Command> {
   private long lastRefusalLogNanos;
   private boolean loggedOnce;
 
-  private Connections(ActorContext<Command> ctx, int maxConnections, long bufferBytes) {
+  private final NbdMetrics metrics;
+
+  private Connections(ActorContext<Command> ctx, int maxConnections, long bufferBytes, NbdMetrics metrics) {
     super(ctx);
+    this.metrics = metrics;
     this.maxConnections = maxConnections;
     this.bufferBytes = bufferBytes;
     this.available = bufferBytes;
@@ -119,6 +122,7 @@ final class Connections extends AbstractBehavior<Connections.Command> {
         .onMessage(Acquire.class, m -> {
           waiters.add(new Waiter(m.bytes(), m.grant()));
           grant();
+          metrics.bufferInUse(bufferBytes - available);
           return this;
         })
         .onMessage(Release.class, m -> {
@@ -163,6 +167,7 @@ final class Connections extends AbstractBehavior<Connections.Command> {
   }
 
   private void refused(String peer) {
+    metrics.refused();
     refusedSinceLog++;
     long now = System.nanoTime();
     if (!loggedOnce || now - lastRefusalLogNanos >= LOG_INTERVAL.toNanos()) {
@@ -181,6 +186,7 @@ final class Connections extends AbstractBehavior<Connections.Command> {
       available = bufferBytes;
     }
     grant();
+    metrics.bufferInUse(bufferBytes - available);
   }
 
   /** Grants waiting requests in arrival order while the first one fits. */

@@ -619,6 +619,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       if (export == null && ticks >= ticksOf(context.handshakeTimeout())) {
         LOG.info("nbd {}: closing: no export chosen within {} (zswapd.nbd.handshake-timeout)", peer,
             context.handshakeTimeout());
+        context.metrics().closed(NbdMetrics.Closed.HANDSHAKE_TIMEOUT);
         completeStage();
         return;
       }
@@ -628,6 +629,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       if (stalledTicks >= ticksOf(context.sendTimeout())) {
         LOG.info("nbd {}: closing: the client has read none of its replies for {} (zswapd.nbd.send-timeout);"
             + " {} bytes were waiting", peer, context.sendTimeout(), held);
+        context.metrics().closed(NbdMetrics.Closed.SEND_TIMEOUT);
         completeStage();
         return;
       }
@@ -637,6 +639,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       requestsAtTick = requests;
       if (context.idleTimeout().isPresent() && idleTicks >= ticksOf(context.idleTimeout().get())) {
         LOG.info("nbd {}: closing: idle for {} (zswapd.nbd.idle-timeout)", peer, context.idleTimeout().get());
+        context.metrics().closed(NbdMetrics.Closed.IDLE_TIMEOUT);
         completeStage();
       }
     }

@@ -28,6 +28,9 @@ import kamon.tag.TagSet;
  *   zswapd_nbd_errors_total{engine, export, code}        EPERM, EIO, ENOMEM, EINVAL, ENOSPC,
  *                                                        EOVERFLOW, ENOTSUP, ESHUTDOWN, other
  *   zswapd_nbd_connections{engine, export}               connections in transmission on the export
+ *   zswapd_nbd_buffer_bytes{engine}                      buffer-memory granted to connections
+ *   zswapd_nbd_connections_refused_total{engine}         connections closed at max-connections
+ *   zswapd_nbd_connections_closed_total{engine, reason}  handshake_timeout, send_timeout, idle_timeout
  * </pre>
  */
 final class NbdMetrics {
@@ -35,6 +38,18 @@ final class NbdMetrics {
   static final String BYTES = "zswapd_nbd";
   static final String ERRORS = "zswapd_nbd_errors";
   static final String CONNECTIONS = "zswapd_nbd_connections";
+  static final String BUFFER = "zswapd_nbd_buffer";
+  static final String REFUSED = "zswapd_nbd_connections_refused";
+  static final String CLOSED = "zswapd_nbd_connections_closed";
+
+  /** Why the server closed a connection on its own; the {@code reason} label. */
+  enum Closed {
+    HANDSHAKE_TIMEOUT, SEND_TIMEOUT, IDLE_TIMEOUT;
+
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
 
   /** Command label by NBD command type; types past the table are "other". */
   private static final String[] COMMANDS = {"read", "write", "disc", "flush", "trim", "cache", "write_zeroes",
@@ -104,9 +119,20 @@ final class NbdMetrics {
   }
 
   private final Map<String, ExportInstruments> byExport;
+  private final Gauge buffer;
+  private final Counter refused;
+  private final Counter[] closed = new Counter[Closed.values().length];
 
-  private NbdMetrics(Map<String, ExportInstruments> byExport) {
+  private NbdMetrics(Map<String, ExportInstruments> byExport, TagSet server) {
     this.byExport = Map.copyOf(byExport);
+    this.buffer = Kamon.gauge(BUFFER, "NBD buffer-memory granted to connections",
+        MeasurementUnit.information().bytes()).withTags(server);
+    this.refused = Kamon.counter(REFUSED, "NBD connections closed at once: max-connections were served")
+        .withTags(server);
+    for (Closed c : Closed.values()) {
+      closed[c.ordinal()] = Kamon.counter(CLOSED, "NBD connections the server closed, by reason")
+          .withTags(server.withTag("reason", c.label()));
+    }
   }
 
   static NbdMetrics of(String engine, Iterable<String> exports) {
@@ -114,7 +140,20 @@ final class NbdMetrics {
     for (String export : exports) {
       m.put(export, new ExportInstruments(TagSet.of(MetricNames.ENGINE, engine).withTag(MetricNames.EXPORT, export)));
     }
-    return new NbdMetrics(m);
+    return new NbdMetrics(m, TagSet.of(MetricNames.ENGINE, engine));
+  }
+
+  /** The bytes of buffer-memory granted to connections now (set by {@link Connections}, its owner). */
+  void bufferInUse(long bytes) {
+    buffer.update(bytes);
+  }
+
+  void refused() {
+    refused.increment();
+  }
+
+  void closed(Closed reason) {
+    closed[reason.ordinal()].increment();
   }
 
   /** The export's instruments, or null for a name the server does not serve. */
@@ -125,5 +164,10 @@ final class NbdMetrics {
   /** Removes every instrument from Kamon (the server stopped). */
   void close() {
     byExport.values().forEach(e -> e.all().forEach(Instrument::remove));
+    buffer.remove();
+    refused.remove();
+    for (Counter c : closed) {
+      c.remove();
+    }
   }
 }

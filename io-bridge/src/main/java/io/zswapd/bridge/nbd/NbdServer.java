@@ -76,7 +76,7 @@ public final class NbdServer {
     NbdSettings nbd = zswapd.settings().nbd();
     this.catalog = catalog(zswapd, nbd.maxPayloadBytes());
     this.metrics = NbdMetrics.of(system.name(), zswapd.settings().exports().stream().map(ExportSettings::name).toList());
-    this.connections = system.systemActorOf(Connections.create(nbd.maxConnections(), nbd.bufferBytes()),
+    this.connections = system.systemActorOf(Connections.create(nbd.maxConnections(), nbd.bufferBytes(), metrics),
         "nbd-connections", Props.empty());
     NbdBackend backend = new NbdBackend(zswapd, (Executor) system.executionContext());
     this.context = ConnectionContext.of(nbd, catalog, backend, metrics, connections, tls);
