@@ -72,6 +72,10 @@ zswapd.exports = [
 ]
 zswapd.nbd.tcp = "127.0.0.1:0"
 zswapd.nbd.unix-socket = "$dir/zswapd.sock"
+# Floods hold hundreds of connections (--flood-connections per client); the default limit of 64
+# would refuse the checked clients and the probe, which is right for a daemon but not what a run
+# measures. ConnectionLimitsTest covers the limit itself.
+zswapd.nbd.max-connections = 1024
 zswapd.admin.unix-socket = "$dir/zswapd-admin.sock"
 zswapd.metrics.prometheus = off
 EOF
