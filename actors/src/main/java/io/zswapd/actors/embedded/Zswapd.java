@@ -205,8 +205,9 @@ public final class Zswapd implements Extension {
   /**
    * Completes, with a line saying which actor failed and which pages are lost, if the engine
    * fails: an engine actor threw (a bug; bad input and I/O errors are answers, never throws).
-   * From then on every request, waiting or new, fails at once with {@code ENGINE_FAILED}; the
-   * daemon exits with status 70 so that its supervisor restarts it. An embedding application
+   * From then on every request, waiting or new, fails at once with {@code ENGINE_FAILED}
+   * (writeback, compaction and migration too: they need the engine's actors), except those the
+   * guardian answers by itself (stats, settings, exports, shutdown); the daemon exits with status 70 so that its supervisor restarts it. An embedding application
    * decides for itself, for example:
    *
    * <pre>{@code
@@ -452,7 +453,7 @@ public final class Zswapd implements Extension {
    * pages, or {@code LRU} the coldest. Exports without a backing file are skipped.
    */
   public CompletionStage<WritebackResult> writeback(WritebackMode mode) {
-    return control((ActorRef<WritebackResult> r) -> new EngineCommand.Writeback(mode, r));
+    return ask((ActorRef<WritebackResult> r) -> new EngineCommand.Writeback(mode, r));
   }
 
   /**
@@ -506,7 +507,7 @@ public final class Zswapd implements Extension {
 
   /** Compacts every size class now. */
   public CompletionStage<CompactionResult> compact() {
-    return control(EngineCommand.Compact::new);
+    return ask(EngineCommand.Compact::new);
   }
 
   /**
@@ -522,7 +523,7 @@ public final class Zswapd implements Extension {
    * }</pre>
    */
   public CompletionStage<MigrationResult> migrate() {
-    return control(EngineCommand.Migrate::new);
+    return ask(EngineCommand.Migrate::new);
   }
 
   /**

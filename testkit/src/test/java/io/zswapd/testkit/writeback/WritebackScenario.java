@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdSetup;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.ShutdownReport;
@@ -29,11 +30,16 @@ final class WritebackScenario implements AutoCloseable {
   final PageGenerator pages = new PageGenerator(2013);
 
   WritebackScenario(String extraHocon, GatedBackingIo io) {
+    this(extraHocon, io, SpawnHook.NONE);
+  }
+
+  /** With {@code actors} between the engine actors' mailboxes and their behaviors, to hold their messages. */
+  WritebackScenario(String extraHocon, GatedBackingIo io, SpawnHook actors) {
     this.io = io;
     this.engine = EngineFixture.start("""
         zswapd.pool.max-size = 64 MiB
         zswapd.exports = [ { name = "swap0", size = 1 GiB, backing-file = "/nonexistent/zswapd-test-backing" } ]
-        """ + extraHocon, new ZswapdSetup(export -> io));
+        """ + extraHocon, new ZswapdSetup(export -> io).withSpawnHook(actors));
     this.z = engine.zswapd();
   }
 

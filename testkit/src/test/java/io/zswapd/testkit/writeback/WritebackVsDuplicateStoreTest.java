@@ -40,6 +40,44 @@ class WritebackVsDuplicateStoreTest {
     }
   }
 
+  /**
+   * The duplicate-store case with a second writeback of the same page in flight: X is written
+   * back (write 0, held), rewritten, and written back again (write 1, held); then the stale
+   * write 0 completes while write 1 is still held. The victim for X now is write 1's: only the
+   * generation tells the two completions apart. Applied, write 0 would point X at the old bytes
+   * and free the new page's handle.
+   */
+  @Test
+  void staleFirstWritebackCompletingWhileASecondIsHeldIsFreedNotApplied() {
+    try (WritebackScenario s = new WritebackScenario()) {
+      long x = 5;
+      await(s.z.store(WritebackScenario.EXPORT, x, s.page(1)));
+      CompletionStage<WritebackResult> first = s.z.writeback(WritebackMode.ALL);
+      s.awaitWriteIssued(0);                                          // old bytes, held
+
+      await(s.z.store(WritebackScenario.EXPORT, x, s.page(2)));         // cancels the first victim
+      assertThat(await(first).writtenBack()).as("the first writeback's victim was rewritten").isZero();
+      CompletionStage<WritebackResult> second = s.z.writeback(WritebackMode.ALL);
+      s.awaitWriteIssued(1);                                          // new bytes, held
+
+      s.io.releaseWrite(0);                                           // the stale completion
+      assertThat(await(s.z.load(WritebackScenario.EXPORT, x)))
+          .as("X while its second writeback is held, after the stale first one completed").isEqualTo(s.page(2));
+      assertThat(s.engineStats().pool().handlesInUse()).as("the new page's handle is still in use").isEqualTo(1);
+      assertThat(second.toCompletableFuture().isDone()).as("the second writeback is held, so not answered").isFalse();
+
+      s.io.releaseWrite(1);
+      assertThat(await(second).writtenBack()).isEqualTo(1);
+      assertThat(await(s.z.load(WritebackScenario.EXPORT, x))).as("X read back from the file").isEqualTo(s.page(2));
+      ExportStats stats = s.stats();
+      assertThat(stats.backing().writtenBackPages()).isEqualTo(1);
+      assertThat(s.engineStats().pool().handlesInUse()).as("written back: no handle").isZero();
+      long slot = (await(s.io.writeCall(1)).length() + 63) & ~63L;      // slots are rounded up to 64 bytes
+      s.eventuallyBackingBytes(slot);                                 // write 0's slot was freed
+      s.assertNothingLeaks();
+    }
+  }
+
   @Test
   void rewriteAfterWritebackReplacesTheBackedPageAndFreesItsSlot() {
     try (WritebackScenario s = new WritebackScenario()) {
