@@ -12,7 +12,12 @@ import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.MigrationResult;
 import io.zswapd.protocol.engine.ShutdownReport;
+import io.zswapd.actors.embedded.ZswapdSetup;
+import io.zswapd.actors.pool.Pool;
+import io.zswapd.actors.support.EngineActor;
 import io.zswapd.testkit.EngineFixture;
+import io.zswapd.testkit.GatedActors;
+import io.zswapd.testkit.MessageGate;
 import io.zswapd.testkit.PageGenerator;
 import java.util.ArrayList;
 import java.util.List;
@@ -194,6 +199,82 @@ class DestroyVsMigrationTest {
       await(migrating); // answered, refused or finished, never lost
       assertThat(report.clean()).as("%s, seed %d", report, seed).isTrue();
       assertThat(report.chunksReleased()).as("seed %d", seed).isPositive();
+    }
+  }
+
+  // ---- the whole engine, the migration held at its size class -----------------------------------
+
+  private static final String HELD = "zswapd.pool { max-size = 512 MiB, arena-chunk-size = 64 KiB,"
+      + " migration { period = off, min-chunk-free = 10%, max-pages-per-pass = 64 } }";
+
+  /** An engine whose pool is fragmented (80% of 6,000 pages trimmed), its gates set before it starts. */
+  private static EngineFixture fragmented(GatedActors actors) {
+    EngineFixture engine = EngineFixture.start(HELD, ZswapdSetup.of(actors));
+    Zswapd z = engine.zswapd();
+    storeMixed(z, new PageGenerator(2019), 6_000, "swap0");
+    trim(z, "swap0", 6_000, new SplittableRandom(2019), new boolean[6_000]);
+    return engine;
+  }
+
+  /**
+   * Shutdown while a {@code Migrate} is held at its size class, through the whole engine: the
+   * worker closes the classes to migration ({@code StopMigrations}, which reaches the class
+   * before the held Migrate), and does not answer its {@code Stop} until that Migrate has come
+   * back; only then may the pool drain. Released, the Migrate is refused behind
+   * StopMigrations, its destination pages go back untouched, and nothing is left.
+   */
+  @Test
+  void shutdownWithAMigrateHeldAtItsSizeClassDrainsOnlyAfterItCameBackAndLeaksNothing() {
+    GatedActors actors = new GatedActors();
+    MessageGate migrates = actors.hold("a Migrate", GatedActors.role(EngineActor.Role.SIZE_CLASS),
+        SizeClass.Migrate.class);
+    try (EngineFixture engine = fragmented(actors)) {
+      Zswapd z = engine.zswapd();
+      CompletionStage<MigrationResult> migrating = z.migrate();
+      EngineActor cls = migrates.awaitArrival(0).actor();
+      MessageGate stop = actors.watch("StopMigrations at the held Migrate's class", GatedActors.actor(cls),
+          SizeClass.StopMigrations.class);
+      MessageGate drain = actors.watch("the pool's Drain", GatedActors.role(EngineActor.Role.POOL),
+          Pool.Drain.class);
+
+      CompletionStage<ShutdownReport> down = z.shutdown();
+      stop.awaitArrival(0);                  // the worker has handled Stop; the Migrate is still held
+      assertThat(drain.arrived()).as("the pool drained while a Migrate was held").isZero();
+      migrates.open();
+
+      ShutdownReport report = await(down);
+      assertThat(report.clean()).as("%s", report).isTrue();
+      assertThat(await(migrating).pagesMigrated()).as("the held Migrate was refused, nothing copied").isZero();
+    }
+  }
+
+  /**
+   * As above, but the Migrate stays held until the pool's {@code Drain} arrives: it can only
+   * arrive after the guardian gave up waiting for the worker ({@code stop migration} among the
+   * steps skipped), which shows the worker did not answer {@code Stop} while its Migrate was out.
+   * A worker that answered at once would let the drain through with no step skipped.
+   */
+  @Test
+  void aWorkerWhoseMigrateIsHeldDoesNotAnswerStopSoTheShutdownStepTimesOutAndSaysSo() {
+    GatedActors actors = new GatedActors();
+    MessageGate migrates = actors.hold("a Migrate", GatedActors.role(EngineActor.Role.SIZE_CLASS),
+        SizeClass.Migrate.class);
+    MessageGate drain = actors.hold("the pool's Drain", GatedActors.role(EngineActor.Role.POOL), Pool.Drain.class);
+    try (EngineFixture engine = fragmented(actors)) {
+      Zswapd z = engine.zswapd();
+      CompletionStage<MigrationResult> migrating = z.migrate();
+      migrates.awaitArrival(0);
+      CompletionStage<ShutdownReport> down = z.shutdown();
+      drain.awaitArrival(0);                 // after the guardian's step timeout (5 s), or at once if broken
+      migrates.open();                       // refused (StopMigrations came first), pages returned
+      await(migrating);
+      drain.open();
+
+      ShutdownReport report = await(down);
+      assertThat(report.stepsSkipped()).as("the worker answered Stop while its Migrate was held: %s", report)
+          .containsExactly("stop migration");
+      assertThat(report.handlesInUse()).isZero();
+      assertThat(report.arenaPagesInUse()).as("the refused Migrate returned its pages before the drain").isZero();
     }
   }
 
