@@ -34,7 +34,7 @@ import java.util.function.Predicate;
  * }</pre>
  */
 final class Daemon implements AutoCloseable {
-  static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  static final Duration START_TIMEOUT = Duration.ofSeconds(120);
   /** The last line of the banner; the whole banner is printed before it. */
   static final String BANNER_END = "Stop with SIGTERM or Ctrl-C.";
 

@@ -48,7 +48,7 @@ class DaemonMetricsDefaultTest {
       daemon.awaitReady();
       HttpClient http = HttpClient.newHttpClient();
       URI uri = URI.create("http://127.0.0.1:9095/metrics");
-      Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Awaitility.await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(daemon.output()).isEqualTo(200);
         assertThat(r.body()).contains("zswapd_mem_limit_bytes{");

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * by a crashed daemon is replaced.
  */
 class DaemonStartupFailureTest {
-  private static final Duration GIVE_UP = Duration.ofSeconds(30);
+  private static final Duration GIVE_UP = Duration.ofSeconds(120);
 
   @TempDir
   Path dir;
