@@ -12,6 +12,7 @@
 # Exit status: 0 when every page read back right or EIO, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. testkit/bench/daemon-start.sh
 py=/usr/bin/python3
 "$py" -c 'import nbd' 2>/dev/null || { echo "python3-libnbd is missing: apt-get install python3-libnbd" >&2; exit 2; }
 mvn -B -ntp -q -DskipTests package -pl config,protocol,actors,io-bridge >&2
@@ -32,11 +33,7 @@ zswapd.metrics.prometheus = off
 EOF
 (cd "$dir" && exec java -Xms256m -Xmx256m -jar zswapd.jar serve --config zswapd.conf > daemon.log 2>&1) &
 daemon=$!
-for _ in $(seq 1 1200); do
-  grep -q '^Stop with SIGTERM' "$dir/daemon.log" 2>/dev/null && break
-  kill -0 "$daemon" 2>/dev/null || { echo "the daemon exited at start:" >&2; cat "$dir/daemon.log" >&2; exit 3; }
-  sleep 0.1
-done
+await_banner "$dir/daemon.log" "$daemon"
 admin() { java -jar "$dir/zswapd.jar" "$@" --admin "$dir/zswapd-admin.sock"; }
 
 "$py" - "$dir" write <<'EOF'
