@@ -24,6 +24,7 @@
 # Exit status: the fuzzer's (0 passed, 1 failed, 2 usage); 3 if the daemon did not start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. testkit/bench/daemon-start.sh
 xmx=512m
 pool=256MiB
 size=8GiB
@@ -85,12 +86,7 @@ if [ "$backing" = 1 ]; then echo 'zswapd.pool.writeback.idle-after = 5s' >> "$di
   -XX:MaxDirectMemorySize=$((pool_bytes * 2 + (64 << 20))) -jar zswapd.jar serve --config zswapd.conf \
   > daemon.log 2>&1) &
 daemon=$!
-for _ in $(seq 1 600); do
-  grep -q '^Stop with SIGTERM' "$dir/daemon.log" 2>/dev/null && break
-  kill -0 "$daemon" 2>/dev/null || { echo "the daemon exited at start:" >&2; cat "$dir/daemon.log" >&2; exit 3; }
-  sleep 0.1
-done
-grep -q '^Stop with SIGTERM' "$dir/daemon.log" || { echo "the daemon did not start in 60 s:" >&2; cat "$dir/daemon.log" >&2; exit 3; }
+await_banner "$dir/daemon.log" "$daemon"
 port=$(sed -n 's/^  NBD over TCP: *127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir/daemon.log")
 echo "daemon pid $daemon: -Xmx$xmx, pool $pool, export fuzz $size$([ "$backing" = 1 ] && echo ' with a backing file'), TCP port $port; work directory $dir"
 
