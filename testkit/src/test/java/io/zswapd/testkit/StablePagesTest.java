@@ -146,17 +146,14 @@ class StablePagesTest {
   }
 
   /**
-   * What a copy-first engine gives and this one does not yet: a page changed while {@code store}
+   * The 2016 rule under a real race: a page changed while {@code store}
    * runs is stored as one snapshot of the buffer (each byte one the caller wrote there), never
-   * as an image that does not decode. Fails today, for two reasons: lz4 compressing memory that
-   * changes under it can emit a block its own decoder refuses (the load then fails CORRUPT), and
-   * {@code PageCompressor} reads a same-filled page's word again after checking the page
-   * ({@code SameFilledPage.isSameFilled}, then {@code word}), so a page can be stored as the
-   * first word of a later version repeated. Copying the caller's page once, then checking and
-   * compressing the copy, would give both.
+   * as an image that does not decode. Before {@code PageCompressor} copied the caller's page
+   * once and worked on the copy, this failed twice over: lz4 compressing memory that changed
+   * under it emitted blocks its own decoder refused (the load failed CORRUPT), and a same-filled
+   * page's word was read again after the check, so a page could be stored as the first word of
+   * a later version repeated.
    */
-  @org.junit.jupiter.api.Disabled("fails on the current engine: the page is compressed and checked in the caller's "
-      + "memory, not in a copy (see the javadoc)")
   @ParameterizedTest
   @EnumSource(value = Way.class, names = {"BYTE_ARRAY", "DIRECT_BUFFER", "STORE_FLOW"})
   void aPageChangedWhileStoreRunsIsStoredAsOneSnapshotOfIt(Way way) throws Exception {

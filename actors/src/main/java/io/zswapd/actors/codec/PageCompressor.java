@@ -17,6 +17,8 @@ import java.util.OptionalInt;
  * and the actors downstream only move finished bytes.
  *
  * <ol>
+ *   <li>the caller's page is copied once into a per-thread buffer; the steps below read only
+ *       that copy, so a buffer changed meanwhile is stored as one snapshot of it;</li>
  *   <li>a page of one repeated 8-byte word becomes {@link PageImage.SameFilled} (when
  *       {@code same-filled-pages} is on): nothing is compressed or allocated;</li>
  *   <li>otherwise it is compressed into the thread's scratch buffer, limited to
@@ -28,6 +30,8 @@ import java.util.OptionalInt;
  */
 public final class PageCompressor {
   private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[PageImage.PAGE_SIZE]);
+  /** The caller's page, copied once before anything reads it (stable pages). */
+  private static final ThreadLocal<byte[]> INPUT = ThreadLocal.withInitial(() -> new byte[PageImage.PAGE_SIZE]);
 
   private final CodecKind kind;
   private final OptionalInt level;
@@ -56,15 +60,20 @@ public final class PageCompressor {
       throw new IllegalArgumentException(
           "a page is exactly " + PageImage.PAGE_SIZE + " bytes, got " + page.remaining());
     }
-    if (sameFilled && SameFilledPage.isSameFilled(page)) {
-      return new PageImage.SameFilled(SameFilledPage.word(page));
+    // One copy of the caller's bytes, read once: everything below looks only at the copy, so a
+    // caller (or another thread) changing its buffer meanwhile cannot make the same-filled check,
+    // the word, the compressor and the raw page see different pages. Compressing memory that
+    // changes under it, the native lz4 wrote blocks its own decoder rejects.
+    byte[] input = INPUT.get();
+    page.get(page.position(), input, 0, PageImage.PAGE_SIZE);
+    ByteBuffer stable = ByteBuffer.wrap(input);
+    if (sameFilled && SameFilledPage.isSameFilled(stable)) {
+      return new PageImage.SameFilled(SameFilledPage.word(stable));
     }
     byte[] scratch = SCRATCH.get();
-    int n = PageCodecs.forCurrentThread(kind, level).compress(page, scratch, hugeThreshold - 1);
+    int n = PageCodecs.forCurrentThread(kind, level).compress(stable, scratch, hugeThreshold - 1);
     if (n < 0) {
-      byte[] raw = new byte[PageImage.PAGE_SIZE];
-      page.get(page.position(), raw, 0, raw.length);
-      return new PageImage.Raw(raw);
+      return new PageImage.Raw(input.clone());
     }
     return new PageImage.Compressed(Arrays.copyOf(scratch, n));
   }
