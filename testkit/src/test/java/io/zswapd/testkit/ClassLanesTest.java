@@ -58,6 +58,7 @@ class ClassLanesTest {
       int lanes = Math.max(1, Math.min(Math.min(cores, 4), 256 / classes));
       assertThat(Pool.lanes(geometry)).as("lanes per class with %d cores and %d classes", cores, classes)
           .isEqualTo(lanes);
+      await(z.stats()); // answered through the pool's size classes: they are spawned by now
       assertThat(actors.spawned().stream().filter(a -> a.role() == EngineActor.Role.SIZE_CLASS).count())
           .as("size-class actors: %d classes of %d lanes", classes, lanes).isEqualTo((long) classes * lanes);
 
