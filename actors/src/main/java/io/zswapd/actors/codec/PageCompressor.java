@@ -31,7 +31,8 @@ import java.util.OptionalInt;
 public final class PageCompressor {
   private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[PageImage.PAGE_SIZE]);
   /** The caller's page, copied once before anything reads it (stable pages). */
-  private static final ThreadLocal<byte[]> INPUT = ThreadLocal.withInitial(() -> new byte[PageImage.PAGE_SIZE]);
+  private static final ThreadLocal<ByteBuffer> INPUT =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocate(PageImage.PAGE_SIZE));
 
   private final CodecKind kind;
   private final OptionalInt level;
@@ -64,16 +65,14 @@ public final class PageCompressor {
     // caller (or another thread) changing its buffer meanwhile cannot make the same-filled check,
     // the word, the compressor and the raw page see different pages. Compressing memory that
     // changes under it, the native lz4 wrote blocks its own decoder rejects.
-    byte[] input = INPUT.get();
-    page.get(page.position(), input, 0, PageImage.PAGE_SIZE);
-    ByteBuffer stable = ByteBuffer.wrap(input);
+    ByteBuffer stable = INPUT.get().put(0, page, page.position(), PageImage.PAGE_SIZE);
     if (sameFilled && SameFilledPage.isSameFilled(stable)) {
       return new PageImage.SameFilled(SameFilledPage.word(stable));
     }
     byte[] scratch = SCRATCH.get();
     int n = PageCodecs.forCurrentThread(kind, level).compress(stable, scratch, hugeThreshold - 1);
     if (n < 0) {
-      return new PageImage.Raw(input.clone());
+      return new PageImage.Raw(stable.array().clone());
     }
     return new PageImage.Compressed(Arrays.copyOf(scratch, n));
   }

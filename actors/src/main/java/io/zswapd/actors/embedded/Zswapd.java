@@ -207,8 +207,9 @@ public final class Zswapd implements Extension {
    * fails: an engine actor threw (a bug; bad input and I/O errors are answers, never throws).
    * From then on every request, waiting or new, fails at once with {@code ENGINE_FAILED}
    * (writeback, compaction and migration too: they need the engine's actors), except those the
-   * guardian answers by itself (stats, settings, exports, shutdown); the daemon exits with status 70 so that its supervisor restarts it. An embedding application
-   * decides for itself, for example:
+   * guardian answers by itself (stats, settings, exports, shutdown); the daemon exits with
+   * status 70 so that its supervisor restarts it. An embedding application decides for itself,
+   * for example:
    *
    * <pre>{@code
    * zswapd.whenFailed().thenAccept(what -> log.error("compressed store lost: {}", what));
@@ -444,7 +445,8 @@ public final class Zswapd implements Extension {
 
   /** Every counter: pool, exports, size classes. */
   public CompletionStage<EngineStats> stats() {
-    return control(EngineCommand.GetStats::new);
+    // answered by the guardian itself even after a failure (see whenFailed)
+    return asks.control(guardian, r -> new ZswapGuardian.Engine(new EngineCommand.GetStats(r)));
   }
 
   /**
@@ -606,11 +608,6 @@ public final class Zswapd implements Extension {
   public static final int FLOW_BATCH = 64;
 
   // ---- plumbing -----------------------------------------------------------------------------
-
-  /** A pool-wide command the guardian answers by itself even after a failure (see {@link #whenFailed}). */
-  private <R> CompletableFuture<R> control(Function<ActorRef<R>, EngineCommand> request) {
-    return asks.control(guardian, r -> new ZswapGuardian.Engine(request.apply(r)));
-  }
 
   private <R> CompletableFuture<R> ask(Function<ActorRef<R>, EngineCommand> request) {
     return ask(request, null, Function.identity(), Ask.Completion.TASK);
