@@ -30,7 +30,6 @@ import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.support.SpawnHook;
-import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.LiveSetting;
@@ -69,7 +68,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   public sealed interface Command {}
 
-  public record Engine(EngineCommand command) implements Command {}
+  /** A command for the whole engine (page requests go to their export's {@link SwapType} instead). */
+  public record Engine(EngineCommand.Control command) implements Command {}
 
   /** Add an export at run time (an overflow-store namespace); answered with its settings. */
   public record AddExport(ExportSettings export, ActorRef<ExportAdded> replyTo) implements Command {}
@@ -90,16 +90,16 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   public static final long NAMESPACE_BYTES = 1L << 50;
 
   /**
-   * The configured exports' swap types and shard directories, for callers that route page
-   * requests themselves and skip the guardian's hop (and, for single pages, the swap type's).
-   * Configured exports never change after start.
+   * The routing table of page requests: each export's {@link SwapType}, the one place its page
+   * requests go. Immutable; a new table, with a higher {@code version}, is made whenever an
+   * export is added or removed. Overflow namespaces are not in it: their directories hold their
+   * own export's route.
    */
   public record GetRoutes(ActorRef<Routes> replyTo) implements Command {}
 
-  public record Routes(Map<String, ActorRef<SwapType.Command>> exports, Map<String, ShardDirectory> shards) {
+  public record Routes(long version, Map<String, ActorRef<SwapType.Command>> exports) {
     public Routes {
       exports = Map.copyOf(exports);
-      shards = Map.copyOf(shards);
     }
   }
 
@@ -222,8 +222,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final ActorRef<Pool.Command> pool;
   private final List<ActorRef<SizeClass.Command>> classes;
   private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
-  private final Map<String, ActorRef<SwapType.Command>> configured;
-  private final Map<String, ShardDirectory> configuredShards = new HashMap<>();
+  /** The routing table handed out now; replaced whole when an export is added or removed. */
+  private Routes routes;
   private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
   private boolean shutDown;
@@ -249,17 +249,15 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     List<ActorRef<SwapType.Command>> backed = new ArrayList<>();
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
-      ShardDirectory shards = new ShardDirectory(e.pages(), e.readOnly());
       ActorRef<SwapType.Command> ref = getContext().spawn(spawnHook.wrap(
           EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, e.name()),
           SwapType.create(e.name(), e.pages(), e.readOnly(), classes, geometry, compressor, io,
-              e.backingSizeBytes().orElse(BackingStore.UNLIMITED), shards, spawnHook)),
+              e.backingSizeBytes().orElse(BackingStore.UNLIMITED), spawnHook)),
           "export-" + actorName(e.name()), EngineDispatcher.SAME);
-      configuredShards.put(e.name(), shards);
       exports.put(e.name(), watched(ref));
       io.ifPresent(x -> backed.add(ref));
     }
-    this.configured = Map.copyOf(exports);
+    this.routes = new Routes(1, exports);
     this.live = settings.pool();
     WritebackSettings w = settings.pool().writeback();
     this.writeback = backed.isEmpty() ? null : watched(getContext().spawn(
@@ -307,12 +305,13 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private void addExport(ExportSettings e) {
     exports.put(e.name(), spawnSwapType(e.name(), e.pages(), e.readOnly()));
+    routes = new Routes(routes.version() + 1, exports);
   }
 
   private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
     return watched(getContext().spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
         SwapType.create(name, pages, readOnly, classes, geometry, compressor, Optional.empty(), BackingStore.UNLIMITED,
-            new ShardDirectory(pages, readOnly), spawnHook)), "export-" + actorName(name), EngineDispatcher.SAME));
+            spawnHook)), "export-" + actorName(name), EngineDispatcher.SAME));
   }
 
   private Behavior<Command> onOpenNamespace(OpenNamespace m) {
@@ -357,7 +356,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         })
         .onMessage(OpenNamespace.class, this::onOpenNamespace)
         .onMessage(GetRoutes.class, m -> {
-          m.replyTo().tell(new Routes(configured, configuredShards));
+          m.replyTo().tell(routes);
           return this;
         })
         .onMessage(SetPoolLimit.class, m -> {
@@ -409,7 +408,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private Behavior<Command> whenFailed(Command m) {
     EngineError error = EngineError.engineFailed(failure);
     if (m instanceof Engine e) {
-      EngineCommand c = e.command();
+      EngineCommand.Control c = e.command();
       if (c instanceof EngineCommand.GetStats s) {
         gatherStats(s.replyTo()); // partial after a short wait: what is alive still counts
       } else if (c instanceof EngineCommand.Writeback w) {
@@ -418,8 +417,6 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         k.replyTo().tell(new io.zswapd.protocol.engine.CompactionResult(0, 0));
       } else if (c instanceof EngineCommand.Migrate mig) {
         mig.replyTo().tell(new MigrationResult(0, 0, 0, 0));
-      } else {
-        refuse(c, error);
       }
     } else if (m instanceof Shutdown s) {
       s.replyTo().tell(FAILED_REPORT);
@@ -434,7 +431,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     } else if (m instanceof ResetMax r) {
       r.replyTo().tell(akka.Done.getInstance());
     } else if (m instanceof GetRoutes r) {
-      r.replyTo().tell(new Routes(configured, configuredShards));
+      r.replyTo().tell(routes);
     } else {
       getContext().getLog().debug("after the engine failed, dropped {}", m);
     }
@@ -464,82 +461,25 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private Behavior<Command> onEngine(Engine m) {
-    EngineCommand c = m.command();
+    EngineCommand.Control c = m.command();
     if (c instanceof EngineCommand.GetStats s) {
       gatherStats(s.replyTo());
-      return this;
-    }
-    if (c instanceof EngineCommand.Writeback w) {
+    } else if (c instanceof EngineCommand.Writeback w) {
       if (writeback == null || shutDown) {
         w.replyTo().tell(WritebackResult.NONE);
       } else {
         writeback.tell(new WritebackWorker.Writeback(w.mode(), w.replyTo()));
       }
-      return this;
-    }
-    if (c instanceof EngineCommand.Compact k) {
+    } else if (c instanceof EngineCommand.Compact k) {
       pool.tell(new Pool.Compact(k.replyTo()));
-      return this;
-    }
-    if (c instanceof EngineCommand.Migrate mig) {
+    } else if (c instanceof EngineCommand.Migrate mig) {
       if (shutDown) {
         mig.replyTo().tell(new MigrationResult(0, 0, 0, 0));
       } else {
         migration.tell(new MigrationWorker.MigrateNow(mig.replyTo()));
       }
-      return this;
-    }
-    String export = exportOf(c);
-    ActorRef<SwapType.Command> target = shutDown ? null : exports.get(export);
-    if (target == null) {
-      refuse(c, shutDown ? EngineError.shutDown()
-          : EngineError.noSuchExport(export));
-    } else {
-      target.tell(new SwapType.Request(c));
     }
     return this;
-  }
-
-  private static String exportOf(EngineCommand c) {
-    if (c instanceof EngineCommand.Store s) {
-      return s.export();
-    } else if (c instanceof EngineCommand.Patch p) {
-      return p.export();
-    } else if (c instanceof EngineCommand.Load l) {
-      return l.export();
-    } else if (c instanceof EngineCommand.Invalidate i) {
-      return i.export();
-    } else if (c instanceof EngineCommand.InvalidateRange r) {
-      return r.export();
-    } else if (c instanceof EngineCommand.InvalidateArea a) {
-      return a.export();
-    } else if (c instanceof EngineCommand.StoreRange s) {
-      return s.export();
-    } else if (c instanceof EngineCommand.LoadRange l) {
-      return l.export();
-    }
-    throw new IllegalArgumentException("no export in " + c);
-  }
-
-  /** Answers a page request with {@code error}, whatever its reply type. */
-  public static void refuse(EngineCommand c, EngineError error) {
-    if (c instanceof EngineCommand.Store s) {
-      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
-    } else if (c instanceof EngineCommand.Patch p) {
-      p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), error));
-    } else if (c instanceof EngineCommand.Load l) {
-      l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), error));
-    } else if (c instanceof EngineCommand.Invalidate i) {
-      i.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
-    } else if (c instanceof EngineCommand.InvalidateRange r) {
-      r.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
-    } else if (c instanceof EngineCommand.InvalidateArea a) {
-      a.replyTo().tell(new InvalidateReply.InvalidateFailed(error));
-    } else if (c instanceof EngineCommand.StoreRange s) {
-      s.replyTo().tell(new StoreReply.Refused(s.firstPage(), error));
-    } else if (c instanceof EngineCommand.LoadRange l) {
-      l.replyTo().tell(new LoadRangeReply.LoadRangeFailed(l.firstPage(), error));
-    }
   }
 
   /** Pool report and every export's stats, in any order. */
@@ -691,6 +631,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** Removal of one export: swapoff (every page invalidated), its backing file closed, then refused. */
   private Behavior<Command> onRemoveExport(RemoveExport m) {
     ActorRef<SwapType.Command> target = exports.remove(m.name());
+    if (target != null) {
+      routes = new Routes(routes.version() + 1, exports);
+    }
     if (target == null) {
       target = namespaceExports.remove(m.name());
     }

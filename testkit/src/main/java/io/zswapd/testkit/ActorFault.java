@@ -12,7 +12,7 @@ import java.util.function.Predicate;
  *
  * <pre>{@code
  * ActorFault lane = actors.failOn("size class actor 7 on an Alloc",
- *     GatedActors.actor(EngineActor.sizeClass(7)), m -> m instanceof SizeClass.Alloc);
+ *     GatedActors.actor(EngineActor.sizeClass(7)), m -> m instanceof SizeClass.Work);
  * ... store a page that lands there ...
  * lane.first().get(30, SECONDS);        // the lane threw
  * }</pre>

@@ -30,7 +30,7 @@ import java.util.function.Predicate;
  *   reads.open();                 // the read is served now, then everything after it
  * }
  * ActorFault f = actors.failOn("shard 3 of swap0 on a load",
- *     GatedActors.actor(EngineActor.treeShard("swap0", 3)), m -> m instanceof TreeShard.LoadPage);
+ *     GatedActors.actor(EngineActor.treeShard("swap0", 3)), m -> m instanceof TreeShard.Pages);
  * }</pre>
  *
  * <p>Gates and faults may be added before or after the engine starts; each applies to the

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.pool.Pool;
+import io.zswapd.actors.pool.ClassWork;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.EngineActor;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
  * A size class served by several actors (lanes) still looks like one class from outside, and
  * its pages really are spread over the lanes.
  *
- * <p>The rule ({@code Pool.lanes}, {@code TreeShard}): each class has max(1, min(cores, 4,
- * 256 / classes)) lane actors (one per core up to four, as many as the handle's 8 class bits
+ * <p>The rule ({@code Pool.lanes}, {@code TreeShard}): each class has max(1, min(cores,
+ * 4096 / classes)) lane actors (one per core, as many as the handle's 12 class bits
  * allow); a page's lane is its slot in its tree shard modulo the lanes, so the allocation of a
  * page of class c in slot s goes to actor {@code c * lanes + s % lanes}; the handle it gets back
  * names that actor, so every load of the page goes to the lane that stored it. Checked with
@@ -46,16 +47,14 @@ class ClassLanesTest {
   @Test
   void pagesOfOneClassSpreadOverItsLanesAndAreReadFromTheLaneThatStoredThem() {
     GatedActors actors = new GatedActors();
-    MessageGate allocs = actors.watch("an allocation at a size class",
-        GatedActors.role(EngineActor.Role.SIZE_CLASS), SizeClass.Alloc.class);
-    MessageGate reads = actors.watch("a read at a size class",
-        GatedActors.role(EngineActor.Role.SIZE_CLASS), SizeClass.Read.class);
+    MessageGate works = actors.watch("a shard's work at a size class",
+        GatedActors.role(EngineActor.Role.SIZE_CLASS), SizeClass.Work.class);
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 64 MiB\n", ZswapdSetup.of(actors))) {
       Zswapd z = engine.zswapd();
       PoolGeometry geometry = PoolGeometry.of(z.settings().pool().maxPagesPerZspage());
       int cores = Runtime.getRuntime().availableProcessors();
       int classes = geometry.classes().size();
-      int lanes = Math.max(1, Math.min(Math.min(cores, 4), 256 / classes));
+      int lanes = Math.max(1, Math.min(cores, 4096 / classes));
       assertThat(Pool.lanes(geometry)).as("lanes per class with %d cores and %d classes", cores, classes)
           .isEqualTo(lanes);
       await(z.stats()); // answered through the pool's size classes: they are spawned by now
@@ -84,30 +83,35 @@ class ClassLanesTest {
       Map<Long, EngineActor> storedAt = new HashMap<>();
       Map<Integer, Set<Integer>> lanesOfClass = new TreeMap<>();
       Map<Integer, Integer> pagesOfClass = new TreeMap<>();
-      for (int k = 0; k < allocs.arrived(); k++) {
-        GatedActors.Arrival a = allocs.arrival(k).getNow(null);
-        SizeClass.Alloc alloc = (SizeClass.Alloc) a.message();
-        long page = alloc.tag();
-        int geometryClass = geometry.classFor(alloc.data().length).index();
-        int lane = (int) (page % lanes);
-        assertThat(a.actor().index())
-            .as("page %d (%d bytes, class %d): allocated by lane slot %% lanes = %d of %d", page,
-                alloc.data().length, geometryClass, lane, lanes)
-            .isEqualTo(geometryClass * lanes + lane);
-        storedAt.put(page, a.actor());
-        lanesOfClass.computeIfAbsent(geometryClass, c -> new TreeSet<>()).add(a.actor().index() % lanes);
-        pagesOfClass.merge(geometryClass, 1, Integer::sum);
+      Set<Long> read = new TreeSet<>();
+      for (int k = 0; k < works.arrived(); k++) {
+        GatedActors.Arrival a = works.arrival(k).getNow(null);
+        ClassWork work = ((SizeClass.Work) a.message()).work();
+        for (int i = 0; i < work.allocs(); i++) {
+          long page = work.allocTag(i);
+          int geometryClass = geometry.classFor(work.allocLength(i)).index();
+          int lane = (int) (page % lanes);
+          assertThat(a.actor().index())
+              .as("page %d (%d bytes, class %d): allocated by lane slot %% lanes = %d of %d", page,
+                  work.allocLength(i), geometryClass, lane, lanes)
+              .isEqualTo(geometryClass * lanes + lane);
+          storedAt.put(page, a.actor());
+          lanesOfClass.computeIfAbsent(geometryClass, c -> new TreeSet<>()).add(a.actor().index() % lanes);
+          pagesOfClass.merge(geometryClass, 1, Integer::sum);
+        }
       }
       assertThat(storedAt).as("pages allocated").hasSize(pages);
 
       // Every load at the lane that stored the page.
-      Set<Long> read = new TreeSet<>();
-      for (int k = 0; k < reads.arrived(); k++) {
-        GatedActors.Arrival a = reads.arrival(k).getNow(null);
-        long page = ((SizeClass.Read) a.message()).pageIndex();
-        assertThat(a.actor()).as("the read of page %d goes to the lane that stored it", page)
-            .isEqualTo(storedAt.get(page));
-        read.add(page);
+      for (int k = 0; k < works.arrived(); k++) {
+        GatedActors.Arrival a = works.arrival(k).getNow(null);
+        ClassWork work = ((SizeClass.Work) a.message()).work();
+        for (int i = 0; i < work.reads(); i++) {
+          long page = work.readPage(i);
+          assertThat(a.actor()).as("the read of page %d goes to the lane that stored it", page)
+              .isEqualTo(storedAt.get(page));
+          read.add(page);
+        }
       }
       assertThat(read).as("pages read at the size classes").hasSize(pages);
       for (int i = 0; i < pages; i++) {

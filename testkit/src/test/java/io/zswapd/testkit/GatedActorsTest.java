@@ -9,6 +9,8 @@ import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.tree.TreeShard;
+import io.zswapd.protocol.engine.EngineCommand;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -49,11 +51,13 @@ class GatedActorsTest {
     try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
       Zswapd z = engine.zswapd();
       await(z.store("swap0", 0, page(0)), "the store that makes shard 0"); // routes settle on the shard
-      MessageGate stores = actors.hold("a StorePage at shard 0",
-          GatedActors.actor(EngineActor.treeShard("swap0", 0)), TreeShard.StorePage.class);
-      List<CompletableFuture<Void>> writes = List.of(z.store("swap0", 5, page(1)).toCompletableFuture(),
-          z.store("swap0", 5, page(2)).toCompletableFuture(), z.store("swap0", 5, page(3)).toCompletableFuture());
-      stores.awaitArrival(2);
+      MessageGate stores = actors.hold("a batch of pages at shard 0",
+          GatedActors.actor(EngineActor.treeShard("swap0", 0)), TreeShard.Pages.class);
+      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      for (int i = 1; i <= 3; i++) { // each its own batch: sent once the one before is held
+        writes.add(z.store("swap0", 5, page(i)).toCompletableFuture());
+        stores.awaitArrival(i - 1);
+      }
       assertThat(stores.held()).isEqualTo(3);
       assertThat(writes).noneMatch(CompletableFuture::isDone);
       assertThatThrownBy(() -> stores.release(7)).isInstanceOf(IllegalStateException.class)
@@ -64,7 +68,7 @@ class GatedActorsTest {
       assertThat(await(z.load("swap0", 5), "a load")).as("the last store wins: order kept").isEqualTo(page(3));
       await(z.store("swap0", 6, page(4)), "a store through the open gate");
       assertThat(stores.held()).isZero();
-      assertThat(stores.arrived()).isEqualTo(4);
+      assertThat(stores.arrived()).as("3 stores, the load, the last store").isEqualTo(5);
     }
   }
 
@@ -74,8 +78,8 @@ class GatedActorsTest {
     try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
       Zswapd z = engine.zswapd();
       await(z.store("swap0", 0, page(0)), "the store that makes shard 0");
-      MessageGate loads = actors.hold("a LoadPage at shard 0",
-          GatedActors.actor(EngineActor.treeShard("swap0", 0)), TreeShard.LoadPage.class);
+      MessageGate loads = actors.hold("a batch of pages at shard 0",
+          GatedActors.actor(EngineActor.treeShard("swap0", 0)), TreeShard.Pages.class);
       CompletableFuture<byte[]> first = z.load("swap0", 0).toCompletableFuture();
       loads.awaitArrival(0);
       CompletableFuture<byte[]> second = z.load("swap0", 1).toCompletableFuture();
@@ -92,13 +96,13 @@ class GatedActorsTest {
   @Test
   void aWatchRecordsTheActorAndThreadOfEachMessageAndHoldsNothing() {
     GatedActors actors = new GatedActors();
-    MessageGate allocs = actors.watch("an Alloc", GatedActors.role(EngineActor.Role.SIZE_CLASS),
-        SizeClass.Alloc.class);
+    MessageGate allocs = actors.watch("a shard's work", GatedActors.role(EngineActor.Role.SIZE_CLASS),
+        SizeClass.Work.class);
     try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
       await(engine.zswapd().store("swap0", 9, page(9)), "a store through a watch");
       GatedActors.Arrival a = allocs.awaitArrival(0);
       assertThat(a.actor().role()).isEqualTo(EngineActor.Role.SIZE_CLASS);
-      assertThat(a.message()).isInstanceOf(SizeClass.Alloc.class);
+      assertThat(((SizeClass.Work) a.message()).work().allocs()).isEqualTo(1);
       assertThat(a.thread()).contains("zswapd-test");
       assertThat(allocs.held()).isZero();
     }
@@ -112,13 +116,13 @@ class GatedActorsTest {
       await(z.store("swap0", 0, page(0)), "the store that makes shard 0");
       await(z.store("swap0", TreeShard.PAGES, page(1)), "the store that makes shard 1");
       ActorFault fault = actors.failOn("shard 1 on a load", GatedActors.actor(EngineActor.treeShard("swap0", 1)),
-          m -> m instanceof TreeShard.LoadPage);
+          m -> m instanceof TreeShard.Pages p && p.requests().get(0) instanceof EngineCommand.Load);
       assertThat(await(z.load("swap0", 0), "a load from shard 0")).isEqualTo(page(0));
       assertThat(fault.failures()).as("other actors and other messages pass").isZero();
       z.load("swap0", TreeShard.PAGES); // shard 1 throws on it (and so the engine fails: EngineFailureTest)
       GatedActors.Arrival failed = fault.first().get(30, TimeUnit.SECONDS);
       assertThat(failed.actor()).isEqualTo(EngineActor.treeShard("swap0", 1));
-      assertThat(failed.message()).isInstanceOf(TreeShard.LoadPage.class);
+      assertThat(((TreeShard.Pages) failed.message()).requests().get(0)).isInstanceOf(EngineCommand.Load.class);
       assertThat(fault.failures()).isEqualTo(1);
     }
   }

@@ -15,6 +15,7 @@ import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.tree.TreeShard;
+import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.PageImage;
 import java.nio.ByteBuffer;
@@ -556,16 +557,22 @@ class StablePagesTest {
     }
 
     boolean isStore(Object message) {
-      return message instanceof TreeShard.StorePage || message instanceof TreeShard.StoreRange;
+      return message instanceof TreeShard.Pages p && p.requests().stream()
+          .anyMatch(r -> r instanceof EngineCommand.Store || r instanceof EngineCommand.StoreRange);
     }
 
     /** The images a store message carries, by page. */
     void images(Object message, ImageSink sink) {
-      if (message instanceof TreeShard.StorePage s) {
-        sink.accept(s.pageIndex(), s.image());
-      } else if (message instanceof TreeShard.StoreRange r) {
-        for (int i = 0; i < r.images().length; i++) {
-          sink.accept(r.firstPage() + i, r.images()[i]);
+      if (!(message instanceof TreeShard.Pages p)) {
+        return;
+      }
+      for (EngineCommand.PageRequest request : p.requests()) {
+        if (request instanceof EngineCommand.Store s) {
+          sink.accept(s.pageIndex(), s.page());
+        } else if (request instanceof EngineCommand.StoreRange r) {
+          for (int i = 0; i < r.pages().length; i++) {
+            sink.accept(r.firstPage() + i, r.pages()[i]);
+          }
         }
       }
     }

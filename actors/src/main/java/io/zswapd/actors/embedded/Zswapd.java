@@ -18,9 +18,7 @@ import io.zswapd.actors.metrics.RequestMetrics;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.ShardRanges;
-import io.zswapd.actors.tree.ShardDirectory;
 import io.zswapd.actors.tree.SwapType;
-import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.FileBackingIo;
 import io.zswapd.config.ExportSettings;
@@ -56,6 +54,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -111,7 +110,9 @@ public final class Zswapd implements Extension {
   private final PageCompressor compressor;
   private final ActorRef<ZswapGuardian.Command> guardian;
   private final Ask asks;
-  private final CompletableFuture<ZswapGuardian.Routes> routes;
+  /** The routing table of page requests ({@link ZswapGuardian.Routes}); null until the engine has started. */
+  private final AtomicReference<ZswapGuardian.Routes> routes = new AtomicReference<>();
+  private final CompletableFuture<ZswapGuardian.Routes> firstRoutes;
   private final RequestMetrics requestMetrics;
   private final Optional<PrometheusEndpoint> metricsEndpoint;
   private final PageFlows flows = new PageFlows(this);
@@ -140,7 +141,7 @@ public final class Zswapd implements Extension {
         io.zswapd.actors.support.EngineDispatcher.PROPS);
     this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
     EngineWatch.start(system, guardian, failed);
-    this.routes = asks.control(guardian, ZswapGuardian.GetRoutes::new);
+    this.firstRoutes = refreshRoutes();
     String codec = settings.pool().compressor().configName();
     this.requestMetrics = RequestMetrics.of(system.name(), codec,
         settings.exports().stream().map(ExportSettings::name).toList());
@@ -261,9 +262,8 @@ public final class Zswapd implements Extension {
     if (m != null) {
       m.recordImage(image);
     }
-    return askShard(export, pageIndex, 1, PageRequest.WRITE,
-        (ActorRef<StoreReply> r) -> new TreeShard.StorePage(pageIndex, image, r),
-        r -> new EngineCommand.Store(export, pageIndex, image, r), m == null ? null : m.storeLatency(), Zswapd::stored);
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Store(export, pageIndex, image, r),
+        m == null ? null : m.storeLatency(), Zswapd::stored, Ask.Completion.REPLYING_THREAD);
   }
 
   /**
@@ -277,10 +277,8 @@ public final class Zswapd implements Extension {
     }
     byte[] copy = bytes.clone();
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askShard(export, pageIndex, 1, PageRequest.WRITE,
-        (ActorRef<StoreReply> r) -> new TreeShard.PatchPage(pageIndex, offset, copy, r),
-        r -> new EngineCommand.Patch(export, pageIndex, offset, copy, r), m == null ? null : m.storeLatency(),
-        Zswapd::stored);
+    return askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.Patch(export, pageIndex, offset, copy, r),
+        m == null ? null : m.storeLatency(), Zswapd::stored, Ask.Completion.REPLYING_THREAD);
   }
 
   private static Void stored(StoreReply reply) {
@@ -293,8 +291,8 @@ public final class Zswapd implements Extension {
   /** Loads a page: 4096 bytes, zeros if it was never stored or was invalidated. */
   public CompletionStage<byte[]> load(String export, long pageIndex) {
     RequestMetrics.ExportInstruments m = requestMetrics.export(export);
-    return askShard(export, pageIndex, 1, PageRequest.READ_PAGE, (ActorRef<LoadReply> r) -> new TreeShard.LoadPage(pageIndex, r),
-        r -> new EngineCommand.Load(export, pageIndex, r), m == null ? null : m.loadLatency(), Zswapd::loaded);
+    return askPage(export, (ActorRef<LoadReply> r) -> new EngineCommand.Load(export, pageIndex, r),
+        m == null ? null : m.loadLatency(), Zswapd::loaded, Ask.Completion.REPLYING_THREAD);
   }
 
   private static byte[] loaded(LoadReply reply) {
@@ -360,9 +358,8 @@ public final class Zswapd implements Extension {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       PageImage[] part = parts.length == 1 ? images : Arrays.copyOfRange(images, done, done + n);
       long first = firstPage + done;
-      parts[k] = askShard(export, first, n, PageRequest.WRITE, (ActorRef<StoreReply> r) -> new TreeShard.StoreRange(first, part, r),
-          r -> new EngineCommand.StoreRange(export, first, part, r), m == null ? null : m.storeLatency(),
-          Zswapd::stored);
+      parts[k] = askPage(export, (ActorRef<StoreReply> r) -> new EngineCommand.StoreRange(export, first, part, r),
+          m == null ? null : m.storeLatency(), Zswapd::stored, Ask.Completion.REPLYING_THREAD);
       done += n;
     }
     return parts.length == 1 ? parts[0].thenApply(v -> null) : CompletableFuture.allOf(parts);
@@ -388,9 +385,8 @@ public final class Zswapd implements Extension {
     for (int k = 0; k < parts.length; k++) {
       int n = ShardRanges.partLength(firstPage + done, count - done);
       long first = firstPage + done;
-      parts[k] = askShard(export, first, n, PageRequest.READ_RANGE, (ActorRef<LoadRangeReply> r) -> new TreeShard.LoadRange(first, n, r),
-          r -> new EngineCommand.LoadRange(export, first, n, r), m == null ? null : m.loadLatency(),
-          Zswapd::loadedRange);
+      parts[k] = askPage(export, (ActorRef<LoadRangeReply> r) -> new EngineCommand.LoadRange(export, first, n, r),
+          m == null ? null : m.loadLatency(), Zswapd::loadedRange, Ask.Completion.REPLYING_THREAD);
       done += n;
     }
     if (parts.length == 1) {
@@ -430,8 +426,8 @@ public final class Zswapd implements Extension {
 
   /** Forgets every page of the export (swapoff). */
   public CompletionStage<Long> invalidateArea(String export) {
-    return ask((ActorRef<InvalidateReply> r) -> new EngineCommand.InvalidateArea(export, r))
-        .thenApply(Zswapd::invalidated);
+    return askPage(export, (ActorRef<InvalidateReply> r) -> new EngineCommand.InvalidateArea(export, r), null,
+        Zswapd::invalidated, Ask.Completion.TASK);
   }
 
   private static Long invalidated(InvalidateReply reply) {
@@ -464,7 +460,8 @@ public final class Zswapd implements Extension {
    */
   public CompletionStage<ZswapGuardian.ExportRemoved> removeExport(String name) {
     return asks.<ZswapGuardian.Command, ZswapGuardian.ExportRemoved>control(guardian,
-        r -> new ZswapGuardian.RemoveExport(name, r));
+        r -> new ZswapGuardian.RemoveExport(name, r))
+        .thenCompose(removed -> refreshRoutes().thenApply(table -> removed));
   }
 
   /**
@@ -562,7 +559,7 @@ public final class Zswapd implements Extension {
     ExportSettings e = new ExportSettings(name, sizeBytes, false, Optional.empty(), OptionalLong.empty());
     return asks.<ZswapGuardian.Command, ZswapGuardian.ExportAdded>control(guardian,
         r -> new ZswapGuardian.AddExport(e, r))
-        .thenApply(ZswapGuardian.ExportAdded::created);
+        .thenCompose(added -> refreshRoutes().thenApply(table -> added.created()));
   }
 
   // ---- overflow store ---------------------------------------------------------------------
@@ -609,68 +606,36 @@ public final class Zswapd implements Extension {
 
   // ---- plumbing -----------------------------------------------------------------------------
 
-  private <R> CompletableFuture<R> ask(Function<ActorRef<R>, EngineCommand> request) {
-    return ask(request, null, Function.identity(), Ask.Completion.TASK);
+  /** A command for the whole engine, to its guardian. */
+  private <R> CompletableFuture<R> ask(Function<ActorRef<R>, EngineCommand.Control> request) {
+    return asks.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), null, Function.identity(),
+        Ask.Completion.TASK);
   }
 
-  private <R, V> CompletableFuture<V> ask(Function<ActorRef<R>, EngineCommand> request, Histogram latency,
-      Function<R, V> map, Ask.Completion completion) {
-    return asks.ask(guardian, r -> new ZswapGuardian.Engine(request.apply(r)), latency, map, completion);
-  }
-
-  /** What a page request does: which shard serves it, and where its future completes. */
-  private enum PageRequest {
-    WRITE(true, Ask.Completion.TASK),
-    READ_RANGE(false, Ask.Completion.TASK),
-    /**
-     * A single-page load is answered from a task that made or decompressed the page, not from
-     * an actor, so its future completes right there.
-     */
-    READ_PAGE(false, Ask.Completion.REPLYING_THREAD);
-
-    final boolean write;
-    final Ask.Completion completion;
-
-    PageRequest(boolean write, Ask.Completion completion) {
-      this.write = write;
-      this.completion = completion;
-    }
+  /** Asks the guardian for its routing table and keeps it unless a newer one is already kept. */
+  private CompletableFuture<ZswapGuardian.Routes> refreshRoutes() {
+    return asks.<ZswapGuardian.Command, ZswapGuardian.Routes>control(guardian, ZswapGuardian.GetRoutes::new)
+        .thenApply(table -> routes.accumulateAndGet(table,
+            (kept, fresh) -> kept == null || fresh.version() > kept.version() ? fresh : kept));
   }
 
   /**
-   * A request for pages [{@code first}, {@code first + count}) of a configured export, all in
-   * one tree shard (a page, or a part of a range), goes straight to that shard as
-   * {@code toShard} once the swap type has made and published it ({@link ShardDirectory}):
-   * one actor hop per request. Until then, and for pages out of range or a store to a
-   * read-only export, it goes as {@code request} through {@link #askPage}, where the swap type
-   * makes the shard or refuses the request.
+   * A page request goes by its one route: the export's {@link SwapType}, found in the routing
+   * table ({@link ZswapGuardian.Routes}), which batches the requests of each tree shard. An
+   * export not in the table is refused at once. The reply is turned into the caller's value by
+   * {@code map} (which throws {@link ZswapdException} for an engine error) where
+   * {@code completion} says: stores and loads are answered from tasks, so their futures complete
+   * on the replying thread; a request costs one future and no dependent stages.
    */
-  private <R, V> CompletableFuture<V> askShard(String export, long first, int count, PageRequest kind,
-      Function<ActorRef<R>, TreeShard.Command> toShard, Function<ActorRef<R>, EngineCommand> request,
-      Histogram latency, Function<R, V> map) {
-    ZswapGuardian.Routes known = routes.getNow(null);
-    ShardDirectory shards = known == null ? null : known.shards().get(export);
-    ActorRef<TreeShard.Command> shard = shards == null ? null
-        : kind.write ? shards.forStore(first, count) : shards.forLoad(first, count);
-    if (shard != null) {
-      return asks.ask(shard, toShard, latency, map, kind.completion);
-    }
-    return askPage(export, request, latency, map, kind.completion);
-  }
-
-  /**
-   * A page request for a configured export goes straight to its swap type once the routes
-   * are known (one hop fewer than through the guardian); anything else, and every request in
-   * the first moments after start, goes through the guardian. The reply is turned into the
-   * caller's value by {@code map} (which throws {@link ZswapdException} for an engine error) on
-   * the replying thread, so a request costs one future and no dependent stages.
-   */
-  private <R, V> CompletableFuture<V> askPage(String export, Function<ActorRef<R>, EngineCommand> request,
+  private <R, V> CompletableFuture<V> askPage(String export, Function<ActorRef<R>, EngineCommand.PageRequest> request,
       Histogram latency, Function<R, V> map, Ask.Completion completion) {
-    ZswapGuardian.Routes known = routes.getNow(null);
-    ActorRef<SwapType.Command> swapType = known == null ? null : known.exports().get(export);
+    ZswapGuardian.Routes table = routes.get();
+    if (table == null) { // the first moments after start: the engine is still making its exports
+      return firstRoutes.thenCompose(t -> askPage(export, request, latency, map, completion));
+    }
+    ActorRef<SwapType.Command> swapType = table.exports().get(export);
     if (swapType == null) {
-      return ask(request, latency, map, completion);
+      return CompletableFuture.failedFuture(new ZswapdException(EngineError.noSuchExport(export)));
     }
     return asks.ask(swapType, r -> new SwapType.Request(request.apply(r)), latency, map, completion);
   }

@@ -88,21 +88,18 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     });
   }
 
-  /** Most size-class actors per class: enough to spread one class's reads over a few cores. */
-  static final int MAX_LANES = 4;
-  /** Handles name a class actor in 8 bits ({@link Handle}). */
-  private static final int MAX_CLASS_ACTORS = 256;
-
   /**
-   * How many actors serve each size class: one per core, at most {@link #MAX_LANES}, and as
-   * many as the handle's 8 class bits allow (3 with 4-page zspages, 1 with 16). A class's
-   * actor copies every stored object it is read for out of memory on its own thread, so one
-   * actor caps the loads of a class at what one core can copy; with lanes, a page's lane is
-   * its slot in its tree shard modulo the lanes, and a class's loads and stores spread over them.
+   * How many actors serve each size class: one per core, as many as the handle's class bits
+   * allow ({@link Handle#CLASS_ACTORS}: 48 lanes of the 85 classes of 4-page zspages). A
+   * class's actor allocates, copies every object it is read for out of memory, and frees, on
+   * its own thread; with one lane per core, the pages of one class (an application's data
+   * often compresses to a few sizes) are allocated and read on every core instead of
+   * queueing behind one actor. A page's lane is its slot in its tree shard modulo the lanes.
+   * The price is one partly used zspage per lane and class while pages only arrive.
    */
   public static int lanes(PoolGeometry geometry) {
     int cores = Runtime.getRuntime().availableProcessors();
-    return Math.max(1, Math.min(Math.min(cores, MAX_LANES), MAX_CLASS_ACTORS / geometry.classes().size()));
+    return Math.max(1, Math.min(cores, Handle.CLASS_ACTORS / geometry.classes().size()));
   }
 
   private final ActorRef<PageArena.Command> arena;

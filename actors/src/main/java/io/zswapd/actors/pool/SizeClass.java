@@ -59,7 +59,7 @@ import java.util.concurrent.Executor;
  * table is rewritten, the handles held by tree shards stay valid ({@link ClassCompaction}).
  *
  * <p>Every message about one handle comes from the one tree shard that owns the entry, so a
- * {@link Read} sent before a {@link Free} is always served first.
+ * {@link Read} or a read in a {@link Work} sent before the free of its handle is always served first.
  *
  * <p><b>Page migration</b> (zsmalloc's isolate / migrate / putback, driven by the
  * {@code MigrationWorker}) moves a zspage's pages out of chunks the arena wants to release:
@@ -75,15 +75,27 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   public record Alloc(byte[] data, int tag, long generation, ActorRef<AllocReply> replyTo) implements Command {}
 
   /**
-   * Decompress object {@code slot} ({@code length} stored bytes) and send the page to
-   * {@code replyTo}. When {@code detached}, the class only copies the stored bytes out and a
-   * task on the dispatcher decompresses them and replies, so the loads of one class spread
-   * over every core instead of queueing behind this actor; the reply may then overtake
-   * messages this class sends after it, so only a requester outside the engine (an embedded
-   * or NBD load, which waits on nothing else) asks for it.
+   * Decompress object {@code slot} ({@code length} stored bytes) here and send the page to
+   * {@code replyTo}, after every message this class received before (a patch's base: the
+   * tree shard waits for it). Loads for callers go in a {@link Work} instead.
    */
-  public record Read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo, boolean detached)
-      implements Command {}
+  public record Read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo) implements Command {}
+
+  /**
+   * A tree shard's work for this class from one of its turns ({@link ClassWork}): reads of
+   * single pages (copied out here, decompressed and answered by one task for all of them),
+   * then frees, then allocations (those made at once answered together in one
+   * {@link AllocatedMany}; any that must wait for pages, or are refused, one by one as an
+   * {@link AllocReply}).
+   */
+  public record Work(ClassWork work) implements Command {
+    /** Work of one free: what a shard's turn that only frees {@code slot} sends. */
+    public static Work free(int slot) {
+      ClassWork w = new ClassWork(null, null);
+      w.free(slot);
+      return new Work(w);
+    }
+  }
 
   /**
    * Copy the stored (still compressed) bytes of object {@code slot} out, for writeback;
@@ -94,16 +106,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   public record StoredBytes(int tag, long generation, byte[] bytes) {}
 
-  /**
-   * Allocate {@code count} objects in one message (a tree shard's share of a range store).
-   * Those allocated at once are answered together in one {@link AllocatedMany} to
-   * {@code batchReplyTo}; any that must wait for pages, or are refused, are answered one by one
-   * to {@code replyTo}, exactly as an {@link Alloc}.
-   */
-  public record AllocMany(byte[][] data, int[] tags, long[] generations, int count, ActorRef<AllocReply> replyTo,
-      ActorRef<AllocatedMany> batchReplyTo) implements Command {}
-
-  /** The objects of an {@link AllocMany} allocated at once: {@code handles[i]} for {@code tags[i]}. */
+  /** The objects of a {@link Work} allocated at once: {@code handles[i]} for {@code tags[i]}. */
   public record AllocatedMany(int[] tags, long[] generations, long[] handles, int count) {}
 
   /**
@@ -116,8 +119,6 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   /** Answer to {@link ReadMany}: the objects' bytes in order; the arrays are the request's. */
   public record ObjectsRead(long job, int[] lengths, int[] positions, int count, byte[] bytes) {}
-
-  public record Free(int slot) implements Command {}
 
   public record Compact(ActorRef<CompactionResult> replyTo) implements Command {}
 
@@ -220,11 +221,10 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Alloc.class, this::onAlloc)
-        .onMessage(AllocMany.class, this::onAllocMany)
+        .onMessage(Work.class, this::onWork)
         .onMessage(Read.class, this::onRead)
         .onMessage(ReadMany.class, this::onReadMany)
         .onMessage(ReadStored.class, this::onReadStored)
-        .onMessage(Free.class, this::onFree)
         .onMessage(PagesGranted.class, this::onPagesGranted)
         .onMessage(Compact.class, staying(c -> compaction.compact(c, objsUsed)))
         .onMessage(GetStats.class, staying(m -> m.replyTo().tell(stats())))
@@ -267,26 +267,39 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     }
   }
 
-  private Behavior<Command> onAllocMany(AllocMany m) {
-    int[] tags = new int[m.count()];
-    long[] generations = new long[m.count()];
-    long[] handles = new long[m.count()];
+  private Behavior<Command> onWork(Work m) {
+    ClassWork w = m.work();
+    if (w.reads > 0) {
+      readForTask(w);
+    }
+    for (int i = 0; i < w.frees; i++) {
+      free(w.freeSlots[i]);
+    }
+    if (w.allocs > 0) {
+      allocAll(w);
+    }
+    return this;
+  }
+
+  private void allocAll(ClassWork w) {
+    int[] tags = new int[w.allocs];
+    long[] generations = new long[w.allocs];
+    long[] handles = new long[w.allocs];
     int done = 0;
-    for (int i = 0; i < m.count(); i++) {
-      int slot = drained || !waiting.isEmpty() ? -1 : allocSlot(m.data()[i]);
+    for (int i = 0; i < w.allocs; i++) {
+      int slot = drained || !waiting.isEmpty() ? -1 : allocSlot(w.allocData[i]);
       if (slot >= 0) {
-        tags[done] = m.tags()[i];
-        generations[done] = m.generations()[i];
+        tags[done] = w.allocTags[i];
+        generations[done] = w.allocGenerations[i];
         handles[done] = Handle.of(geometry.index(), slot);
         done++;
       } else {
-        waitOrRefuse(new Alloc(m.data()[i], m.tags()[i], m.generations()[i], m.replyTo()));
+        waitOrRefuse(new Alloc(w.allocData[i], w.allocTags[i], w.allocGenerations[i], w.allocReplyTo));
       }
     }
     if (done > 0) {
-      m.batchReplyTo().tell(new AllocatedMany(tags, generations, handles, done));
+      w.allocatedTo.tell(new AllocatedMany(tags, generations, handles, done));
     }
-    return this;
   }
 
   private boolean tryAlloc(Alloc a) {
@@ -350,19 +363,10 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     int loc = locations.get(r.slot());
     int z = loc >>> objBits;
     int obj = loc & objMask;
-    if (r.length() == PageId.PAGE_SIZE || r.detached()) {
-      // Copied out here, while this actor owns the memory; a huge object is the page itself.
-      byte[] stored = new byte[r.length()];
+    if (r.length() == PageId.PAGE_SIZE) {
+      byte[] stored = new byte[r.length()]; // a huge object is the page itself
       zspages.read(z, obj, stored, r.length());
-      if (!r.detached()) {
-        r.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), stored));
-      } else {
-        CodecKind kind = codecKind;
-        OptionalInt level = codecLevel;
-        dispatcher.execute(() -> r.replyTo().tell(stored.length == PageId.PAGE_SIZE
-            ? new LoadReply.Loaded(r.pageIndex(), stored)
-            : inflate(PageCodecs.forCurrentThread(kind, level), stored, r.pageIndex())));
-      }
+      r.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), stored));
       return this;
     }
     PageCodec codec = PageCodecs.forCurrentThread(codecKind, codecLevel);
@@ -385,15 +389,51 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return this;
   }
 
-  /** Decompresses a copied-out object; runs on any thread (the codec is the thread's own). */
-  private static LoadReply inflate(PageCodec codec, byte[] stored, long pageIndex) {
-    byte[] page = new byte[PageId.PAGE_SIZE];
-    try {
-      codec.decompress(stored, 0, stored.length, page, 0, page.length);
-    } catch (CorruptPageException e) {
-      return corrupt(pageIndex, e);
+  /**
+   * The reads of a {@link Work}: every object is copied out here, end to end, while this actor
+   * owns the memory; one task on the dispatcher then decompresses them all and answers each
+   * load, so the loads of a class spread over the cores instead of queueing behind this actor,
+   * and a batch costs one task, not one per page.
+   */
+  private void readForTask(ClassWork w) {
+    int total = 0;
+    for (int i = 0; i < w.reads; i++) {
+      total += w.readLengths[i];
     }
-    return new LoadReply.Loaded(pageIndex, page);
+    byte[] bytes = new byte[total];
+    int at = 0;
+    for (int i = 0; i < w.reads; i++) {
+      int loc = locations.get(w.readSlots[i]);
+      zspages.read(loc >>> objBits, loc & objMask, bytes, at, w.readLengths[i]);
+      at += w.readLengths[i];
+    }
+    CodecKind kind = codecKind;
+    OptionalInt level = codecLevel;
+    dispatcher.execute(() -> answerReads(PageCodecs.forCurrentThread(kind, level), w, bytes));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void answerReads(PageCodec codec, ClassWork w, byte[] bytes) {
+    int at = 0;
+    for (int i = 0; i < w.reads; i++) {
+      int length = w.readLengths[i];
+      long pageIndex = w.readPages[i];
+      byte[] page = new byte[PageId.PAGE_SIZE];
+      LoadReply reply;
+      if (length == PageId.PAGE_SIZE) {
+        System.arraycopy(bytes, at, page, 0, length);
+        reply = new LoadReply.Loaded(pageIndex, page);
+      } else {
+        try {
+          codec.decompress(bytes, at, length, page, 0, page.length);
+          reply = new LoadReply.Loaded(pageIndex, page);
+        } catch (CorruptPageException e) {
+          reply = corrupt(pageIndex, e);
+        }
+      }
+      ((ActorRef<LoadReply>) w.readReplyTo[i]).tell(reply);
+      at += length;
+    }
   }
 
   private static LoadReply corrupt(long pageIndex, CorruptPageException e) {
@@ -425,12 +465,12 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     return this;
   }
 
-  private Behavior<Command> onFree(Free f) {
-    int loc = locations.get(f.slot());
+  private void free(int handleSlot) {
+    int loc = locations.get(handleSlot);
     if (loc < 0) {
-      throw new IllegalStateException("size class " + size + ": handle slot " + f.slot() + " freed twice");
+      throw new IllegalStateException("size class " + size + ": handle slot " + handleSlot + " freed twice");
     }
-    locations.free(f.slot());
+    locations.free(handleSlot);
     int z = loc >>> objBits;
     zspages.release(z, loc & objMask);
     objsUsed--;
@@ -439,7 +479,6 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     } else {
       zspages.regroup(z); // an isolated zspage, even emptied, waits for its Migrate or Putback
     }
-    return this;
   }
 
   // ---- stats and drain --------------------------------------------------------------------

@@ -5,10 +5,10 @@ package io.zswapd.actors.tree;
  * are a single primitive array with nothing for the garbage collector to chase.
  *
  * <pre>
- *  63   61 60  59           47 46      40 39                              0
- *  +------+---+----------------+----------+--------------------------------+
- *  |state | R | stored length  | (unused) | handle (class 8 | slot 32)     |
- *  +------+---+----------------+----------+--------------------------------+
+ *  63   61 60  59           47 46  44 43                                  0
+ *  +------+---+----------------+------+------------------------------------+
+ *  |state | R | stored length  |(free)| handle (class 12 | slot 32)        |
+ *  +------+---+----------------+------+------------------------------------+
  * </pre>
  *
  * <ul>
@@ -16,7 +16,7 @@ package io.zswapd.actors.tree;
  *       need nothing more, others sit in the shard's lazily made word array), {@link #STORED}
  *       (a handle into a size class), {@link #WRITING_BACK} (still a handle, readable from
  *       memory, while its bytes are on their way to the backing file), {@link #WRITTEN_BACK}
- *       (the low 40 bits are the backing-file offset in 64-byte units: up to 64 TiB).</li>
+ *       (the low 44 bits are the backing-file offset in 64-byte units: up to 1 PiB).</li>
  *   <li>R: referenced since the LRU hand last passed (second chance).</li>
  *   <li>stored length: compressed bytes, 4096 for a page kept raw (zram's huge page).</li>
  * </ul>
@@ -35,7 +35,7 @@ final class Entry {
   private static final long REFERENCED = 1L << 60;
   private static final int LENGTH_SHIFT = 47;
   private static final long LENGTH_MASK = 0x1FFFL;
-  private static final long HANDLE_MASK = (1L << 40) - 1;
+  private static final long HANDLE_MASK = (1L << io.zswapd.actors.pool.Handle.BITS) - 1;
 
   private Entry() {}
 
@@ -59,7 +59,7 @@ final class Entry {
   /** A page whose compressed bytes live at {@code offset} (a multiple of 64) of the backing file. */
   static long writtenBack(long offset, int length) {
     if ((offset & ((1 << BACKING_UNIT_SHIFT) - 1)) != 0 || (offset >>> BACKING_UNIT_SHIFT) > HANDLE_MASK) {
-      throw new IllegalArgumentException("backing offset " + offset + " is not a multiple of 64 below 64 TiB");
+      throw new IllegalArgumentException("backing offset " + offset + " is not a multiple of 64 below 1 PiB");
     }
     return ((long) WRITTEN_BACK << STATE_SHIFT) | ((long) length << LENGTH_SHIFT) | (offset >>> BACKING_UNIT_SHIFT);
   }

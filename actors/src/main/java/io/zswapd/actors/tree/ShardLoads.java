@@ -3,28 +3,43 @@ package io.zswapd.actors.tree;
 import akka.actor.typed.ActorRef;
 import io.zswapd.actors.codec.CorruptPageException;
 import io.zswapd.actors.codec.PageCompressor;
-import io.zswapd.actors.codec.SameFilledPage;
 import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.tree.ShardJobs.LoadJob;
+import io.zswapd.actors.tree.ShardJobs.LoadOp;
+import io.zswapd.actors.tree.ShardJobs.Outbox;
+import io.zswapd.actors.tree.ShardJobs.PatchOp;
 import io.zswapd.actors.writeback.BackingStore;
 import io.zswapd.actors.writeback.ReadReply;
+import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
-import io.zswapd.protocol.engine.StoreReply;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executor;
 
 /**
- * A tree shard's single-page loads and patches (read-modify-write): where a page's bytes are
- * read from (its size class, its same-filled word, the backing file), the loads waiting for a
- * backing-file read, and a patch's wait for its page's current bytes. Patches are here because
- * a patch starts as a load of its page and shares the backing-file reads with loads; the
- * patched page is then stored by the shard like any other image.
+ * A tree shard's loads and patches (read-modify-write): where a page's bytes are read from
+ * (its size class, its same-filled word, the backing file), the range loads waiting for
+ * their parts, the loads waiting for a backing-file read, and a patch's read of its page's
+ * current bytes. Patches are here because a patch starts as a load of its page and shares the
+ * backing-file reads with loads; the patched page is then stored by the shard like any other.
+ *
+ * <p>Where a load's bytes come from:
+ * <ul>
+ *   <li>a single page at rest in the pool: a read in the turn's work of its size class, which
+ *       copies it out; one task decompresses the class's reads of the turn and answers the
+ *       callers directly;</li>
+ *   <li>a range's pages at rest in the pool: one {@link SizeClass.ReadMany} per class, sent at
+ *       once (before any free of the turn); the shard decompresses them into the range;</li>
+ *   <li>same-filled and never-written pages: filled in the reply (a single page's in the reply
+ *       task, off this thread);</li>
+ *   <li>pages with work pending or in the backing file: one {@link LoadOp} each, in the page's
+ *       turn, counted by the request's {@link LoadJob}.</li>
+ * </ul>
  *
  * <p>Owned by one {@link TreeShard}, made in its constructor and called only from its message
  * handlers, so only on that actor's thread; never handed to another actor or thread.
@@ -37,15 +52,17 @@ final class ShardLoads {
   private final ShardCounters counters;
   private final ActorRef<LoadReply> patchAdapter;
   private final ActorRef<ReadReply> readAdapter;
-  /** Where same-filled and never-written pages are made and answered, off this actor's thread. */
-  private final Executor dispatcher;
+  private final ActorRef<SizeClass.ObjectsRead> objectsAdapter;
+  private final Outbox outbox;
+  /** Jobs with parts outstanding, by id (range loads, and single loads that had to wait). */
+  private final Map<Long, LoadJob> jobs = new HashMap<>();
+  private long nextJob = 1;
   /** Loads waiting for a backing-file read of their page, in order. */
-  private final Map<Integer, ArrayDeque<TreeShard.LoadPage>> backingLoads = new HashMap<>();
+  private final Map<Integer, ArrayDeque<LoadOp>> backingLoads = new HashMap<>();
 
   ShardLoads(TreeShard shard, List<ActorRef<SizeClass.Command>> classes, PageCompressor compressor,
       ActorRef<BackingStore.Command> backing, ShardCounters counters, ActorRef<LoadReply> patchAdapter,
-      ActorRef<ReadReply> readAdapter, Executor dispatcher) {
-    this.dispatcher = dispatcher;
+      ActorRef<ReadReply> readAdapter, ActorRef<SizeClass.ObjectsRead> objectsAdapter, Outbox outbox) {
     this.shard = shard;
     this.classes = classes;
     this.compressor = compressor;
@@ -53,56 +70,178 @@ final class ShardLoads {
     this.counters = counters;
     this.patchAdapter = patchAdapter;
     this.readAdapter = readAdapter;
+    this.objectsAdapter = objectsAdapter;
+    this.outbox = outbox;
   }
 
-  // ---- load ---------------------------------------------------------------------------------
+  // ---- single pages -------------------------------------------------------------------------
 
-  /** A fresh page of the same-filled page at {@code slot}. */
-  private byte[] sameFilledPage(int slot) {
-    return filled(shard.word(slot));
-  }
-
-  /** A fresh page repeating {@code word} (zeros for 0). */
-  private static byte[] filled(long word) {
-    byte[] page = new byte[PageImage.PAGE_SIZE];
-    if (word != 0) {
-      SameFilledPage.fill(word, page, 0, page.length);
+  /** A single-page load: answered by its size class, from its word, or through a job when it must wait. */
+  void load(EngineCommand.Load l) {
+    int slot = TreeShard.slotOf(l.pageIndex());
+    long e = entry(slot);
+    int state = Entry.state(e);
+    if (shard.isPending(slot) || state == Entry.WRITTEN_BACK) {
+      LoadJob job = newJob(l.pageIndex(), 1, l.replyTo(), null);
+      job.outstanding++;
+      shard.perPage(slot, new LoadOp(l.pageIndex(), job));
+      partDone(job);
+      return;
     }
-    return page;
+    counters.loads++;
+    if (Entry.inPool(e)) {
+      if (state == Entry.STORED) {
+        shard.entries()[slot] = Entry.withReferenced(e);
+      }
+      long h = Entry.handle(e);
+      shard.workFor(Handle.classIndex(h)).read(Handle.slot(h), Entry.length(e), l.pageIndex(), l.replyTo());
+    } else {
+      outbox.filled(l.replyTo(), l.pageIndex(), state == Entry.SAME_FILLED ? shard.word(slot) : 0);
+    }
   }
 
-  void load(int slot, TreeShard.LoadPage l) {
-    counters.loads++;
-    long[] entries = shard.entries();
-    long e = entries == null ? 0 : entries[slot];
+  /** A page's load in its turn, for a job (after pending work, or a page of a range). */
+  void load(int slot, LoadOp op) {
+    LoadJob job = op.job();
+    long e = entry(slot);
     switch (Entry.state(e)) {
       case Entry.STORED, Entry.WRITING_BACK -> {
         if (Entry.state(e) == Entry.STORED) {
-          entries[slot] = Entry.withReferenced(e);
+          shard.entries()[slot] = Entry.withReferenced(e);
         }
+        counters.loads++;
         long h = Entry.handle(e);
-        classes.get(Handle.classIndex(h))
-            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), l.pageIndex(), l.replyTo(), true));
+        if (job.single()) {
+          // the class answers the caller; the job only waited for the page's turn
+          shard.workFor(Handle.classIndex(h)).read(Handle.slot(h), Entry.length(e), op.pageIndex(), job.pageReplyTo);
+          job.outstanding = 0; // answered by the class, not by the job
+          jobs.remove(job.id);
+        } else {
+          classes.get(Handle.classIndex(h)).tell(new SizeClass.ReadMany(new int[] {Handle.slot(h)},
+              new int[] {Entry.length(e)}, new int[] {(int) (op.pageIndex() - job.firstPage)}, 1, job.id,
+              objectsAdapter));
+        }
       }
       case Entry.WRITTEN_BACK -> {
+        counters.loads++;
         counters.loadsFromBacking++;
-        backingLoads.computeIfAbsent(slot, k -> new ArrayDeque<>(1)).add(l);
-        readBacking(e, l.pageIndex());
+        backingLoads.computeIfAbsent(slot, k -> new ArrayDeque<>(1)).add(op);
+        readBacking(e, op.pageIndex());
       }
-      case Entry.SAME_FILLED -> answerFilled(l, shard.word(slot));
-      default -> answerFilled(l, 0);
+      case Entry.SAME_FILLED -> {
+        counters.loads++;
+        job.fill(op.pageIndex(), shard.word(slot));
+        partDone(job);
+      }
+      default -> {
+        counters.loads++;
+        partDone(job);
+      }
     }
   }
 
+  // ---- ranges -------------------------------------------------------------------------------
+
   /**
-   * Answers a load of a same-filled (or never-written) page from a task on the dispatcher, as
-   * a size class answers a compressed one: the page is read here (its word), but making the
-   * 4 KiB page and the caller's completion run on the other core, so the loads of one busy
-   * shard do not all queue on its thread.
+   * A range load: pages at rest in the pool are read with one {@link SizeClass.ReadMany} per
+   * class, same-filled ones filled at once, the rest (pending, written back) in their turn.
    */
-  private void answerFilled(TreeShard.LoadPage l, long word) {
-    dispatcher.execute(() -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), filled(word))));
+  void loadRange(EngineCommand.LoadRange m) {
+    LoadJob job = newJob(m.firstPage(), m.pageCount(), null, m.replyTo());
+    long[] entries = shard.entries(); // a load never makes the array, so this holds for the whole walk
+    int first = TreeShard.slotOf(m.firstPage());
+    int[][] slots = null;
+    int[][] lengths = null;
+    int[][] positions = null;
+    int[] counts = null;
+    for (int i = 0; i < m.pageCount(); i++) {
+      int slot = first + i;
+      long e = entries == null ? 0 : entries[slot];
+      int state = Entry.state(e);
+      if (shard.isPending(slot) || state == Entry.WRITTEN_BACK) {
+        job.outstanding++;
+        shard.perPage(slot, new LoadOp(m.firstPage() + i, job));
+        continue;
+      }
+      counters.loads++;
+      if (Entry.inPool(e)) {
+        if (state == Entry.STORED) {
+          entries[slot] = Entry.withReferenced(e);
+        }
+        if (slots == null) {
+          int n = classes.size();
+          slots = new int[n][];
+          lengths = new int[n][];
+          positions = new int[n][];
+          counts = new int[n];
+        }
+        long h = Entry.handle(e);
+        int c = Handle.classIndex(h);
+        if (slots[c] == null) {
+          slots[c] = new int[m.pageCount() - i];
+          lengths[c] = new int[m.pageCount() - i];
+          positions[c] = new int[m.pageCount() - i];
+        }
+        int k = counts[c]++;
+        slots[c][k] = Handle.slot(h);
+        lengths[c][k] = Entry.length(e);
+        positions[c][k] = i;
+      } else if (state == Entry.SAME_FILLED) {
+        job.fill(m.firstPage() + i, shard.word(slot));
+      }
+    }
+    if (counts != null) {
+      for (int c = 0; c < counts.length; c++) {
+        if (counts[c] > 0) {
+          job.outstanding++;
+          classes.get(c).tell(new SizeClass.ReadMany(slots[c], lengths[c], positions[c], counts[c], job.id,
+              objectsAdapter));
+        }
+      }
+    }
+    partDone(job);
   }
+
+  /** A range's objects, copied out by their class: decompressed here into the range. */
+  void objectsRead(SizeClass.ObjectsRead r) {
+    LoadJob job = jobs.get(r.job());
+    int at = 0;
+    for (int i = 0; i < r.count(); i++) {
+      int length = r.lengths()[i];
+      int position = r.positions()[i];
+      try {
+        compressor.decompress(r.bytes(), at, length, job.pages, position * PageImage.PAGE_SIZE);
+      } catch (CorruptPageException e) {
+        long page = job.firstPage + position;
+        job.fail(page, new EngineError(ErrorCode.CORRUPT, "page " + page + ": " + e.getMessage()));
+      }
+      at += length;
+    }
+    partDone(job);
+  }
+
+  private LoadJob newJob(long firstPage, int count, ActorRef<LoadReply> pageReplyTo,
+      ActorRef<io.zswapd.protocol.engine.LoadRangeReply> rangeReplyTo) {
+    LoadJob job = new LoadJob(nextJob++, firstPage, count, pageReplyTo, rangeReplyTo);
+    jobs.put(job.id, job);
+    return job;
+  }
+
+  private void partDone(LoadJob job) {
+    if (job.outstanding == 0) {
+      return; // handed to a size class, which answers it
+    }
+    if (job.partDone(outbox)) {
+      jobs.remove(job.id);
+    }
+  }
+
+  private long entry(int slot) {
+    long[] entries = shard.entries();
+    return entries == null ? 0 : entries[slot];
+  }
+
+  // ---- the backing file ---------------------------------------------------------------------
 
   /** Reads the page written back in entry {@code e}; answered to {@link #backingRead}. */
   private void readBacking(long e, long pageIndex) {
@@ -116,87 +255,71 @@ final class ShardLoads {
    */
   void backingRead(ReadReply r) {
     int slot = TreeShard.slotOf(r.pageIndex());
-    ArrayDeque<TreeShard.LoadPage> waiting = backingLoads.get(slot);
-    TreeShard.LoadPage load = waiting == null ? null : waiting.poll();
+    ArrayDeque<LoadOp> waiting = backingLoads.get(slot);
+    LoadOp load = waiting == null ? null : waiting.poll();
     if (waiting != null && waiting.isEmpty()) {
       backingLoads.remove(slot);
     }
+    byte[] page = null;
+    EngineError error;
     if (r instanceof ReadReply.ReadDone done) {
-      byte[] page;
       try {
         page = compressor.decompress(done.bytes());
+        error = null;
       } catch (CorruptPageException e) {
         // Damaged in the file: an error for this page only; the shard serves everything else.
         counters.readErrors++;
-        EngineError error = new EngineError(ErrorCode.CORRUPT, "page " + r.pageIndex()
+        error = new EngineError(ErrorCode.CORRUPT, "page " + r.pageIndex()
             + " read back from the backing file does not decompress: " + e.getMessage());
-        if (load != null) {
-          load.replyTo().tell(new LoadReply.LoadFailed(r.pageIndex(), error));
-        } else {
-          failPatch(slot, shard.pending(slot), error);
-        }
-        return;
-      }
-      if (load != null) {
-        load.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), page));
-      } else {
-        TreeShard.Pending p = shard.pending(slot);
-        applyPatch(slot, p.patch, page, p);
       }
     } else {
       counters.readErrors++;
-      EngineError error = new EngineError(ErrorCode.IO_ERROR, "page " + r.pageIndex()
+      error = new EngineError(ErrorCode.IO_ERROR, "page " + r.pageIndex()
           + " could not be read from the backing file: " + ((ReadReply.ReadFailed) r).message());
-      if (load != null) {
-        load.replyTo().tell(new LoadReply.LoadFailed(r.pageIndex(), error));
+    }
+    if (load != null) {
+      LoadJob job = load.job();
+      if (error != null) {
+        job.fail(r.pageIndex(), error);
       } else {
-        failPatch(slot, shard.pending(slot), error);
+        job.copy(r.pageIndex(), page);
       }
+      partDone(job);
+    } else if (error != null) {
+      shard.patchFailed(slot, error);
+    } else {
+      shard.patchBaseArrived(slot, page);
     }
   }
 
   // ---- patch (read-modify-write) ------------------------------------------------------------
 
-  void patch(int slot, TreeShard.PatchPage m) {
-    long[] entries = shard.entries();
-    long e = entries == null ? 0 : entries[slot];
+  void patch(int slot, PatchOp m) {
+    long e = entry(slot);
     int state = Entry.state(e);
     if (Entry.inPool(e) || state == Entry.WRITTEN_BACK) {
-      TreeShard.Pending p = new TreeShard.Pending();
-      p.patch = m;
-      shard.putPending(slot, p);
+      shard.patchWaits(slot, m);
       if (state == Entry.WRITTEN_BACK) {
         readBacking(e, m.pageIndex());
       } else {
         long h = Entry.handle(e);
-        classes.get(Handle.classIndex(h))
-            .tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(), patchAdapter, false));
+        classes.get(Handle.classIndex(h)).tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(),
+            patchAdapter));
       }
     } else {
-      applyPatch(slot, m, state == Entry.SAME_FILLED ? sameFilledPage(slot) : new byte[PageImage.PAGE_SIZE], null);
+      byte[] page = ShardJobs.filled(state == Entry.SAME_FILLED ? shard.word(slot) : 0);
+      shard.patchWaits(slot, m);
+      shard.patchBaseArrived(slot, page);
     }
   }
 
   /** The page's current bytes, read from its size class for the patch waiting on them. */
   void patchBase(LoadReply reply) {
     int slot = TreeShard.slotOf(reply.pageIndex());
-    TreeShard.Pending p = shard.pending(slot);
     if (reply instanceof LoadReply.Loaded loaded) {
-      applyPatch(slot, p.patch, loaded.page(), p);
+      shard.patchBaseArrived(slot, loaded.page());
     } else {
-      failPatch(slot, p, ((LoadReply.LoadFailed) reply).error());
+      shard.patchFailed(slot, ((LoadReply.LoadFailed) reply).error());
     }
-  }
-
-  private void failPatch(int slot, TreeShard.Pending p, EngineError error) {
-    shard.removePending(slot);
-    p.patch.replyTo().tell(new StoreReply.Refused(p.patch.pageIndex(), error));
-    shard.drainQueue(slot, p);
-  }
-
-  /** The page's new bytes are compressed here, once, and stored like any other image. */
-  private void applyPatch(int slot, TreeShard.PatchPage m, byte[] page, TreeShard.Pending p) {
-    System.arraycopy(m.bytes(), 0, page, m.offset(), m.bytes().length);
-    shard.store(slot, new TreeShard.StorePage(m.pageIndex(), compressor.compress(page, 0), m.replyTo()), p);
   }
 }

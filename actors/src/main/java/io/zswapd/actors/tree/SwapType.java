@@ -11,7 +11,6 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
-import io.zswapd.actors.ZswapGuardian;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.BackingStats;
@@ -40,31 +39,42 @@ import kamon.metric.Histogram;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
- * One export (a zswap "swap type"): checks bounds and permissions, and routes each page to
- * the {@link TreeShard} that owns its 64 MiB range, creating shards on first use. Ranges are
+ * One export (a zswap "swap type"), and the one route of its page requests: it checks bounds
+ * and permissions, and passes each request on to the {@link TreeShard} that owns its 64 MiB
+ * range, creating shards on first use. Ranges must lie inside one shard; invalidations are
  * split at shard boundaries and their answers gathered.
  *
- * <p>The swap type holds no page state; it is the parent of its shards, the only writer of its
- * {@link ShardDirectory}, through which callers send page requests straight to a shard
- * once it exists, and, for exports too large for a directory, the one place their shards are
- * found.
+ * <p><b>Batches.</b> Requests are not passed on one by one: during one turn of its mailbox the
+ * swap type gathers each shard's requests, in arrival order, and the first request of a turn
+ * sends the swap type a {@link Flush}, which arrives behind the requests already queued; it
+ * sends each shard what it gathered as one {@link TreeShard.Pages}. A caller that sends many
+ * requests at once (an NBD connection decoding a full read, an application with many pages in
+ * flight) so costs each shard one message per turn, and a lone request waits for nothing but
+ * its own flush: no timer.
+ *
+ * <p>The swap type holds no page state; it is the parent of its shards and the only sender of
+ * their page requests, so once it is closed ({@link Close}) no request can reach a shard after
+ * the invalidation that follows.
  */
 public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   public sealed interface Command {}
 
-  /** A page request for this export (Store, Load, Invalidate, InvalidateRange, InvalidateArea). */
-  public record Request(EngineCommand command) implements Command {}
+  /** A page request for this export. */
+  public record Request(EngineCommand.PageRequest request) implements Command {}
+
+  /** Send every shard the requests gathered for it this turn. */
+  private enum Flush implements Command { INSTANCE }
 
   public record GetStats(ActorRef<ExportStats> replyTo) implements Command {}
 
   /**
    * The export is closing (engine shutdown, export removal): refuse every later page request
-   * with SHUTTING_DOWN, and close every shard so requests sent straight to one (see
-   * {@link ShardDirectory}) are refused too. Only an {@code InvalidateArea}, which the closer
-   * sends next, still goes through.
+   * with SHUTTING_DOWN. Only an {@code InvalidateArea}, which the closer sends next, still goes
+   * through.
    */
   public record Close() implements Command {}
 
@@ -87,20 +97,31 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public record HasBacking(ActorRef<Boolean> replyTo) implements Command {}
 
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
+  /** Shards kept in an array (up to 4 TiB); beyond, in a map. */
+  private static final long MAX_ARRAY_SHARDS = 1 << 16;
 
   /**
    * @param backingIo the export's backing file, or empty; the swap type owns it through a
    *                  {@link BackingStore} child limited to {@code backingCapacity} bytes
-   * @param directory   where the shards are published, made for {@code pages} and {@code readOnly}
    * @param spawnHook   applied to the backing store and every shard ({@link SpawnHook#NONE} but in tests)
    */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      Optional<BackingIo> backingIo, long backingCapacity, ShardDirectory directory, SpawnHook spawnHook) {
-    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor, directory,
+      Optional<BackingIo> backingIo, long backingCapacity, SpawnHook spawnHook) {
+    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
         backingIo.map(io -> ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.BACKING_STORE, name),
             BackingStore.create(name, io, backingCapacity)), "backing", EngineDispatcher.SAME)).orElse(null),
         spawnHook));
+  }
+
+  /** One shard and the requests gathered for it this turn. */
+  private static final class Shard {
+    final ActorRef<TreeShard.Command> ref;
+    List<EngineCommand.PageRequest> batch = new ArrayList<>(4);
+
+    Shard(ActorRef<TreeShard.Command> ref) {
+      this.ref = ref;
+    }
   }
 
   private final String name;
@@ -112,11 +133,14 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final ActorRef<BackingStore.Command> backing;
   /** Per-page writeback latency of this export, shared by its shards; null without a backing file. */
   private final Histogram writebackLatency;
-  /** The shards, published for direct requests; or, for an export too large for it, the map. */
-  private final ShardDirectory directory;
-  private final Map<Long, ActorRef<TreeShard.Command>> shardMap;
-  private final List<ActorRef<TreeShard.Command>> allShards = new ArrayList<>();
+  /** The shards by shard index: an array for exports up to 4 TiB, else a map. */
+  private final Shard[] shardArray;
+  private final Map<Long, Shard> shardMap;
+  private final List<Shard> allShards = new ArrayList<>();
+  /** Shards with requests gathered this turn. */
+  private final List<Shard> gathered = new ArrayList<>();
   private final SpawnHook spawnHook;
+  private final Executor dispatcher;
   private boolean closed;
   /**
    * The backing store's last figures once it has closed (it stops then): stats report these
@@ -126,7 +150,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      ShardDirectory directory, ActorRef<BackingStore.Command> backing, SpawnHook spawnHook) {
+      ActorRef<BackingStore.Command> backing, SpawnHook spawnHook) {
     super(ctx);
     this.spawnHook = spawnHook;
     this.compressor = compressor;
@@ -137,8 +161,10 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     this.readOnly = readOnly;
     this.classes = classes;
     this.geometry = geometry;
-    this.directory = directory;
-    this.shardMap = directory.holdsShards() ? null : new HashMap<>();
+    this.dispatcher = ctx.getExecutionContext();
+    long shardCount = (pages + TreeShard.PAGES - 1) >>> TreeShard.PAGES_SHIFT;
+    this.shardArray = shardCount <= MAX_ARRAY_SHARDS ? new Shard[(int) shardCount] : null;
+    this.shardMap = shardArray == null ? new HashMap<>() : null;
     if (backing != null) {
       ctx.watch(backing);
     }
@@ -170,22 +196,23 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     return newReceiveBuilder()
         .onSignal(Terminated.class, this::childStopped)
         .onMessage(Request.class, m -> {
-          if (closed && !(m.command() instanceof EngineCommand.InvalidateArea)) {
-            ZswapGuardian.refuse(m.command(), EngineError.shutDown());
+          if (closed && !(m.request() instanceof EngineCommand.InvalidateArea)) {
+            answer(() -> m.request().refuse(EngineError.shutDown()));
           } else {
-            route(m.command());
+            route(m.request());
           }
           return this;
         })
+        .onMessage(Flush.class, m -> flush())
         .onMessage(Close.class, m -> {
           closed = true;
-          allShards.forEach(s -> s.tell(new TreeShard.Close()));
           return this;
         })
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(Shrink.class, this::onShrink)
         .onMessage(MarkIdle.class, m -> {
-          allShards.forEach(s -> s.tell(new TreeShard.MarkIdle()));
+          flush();
+          allShards.forEach(s -> s.ref.tell(new TreeShard.MarkIdle()));
           return this;
         })
         .onMessage(CloseBacking.class, m -> {
@@ -210,33 +237,38 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         .build();
   }
 
-  private void route(EngineCommand c) {
+  /**
+   * Answers from a task on the dispatcher: a caller's callbacks (an embedded future's) never run
+   * on this actor's thread.
+   */
+  private void answer(Runnable reply) {
+    dispatcher.execute(reply);
+  }
+
+  private void route(EngineCommand.PageRequest c) {
     if (c instanceof EngineCommand.Store s) {
-      if (s.pageIndex() < 0 || s.pageIndex() >= pages) {
-        s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), EngineError.outOfRange(name, s.pageIndex(), pages)));
-      } else if (readOnly) {
-        s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), readOnlyError()));
+      EngineError bad = badPage(s.pageIndex(), true);
+      if (bad != null) {
+        answer(() -> s.refuse(bad));
       } else {
-        toShard(s.pageIndex(), new TreeShard.StorePage(s.pageIndex(), s.page(), s.replyTo()));
-      }
-    } else if (c instanceof EngineCommand.Patch p) {
-      if (p.pageIndex() < 0 || p.pageIndex() >= pages) {
-        p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), EngineError.outOfRange(name, p.pageIndex(), pages)));
-      } else if (readOnly) {
-        p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), readOnlyError()));
-      } else {
-        toShard(p.pageIndex(), new TreeShard.PatchPage(p.pageIndex(), p.offset(), p.bytes(), p.replyTo()));
+        gather(shardFor(s.pageIndex()), s);
       }
     } else if (c instanceof EngineCommand.Load l) {
-      if (l.pageIndex() < 0 || l.pageIndex() >= pages) {
-        l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), EngineError.outOfRange(name, l.pageIndex(), pages)));
+      EngineError bad = badPage(l.pageIndex(), false);
+      Shard shard = bad == null ? existingShard(l.pageIndex() >>> TreeShard.PAGES_SHIFT) : null;
+      if (bad != null) {
+        answer(() -> l.refuse(bad));
+      } else if (shard == null) {
+        answer(() -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE])));
       } else {
-        ActorRef<TreeShard.Command> shard = existingShard(l.pageIndex() >>> TreeShard.PAGES_SHIFT);
-        if (shard == null) {
-          l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE]));
-        } else {
-          shard.tell(new TreeShard.LoadPage(l.pageIndex(), l.replyTo()));
-        }
+        gather(shard, l);
+      }
+    } else if (c instanceof EngineCommand.Patch p) {
+      EngineError bad = badPage(p.pageIndex(), true);
+      if (bad != null) {
+        answer(() -> p.refuse(bad));
+      } else {
+        gather(shardFor(p.pageIndex()), p);
       }
     } else if (c instanceof EngineCommand.StoreRange s) {
       EngineError bad = badRange(s.firstPage(), s.pages().length);
@@ -244,31 +276,37 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         bad = readOnlyError();
       }
       if (bad != null) {
-        s.replyTo().tell(new StoreReply.Refused(s.firstPage(), bad));
+        EngineError error = bad;
+        answer(() -> s.refuse(error));
       } else {
-        toShard(s.firstPage(), new TreeShard.StoreRange(s.firstPage(), s.pages(), s.replyTo()));
+        gather(shardFor(s.firstPage()), s);
       }
     } else if (c instanceof EngineCommand.LoadRange l) {
       EngineError bad = badRange(l.firstPage(), l.pageCount());
+      Shard shard = bad == null ? existingShard(l.firstPage() >>> TreeShard.PAGES_SHIFT) : null;
       if (bad != null) {
-        l.replyTo().tell(new LoadRangeReply.LoadRangeFailed(l.firstPage(), bad));
+        answer(() -> l.refuse(bad));
+      } else if (shard == null) {
+        answer(() -> l.replyTo().tell(
+            new LoadRangeReply.LoadedRange(l.firstPage(), new byte[l.pageCount() * PageImage.PAGE_SIZE])));
       } else {
-        ActorRef<TreeShard.Command> shard = existingShard(l.firstPage() >>> TreeShard.PAGES_SHIFT);
-        if (shard == null) {
-          l.replyTo().tell(new LoadRangeReply.LoadedRange(l.firstPage(), new byte[l.pageCount() * PageImage.PAGE_SIZE]));
-        } else {
-          shard.tell(new TreeShard.LoadRange(l.firstPage(), l.pageCount(), l.replyTo()));
-        }
+        gather(shard, l);
       }
     } else if (c instanceof EngineCommand.Invalidate i) {
-      invalidate(i.pageIndex(), 1, i.replyTo());
+      invalidate(i, i.pageIndex(), 1, i.replyTo());
     } else if (c instanceof EngineCommand.InvalidateRange r) {
-      invalidate(r.firstPage(), r.pageCount(), r.replyTo());
+      invalidate(r, r.firstPage(), r.pageCount(), r.replyTo());
     } else if (c instanceof EngineCommand.InvalidateArea a) {
       invalidateAll(a.replyTo());
-    } else {
-      throw new IllegalArgumentException("not a page request for an export: " + c);
     }
+  }
+
+  /** Why page {@code pageIndex} cannot be served ({@code write}: stored or patched), or null. */
+  private EngineError badPage(long pageIndex, boolean write) {
+    if (pageIndex < 0 || pageIndex >= pages) {
+      return EngineError.outOfRange(name, pageIndex, pages);
+    }
+    return write && readOnly ? readOnlyError() : null;
   }
 
   /** Why pages [first, first + count) cannot be one range request, or null when they can. */
@@ -290,53 +328,81 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     return new EngineError(ErrorCode.READ_ONLY, "export \"" + name + "\" is read-only");
   }
 
-  private void invalidate(long first, long count, ActorRef<InvalidateReply> replyTo) {
+  /** Adds {@code request} to what {@code shard} gets at this turn's flush. */
+  private void gather(Shard shard, EngineCommand.PageRequest request) {
+    if (shard.batch.isEmpty()) {
+      if (gathered.isEmpty()) {
+        getContext().getSelf().tell(Flush.INSTANCE);
+      }
+      gathered.add(shard);
+    }
+    shard.batch.add(request);
+  }
+
+  private Behavior<Command> flush() {
+    for (Shard shard : gathered) {
+      shard.ref.tell(new TreeShard.Pages(shard.batch));
+      shard.batch = new ArrayList<>(4);
+    }
+    gathered.clear();
+    return this;
+  }
+
+  private void invalidate(EngineCommand.PageRequest request, long first, long count,
+      ActorRef<InvalidateReply> replyTo) {
     if (first < 0 || count < 0 || first > pages - count) {
-      replyTo.tell(new InvalidateReply.InvalidateFailed(new EngineError(ErrorCode.OUT_OF_RANGE,
-          "pages " + first + ".." + (first + count) + " are outside export \"" + name + "\" (" + pages + " pages)")));
+      answer(() -> request.refuse(new EngineError(ErrorCode.OUT_OF_RANGE, "pages " + first + ".." + (first + count)
+          + " are outside export \"" + name + "\" (" + pages + " pages)")));
       return;
     }
     if (readOnly) {
-      replyTo.tell(new InvalidateReply.InvalidateFailed(readOnlyError()));
+      answer(() -> request.refuse(readOnlyError()));
       return;
     }
-    List<Part> parts = new ArrayList<>();
+    List<Shard> parts = new ArrayList<>();
+    List<long[]> bounds = new ArrayList<>();
     long end = first + count;
     for (long p = first; p < end; ) {
       long shardIndex = p >>> TreeShard.PAGES_SHIFT;
       long shardEnd = Math.min(end, (shardIndex + 1) << TreeShard.PAGES_SHIFT);
-      ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
+      Shard shard = existingShard(shardIndex);
       if (shard != null) {
-        parts.add(new Part(shard, p, shardEnd - p, false));
+        parts.add(shard);
+        bounds.add(new long[] {p, shardEnd - p});
       }
       p = shardEnd;
     }
-    send(parts, replyTo);
+    if (parts.isEmpty()) {
+      answer(() -> replyTo.tell(new InvalidateReply.Invalidated(0)));
+      return;
+    }
+    ActorRef<InvalidateReply> to = gatherInvalidations(parts.size(), replyTo);
+    for (int i = 0; i < parts.size(); i++) {
+      long[] b = bounds.get(i);
+      gather(parts.get(i), new EngineCommand.InvalidateRange(name, b[0], b[1], to));
+    }
   }
 
   /** Swapoff: every shard, whole; each answers once its backing writes in flight are done. */
   private void invalidateAll(ActorRef<InvalidateReply> replyTo) {
-    List<Part> parts = new ArrayList<>();
-    for (ActorRef<TreeShard.Command> shard : allShards) {
-      parts.add(new Part(shard, 0, TreeShard.PAGES, true));
+    if (allShards.isEmpty()) {
+      answer(() -> replyTo.tell(new InvalidateReply.Invalidated(0)));
+      return;
     }
-    send(parts, replyTo);
+    ActorRef<InvalidateReply> to = gatherInvalidations(allShards.size(), replyTo);
+    for (Shard shard : allShards) {
+      gather(shard, new EngineCommand.InvalidateArea(name, to));
+    }
   }
 
-  /** The piece of an invalidation that falls to one shard. */
-  private record Part(ActorRef<TreeShard.Command> shard, long firstPage, long count, boolean drainWrites) {}
-
-  /** Sends each part to its shard; one part answers directly, several through a gatherer. */
-  private void send(List<Part> parts, ActorRef<InvalidateReply> replyTo) {
-    ActorRef<InvalidateReply> to = parts.size() == 1 ? replyTo
-        : Gather.spawn(getContext(), parts.size(), new InvalidateReply.Invalidated(0),
+  /** Where the parts of an invalidation answer: the caller for one part, else a gatherer. */
+  private ActorRef<InvalidateReply> gatherInvalidations(int parts, ActorRef<InvalidateReply> replyTo) {
+    return parts == 1 ? replyTo
+        : Gather.spawn(getContext(), parts, new InvalidateReply.Invalidated(0),
             (acc, r) -> r instanceof InvalidateReply.Invalidated i
                 ? new InvalidateReply.Invalidated(acc.pagesFreed() + i.pagesFreed()) : acc,
             replyTo::tell, GATHER_TIMEOUT, acc -> replyTo.tell(new InvalidateReply.InvalidateFailed(
                 new EngineError(ErrorCode.SHUTTING_DOWN, "invalidate of \"" + name + "\" timed out"))));
-    for (Part part : parts) {
-      part.shard().tell(new TreeShard.InvalidatePages(part.firstPage(), part.count(), part.drainWrites(), to));
-    }
   }
 
   /** Shard counters and the backing store's figures, in any order. */
@@ -348,12 +414,13 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
+    flush();
     boolean askBacking = backing != null && closedBacking == null;
     ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (askBacking ? 1 : 0),
         new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking), StatsAcc::add,
         acc -> m.replyTo().tell(exportStats(acc)), GATHER_TIMEOUT, acc -> m.replyTo().tell(exportStats(acc)));
-    for (ActorRef<TreeShard.Command> shard : allShards) {
-      shard.tell(new TreeShard.GetStats(gather.narrow()));
+    for (Shard shard : allShards) {
+      shard.ref.tell(new TreeShard.GetStats(gather.narrow()));
     }
     if (askBacking) {
       backing.tell(new BackingStore.GetStats(gather.narrow()));
@@ -376,6 +443,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   /** Spreads a writeback over the shards (each takes its share from its own LRU) and sums the results. */
   private Behavior<Command> onShrink(Shrink m) {
+    flush();
     if (backing == null || allShards.isEmpty()) {
       m.replyTo().tell(WritebackResult.NONE);
       return this;
@@ -384,38 +452,34 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         : (int) Math.max(1, ((long) m.maxPages() + allShards.size() - 1) / allShards.size());
     ActorRef<WritebackResult> gather = Gather.spawn(getContext(), allShards.size(), WritebackResult.NONE,
         WritebackResult::plus, m.replyTo()::tell, GATHER_TIMEOUT, m.replyTo()::tell);
-    for (ActorRef<TreeShard.Command> shard : allShards) {
-      shard.tell(new TreeShard.Shrink(share, m.mode(), gather));
+    for (Shard shard : allShards) {
+      shard.ref.tell(new TreeShard.Shrink(share, m.mode(), gather));
     }
     return this;
   }
 
-  private ActorRef<TreeShard.Command> existingShard(long shardIndex) {
-    return shardMap == null ? directory.get((int) shardIndex) : shardMap.get(shardIndex);
+  private Shard existingShard(long shardIndex) {
+    return shardArray != null ? shardArray[(int) shardIndex] : shardMap.get(shardIndex);
   }
 
-  /**
-   * Sends {@code message} to the shard of {@code pageIndex}, creating the shard on first use.
-   * A new shard is published only after its first message is on its way, so a request a
-   * caller then sends straight to it comes after that one.
-   */
-  private void toShard(long pageIndex, TreeShard.Command message) {
+  /** The shard of {@code pageIndex}, made on first use. */
+  private Shard shardFor(long pageIndex) {
     long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
-    ActorRef<TreeShard.Command> shard = existingShard(shardIndex);
+    Shard shard = existingShard(shardIndex);
     if (shard != null) {
-      shard.tell(message);
-      return;
+      return shard;
     }
-    shard = getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
+    ActorRef<TreeShard.Command> ref = getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
         TreeShard.create(classes, geometry, compressor, backing, writebackLatency)),
         "shard-" + shardIndex, EngineDispatcher.SAME);
-    getContext().watch(shard);
-    shard.tell(message);
-    if (shardMap == null) {
-      directory.publish((int) shardIndex, shard);
+    getContext().watch(ref);
+    shard = new Shard(ref);
+    if (shardArray != null) {
+      shardArray[(int) shardIndex] = shard;
     } else {
       shardMap.put(shardIndex, shard);
     }
     allShards.add(shard);
+    return shard;
   }
 }

@@ -9,29 +9,45 @@ import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.AllocReply;
 import io.zswapd.actors.pool.ClassGeometry;
+import io.zswapd.actors.pool.ClassWork;
 import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.tree.ShardJobs.InvalidateJob;
+import io.zswapd.actors.tree.ShardJobs.InvalidateOp;
+import io.zswapd.actors.tree.ShardJobs.LoadOp;
+import io.zswapd.actors.tree.ShardJobs.PageOp;
+import io.zswapd.actors.tree.ShardJobs.PatchOp;
+import io.zswapd.actors.tree.ShardJobs.StoreJob;
+import io.zswapd.actors.tree.ShardJobs.StoreOp;
 import io.zswapd.actors.writeback.BackingStore;
 import io.zswapd.actors.writeback.ReadReply;
 import io.zswapd.actors.writeback.WriteReply;
+import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.InvalidateReply;
-import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
-import io.zswapd.protocol.engine.StoreReply;
 import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import kamon.metric.Histogram;
 
 /**
  * One tree shard: the single owner of the entries for 16,384 consecutive pages (64 MiB) of
  * one export, the zswap tree of that range, and of their LRU.
+ *
+ * <p><b>Batches.</b> Page requests arrive as {@link Pages}: whatever the export's router
+ * ({@link SwapType}) gathered for this shard in one of its turns, in arrival order. Every
+ * turn of the shard (a batch, an allocation answer, a read answer) ends with one flush: one
+ * {@link SizeClass.Work} per size-class actor it needs (the turn's single-page reads, frees
+ * and allocations together) and one task that sends the turn's replies. A page request
+ * therefore costs no message of its own past the router, and a busy shard's work travels in
+ * as few messages as it has size classes.
  *
  * <p>Layout: {@code entries[i]} is the packed {@link Entry} of page {@code base + i}, made on
  * the first store; {@code words[i]} holds the word of a same-filled page whose word is not
@@ -54,12 +70,14 @@ import kamon.metric.Histogram;
  * invalidate that arrives meanwhile frees the handle at once and the write's completion is then
  * stale and frees its slot (the 2013 writeback-vs-invalidate seed).
  *
- * <p>Every message about a handle or a backing slot is sent by this shard, so message order
- * alone guarantees a read is served before the free that follows it.
+ * <p>Every message about a handle or a backing slot is sent by this shard, and a read of a
+ * handle always leaves before its free (reads of a turn are sent before, or in the same
+ * {@link SizeClass.Work} as, the turn's frees, which the class serves after the reads), so a
+ * read is served before the free that follows it.
  *
- * <p>This file keeps the entries, the pending pages and stores. Loads and patches
- * ({@link ShardLoads}), range requests ({@link ShardRangeRequests}) and writeback
- * ({@link ShardWriteback}) are plain objects of this one actor, called only from its handlers.
+ * <p>This file keeps the entries, the pending pages, stores and frees. Loads and patches
+ * ({@link ShardLoads}) and writeback ({@link ShardWriteback}) are plain objects of this one
+ * actor, called only from its handlers.
  */
 public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public static final int PAGES_SHIFT = 14;
@@ -70,25 +88,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   public sealed interface Command {}
 
-  public record StorePage(long pageIndex, PageImage image, ActorRef<StoreReply> replyTo) implements Command {}
-
-  public record LoadPage(long pageIndex, ActorRef<LoadReply> replyTo) implements Command {}
-
   /**
-   * Read-modify-write: replace {@code bytes.length} bytes of the page from {@code offset}, the
-   * rest of the page unchanged. Done here, by the entry's owner, so two patches of one page
-   * (from two NBD connections, say) apply one after the other and neither is lost.
+   * Page requests for this shard, in the order the export's router received them: single
+   * pages, ranges inside this shard, invalidations of pages of this shard, and
+   * {@code InvalidateArea} for all of them (answered once the backing writes in flight have
+   * ended too). The router checked bounds and permissions.
    */
-  public record PatchPage(long pageIndex, int offset, byte[] bytes, ActorRef<StoreReply> replyTo) implements Command {}
-
-  /**
-   * Invalidate pages [firstPage, firstPage + count), all inside this shard. With
-   * {@code drainWrites} (swapoff, export removal) the answer also waits until every backing
-   * write still in flight has completed and its slot is freed, so the backing file can be
-   * closed right after.
-   */
-  public record InvalidatePages(long firstPage, long count, boolean drainWrites, ActorRef<InvalidateReply> replyTo)
-      implements Command {}
+  public record Pages(List<EngineCommand.PageRequest> requests) implements Command {}
 
   /** Write back up to {@code maxPages} pages chosen by {@code mode}; answered when all finished. */
   public record Shrink(int maxPages, WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Command {}
@@ -98,31 +104,11 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   public record GetStats(ActorRef<ShardStats> replyTo) implements Command {}
 
-  /**
-   * The export is closing (sent by its swap type, before the invalidation that frees every
-   * page): refuse every later page request (a page, a patch, a range store or load) with
-   * SHUTTING_DOWN, so none sent straight here (see {@link ShardDirectory}) lands after the
-   * invalidation.
-   */
-  public record Close() implements Command {}
-
-  /**
-   * Store {@code images.length} consecutive pages from {@code firstPage}, all inside this
-   * shard: each page as by {@link StorePage}, with one allocation message per size class for
-   * the whole range. Answered once: {@code Stored(firstPage)}, or the first page refused.
-   */
-  public record StoreRange(long firstPage, PageImage[] images, ActorRef<StoreReply> replyTo) implements Command {}
-
-  /** Load {@code count} consecutive pages from {@code firstPage}, all inside this shard, answered once. */
-  public record LoadRange(long firstPage, int count, ActorRef<LoadRangeReply> replyTo) implements Command {}
-
   private record AllocatedMany(SizeClass.AllocatedMany reply) implements Command {}
 
-  private record RangeObjectsRead(SizeClass.ObjectsRead reply) implements Command {}
-
-  record RangePageLoaded(long job, LoadReply reply) implements Command {}
-
   private record AllocDone(AllocReply reply) implements Command {}
+
+  private record ObjectsRead(SizeClass.ObjectsRead reply) implements Command {}
 
   private record PatchBase(LoadReply reply) implements Command {}
 
@@ -144,14 +130,15 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   /**
    * A page with work in flight: a store waiting for its allocation or backing write, or a
-   * patch waiting for the page's current bytes; and the operations queued behind it.
+   * patch waiting for the page's current bytes; and the operations queued behind it. Only this
+   * class reads or writes it.
    */
-  static final class Pending {
+  private static final class Pending {
     long generation;
-    StorePage store;
-    PatchPage patch;
+    StoreOp store;
+    PatchOp patch;
     boolean toBacking;
-    final ArrayDeque<Object> queued = new ArrayDeque<>(2);
+    final ArrayDeque<PageOp> queued = new ArrayDeque<>(2);
   }
 
   private final List<ActorRef<SizeClass.Command>> classes;
@@ -160,10 +147,17 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private final int lanes;
   private final ActorRef<BackingStore.Command> backing;
   private final ActorRef<AllocReply> allocAdapter;
+  private final ActorRef<SizeClass.AllocatedMany> allocatedAdapter;
+  private final Executor dispatcher;
+  private final PageCompressor compressor;
   private final ShardCounters counters = new ShardCounters();
   private final ShardWriteback writeback;
   private final ShardLoads loads;
-  private final ShardRangeRequests ranges;
+  private final ShardJobs.Outbox outbox = new ShardJobs.Outbox();
+  /** This turn's work per size-class actor (null where none), sent when the turn ends. */
+  private final ClassWork[] work;
+  private final int[] workTouched;
+  private int workCount;
   private long[] entries;
   private long[] words;
   /**
@@ -173,95 +167,144 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private Map<Integer, Pending> pending = new HashMap<>();
   private int pendingPeak;
   private long nextGeneration = 1;
-  /** After {@link Close}: single-page requests are refused. */
-  private boolean closed;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
       PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency) {
     super(ctx);
     this.classes = classes;
     this.geometry = geometry;
+    this.compressor = compressor;
     this.lanes = classes.size() / geometry.classes().size();
     this.backing = backing;
+    this.dispatcher = ctx.getExecutionContext();
+    this.work = new ClassWork[classes.size()];
+    this.workTouched = new int[classes.size()];
     this.allocAdapter = ctx.messageAdapter(AllocReply.class, AllocDone::new);
+    this.allocatedAdapter = ctx.messageAdapter(SizeClass.AllocatedMany.class, AllocatedMany::new);
     ActorRef<LoadReply> patchAdapter = ctx.messageAdapter(LoadReply.class, PatchBase::new);
     ActorRef<SizeClass.StoredBytes> victimAdapter = ctx.messageAdapter(SizeClass.StoredBytes.class, VictimBytes::new);
     ActorRef<WriteReply> writeAdapter = ctx.messageAdapter(WriteReply.class, BackingWritten::new);
     ActorRef<ReadReply> readAdapter = ctx.messageAdapter(ReadReply.class, BackingRead::new);
-    ActorRef<SizeClass.AllocatedMany> allocManyAdapter =
-        ctx.messageAdapter(SizeClass.AllocatedMany.class, AllocatedMany::new);
-    ActorRef<SizeClass.ObjectsRead> objectsAdapter =
-        ctx.messageAdapter(SizeClass.ObjectsRead.class, RangeObjectsRead::new);
+    ActorRef<SizeClass.ObjectsRead> objectsAdapter = ctx.messageAdapter(SizeClass.ObjectsRead.class, ObjectsRead::new);
     this.writeback = new ShardWriteback(this, classes, backing, writebackLatency, counters, victimAdapter,
         writeAdapter);
     this.loads = new ShardLoads(this, classes, compressor, backing, counters, patchAdapter, readAdapter,
-        ctx.getExecutionContext());
-    this.ranges = new ShardRangeRequests(this, ctx.getSelf(), classes, compressor, counters, writeback,
-        allocAdapter, allocManyAdapter, objectsAdapter);
+        objectsAdapter, outbox);
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(StorePage.class, m -> closed ? refuse(m) : perPage(slotOf(m.pageIndex()), m))
-        .onMessage(LoadPage.class, m -> closed ? refuse(m) : perPage(slotOf(m.pageIndex()), m))
-        .onMessage(PatchPage.class, m -> closed ? refuse(m) : perPage(slotOf(m.pageIndex()), m))
-        .onMessage(Close.class, m -> {
-          closed = true;
-          return this;
-        })
-        .onMessage(InvalidatePages.class, m -> { ranges.invalidate(m); return this; })
-        .onMessage(AllocDone.class, this::onAllocDone)
-        .onMessage(StoreRange.class, m -> {
-          if (closed) {
-            return refuse(m);
+        .onMessage(Pages.class, m -> {
+          for (EngineCommand.PageRequest r : m.requests()) {
+            serve(r);
           }
-          ranges.store(m);
-          return this;
+          return turnEnds();
         })
-        .onMessage(LoadRange.class, m -> {
-          if (closed) {
-            return refuse(m);
+        .onMessage(AllocatedMany.class, m -> {
+          SizeClass.AllocatedMany r = m.reply();
+          for (int i = 0; i < r.count(); i++) {
+            allocated(r.tags()[i], r.generations()[i], r.handles()[i], null);
           }
-          ranges.load(m);
+          return turnEnds();
+        })
+        .onMessage(AllocDone.class, m -> {
+          if (m.reply() instanceof AllocReply.Allocated a) {
+            allocated(a.tag(), a.generation(), a.handle(), null);
+          } else {
+            AllocReply.AllocRefused r = (AllocReply.AllocRefused) m.reply();
+            allocated(r.tag(), r.generation(), 0, r.error());
+          }
+          return turnEnds();
+        })
+        .onMessage(ObjectsRead.class, m -> {
+          loads.objectsRead(m.reply());
+          return turnEnds();
+        })
+        .onMessage(PatchBase.class, m -> {
+          loads.patchBase(m.reply());
+          return turnEnds();
+        })
+        .onMessage(BackingRead.class, m -> {
+          loads.backingRead(m.reply());
+          return turnEnds();
+        })
+        .onMessage(Shrink.class, m -> {
+          writeback.shrink(m);
+          return turnEnds();
+        })
+        .onMessage(MarkIdle.class, m -> {
+          writeback.markIdle();
           return this;
         })
-        .onMessage(AllocatedMany.class, this::onAllocatedMany)
-        .onMessage(RangeObjectsRead.class, m -> { ranges.objectsRead(m.reply()); return this; })
-        .onMessage(RangePageLoaded.class, m -> { ranges.pageLoaded(m.job(), m.reply()); return this; })
-        .onMessage(PatchBase.class, m -> { loads.patchBase(m.reply()); return this; })
-        .onMessage(Shrink.class, m -> { writeback.shrink(m); return this; })
-        .onMessage(MarkIdle.class, m -> { writeback.markIdle(); return this; })
-        .onMessage(VictimBytes.class, m -> { writeback.victimBytes(m.bytes()); return this; })
-        .onMessage(BackingWritten.class, m -> { writeback.written(m.reply()); return this; })
-        .onMessage(BackingRead.class, m -> { loads.backingRead(m.reply()); return this; })
-        .onMessage(GetStats.class, m -> { m.replyTo().tell(counters.snapshot()); return this; })
+        .onMessage(VictimBytes.class, m -> {
+          writeback.victimBytes(m.bytes());
+          return turnEnds();
+        })
+        .onMessage(BackingWritten.class, m -> {
+          writeback.written(m.reply());
+          return turnEnds();
+        })
+        .onMessage(GetStats.class, m -> {
+          m.replyTo().tell(counters.snapshot());
+          return this;
+        })
         .build();
   }
 
-  /** A page request after {@link Close}. */
-  private Behavior<Command> refuse(Command m) {
-    EngineError error = EngineError.shutDown();
-    if (m instanceof StorePage s) {
-      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), error));
-    } else if (m instanceof PatchPage p) {
-      p.replyTo().tell(new StoreReply.Refused(p.pageIndex(), error));
-    } else if (m instanceof LoadPage l) {
-      l.replyTo().tell(new LoadReply.LoadFailed(l.pageIndex(), error));
-    } else if (m instanceof StoreRange s) {
-      s.replyTo().tell(new StoreReply.Refused(s.firstPage(), error));
-    } else {
-      LoadRange l = (LoadRange) m;
-      l.replyTo().tell(new LoadRangeReply.LoadRangeFailed(l.firstPage(), error));
+  /** Ends a turn: the size classes get this turn's work, the callers this turn's replies. */
+  private Behavior<Command> turnEnds() {
+    for (int i = 0; i < workCount; i++) {
+      int c = workTouched[i];
+      classes.get(c).tell(new SizeClass.Work(work[c]));
+      work[c] = null;
     }
+    workCount = 0;
+    outbox.flush(dispatcher);
     return this;
+  }
+
+  /** This turn's work for size-class actor {@code classIndex}. */
+  ClassWork workFor(int classIndex) {
+    ClassWork w = work[classIndex];
+    if (w == null) {
+      w = new ClassWork(allocAdapter, allocatedAdapter);
+      work[classIndex] = w;
+      workTouched[workCount++] = classIndex;
+    }
+    return w;
+  }
+
+  private void serve(EngineCommand.PageRequest r) {
+    if (r instanceof EngineCommand.Store s) {
+      perPage(slotOf(s.pageIndex()), new StoreOp(s.pageIndex(), s.page(), new StoreJob(s.pageIndex(), 1, s.replyTo())));
+    } else if (r instanceof EngineCommand.Load l) {
+      loads.load(l);
+    } else if (r instanceof EngineCommand.StoreRange s) {
+      StoreJob job = new StoreJob(s.firstPage(), s.pages().length, s.replyTo());
+      for (int i = 0; i < s.pages().length; i++) {
+        long page = s.firstPage() + i;
+        perPage(slotOf(page), new StoreOp(page, s.pages()[i], job));
+      }
+    } else if (r instanceof EngineCommand.LoadRange l) {
+      loads.loadRange(l);
+    } else if (r instanceof EngineCommand.Patch p) {
+      perPage(slotOf(p.pageIndex()),
+          new PatchOp(p.pageIndex(), p.offset(), p.bytes(), new StoreJob(p.pageIndex(), 1, p.replyTo())));
+    } else if (r instanceof EngineCommand.Invalidate i) {
+      invalidate(slotOf(i.pageIndex()), 1, i.replyTo(), false);
+    } else if (r instanceof EngineCommand.InvalidateRange i) {
+      invalidate(slotOf(i.firstPage()), (int) i.pageCount(), i.replyTo(), false);
+    } else if (r instanceof EngineCommand.InvalidateArea a) {
+      invalidate(0, PAGES, a.replyTo(), true);
+    }
   }
 
   static int slotOf(long pageIndex) {
     return (int) (pageIndex & PAGE_MASK);
   }
 
-  // ---- for the shard's collaborators (ShardLoads, ShardRangeRequests, ShardWriteback) -------
+  // ---- for the shard's collaborators (ShardLoads, ShardWriteback) --------------------------
 
   /** The entries, made on the first store: null before it. Written only on this actor's thread. */
   long[] entries() {
@@ -278,19 +321,12 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     return !pending.isEmpty() && pending.containsKey(slot);
   }
 
-  /** The page's work in flight, or null. */
-  Pending pending(int slot) {
-    return pending.get(slot);
-  }
-
-  /** Makes the page pending on {@code p}. */
-  void putPending(int slot, Pending p) {
+  private void putPending(int slot, Pending p) {
     pending.put(slot, p);
     pendingPeak = Math.max(pendingPeak, pending.size());
   }
 
-  /** The page's work ended; whoever ended it then drains its queue. */
-  void removePending(int slot) {
+  private void removePending(int slot) {
     pending.remove(slot);
     if (pendingPeak > SMALL_PENDING && pending.isEmpty()) {
       pending = new HashMap<>();
@@ -304,31 +340,32 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   }
 
   /** Runs {@code op} now, or queues it behind the page's pending work. */
-  Behavior<Command> perPage(int slot, Object op) {
+  void perPage(int slot, PageOp op) {
     Pending p = pending.isEmpty() ? null : pending.get(slot);
     if (p != null) {
       p.queued.add(op);
     } else {
       apply(slot, op);
     }
-    return this;
   }
 
-  private void apply(int slot, Object op) {
-    if (op instanceof StorePage s) {
+  private void apply(int slot, PageOp op) {
+    if (op instanceof StoreOp s) {
       store(slot, s, null);
-    } else if (op instanceof PatchPage p) {
-      loads.patch(slot, p);
-    } else if (op instanceof LoadPage l) {
+    } else if (op instanceof LoadOp l) {
       loads.load(slot, l);
+    } else if (op instanceof PatchOp p) {
+      loads.patch(slot, p);
     } else {
-      ((ShardRangeRequests.QueuedInvalidate) op).apply(slot);
+      InvalidateJob job = ((InvalidateOp) op).job();
+      freeFor(job, slot);
+      invalidatePartDone(job);
     }
   }
 
   /** Applies the operations queued behind finished work until one of them is pending again. */
-  void drainQueue(int slot, Pending finished) {
-    Object op;
+  private void drainQueue(int slot, Pending finished) {
+    PageOp op;
     while ((op = finished.queued.poll()) != null) {
       apply(slot, op);
       Pending again = pending.get(slot);
@@ -339,14 +376,46 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     }
   }
 
+  // ---- patch (read-modify-write): the page waits for its current bytes -----------------------
+
+  /** The patch waits for its page's current bytes (read by {@link ShardLoads}). */
+  void patchWaits(int slot, PatchOp op) {
+    Pending p = new Pending();
+    p.patch = op;
+    putPending(slot, p);
+  }
+
+  /** The patch waiting on page {@code slot}'s bytes, or null. */
+  PatchOp waitingPatch(int slot) {
+    Pending p = pending.get(slot);
+    return p == null ? null : p.patch;
+  }
+
+  /** The page's current bytes arrived: the patch is applied, compressed once here, and stored. */
+  void patchBaseArrived(int slot, byte[] page) {
+    Pending p = pending.get(slot);
+    PatchOp m = p.patch;
+    System.arraycopy(m.bytes(), 0, page, m.offset(), m.bytes().length);
+    store(slot, new StoreOp(m.pageIndex(), compressor.compress(page, 0), m.job()), p);
+  }
+
+  /** The page's current bytes could not be read: the patch is refused, the page unchanged. */
+  void patchFailed(int slot, EngineError error) {
+    Pending p = pending.get(slot);
+    removePending(slot);
+    p.patch.job().pageDone(p.patch.pageIndex(), error, outbox);
+    drainQueue(slot, p);
+  }
+
   // ---- store --------------------------------------------------------------------------------
 
   /**
    * Stores an image. A same-filled page is installed at once; a raw page goes straight to the
-   * backing file when there is one (zram's huge writeback); anything else needs an allocation.
-   * {@code p} is non-null when a patch already made the page pending.
+   * backing file when there is one (zram's huge writeback); anything else needs an allocation,
+   * asked for in this turn's work of its size class. {@code p} is non-null when a patch already
+   * made the page pending.
    */
-  void store(int slot, StorePage s, Pending p) {
+  private void store(int slot, StoreOp s, Pending p) {
     if (entries == null) {
       entries = new long[PAGES];
     }
@@ -361,36 +430,27 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       }
       counters.samePages++;
       counters.stores++;
-      s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
+      s.job().pageDone(s.pageIndex(), null, outbox);
       if (p != null) {
         removePending(slot);
         drainQueue(slot, p);
       }
       return;
     }
-    Pending work = p != null ? p : new Pending();
-    work.generation = newGeneration();
-    work.store = s;
-    work.patch = null;
-    putPending(slot, work);
-    byte[] bytes = storedBytes(image);
-    if (image instanceof PageImage.Raw && backing != null && !work.toBacking) {
-      work.toBacking = true;
-      writeback.write(bytes, slot, work.generation);
+    Pending pend = p != null ? p : new Pending();
+    pend.generation = newGeneration();
+    pend.store = s;
+    pend.patch = null;
+    putPending(slot, pend);
+    byte[] bytes = image instanceof PageImage.Compressed c ? c.bytes() : ((PageImage.Raw) image).bytes();
+    if (image instanceof PageImage.Raw && backing != null && !pend.toBacking) {
+      pend.toBacking = true;
+      writeback.write(bytes, slot, pend.generation);
     } else {
-      work.toBacking = false;
+      pend.toBacking = false;
       int classIndex = ClassGeometry.actorIndex(geometry.classFor(bytes.length).index(), lanes, slot % lanes);
-      RangeJobs.AllocBatch allocBatch = ranges.allocBatch();
-      if (allocBatch != null) {
-        allocBatch.add(classIndex, bytes, slot, work.generation);
-      } else {
-        classes.get(classIndex).tell(new SizeClass.Alloc(bytes, slot, work.generation, allocAdapter));
-      }
+      workFor(classIndex).alloc(bytes, slot, pend.generation);
     }
-  }
-
-  private static byte[] storedBytes(PageImage image) {
-    return image instanceof PageImage.Compressed c ? c.bytes() : ((PageImage.Raw) image).bytes();
   }
 
   /** Frees whatever the page held (a duplicate store) and installs {@code entry}. */
@@ -403,24 +463,6 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     counters.storedPages++;
   }
 
-  private Behavior<Command> onAllocDone(AllocDone done) {
-    if (done.reply() instanceof AllocReply.Allocated a) {
-      allocated(a.tag(), a.generation(), a.handle(), null);
-    } else {
-      AllocReply.AllocRefused r = (AllocReply.AllocRefused) done.reply();
-      allocated(r.tag(), r.generation(), 0, r.error());
-    }
-    return this;
-  }
-
-  private Behavior<Command> onAllocatedMany(AllocatedMany m) {
-    SizeClass.AllocatedMany r = m.reply();
-    for (int i = 0; i < r.count(); i++) {
-      allocated(r.tags()[i], r.generations()[i], r.handles()[i], null);
-    }
-    return this;
-  }
-
   /** An allocation answered: {@code handle} when {@code refusal} is null. */
   private void allocated(int slot, long generation, long handle, EngineError refusal) {
     Pending p = pending.get(slot);
@@ -431,7 +473,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       return;
     }
     removePending(slot);
-    StorePage s = p.store;
+    StoreOp s = p.store;
     if (refusal == null) {
       int length = s.image().storedLength();
       replaceWith(slot, Entry.withReferenced(Entry.stored(handle, length)));
@@ -440,10 +482,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
         counters.rejectCompressPoor++;
       }
       counters.stores++;
-      s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
+      s.job().pageDone(s.pageIndex(), null, outbox);
     } else {
       counters.rejectAllocFail++;
-      s.replyTo().tell(new StoreReply.Refused(s.pageIndex(), refusal));
+      s.job().pageDone(s.pageIndex(), refusal, outbox);
     }
     drainQueue(slot, p);
   }
@@ -458,7 +500,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     if (p == null || !p.toBacking || p.generation != r.generation()) {
       return false;
     }
-    StorePage s = p.store;
+    StoreOp s = p.store;
     if (r instanceof WriteReply.Written w) {
       removePending(slot);
       replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE));
@@ -466,13 +508,51 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       counters.writebacks++;
       counters.rejectCompressPoor++;
       counters.stores++;
-      s.replyTo().tell(new StoreReply.Stored(s.pageIndex()));
+      s.job().pageDone(s.pageIndex(), null, outbox);
       drainQueue(slot, p);
     } else {
       writeback.countWriteProblem(r);
       store(slot, s, p); // p.toBacking stays true: this time the pool
     }
     return true;
+  }
+
+  // ---- invalidate ---------------------------------------------------------------------------
+
+  /**
+   * Invalidates {@code count} pages from {@code first}: each freed now, or in its turn behind
+   * its pending work; answered with the pages freed once all had their turn.
+   */
+  private void invalidate(int first, int count, ActorRef<InvalidateReply> replyTo, boolean drainWrites) {
+    InvalidateJob job = new InvalidateJob(replyTo, drainWrites);
+    int end = first + count;
+    for (int slot = first; slot < end; slot++) {
+      if (isPending(slot)) {
+        job.outstanding++;
+        perPage(slot, new InvalidateOp(job));
+      } else {
+        freeFor(job, slot);
+      }
+    }
+    invalidatePartDone(job);
+  }
+
+  private void freeFor(InvalidateJob job, int slot) {
+    if (free(slot)) {
+      job.freed++;
+      counters.invalidatedPages++;
+    }
+  }
+
+  private void invalidatePartDone(InvalidateJob job) {
+    if (--job.outstanding == 0) {
+      if (job.drainWrites) {
+        // now, or in the turn of the last write's answer: both end with the outbox's flush
+        writeback.afterWritesInFlight(() -> outbox.add(job.replyTo, new InvalidateReply.Invalidated(job.freed)));
+      } else {
+        outbox.add(job.replyTo, new InvalidateReply.Invalidated(job.freed));
+      }
+    }
   }
 
   // ---- free ---------------------------------------------------------------------------------
@@ -510,7 +590,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     return true;
   }
 
+  /** Frees a size-class object, in this turn's work of its class (after the turn's reads). */
   void freeHandle(long handle) {
-    classes.get(Handle.classIndex(handle)).tell(new SizeClass.Free(Handle.slot(handle)));
+    workFor(Handle.classIndex(handle)).free(Handle.slot(handle));
   }
 }

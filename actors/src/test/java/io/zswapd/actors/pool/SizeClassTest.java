@@ -84,7 +84,7 @@ class SizeClassTest {
         keptData.add(data.get(i));
         keptHandles.add(handles.get(i));
       } else {
-        cls.tell(new SizeClass.Free(Handle.slot(handles.get(i))));
+        cls.tell(SizeClass.Work.free(Handle.slot(handles.get(i))));
       }
     }
     TestProbe<CompactionResult> compacted = kit.createTestProbe();
@@ -102,7 +102,7 @@ class SizeClassTest {
     assertThat(s.pagesCompacted()).isPositive();
 
     for (long h : keptHandles) {
-      cls.tell(new SizeClass.Free(Handle.slot(h)));
+      cls.tell(SizeClass.Work.free(Handle.slot(h)));
     }
     TestProbe<SizeClass.Drained> drained = kit.createTestProbe();
     cls.tell(new SizeClass.Drain(drained.getRef()));
@@ -154,7 +154,13 @@ class SizeClassTest {
       cls.tell(new SizeClass.Alloc(objects[k], k, 0, allocs.getRef()));
       int slot = Handle.slot(((AllocReply.Allocated) allocs.receiveMessage()).handle());
       for (boolean detached : new boolean[] {false, true}) {
-        cls.tell(new SizeClass.Read(slot, objects[k].length, 40 + k, loads.getRef(), detached));
+        if (detached) { // a load in a shard's work: copied out here, decompressed by a task
+          ClassWork work = new ClassWork(null, null);
+          work.read(slot, objects[k].length, 40 + k, loads.getRef());
+          cls.tell(new SizeClass.Work(work));
+        } else {
+          cls.tell(new SizeClass.Read(slot, objects[k].length, 40 + k, loads.getRef()));
+        }
         LoadReply r = loads.receiveMessage();
         assertThat(r.pageIndex()).isEqualTo(40 + k);
         if (k == 2) {
@@ -236,7 +242,7 @@ class SizeClassTest {
     List<Long> keptHandles = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       if (i % 2 == 0) {
-        cls.tell(new SizeClass.Free(Handle.slot(handles[i])));
+        cls.tell(SizeClass.Work.free(Handle.slot(handles[i])));
       } else {
         keptData.add(data.get(i));
         keptHandles.add(handles[i]);
@@ -264,7 +270,7 @@ class SizeClassTest {
     SplittableRandom rnd = new SplittableRandom(seed);
     List<byte[]> first = randomObjects(rnd, g.objsPerZspage() * 2, g.size());
     for (long h : allocAll(cls, first)) {
-      cls.tell(new SizeClass.Free(Handle.slot(h)));
+      cls.tell(SizeClass.Work.free(Handle.slot(h)));
     }
     TestProbe<CompactionResult> compacted = kit.createTestProbe();
     cls.tell(new SizeClass.Compact(compacted.getRef())); // gives the reserve back: chunk 0 is released
@@ -289,9 +295,9 @@ class SizeClassTest {
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     long[] handles = allocAll(cls, randomObjects(new SplittableRandom(80), 2, g.size()));
     TestProbe<Object> watcher = kit.createTestProbe();
-    cls.tell(new SizeClass.Free(Handle.slot(handles[0])));
+    cls.tell(SizeClass.Work.free(Handle.slot(handles[0])));
     assertThat(statsOf(cls).objsUsed()).isEqualTo(1);
-    cls.tell(new SizeClass.Free(Handle.slot(handles[0])));
+    cls.tell(SizeClass.Work.free(Handle.slot(handles[0])));
     watcher.expectTerminated(cls);
   }
 }

@@ -3,28 +3,61 @@ package io.zswapd.protocol.engine;
 import akka.actor.typed.ActorRef;
 
 /**
- * The engine's public protocol: what an embedding application, the NBD bridge or a test sends
- * to the engine's guardian. Every request names its export (a zswap "swap type"); every reply
- * is a value, errors included, sent to {@code replyTo}.
+ * The engine's public protocol, in two families: {@link PageRequest}s, which name an export
+ * and travel to the tree shard that owns their pages, and {@link Control} commands for the
+ * engine as a whole, which its guardian answers. Every reply is a value, errors included, sent
+ * to {@code replyTo}.
  *
  * <p>Pages are addressed by index (byte offset / 4096). A page that was never stored, or was
  * invalidated, loads as zeros, as on a block device.
  */
 public sealed interface EngineCommand {
 
+  /**
+   * A request about pages of one export (a zswap "swap type"). It reaches its tree shard by one
+   * route: the export's router ({@code SwapType}), which batches the requests of each shard.
+   * Each request knows how to refuse itself ({@link #refuse}), so any hop that cannot serve it
+   * answers it with the right reply type.
+   */
+  sealed interface PageRequest extends EngineCommand {
+    /** The export the pages belong to. */
+    String export();
+
+    /** Answers the request with {@code error} (and nothing else): it was not carried out. */
+    void refuse(EngineError error);
+  }
+
+  /** A command for the whole engine, answered by its guardian. */
+  sealed interface Control extends EngineCommand {}
+
   /** Store one page image under (export, pageIndex); replaces what was there (zswap duplicate entry). */
   record Store(String export, long pageIndex, PageImage page, ActorRef<StoreReply> replyTo)
-      implements EngineCommand {}
+      implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new StoreReply.Refused(pageIndex, error));
+    }
+  }
 
   /**
    * Replace {@code bytes.length} bytes of one page from byte {@code offset}, keeping the rest
    * (read-modify-write, done by the page's owner so concurrent patches never lose each other).
    */
   record Patch(String export, long pageIndex, int offset, byte[] bytes, ActorRef<StoreReply> replyTo)
-      implements EngineCommand {}
+      implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new StoreReply.Refused(pageIndex, error));
+    }
+  }
 
   /** Load one page; the reply carries the 4096 decompressed bytes. */
-  record Load(String export, long pageIndex, ActorRef<LoadReply> replyTo) implements EngineCommand {}
+  record Load(String export, long pageIndex, ActorRef<LoadReply> replyTo) implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new LoadReply.LoadFailed(pageIndex, error));
+    }
+  }
 
   /**
    * Store consecutive pages {@code firstPage, firstPage + 1, ...}, one image each, in one
@@ -34,7 +67,12 @@ public sealed interface EngineCommand {
    * refusal the others may be stored, as after a failed block-device write.
    */
   record StoreRange(String export, long firstPage, PageImage[] pages, ActorRef<StoreReply> replyTo)
-      implements EngineCommand {}
+      implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new StoreReply.Refused(firstPage, error));
+    }
+  }
 
   /**
    * Load {@code pageCount} consecutive pages in one message; the reply carries
@@ -42,7 +80,12 @@ public sealed interface EngineCommand {
    * {@link StoreRange}.
    */
   record LoadRange(String export, long firstPage, int pageCount, ActorRef<LoadRangeReply> replyTo)
-      implements EngineCommand {}
+      implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new LoadRangeReply.LoadRangeFailed(firstPage, error));
+    }
+  }
 
   /**
    * Pages per tree shard: a {@link StoreRange} or {@link LoadRange} may not cross a multiple of
@@ -51,31 +94,48 @@ public sealed interface EngineCommand {
   int RANGE_PAGES = 16_384;
 
   /** Forget one page and free its memory (zswap invalidate_page, an NBD trim of one page). */
-  record Invalidate(String export, long pageIndex, ActorRef<InvalidateReply> replyTo)
-      implements EngineCommand {}
+  record Invalidate(String export, long pageIndex, ActorRef<InvalidateReply> replyTo) implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new InvalidateReply.InvalidateFailed(error));
+    }
+  }
 
   /** Forget {@code pageCount} pages from {@code firstPage} (NBD trim, discard of a swap cluster). */
   record InvalidateRange(String export, long firstPage, long pageCount, ActorRef<InvalidateReply> replyTo)
-      implements EngineCommand {}
+      implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new InvalidateReply.InvalidateFailed(error));
+    }
+  }
 
-  /** Forget every page of the export (zswap invalidate_area: swapoff). */
-  record InvalidateArea(String export, ActorRef<InvalidateReply> replyTo) implements EngineCommand {}
+  /**
+   * Forget every page of the export (zswap invalidate_area: swapoff). Answered once the backing
+   * writes in flight have ended too, so the backing file can be closed right after.
+   */
+  record InvalidateArea(String export, ActorRef<InvalidateReply> replyTo) implements PageRequest {
+    @Override
+    public void refuse(EngineError error) {
+      replyTo.tell(new InvalidateReply.InvalidateFailed(error));
+    }
+  }
 
   /** Snapshot of every counter: pool, exports, size classes. */
-  record GetStats(ActorRef<EngineStats> replyTo) implements EngineCommand {}
+  record GetStats(ActorRef<EngineStats> replyTo) implements Control {}
 
   /**
    * Write pages back to the exports' backing files now (zram's {@code writeback}); exports
    * without a backing file are skipped.
    */
-  record Writeback(WritebackMode mode, ActorRef<WritebackResult> replyTo) implements EngineCommand {}
+  record Writeback(WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Control {}
 
   /** Run size-class compaction now; the reply says how many pages went back to the arena. */
-  record Compact(ActorRef<CompactionResult> replyTo) implements EngineCommand {}
+  record Compact(ActorRef<CompactionResult> replyTo) implements Control {}
 
   /**
    * Give memory back now: compact every size class, then migrate zspage pages out of sparse
    * chunks until no chunk is worth emptying, releasing the emptied chunks to the OS.
    */
-  record Migrate(ActorRef<MigrationResult> replyTo) implements EngineCommand {}
+  record Migrate(ActorRef<MigrationResult> replyTo) implements Control {}
 }

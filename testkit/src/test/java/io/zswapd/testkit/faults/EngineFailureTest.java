@@ -45,7 +45,7 @@ class EngineFailureTest {
       await(z.store("swap0", 1, pages.page(1, PageGenerator.Kind.C50)));
       await(z.store("swap0", 20_000, pages.page(2, PageGenerator.Kind.C50))); // shard 1
       ActorFault fault = actors.failOn("tree shard 0 on a load",
-          GatedActors.actor(EngineActor.treeShard("swap0", 0)), GatedActors.named("LoadPage"));
+          GatedActors.actor(EngineActor.treeShard("swap0", 0)), GatedActors.named("Pages"));
 
       CompletionStage<byte[]> lost = z.load("swap0", 1);
       fault.first().get(30, TimeUnit.SECONDS);
@@ -66,7 +66,7 @@ class EngineFailureTest {
     try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
       Zswapd z = engine.zswapd();
       ActorFault fault = actors.failOn("every size class on an allocation",
-          GatedActors.role(EngineActor.Role.SIZE_CLASS), GatedActors.named("Alloc"));
+          GatedActors.role(EngineActor.Role.SIZE_CLASS), GatedActors.named("Work"));
 
       CompletionStage<Void> store = z.store("swap0", 7, pages.page(7, PageGenerator.Kind.C50));
       fault.first().get(30, TimeUnit.SECONDS);

@@ -84,7 +84,7 @@ final class PoolUnderTest {
   void free(int object) {
     if (live.get(object)) {
       live.set(object, false);
-      cls.tell(new SizeClass.Free(slots.get(object)));
+      cls.tell(SizeClass.Work.free(slots.get(object)));
     }
   }
 

@@ -143,7 +143,7 @@ class WorkerVsDestroyTest {
       for (int i = from; i < to; i++) {
         if (!freed.get(i)) {
           freed.set(i, true);
-          cls.tell(new SizeClass.Free(slots.get(i)));
+          cls.tell(SizeClass.Work.free(slots.get(i)));
         }
       }
     }

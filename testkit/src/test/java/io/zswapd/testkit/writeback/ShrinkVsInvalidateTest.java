@@ -67,15 +67,17 @@ class ShrinkVsInvalidateTest {
       CompletionStage<WritebackResult> shrink = s.z.writeback(WritebackMode.ALL);
       EngineActor victimClass = read.awaitArrival(0).actor();             // picked, marked, read held
       MessageGate behind = actors.hold("what the shard sends X's size class after the read",
-          GatedActors.actor(victimClass), m -> m instanceof SizeClass.Free || m instanceof SizeClass.Alloc
-              || m instanceof SizeClass.AllocMany || m instanceof SizeClass.Read || m instanceof SizeClass.ReadMany);
+          GatedActors.actor(victimClass), m -> m instanceof SizeClass.Work || m instanceof SizeClass.Read
+              || m instanceof SizeClass.ReadMany);
 
       assertThat(await(s.z.invalidate(WritebackScenario.EXPORT, x))).isEqualTo(1);
       byte[] pageY = s.page(1);
       pageY[pageY.length - 1] ^= 0x55;
       CompletionStage<Void> storeY = s.z.store(WritebackScenario.EXPORT, y, pageY);
-      assertThat(behind.awaitArrival(0).message()).as("X's free, behind the read").isInstanceOf(SizeClass.Free.class);
-      assertThat(behind.awaitArrival(1).message()).as("Y's allocation, in X's class").isInstanceOf(SizeClass.Alloc.class);
+      assertThat(((SizeClass.Work) behind.awaitArrival(0).message()).work().frees()).as("X's free, behind the read")
+          .isEqualTo(1);
+      assertThat(((SizeClass.Work) behind.awaitArrival(1).message()).work().allocs())
+          .as("Y's allocation, in X's class").isEqualTo(1);
 
       read.open();                                                      // the read, then the free, then Y
       behind.open();

@@ -52,7 +52,7 @@ class WritebackLifecycleTest {
       ZswapGuardian.ExportRemoved removed = await(removal);
       assertThatThrownBy(() -> await(s.z.load(WritebackScenario.EXPORT, 0)))
           .isInstanceOf(ZswapdException.class)
-          .satisfies(e -> assertThat(((ZswapdException) e).code()).isEqualTo(ErrorCode.SHUTTING_DOWN));
+          .satisfies(e -> assertThat(((ZswapdException) e).code()).isEqualTo(ErrorCode.NO_SUCH_EXPORT));
       assertThat(removed.pagesFreed()).isEqualTo(3);
       assertThat(removed.backingSlotsInUse()).isZero();
       await(writeback);

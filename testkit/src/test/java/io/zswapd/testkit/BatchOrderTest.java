@@ -1,0 +1,93 @@
+package io.zswapd.testkit;
+
+import static io.zswapd.testkit.EngineFixture.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.embedded.ZswapdSetup;
+import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.EngineActor;
+import io.zswapd.actors.tree.SwapType;
+import io.zswapd.actors.tree.TreeShard;
+import io.zswapd.protocol.engine.EngineCommand;
+import java.util.concurrent.CompletionStage;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Batches keep the order of what they carry: a load and an invalidate of one page gathered into
+ * one batch (one {@link TreeShard.Pages} from the export's router, so one turn of the shard and
+ * one {@link SizeClass.Work} to the page's size class) still read the page before its object is
+ * freed, and a store and a load of one page in one batch load what was stored.
+ *
+ * <p>Replayed with a gate at the export's {@link SwapType}: the requests and the router's flush
+ * are held, then released so that both requests are gathered before the flush sends them on.
+ * Fails when the class serves a work's frees before its reads, and when the shard sends a free
+ * at once instead of with its turn's work (the free then overtakes the read: the class fails on
+ * a freed handle, or the load reads another page's bytes).
+ */
+class BatchOrderTest {
+  private static final String HOCON = "zswapd.pool.max-size = 64 MiB";
+  private final PageGenerator pages = new PageGenerator(77);
+
+  /** Holds the router's requests and flushes, so a test decides what one batch holds. */
+  private static MessageGate holdRouter(GatedActors actors) {
+    return actors.hold("the requests and flushes of swap0's router",
+        GatedActors.actor(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, "swap0")),
+        m -> m instanceof SwapType.Request || m.getClass().getSimpleName().equals("Flush"));
+  }
+
+  /** Releases the two held requests, then (once both are gathered) the flush that sends them as one batch. */
+  private static void releaseAsOneBatch(MessageGate router, GatedActors actors) {
+    MessageGate batches = actors.watch("batches at shard 0",
+        GatedActors.actor(EngineActor.treeShard("swap0", 0)), TreeShard.Pages.class);
+    router.release(0);
+    router.release(1);
+    router.awaitArrival(2); // the flush the first request sent; the second is in the mailbox ahead of it
+    router.open();
+    TreeShard.Pages batch = (TreeShard.Pages) batches.awaitArrival(0).message();
+    assertThat(batch.requests()).as("one batch with both requests").hasSize(2);
+  }
+
+  @Test
+  void aLoadAndAnInvalidateInOneBatchReadThePageBeforeItIsFreed() {
+    GatedActors actors = new GatedActors();
+    try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
+      Zswapd z = engine.zswapd();
+      byte[] page = pages.page(5, PageGenerator.Kind.C50);
+      await(z.store("swap0", 5, page), "the store");
+      await(z.store("swap0", 6, pages.page(6, PageGenerator.Kind.C50)), "a neighbour in the same class");
+      MessageGate router = holdRouter(actors);
+      CompletionStage<byte[]> load = z.load("swap0", 5);
+      router.awaitArrival(0);
+      CompletionStage<Long> invalidate = z.invalidate("swap0", 5);
+      router.awaitArrival(1);
+      releaseAsOneBatch(router, actors);
+
+      assertThat(await(load, "the load")).as("read before the free in the same batch").isEqualTo(page);
+      assertThat(await(invalidate, "the invalidate")).isEqualTo(1);
+      assertThat(await(z.load("swap0", 5), "a later load")).isEqualTo(new byte[PageGenerator.PAGE_SIZE]);
+      assertThat(await(z.load("swap0", 6), "the neighbour")).isEqualTo(pages.page(6, PageGenerator.Kind.C50));
+      assertThat(await(z.stats()).pool().handlesInUse()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aStoreAndALoadInOneBatchLoadWhatWasStored() {
+    GatedActors actors = new GatedActors();
+    try (EngineFixture engine = EngineFixture.start(HOCON, ZswapdSetup.of(actors))) {
+      Zswapd z = engine.zswapd();
+      await(z.store("swap0", 5, pages.page(1, PageGenerator.Kind.C25)), "the first content");
+      MessageGate router = holdRouter(actors);
+      byte[] second = pages.page(2, PageGenerator.Kind.C75);
+      CompletionStage<Void> store = z.store("swap0", 5, second);
+      router.awaitArrival(0);
+      CompletionStage<byte[]> load = z.load("swap0", 5);
+      router.awaitArrival(1);
+      releaseAsOneBatch(router, actors);
+
+      await(store, "the store");
+      assertThat(await(load, "the load")).as("the load waits behind the pending store").isEqualTo(second);
+      assertThat(await(z.stats()).pool().handlesInUse()).as("the first object freed").isEqualTo(1);
+    }
+  }
+}
