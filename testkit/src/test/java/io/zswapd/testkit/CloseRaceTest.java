@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,10 @@ class CloseRaceTest {
   /** Stores and loads, of pages and ranges, from {@link #CLIENTS} threads over {@link #SHARDS} shards until stopped. */
   private static final class Clients {
     final AtomicBoolean stop = new AtomicBoolean();
+    /** Counted down by each request made before the close, and by each one made after it. */
+    final CountDownLatch beforeClose = new CountDownLatch(2000);
+    final CountDownLatch afterClose = new CountDownLatch(500);
+    final AtomicBoolean closed = new AtomicBoolean();
     final List<Thread> threads = new ArrayList<>();
     /** Each client's requests; read after its thread ended. */
     final List<List<CompletableFuture<?>>> made = new ArrayList<>();
@@ -54,6 +59,7 @@ class CloseRaceTest {
               default -> z.store("swap0", page, gen.page(page, gen.mixedKind(page)));
             };
             mine.add(request.toCompletableFuture());
+            (closed.get() ? afterClose : beforeClose).countDown();
             if (mine.size() > 32) {
               mine.get(mine.size() - 32).exceptionally(e -> null).join(); // about 32 in flight
             }
@@ -135,18 +141,24 @@ class CloseRaceTest {
   /** What the close answered, and every request the clients made around it. */
   private record Raced<T>(T closed, List<CompletableFuture<?>> requests) {}
 
-  /** Clients run for 200 ms, {@code close} runs under them, and they go on for 50 ms after it. */
+  /**
+   * Clients make 2000 requests, {@code close} runs under them, and they go on for 500 requests
+   * after it (which the closed export refuses). Counted, not timed: a loaded machine only slows it.
+   */
   private static <T> Raced<T> race(Zswapd z, long seed, Function<Zswapd, T> close) throws InterruptedException {
     makeShards(z);
     Clients clients = new Clients(z, seed);
     clients.start();
-    Thread.sleep(200);
+    assertThat(clients.beforeClose.await(60, TimeUnit.SECONDS)).as("seed %d: requests before the close", seed)
+        .isTrue();
     T closed = close.apply(z);
-    Thread.sleep(50); // requests made after the close, sent straight to closed shards
+    clients.closed.set(true);
+    assertThat(clients.afterClose.await(60, TimeUnit.SECONDS)).as("seed %d: requests after the close", seed)
+        .isTrue();
     return new Raced<>(closed, clients.stopAndCollect());
   }
 
-  /** One store per shard first, so the clients' requests go straight to the shards. */
+  /** One store per shard first, so the clients' requests find every shard made. */
   private static void makeShards(Zswapd z) {
     for (int s = 0; s < SHARDS; s++) {
       await(z.store("swap0", (long) s * SHARD_PAGES + 1000, new byte[4096]));
