@@ -547,7 +547,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       // Closed first: requests routed around the guardian are refused from now on, so none
       // lands after the invalidation.
       e.tell(new SwapType.Close());
-      e.tell(new SwapType.Request(new EngineCommand.InvalidateArea("", gather)));
+      e.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea("", gather)));
     }
     return this;
   }
@@ -624,7 +624,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
         freed -> self.tell(new ResetPagesFreed(m, freed)), FAN_OUT_TIMEOUT,
         freed -> m.replyTo().tell(new ExportReset(m.name(), true, freed, false)));
-    target.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
+    target.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea(m.name(), invalidated)));
     return this;
   }
 
@@ -648,7 +648,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         freed -> self.tell(new RemovedPagesFreed(m, swapType, freed)),
         FAN_OUT_TIMEOUT, freed -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
     swapType.tell(new SwapType.Close()); // first, as at shutdown
-    swapType.tell(new SwapType.Request(new EngineCommand.InvalidateArea(m.name(), invalidated)));
+    swapType.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea(m.name(), invalidated)));
     if (writeback != null) {
       writeback.tell(new WritebackWorker.Forget(swapType));
     }

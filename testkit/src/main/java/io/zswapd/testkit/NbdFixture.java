@@ -1,6 +1,7 @@
 package io.zswapd.testkit;
 
 import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.bridge.nbd.NbdServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -36,6 +38,15 @@ public final class NbdFixture implements AutoCloseable {
    * engines stopped earlier in the JVM cannot mix in.
    */
   public static NbdFixture startNamed(String systemName, String hocon) {
+    return start(listeners -> EngineFixture.startNamed(systemName, hocon + listeners));
+  }
+
+  /** As {@link #start(String)}, with the engine's actors or backing I/O given by {@code setup} (a gated test). */
+  public static NbdFixture start(String hocon, ZswapdSetup setup) {
+    return start(listeners -> EngineFixture.start(hocon + listeners, setup));
+  }
+
+  private static NbdFixture start(Function<String, EngineFixture> engineWithListeners) {
     Path dir;
     try {
       dir = Files.createTempDirectory("zswapd-nbd");
@@ -43,7 +54,7 @@ public final class NbdFixture implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     Path socket = dir.resolve("zswapd.sock");
-    EngineFixture engine = EngineFixture.startNamed(systemName, hocon + "\nzswapd.nbd.tcp = \"127.0.0.1:0\"\n"
+    EngineFixture engine = engineWithListeners.apply("\nzswapd.nbd.tcp = \"127.0.0.1:0\"\n"
         + "zswapd.nbd.unix-socket = \"" + socket + "\"\n");
     NbdServer server = EngineFixture.await(NbdServer.start(engine.testKit().system(), engine.zswapd()));
     return new NbdFixture(engine, server, dir);

@@ -33,7 +33,7 @@ class BatchOrderTest {
   private static MessageGate holdRouter(GatedActors actors) {
     return actors.hold("the requests and flushes of swap0's router",
         GatedActors.actor(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, "swap0")),
-        m -> m instanceof SwapType.Request || m.getClass().getSimpleName().equals("Flush"));
+        m -> m instanceof SwapType.Pages || m.getClass().getSimpleName().equals("Flush"));
   }
 
   /** Releases the two held requests, then (once both are gathered) the flush that sends them as one batch. */

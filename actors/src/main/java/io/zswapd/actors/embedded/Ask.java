@@ -29,8 +29,8 @@ import kamon.metric.Histogram;
  * Ask an actor and get a plain {@link CompletableFuture}, completed on the replying thread,
  * failed with a {@link TimeoutException} when no reply comes within the timeout.
  *
- * <p>Why not Akka's {@code AskPattern}, for the per-page requests of the embedded API and the
- * NBD bridge:
+ * <p>Why not Akka's {@code AskPattern}, for the per-page requests of the embedded API (the NBD
+ * bridge asks without futures, see {@link Zswapd#send}):
  * <ul>
  *   <li>its javadsl CompletionStage (Scala's {@code FutureConverters} wrapper) turns every
  *       {@code thenApply}/{@code thenCompose} into the {@code *Async} form on

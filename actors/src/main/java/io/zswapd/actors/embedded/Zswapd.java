@@ -49,6 +49,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -430,6 +431,54 @@ public final class Zswapd implements Extension {
         Zswapd::invalidated, Ask.Completion.TASK);
   }
 
+  /**
+   * Sends page requests of one export by their one route, as one message, with no future: each
+   * request's answer goes to its own {@code replyTo}, once. For callers that keep the
+   * bookkeeping of many requests themselves, such as an NBD connection, which sends all the
+   * requests it decoded in one pass together. Such a caller times its requests out itself
+   * ({@link #ASK_TIMEOUT} is what the futures of this API allow) and watches
+   * {@link #whenFailed()}. An unknown export, or an engine that has failed, refuses every
+   * request at once, on the calling thread, each through its own
+   * {@link EngineCommand.PageRequest#refuse}. The sizes of stored pages are recorded in the
+   * export's {@code compressed_size} histogram here; latencies are the caller's to record
+   * ({@link #instruments}).
+   */
+  public void send(String export, List<? extends EngineCommand.PageRequest> requests) {
+    if (requests.isEmpty()) {
+      return;
+    }
+    ZswapGuardian.Routes table = routes.get();
+    if (table == null) { // the first moments after start: the engine is still making its exports
+      firstRoutes.thenRun(() -> send(export, requests));
+      return;
+    }
+    ActorRef<SwapType.Command> swapType = table.exports().get(export);
+    EngineError refused = swapType == null ? EngineError.noSuchExport(export)
+        : failed.isDone() ? EngineError.engineFailed(failed.getNow("")) : null;
+    if (refused != null) {
+      requests.forEach(r -> r.refuse(refused));
+      return;
+    }
+    RequestMetrics.ExportInstruments m = requestMetrics.export(export);
+    if (m != null) {
+      for (EngineCommand.PageRequest r : requests) {
+        if (r instanceof EngineCommand.Store s) {
+          m.recordImage(s.page());
+        } else if (r instanceof EngineCommand.StoreRange s) {
+          for (PageImage image : s.pages()) {
+            m.recordImage(image);
+          }
+        }
+      }
+    }
+    swapType.tell(new SwapType.Pages(requests));
+  }
+
+  /** The export's request histograms (store and load latency, compressed size), or null if it has none. */
+  public RequestMetrics.ExportInstruments instruments(String export) {
+    return requestMetrics.export(export);
+  }
+
   private static Long invalidated(InvalidateReply reply) {
     if (reply instanceof InvalidateReply.InvalidateFailed f) {
       throw new ZswapdException(f.error());
@@ -637,7 +686,7 @@ public final class Zswapd implements Extension {
     if (swapType == null) {
       return CompletableFuture.failedFuture(new ZswapdException(EngineError.noSuchExport(export)));
     }
-    return asks.ask(swapType, r -> new SwapType.Request(request.apply(r)), latency, map, completion);
+    return asks.ask(swapType, r -> SwapType.Pages.of(request.apply(r)), latency, map, completion);
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

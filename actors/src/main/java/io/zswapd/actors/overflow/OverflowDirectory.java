@@ -133,7 +133,7 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
     for (int done = 0; done < count; ) {
       int n = ShardRanges.partLength(extent.start() + done, count - done);
       PageImage[] part = n == count ? p.pages() : java.util.Arrays.copyOfRange(p.pages(), done, done + n);
-      swapType.tell(new SwapType.Request(new EngineCommand.StoreRange(export, extent.start() + done, part, gather)));
+      swapType.tell(SwapType.Pages.of(new EngineCommand.StoreRange(export, extent.start() + done, part, gather)));
       done += n;
     }
   }
@@ -166,7 +166,7 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
   /** Frees a value's pages; a later put may reuse them, its stores queue behind this invalidate. */
   private void release(Extent e) {
     if (e.pages() > 0) {
-      swapType.tell(new SwapType.Request(new EngineCommand.InvalidateRange(export, e.start(), e.pages(),
+      swapType.tell(SwapType.Pages.of(new EngineCommand.InvalidateRange(export, e.start(), e.pages(),
           getContext().getSystem().ignoreRef())));
     }
     extents.free(e.start(), e.pages());
@@ -210,7 +210,7 @@ public final class OverflowDirectory extends AbstractBehavior<OverflowDirectory.
             "loading the value of key " + g.key() + " timed out"))));
     for (int done = 0; done < e.pages(); ) {
       int n = ShardRanges.partLength(e.start() + done, e.pages() - done);
-      swapType.tell(new SwapType.Request(new EngineCommand.LoadRange(export, e.start() + done, n, gather)));
+      swapType.tell(SwapType.Pages.of(new EngineCommand.LoadRange(export, e.start() + done, n, gather)));
       done += n;
     }
   }

@@ -8,9 +8,8 @@ import akka.actor.typed.ActorRef;
  * thread. The engine only ever {@code tell}s a reply-to, so nothing more is needed: it is never
  * watched, never sent system messages and never serialized.
  *
- * <p>Two uses: the embedded API completes a future with it (no actor per request), and a tree
- * shard counts the per-page answers of a range request with it. In the second use every
- * {@code tell} comes from the shard itself, so the count is confined to the shard's actor.
+ * <p>Used outside the engine's actors only: the embedded API completes a future with it (no
+ * actor per request), and an NBD connection hands each answer back to its stage with it.
  */
 public abstract class LocalRef<T> implements ActorRef<T> {
   private static final long serialVersionUID = 1L;

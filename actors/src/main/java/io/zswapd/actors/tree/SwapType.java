@@ -63,8 +63,16 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   public sealed interface Command {}
 
-  /** A page request for this export. */
-  public record Request(EngineCommand.PageRequest request) implements Command {}
+  /**
+   * Page requests for this export, served in list order: one from the embedded API, all that an
+   * NBD connection decoded in one pass from another.
+   */
+  public record Pages(List<? extends EngineCommand.PageRequest> requests) implements Command {
+    /** One request. */
+    public static Pages of(EngineCommand.PageRequest request) {
+      return new Pages(List.of(request));
+    }
+  }
 
   /** Send every shard the requests gathered for it this turn. */
   private enum Flush implements Command { INSTANCE }
@@ -195,11 +203,13 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onSignal(Terminated.class, this::childStopped)
-        .onMessage(Request.class, m -> {
-          if (closed && !(m.request() instanceof EngineCommand.InvalidateArea)) {
-            answer(() -> m.request().refuse(EngineError.shutDown()));
-          } else {
-            route(m.request());
+        .onMessage(Pages.class, m -> {
+          for (EngineCommand.PageRequest request : m.requests()) {
+            if (closed && !(request instanceof EngineCommand.InvalidateArea)) {
+              answer(() -> request.refuse(EngineError.shutDown()));
+            } else {
+              route(request);
+            }
           }
           return this;
         })

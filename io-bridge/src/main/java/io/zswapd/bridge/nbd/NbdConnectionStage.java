@@ -11,6 +11,7 @@ import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
 import akka.stream.stage.TimerGraphStageLogic;
 import akka.util.ByteString;
+import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.protocol.nbd.ExportInfo;
 import io.zswapd.protocol.nbd.Nbd;
 import io.zswapd.protocol.nbd.NbdProtocolException;
@@ -21,7 +22,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.TreeSet;
-import java.util.concurrent.CompletionStage;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,9 +29,13 @@ import org.slf4j.LoggerFactory;
 /**
  * One NBD connection as an Akka Streams stage: bytes from the client in, bytes to the client
  * out. It runs the fixed-newstyle handshake ({@link ServerHandshake}), with TLS under it after
- * STARTTLS where TCP requires it ({@link TlsSession}), then parses request headers and payloads,
- * hands each request to the engine and writes each reply the moment its request is done, in
- * whatever order they finish (the protocol allows it).
+ * STARTTLS where TCP requires it ({@link TlsSession}), then parses request headers and payloads
+ * and replies to requests in whatever order they finish (the protocol allows it).
+ *
+ * <p><b>Batches both ways.</b> Each pass over the bytes read decodes every complete request and
+ * sends the engine requests they became as one message ({@link NbdBackend.Connection#flush});
+ * answers come back one {@link NbdBackend.Part} at a time, and the replies they complete are
+ * written together by a self-sent flush queued behind the answers already waiting.
  *
  * <p><b>What a connection may hold, whatever its client sends.</b> Every request costs bytes of
  * the server's {@code buffer-memory} from the moment its header is decoded until its reply has
@@ -99,9 +103,35 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     return shape;
   }
 
-  /** A finished request: its reply, what it costs of the budget, its payload and command. */
-  private record Finished(long handle, int error, ByteString data, long writeSeq, long cost, long payload,
-      int command) {}
+  /**
+   * An NBD request with the engine: answered when the last of its parts (the engine requests it
+   * became, see {@link NbdBackend}) has answered, or failed when the engine fails or takes longer
+   * than {@link Zswapd#ASK_TIMEOUT}. Jobs in flight form a list in the order they started, so the
+   * oldest is at its head.
+   */
+  private static final class Job {
+    final long handle;
+    final int command;
+    final long cost;
+    final long payload;
+    final long writeSeq;
+    final long startTick;
+    int parts;
+    int error;
+    ByteString[] pieces;
+    boolean done;
+    Job prev;
+    Job next;
+
+    Job(long handle, int command, long cost, long payload, long writeSeq, long startTick) {
+      this.handle = handle;
+      this.command = command;
+      this.cost = cost;
+      this.payload = payload;
+      this.writeSeq = writeSeq;
+      this.startTick = startTick;
+    }
+  }
 
   /** Bytes queued for the client (encrypted already under TLS) and what they cost of the budget. */
   private record Reply(ByteString wire, long cost) {}
@@ -116,11 +146,18 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     private final ArrayDeque<Reply> replies = new ArrayDeque<>();
     private final TreeSet<Long> writesInFlight = new TreeSet<>();
     private final ArrayDeque<long[]> flushes = new ArrayDeque<>(); // {barrier write seq, handle, cost}
-    private final AsyncCallback<Finished> onFinished = createAsyncCallback(this::finished);
+    private final AsyncCallback<NbdBackend.Part> onAnswer = createAsyncCallback(this::answered);
+    private final AsyncCallback<Boolean> onFlush = createAsyncCallback(b -> scheduledFlush());
+    /** Replies are queued and {@link #onFlush} is on its way: it sends them together. */
+    private boolean flushScheduled;
     private final AsyncCallback<Boolean> onAdmission = createAsyncCallback(this::admission);
     private final AsyncCallback<Long> onGrant = createAsyncCallback(this::granted);
     private ByteString buffer = ByteString.emptyByteString();
     private ExportInfo export;
+    /** The way to the export's engine requests, from attach on. */
+    private NbdBackend.Connection engine;
+    private Job oldest;
+    private Job newest;
     /** The attached export's instruments (resolved once, at attach); null before, or if unknown. */
     private NbdMetrics.ExportInstruments recorder;
     private TlsSession tls;
@@ -253,6 +290,9 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       while (admitted && !closing && step()) {
         // each step consumed something; go on while there is more
       }
+      if (engine != null) {
+        engine.flush(); // what this pass decoded goes to the engine as one message
+      }
       maybePull();
       maybeFinish();
     }
@@ -280,7 +320,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         awaitingPayload = null;
         ByteString payload = buffer.take(r.length()).compact();
         buffer = buffer.drop(r.length());
-        start(r, context.backend().write(export.name(), r.offset(), payload), true, cost(r), r.length());
+        Job job = begin(r, true, cost(r), r.length());
+        sent(job, engine.write(job, r.offset(), payload));
         return true;
       }
       if (buffer.size() < NbdRequest.HEADER_SIZE) {
@@ -326,6 +367,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         case TRANSMISSION -> {
           export = s.selected().orElseThrow();
           recorder = context.metrics().export(export.name());
+          engine = context.backend().connect(export.name(), onAnswer::invoke);
           if (recorder != null) {
             recorder.connected();
           }
@@ -395,14 +437,16 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       long length = r.lengthUnsigned();
       boolean inRange = r.offset() >= 0 && length <= size && r.offset() <= size - length;
       boolean readOnly = export.hasFlag(Nbd.FLAG_READ_ONLY);
-      NbdBackend backend = context.backend();
       switch (r.type()) {
         case Nbd.CMD_READ -> {
           // FUA is advertised, so the spec says every command must accept it (and may ignore it)
           if ((r.flags() & ~Nbd.CMD_FLAG_FUA) != 0 || length > context.maxPayload() || !inRange) {
             reply(r.handle(), Nbd.EINVAL, null, cost);
           } else {
-            start(r, backend.read(export.name(), r.offset(), r.length()), false, cost, length);
+            Job job = begin(r, false, cost, length);
+            int parts = engine.read(job, r.offset(), r.length());
+            job.pieces = new ByteString[parts];
+            sent(job, parts);
           }
         }
         case Nbd.CMD_WRITE -> {
@@ -434,7 +478,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
           if (error != 0) {
             reply(r.handle(), error, null, cost);
           } else {
-            start(r, backend.trim(export.name(), r.offset(), length), true, cost, 0);
+            Job job = begin(r, true, cost, 0);
+            sent(job, engine.trim(job, r.offset(), length));
           }
         }
         case Nbd.CMD_WRITE_ZEROES -> {
@@ -443,7 +488,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
           if (error != 0) {
             reply(r.handle(), error, null, cost);
           } else {
-            start(r, backend.writeZeroes(export.name(), r.offset(), length), true, cost, 0);
+            Job job = begin(r, true, cost, 0);
+            sent(job, engine.writeZeroes(job, r.offset(), length));
           }
         }
         case Nbd.CMD_DISC -> {
@@ -454,19 +500,23 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
     }
 
-    private void start(NbdRequest r, CompletionStage<?> work, boolean isWrite, long cost, long payload) {
+    /** A request going to the engine: in flight until {@link #finish}; its parts are the caller's to add. */
+    private Job begin(NbdRequest r, boolean isWrite, long cost, long payload) {
       long seq = 0;
       if (isWrite) {
         seq = nextWriteSeq++;
         writesInFlight.add(seq);
       }
       inFlight++;
-      long writeSeq = seq;
-      boolean isRead = r.type() == Nbd.CMD_READ;
-      int command = r.type();
-      work.whenComplete((result, failure) -> onFinished.invoke(failure != null
-          ? new Finished(r.handle(), NbdBackend.errno(failure), null, writeSeq, cost, payload, command)
-          : new Finished(r.handle(), 0, isRead ? (ByteString) result : null, writeSeq, cost, payload, command)));
+      Job job = new Job(r.handle(), r.type(), cost, payload, seq, ticks);
+      job.prev = newest;
+      if (newest == null) {
+        oldest = job;
+      } else {
+        newest.next = job;
+      }
+      newest = job;
+      return job;
     }
 
     // ---- buffer memory ------------------------------------------------------------------------
@@ -507,25 +557,89 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
 
     // ---- replies ----------------------------------------------------------------------------
 
-    private void finished(Finished f) {
+    /** {@code job} became {@code parts} engine requests; with none (a zero length, a trim of no whole page) it is done. */
+    private void sent(Job job, int parts) {
+      job.parts = parts;
+      if (parts == 0) {
+        finish(job);
+      }
+    }
+
+    /** A part of a request in flight has answered (handed back by its reply-to). */
+    private void answered(NbdBackend.Part part) {
+      Job job = (Job) part.owner;
+      if (job.done) {
+        return; // failed already: the engine took too long, or failed
+      }
+      int error = part.errno();
+      if (error != 0) {
+        if (job.error == 0) {
+          job.error = error;
+        }
+      } else if (job.command == Nbd.CMD_READ) {
+        job.pieces[part.index] = part.bytes();
+      } else if (engine.nextZeroes(part)) {
+        engine.flush();
+        return; // the part goes on with the next range of zeros
+      }
+      if (--job.parts == 0) {
+        finish(job);
+      }
+      process();
+    }
+
+    /** Replies to a request in flight, with its error or data, and answers the flushes it held back. */
+    private void finish(Job job) {
+      job.done = true;
+      if (job.prev == null) {
+        oldest = job.next;
+      } else {
+        job.prev.next = job.next;
+      }
+      if (job.next == null) {
+        newest = job.prev;
+      } else {
+        job.next.prev = job.prev;
+      }
       inFlight--;
-      if (f.writeSeq() > 0) {
-        writesInFlight.remove(f.writeSeq());
+      if (job.writeSeq > 0) {
+        writesInFlight.remove(job.writeSeq);
       }
-      if (f.error() != 0) {
-        LOG.debug("nbd {}: request {} failed with {}", peer, f.handle(), Nbd.errorName(f.error()));
-      } else if (recorder != null && f.command() == Nbd.CMD_READ) {
-        recorder.bytesRead(f.data().length());
-      } else if (recorder != null && f.command() == Nbd.CMD_WRITE) {
-        recorder.bytesWritten(f.payload());
+      ByteString data = null;
+      if (job.error != 0) {
+        LOG.debug("nbd {}: request {} failed with {}", peer, job.handle, Nbd.errorName(job.error));
+      } else if (job.command == Nbd.CMD_READ) {
+        data = job.pieces.length == 0 ? ByteString.emptyByteString() : job.pieces[0];
+        for (int i = 1; i < job.pieces.length; i++) {
+          data = data.concat(job.pieces[i]);
+        }
+        if (recorder != null) {
+          recorder.bytesRead(data.length());
+        }
+      } else if (recorder != null && job.command == Nbd.CMD_WRITE) {
+        recorder.bytesWritten(job.payload);
       }
-      reply(f.handle(), f.error(), f.data(), f.cost());
+      reply(job.handle, job.error, data, job.cost);
       while (!flushes.isEmpty() && (writesInFlight.isEmpty() || writesInFlight.first() > flushes.peek()[0])) {
         inFlight--;
         long[] flush = flushes.poll();
         reply(flush[1], 0, null, flush[2]);
       }
-      process();
+    }
+
+    /** Fails, with EIO, every request in flight that has waited {@code maxTicks} ticks or more (all of them for 0). */
+    private void failStale(long maxTicks, String why) {
+      int failed = 0;
+      while (oldest != null && ticks - oldest.startTick >= maxTicks) {
+        Job job = oldest;
+        job.error = Nbd.EIO;
+        finish(job);
+        failed++;
+      }
+      if (failed > 0) {
+        LOG.warn("nbd {}: {} request(s) failed with EIO: {}", peer, failed, why);
+        process();
+      }
     }
 
     private void reply(long handle, int error, ByteString data, long cost) {
@@ -551,7 +665,18 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
       replies.add(new Reply(wire, cost));
       queuedBytes += wire.size();
+      if (!flushScheduled) {
+        // Sent once the events already queued for this stage (the other answers of the engine
+        // turn that produced this one, as a rule) have been handled: one write for all of them.
+        flushScheduled = true;
+        onFlush.invoke(Boolean.TRUE);
+      }
+    }
+
+    private void scheduledFlush() {
+      flushScheduled = false;
       flushReplies();
+      maybeFinish();
     }
 
     /** TLS records the engine produced by itself (handshake, alerts), in order with the rest. */
@@ -599,7 +724,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     }
 
     private void maybeFinish() {
-      if ((closing || upstreamDone) && inFlight == 0 && replies.isEmpty()) {
+      if ((closing || upstreamDone) && inFlight == 0 && replies.isEmpty() && !flushScheduled) {
         if (tls != null && !tls.inboundDone() && admitted) {
           tls.close();
           ByteString bye = tls.takeOutbound();
@@ -622,6 +747,11 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         context.metrics().closed(NbdMetrics.Closed.HANDSHAKE_TIMEOUT);
         completeStage();
         return;
+      }
+      if (oldest != null && context.backend().engineFailed()) {
+        failStale(0, "the engine has failed");
+      } else if (oldest != null) {
+        failStale(ticksOf(Zswapd.ASK_TIMEOUT), "no answer from the engine within " + Zswapd.ASK_TIMEOUT.toSeconds() + " s");
       }
       boolean outputWaiting = pushPending || !replies.isEmpty();
       stalledTicks = outputWaiting && pulls == pullsAtTick ? stalledTicks + 1 : 0;

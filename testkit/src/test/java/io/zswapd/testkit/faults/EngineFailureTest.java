@@ -12,7 +12,12 @@ import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.testkit.ActorFault;
 import io.zswapd.testkit.EngineFixture;
 import io.zswapd.testkit.GatedActors;
+import io.zswapd.testkit.NbdFixture;
 import io.zswapd.testkit.PageGenerator;
+import io.zswapd.testkit.nbd.NbdClient;
+import io.zswapd.protocol.nbd.Nbd;
+import java.net.UnixDomainSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -73,6 +78,33 @@ class EngineFailureTest {
       assertEngineFailed(store);
       assertThat(await(z.whenFailed())).contains("size class actor").contains("pages in the pool are lost");
       assertEngineFailed(z.load("swap0", 7));
+    }
+  }
+
+  /**
+   * Over NBD the same failure is an EIO for the request the engine was serving, within the
+   * connection's one-second tick (its own watch: no futures), and for every later request at
+   * once; the connection stays usable for the client to give up cleanly.
+   */
+  @Test
+  void anNbdConnectionAnswersEioWhenTheEngineFails() throws Exception {
+    GatedActors actors = new GatedActors();
+    try (NbdFixture nbd = NbdFixture.start(HOCON, ZswapdSetup.of(actors));
+         NbdClient client = NbdClient.connectGo(UnixDomainSocketAddress.of(nbd.unixSocket()), "swap0", true)) {
+      client.timeout(Duration.ofSeconds(30));
+      byte[] page = pages.page(1, PageGenerator.Kind.C50);
+      client.write(4096, page);
+      assertThat(client.read(4096, 4096)).isEqualTo(page);
+      ActorFault fault = actors.failOn("tree shard 0 on a load",
+          GatedActors.actor(EngineActor.treeShard("swap0", 0)), GatedActors.named("Pages"));
+
+      long lost = client.send(Nbd.CMD_READ, 0, 4096, 4096, null);
+      fault.first().get(30, TimeUnit.SECONDS);
+      assertThat(client.await(lost).error()).as("the read the failed shard was serving").isEqualTo(Nbd.EIO);
+      assertThat(client.request(Nbd.CMD_WRITE, 0, 8192, 4096, page).error()).as("a later write").isEqualTo(Nbd.EIO);
+      assertThat(client.request(Nbd.CMD_READ, 0, 64L << 20, 4096, null).error()).as("a read of another shard")
+          .isEqualTo(Nbd.EIO);
+      client.disconnect();
     }
   }
 }
