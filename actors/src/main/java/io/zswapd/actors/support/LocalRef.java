@@ -18,6 +18,15 @@ public abstract class LocalRef<T> implements ActorRef<T> {
   /** Handles one reply; runs on the thread that sent it. */
   protected abstract void receive(T message);
 
+  /**
+   * Whether {@link #receive} runs code of the caller's (completing a future runs its callbacks):
+   * an engine actor then tells it from a task, never from its own thread. A reply-to that only
+   * hands the reply on (to a stream stage's callback) says false, and is told at once.
+   */
+  public boolean runsCallerCode() {
+    return true;
+  }
+
   @Override
   public final void tell(T message) {
     receive(message);

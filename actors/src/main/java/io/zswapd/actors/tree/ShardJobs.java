@@ -2,6 +2,7 @@ package io.zswapd.actors.tree;
 
 import akka.actor.typed.ActorRef;
 import io.zswapd.actors.codec.SameFilledPage;
+import io.zswapd.actors.support.LocalRef;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadRangeReply;
@@ -23,9 +24,11 @@ final class ShardJobs {
   // ---- replies ------------------------------------------------------------------------------
 
   /**
-   * The replies of one turn of the shard, sent together by one task on the dispatcher when the
-   * turn ends: a caller's callbacks (an embedded future's, which may compress the next page)
-   * never run on the shard's thread, and a turn that answers many pages costs one task.
+   * The replies of one turn of the shard, sent together when the turn ends. When one of them
+   * completes a caller's future (whose callbacks may compress the next page) or is a page still
+   * to make, they are sent by one task on the dispatcher, so a caller's code never runs on the
+   * shard's thread and a turn that answers many pages costs one task; replies to actors and to
+   * reply-tos that only hand the answer on (an NBD connection's) go at once.
    */
   static final class Outbox {
     /** A same-filled (or never written) page to make and answer in the task, off the shard's thread. */
@@ -34,6 +37,8 @@ final class ShardJobs {
     private Object[] to = new Object[16];
     private Object[] what = new Object[16];
     private int count;
+    /** A reply of this turn runs a caller's code when told, or makes a page: the turn's replies go from a task. */
+    private boolean needsTask;
 
     <T> void add(ActorRef<T> replyTo, T reply) {
       put(replyTo, reply);
@@ -41,10 +46,14 @@ final class ShardJobs {
 
     /** Answers a load of a page repeating {@code word} (zeros for 0). */
     void filled(ActorRef<LoadReply> replyTo, long pageIndex, long word) {
+      needsTask = true;
       put(replyTo, new Filled(pageIndex, word));
     }
 
-    private void put(Object replyTo, Object reply) {
+    private void put(ActorRef<?> replyTo, Object reply) {
+      if (replyTo instanceof LocalRef<?> local && local.runsCallerCode()) {
+        needsTask = true;
+      }
       if (count == to.length) {
         to = Arrays.copyOf(to, count * 2);
         what = Arrays.copyOf(what, count * 2);
@@ -54,11 +63,27 @@ final class ShardJobs {
       count++;
     }
 
-    /** Sends what this turn answered, from one task; nothing when it answered nothing. */
+    /**
+     * Sends what this turn answered: from one task when a reply must be made off the shard's
+     * thread or its reply-to runs a caller's code (a future's callbacks), else right here;
+     * nothing when it answered nothing.
+     */
     void flush(Executor dispatcher) {
       if (count == 0) {
         return;
       }
+      if (!needsTask) {
+        for (int i = 0; i < count; i++) {
+          @SuppressWarnings("unchecked")
+          ActorRef<Object> recipient = (ActorRef<Object>) to[i];
+          recipient.tell(what[i]);
+          to[i] = null;
+          what[i] = null;
+        }
+        count = 0;
+        return;
+      }
+      needsTask = false;
       Object[] recipients = Arrays.copyOf(to, count);
       Object[] replies = Arrays.copyOf(what, count);
       Arrays.fill(to, 0, count, null);

@@ -108,6 +108,12 @@ final class NbdBackend {
       answered.accept(this);
     }
 
+    /** It records a latency and hands itself to the stage's callback: an engine actor may tell it directly. */
+    @Override
+    public boolean runsCallerCode() {
+      return false;
+    }
+
     /** The NBD error of the answer, 0 for success. */
     int errno() {
       EngineError e = reply instanceof StoreReply.Refused r ? r.error()

@@ -32,10 +32,10 @@ import org.slf4j.LoggerFactory;
  * STARTTLS where TCP requires it ({@link TlsSession}), then parses request headers and payloads
  * and replies to requests in whatever order they finish (the protocol allows it).
  *
- * <p><b>Batches both ways.</b> Each pass over the bytes read decodes every complete request and
- * sends the engine requests they became as one message ({@link NbdBackend.Connection#flush});
- * answers come back one {@link NbdBackend.Part} at a time, and the replies they complete are
- * written together by a self-sent flush queued behind the answers already waiting.
+ * <p><b>Batches.</b> Each pass over the bytes read decodes every complete request and sends the
+ * engine requests they became as one message ({@link NbdBackend.Connection#flush}); answers come
+ * back one {@link NbdBackend.Part} at a time. A reply goes to the socket at once; replies that
+ * finish while the socket has not taken the last push go together with the next.
  *
  * <p><b>What a connection may hold, whatever its client sends.</b> Every request costs bytes of
  * the server's {@code buffer-memory} from the moment its header is decoded until its reply has
@@ -147,9 +147,6 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     private final TreeSet<Long> writesInFlight = new TreeSet<>();
     private final ArrayDeque<long[]> flushes = new ArrayDeque<>(); // {barrier write seq, handle, cost}
     private final AsyncCallback<NbdBackend.Part> onAnswer = createAsyncCallback(this::answered);
-    private final AsyncCallback<Boolean> onFlush = createAsyncCallback(b -> scheduledFlush());
-    /** Replies are queued and {@link #onFlush} is on its way: it sends them together. */
-    private boolean flushScheduled;
     private final AsyncCallback<Boolean> onAdmission = createAsyncCallback(this::admission);
     private final AsyncCallback<Long> onGrant = createAsyncCallback(this::granted);
     private ByteString buffer = ByteString.emptyByteString();
@@ -665,18 +662,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
       replies.add(new Reply(wire, cost));
       queuedBytes += wire.size();
-      if (!flushScheduled) {
-        // Sent once the events already queued for this stage (the other answers of the engine
-        // turn that produced this one, as a rule) have been handled: one write for all of them.
-        flushScheduled = true;
-        onFlush.invoke(Boolean.TRUE);
-      }
-    }
-
-    private void scheduledFlush() {
-      flushScheduled = false;
       flushReplies();
-      maybeFinish();
     }
 
     /** TLS records the engine produced by itself (handshake, alerts), in order with the rest. */
@@ -724,7 +710,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     }
 
     private void maybeFinish() {
-      if ((closing || upstreamDone) && inFlight == 0 && replies.isEmpty() && !flushScheduled) {
+      if ((closing || upstreamDone) && inFlight == 0 && replies.isEmpty()) {
         if (tls != null && !tls.inboundDone() && admitted) {
           tls.close();
           ByteString bye = tls.takeOutbound();
