@@ -13,6 +13,7 @@ import io.zswapd.actors.pool.ClassWork;
 import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.actors.support.IntMap;
 import io.zswapd.actors.tree.ShardJobs.InvalidateJob;
 import io.zswapd.actors.tree.ShardJobs.InvalidateOp;
 import io.zswapd.actors.tree.ShardJobs.LoadOp;
@@ -31,9 +32,7 @@ import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import kamon.metric.Histogram;
 
@@ -83,8 +82,6 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public static final int PAGES_SHIFT = 14;
   public static final int PAGES = 1 << PAGES_SHIFT;
   static final int PAGE_MASK = PAGES - 1;
-  /** Pages in flight a shard's pending map may have held and still be kept when it empties. */
-  private static final int SMALL_PENDING = 12;
 
   public sealed interface Command {}
 
@@ -161,11 +158,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private long[] entries;
   private long[] words;
   /**
-   * Pages with work in flight. A hash map never shrinks, so one made large by a burst (up to a
-   * client's whole window) is replaced when it empties: an idle shard keeps no such table.
+   * Pages with work in flight, by slot: an {@link IntMap} (nothing boxed or allocated per store)
+   * that shrinks when it empties after a burst, so an idle shard keeps no large table.
    */
-  private Map<Integer, Pending> pending = new HashMap<>();
-  private int pendingPeak;
+  private final IntMap<Pending> pending = new IntMap<>();
   private long nextGeneration = 1;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
@@ -323,15 +319,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   private void putPending(int slot, Pending p) {
     pending.put(slot, p);
-    pendingPeak = Math.max(pendingPeak, pending.size());
   }
 
   private void removePending(int slot) {
     pending.remove(slot);
-    if (pendingPeak > SMALL_PENDING && pending.isEmpty()) {
-      pending = new HashMap<>();
-      pendingPeak = 0;
-    }
   }
 
   /** A new generation for an allocation or backing write of this shard; never reused. */
