@@ -54,12 +54,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The root of the engine: creates the {@link Pool}, one {@link SwapType} per export, and
- * routes each {@link EngineCommand} to the export it names. It owns the table of exports,
- * which changes only when a namespace is added.
+ * The root of the engine: creates the {@link Pool}, one {@link SwapType} per export and the
+ * writeback and migration workers, answers the engine's {@link EngineCommand.Control} commands
+ * (stats, writeback, compaction, migration) and stops serving at once if an engine actor fails.
+ * Four more jobs each live in a class of their own, state included, touched only on the
+ * guardian's thread: routing ({@link ExportTable}: the exports and the routing table page
+ * requests go by), the export lifecycle ({@link ExportLifecycle}: add, reset, remove, overflow
+ * namespaces), shutdown ({@link ShutdownSteps}) and live settings ({@link LiveSettings}). Their
+ * messages are this actor's, handed to them unchanged.
  *
- * <p>Until the pool reports its size classes, requests wait in a stash. After
- * {@link Shutdown} every request is refused with {@code SHUTTING_DOWN}.
+ * <p>Until the pool reports its size classes, requests wait in a stash.
  */
 public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command> {
   /** For callbacks that run in gatherer actors, outside this actor's context. */
@@ -125,11 +129,11 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private record PoolReady(Pool.Ready ready) implements Command {}
 
-  private record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
+  record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
 
-  private record BackingClosed(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
+  record BackingClosed(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
 
-  private record RemovedPagesFreed(RemoveExport request, ActorRef<SwapType.Command> swapType, long freed)
+  record RemovedPagesFreed(RemoveExport request, ActorRef<SwapType.Command> swapType, long freed)
       implements Command {}
 
   /**
@@ -147,12 +151,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** {@code existed} false: no such export, or ({@code shuttingDown}) the engine is shut down. */
   public record ExportReset(String name, boolean existed, long pagesFreed, boolean shuttingDown) {}
 
-  private record ResetPagesFreed(ResetExport request, long freed) implements Command {}
+  record ResetPagesFreed(ResetExport request, long freed) implements Command {}
 
-  private record RemovalMigrationsIdle(RemoveExport request, ActorRef<SwapType.Command> swapType, long freed)
+  record RemovalMigrationsIdle(RemoveExport request, ActorRef<SwapType.Command> swapType, long freed)
       implements Command {}
 
-  private record MigrationsStopped(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
+  record MigrationsStopped(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
 
   /** {@code backingSlotsInUse} is what the backing store still held when it closed (0 unless leaked). */
   public record ExportRemoved(String name, boolean existed, long pagesFreed, long backingSlotsInUse) {}
@@ -165,10 +169,6 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
 
-
-  private static long acceptBelow(long limit, PoolSettings p) {
-    return (long) (limit * p.acceptThreshold()) / 4096 * 4096;
-  }
 
   /**
    * @param backingIos the opened backing file of every export that has one, by export name
@@ -190,7 +190,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
       // Zswapd.get checked it against the JVM's direct-memory limit (DirectMemoryBudget)
       long limit = p.maxSizeBytes();
-      long acceptBelow = acceptBelow(limit, p);
+      long acceptBelow = LiveSettings.acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.POOL),
           Pool.create(geometry, (int) p.arenaChunkSizeBytes(), limit, acceptBelow,
@@ -217,21 +217,13 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .build();
   }
 
-  private final PoolGeometry geometry;
-  private final PageCompressor compressor;
   private final ActorRef<Pool.Command> pool;
-  private final List<ActorRef<SizeClass.Command>> classes;
-  private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
-  /** The routing table handed out now; replaced whole when an export is added or removed. */
-  private Routes routes;
-  private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
-  private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
-  private boolean shutDown;
+  private final ExportTable table = new ExportTable();
+  private final ExportLifecycle lifecycle;
+  private final ShutdownSteps shutdown;
+  private final LiveSettings live;
   private final ActorRef<WritebackWorker.Command> writeback;
-  /** The pool settings in force: the configured ones, then each live change applied. */
-  private PoolSettings live;
   private final ActorRef<MigrationWorker.Command> migration;
-  private final SpawnHook spawnHook;
   private final Consumer<String> onFailure;
   /** Set once an engine actor has failed: what failed and what was lost. Nothing is served after. */
   private String failure;
@@ -240,25 +232,18 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos, SpawnHook spawnHook,
       Consumer<String> onFailure) {
     super(ctx);
-    this.spawnHook = spawnHook;
     this.onFailure = onFailure;
-    this.geometry = geometry;
-    this.compressor = PageCompressor.of(settings.pool());
     this.pool = pool;
-    this.classes = ready.classes();
+    List<ActorRef<SizeClass.Command>> classes = ready.classes();
+    this.lifecycle = new ExportLifecycle(ctx, table, classes, geometry, PageCompressor.of(settings.pool()), spawnHook);
+    this.shutdown = new ShutdownSteps(ctx, table, pool);
+    this.live = new LiveSettings(settings.pool(), pool);
     List<ActorRef<SwapType.Command>> backed = new ArrayList<>();
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
-      ActorRef<SwapType.Command> ref = getContext().spawn(spawnHook.wrap(
-          EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, e.name()),
-          SwapType.create(e.name(), e.pages(), e.readOnly(), classes, geometry, compressor, io,
-              e.backingSizeBytes().orElse(BackingStore.UNLIMITED), spawnHook)),
-          "export-" + actorName(e.name()), EngineDispatcher.SAME);
-      exports.put(e.name(), watched(ref));
+      ActorRef<SwapType.Command> ref = lifecycle.start(e, io);
       io.ifPresent(x -> backed.add(ref));
     }
-    this.routes = new Routes(1, exports);
-    this.live = settings.pool();
     WritebackSettings w = settings.pool().writeback();
     this.writeback = backed.isEmpty() ? null : watched(getContext().spawn(
         spawnHook.wrap(EngineActor.of(EngineActor.Role.WRITEBACK_WORKER),
@@ -269,6 +254,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         MigrationWorker.create(settings.pool().migration(),
             statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes)),
         "migration", EngineDispatcher.SAME));
+    lifecycle.workers(migration, writeback);
+    shutdown.migration(migration);
+    live.writeback(writeback);
   }
   private <T> ActorRef<T> watched(ActorRef<T> child) {
     getContext().watch(child);
@@ -303,105 +291,40 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
 
-  private void addExport(ExportSettings e) {
-    exports.put(e.name(), spawnSwapType(e.name(), e.pages(), e.readOnly()));
-    routes = new Routes(routes.version() + 1, exports);
-  }
-
-  private ActorRef<SwapType.Command> spawnSwapType(String name, long pages, boolean readOnly) {
-    return watched(getContext().spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
-        SwapType.create(name, pages, readOnly, classes, geometry, compressor, Optional.empty(), BackingStore.UNLIMITED,
-            spawnHook)), "export-" + actorName(name), EngineDispatcher.SAME));
-  }
-
-  private Behavior<Command> onOpenNamespace(OpenNamespace m) {
-    ActorRef<OverflowDirectory.Command> directory = namespaces.get(m.namespace());
-    if (directory == null) {
-      String export = "overflow:" + m.namespace();
-      ActorRef<SwapType.Command> swapType = spawnSwapType(export, NAMESPACE_BYTES / PageImage.PAGE_SIZE, false);
-      directory = watched(getContext().spawn(spawnHook.wrap(
-          EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(export, swapType)),
-          "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME));
-      namespaces.put(m.namespace(), directory);
-      namespaceExports.put(export, swapType);
-    }
-    m.replyTo().tell(directory);
-    return this;
-  }
-
-  private List<ActorRef<SwapType.Command>> allSwapTypes() {
-    List<ActorRef<SwapType.Command>> all = new ArrayList<>(exports.values());
-    all.addAll(namespaceExports.values());
-    return all;
-  }
-
-  /** Export names allow '.', which actor names also allow; anything else is escaped. */
-  private static String actorName(String name) {
-    return java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8);
-  }
-
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onSignal(Terminated.class, this::childStopped)
         .onMessage(Command.class, m -> failure != null, this::whenFailed)
         .onMessage(Engine.class, this::onEngine)
-        .onMessage(AddExport.class, m -> {
-          boolean created = !shutDown && !exports.containsKey(m.export().name());
-          if (created) {
-            addExport(m.export());
-          }
-          m.replyTo().tell(new ExportAdded(m.export().name(), created));
-          return this;
-        })
-        .onMessage(OpenNamespace.class, this::onOpenNamespace)
         .onMessage(GetRoutes.class, m -> {
-          m.replyTo().tell(routes);
+          m.replyTo().tell(table.routes());
           return this;
         })
-        .onMessage(SetPoolLimit.class, m -> {
-          pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
-          return this;
-        })
-        .onMessage(ChangeSetting.class, this::onChangeSetting)
-        .onMessage(ResetMax.class, m -> {
-          pool.tell(new Pool.ResetMax());
-          m.replyTo().tell(akka.Done.getInstance());
-          return this;
-        })
-        .onMessage(Shutdown.class, this::onShutdown)
-        .onMessage(ExportsInvalidated.class, this::onExportsInvalidated)
-        .onMessage(BackingClosed.class, this::onBackingClosed)
-        .onMessage(RemoveExport.class, this::onRemoveExport)
-        .onMessage(RemovedPagesFreed.class, m -> {
-          // The frees are queued at the size classes; a pass in flight may still hold some of
-          // those zspages isolated. Wait for it, so the removal answers with the memory released.
-          ActorRef<Command> self = getContext().getSelf();
-          ActorRef<MigrationWorker.Idle> idle = Gather.spawn(getContext(), 1, 0L, (a, i) -> a,
-              a -> self.tell(new RemovalMigrationsIdle(m.request(), m.swapType(), m.freed())), FAN_OUT_TIMEOUT,
-              a -> self.tell(new RemovalMigrationsIdle(m.request(), m.swapType(), m.freed())));
-          migration.tell(new MigrationWorker.AwaitIdle(idle));
-          return this;
-        })
-        .onMessage(ResetExport.class, this::onResetExport)
-        .onMessage(ResetPagesFreed.class, m -> {
-          ResetExport r = m.request();
-          ActorRef<MigrationWorker.Idle> idle = Gather.spawn(getContext(), 1, 0L, (a, i) -> a,
-              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed(), false)), FAN_OUT_TIMEOUT,
-              a -> r.replyTo().tell(new ExportReset(r.name(), true, m.freed(), false)));
-          migration.tell(new MigrationWorker.AwaitIdle(idle));
-          return this;
-        })
-        .onMessage(MigrationsStopped.class, this::onMigrationsStopped)
-        .onMessage(RemovalMigrationsIdle.class, m -> {
-          RemoveExport r = m.request();
-          ActorRef<BackingStats> closed = Gather.spawn(getContext(), 1, (BackingStats) null, (a, b) -> b,
-              b -> r.replyTo().tell(new ExportRemoved(r.name(), true, m.freed(), b.slotsInUse())), FAN_OUT_TIMEOUT,
-              b -> r.replyTo().tell(new ExportRemoved(r.name(), true, m.freed(), -1)));
-          m.swapType().tell(new SwapType.CloseBacking(closed));
-          return this;
-        })
+        // the export lifecycle
+        .onMessage(AddExport.class, m -> done(() -> lifecycle.add(m, shutdown.shutDown())))
+        .onMessage(OpenNamespace.class, m -> done(() -> lifecycle.openNamespace(m)))
+        .onMessage(ResetExport.class, m -> done(() -> lifecycle.reset(m, shutdown.shutDown())))
+        .onMessage(ResetPagesFreed.class, m -> done(() -> lifecycle.resetPagesFreed(m)))
+        .onMessage(RemoveExport.class, m -> done(() -> lifecycle.remove(m)))
+        .onMessage(RemovedPagesFreed.class, m -> done(() -> lifecycle.removedPagesFreed(m)))
+        .onMessage(RemovalMigrationsIdle.class, m -> done(() -> lifecycle.removalMigrationsIdle(m)))
+        // live settings
+        .onMessage(ChangeSetting.class, m -> done(() -> live.change(m)))
+        .onMessage(SetPoolLimit.class, m -> done(() -> live.setPoolLimit(m)))
+        .onMessage(ResetMax.class, m -> done(() -> live.resetMax(m)))
+        // shutdown
+        .onMessage(Shutdown.class, m -> done(() -> shutdown.start(m)))
+        .onMessage(ExportsInvalidated.class, m -> done(() -> shutdown.exportsInvalidated(m)))
+        .onMessage(BackingClosed.class, m -> done(() -> shutdown.backingClosed(m)))
+        .onMessage(MigrationsStopped.class, m -> done(() -> shutdown.migrationsStopped(m)))
         .build();
+  }
+
+  /** A handler of one of the four jobs: the guardian's behavior stays. */
+  private Behavior<Command> done(Runnable handled) {
+    handled.run();
+    return this;
   }
 
   /** After a failure: every request is answered at once, none reaches an actor that may be gone. */
@@ -423,15 +346,15 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     } else if (m instanceof AddExport a) {
       a.replyTo().tell(new ExportAdded(a.export().name(), false));
     } else if (m instanceof RemoveExport r) {
-      r.replyTo().tell(new ExportRemoved(r.name(), exports.containsKey(r.name()), 0, -1));
+      r.replyTo().tell(new ExportRemoved(r.name(), table.hasExport(r.name()), 0, -1));
     } else if (m instanceof ResetExport r) {
       r.replyTo().tell(new ExportReset(r.name(), false, 0, true));
     } else if (m instanceof ChangeSetting c) {
-      c.replyTo().tell(new SettingChanged(c.setting(), live, 0, 0));
+      c.replyTo().tell(new SettingChanged(c.setting(), live.inForce(), 0, 0));
     } else if (m instanceof ResetMax r) {
       r.replyTo().tell(akka.Done.getInstance());
     } else if (m instanceof GetRoutes r) {
-      r.replyTo().tell(routes);
+      r.replyTo().tell(table.routes());
     } else {
       getContext().getLog().debug("after the engine failed, dropped {}", m);
     }
@@ -441,31 +364,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** A shutdown after a failure: nothing can be drained or counted; not clean. */
   static final ShutdownReport FAILED_REPORT = new ShutdownReport(-1, -1, -1, -1, -1, List.of("all: the engine had failed"));
 
-  private Behavior<Command> onChangeSetting(ChangeSetting m) {
-    LiveSetting change = m.setting();
-    live = change.applyTo(live);
-    long limit = live.maxSizeBytes(); // Zswapd.set checked it against the direct-memory limit
-    if (change instanceof LiveSetting.MaxSize || change instanceof LiveSetting.AcceptThreshold) {
-      // Below the current usage, the next allocation finds no room: pool_limit_hit counts and
-      // writeback (or, without a backing file, refusal) starts, as when the pool fills up.
-      pool.tell(new Pool.SetLimit(limit, acceptBelow(limit, live)));
-    } else if (writeback != null) {
-      writeback.tell(new WritebackWorker.SetPolicy(live.writeback().idleAfter(), live.writeback().reclaimTimeout()));
-    }
-    getContext().getLog().info("{} = {} (live): pool limit {} B, accept below {} B, writeback idle-after {}, "
-        + "reclaim-timeout {}", change.key(), change.value(), limit, acceptBelow(limit, live),
-        live.writeback().idleAfter().map(LiveSetting::duration).orElse("off"),
-        LiveSetting.duration(live.writeback().reclaimTimeout()));
-    m.replyTo().tell(new SettingChanged(change, live, limit, acceptBelow(limit, live)));
-    return this;
-  }
-
   private Behavior<Command> onEngine(Engine m) {
     EngineCommand.Control c = m.command();
     if (c instanceof EngineCommand.GetStats s) {
       gatherStats(s.replyTo());
     } else if (c instanceof EngineCommand.Writeback w) {
-      if (writeback == null || shutDown) {
+      if (writeback == null || shutdown.shutDown()) {
         w.replyTo().tell(WritebackResult.NONE);
       } else {
         writeback.tell(new WritebackWorker.Writeback(w.mode(), w.replyTo()));
@@ -473,7 +377,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     } else if (c instanceof EngineCommand.Compact k) {
       pool.tell(new Pool.Compact(k.replyTo()));
     } else if (c instanceof EngineCommand.Migrate mig) {
-      if (shutDown) {
+      if (shutdown.shutDown()) {
         mig.replyTo().tell(new MigrationResult(0, 0, 0, 0));
       } else {
         migration.tell(new MigrationWorker.MigrateNow(mig.replyTo()));
@@ -495,9 +399,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private void gatherStats(ActorRef<EngineStats> replyTo) {
-    List<String> order = new ArrayList<>(exports.keySet());
-    order.addAll(namespaceExports.keySet());
-    List<ActorRef<SwapType.Command>> all = allSwapTypes();
+    List<String> order = table.names();
+    List<ActorRef<SwapType.Command>> all = table.all();
     java.util.function.Consumer<StatsAcc> answer = acc -> {
       List<ExportStats> sorted = new ArrayList<>(acc.exports());
       sorted.sort((a, b) -> Integer.compare(order.indexOf(a.export()), order.indexOf(b.export())));
@@ -515,143 +418,5 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     for (ActorRef<SwapType.Command> e : all) {
       e.tell(new SwapType.GetStats(gather.narrow()));
     }
-  }
-
-  /**
-   * How long each step of shutdown waits for its answers before it goes on without them (and
-   * says so): the steps together stay well inside the daemon's 30 s shutdown phase.
-   */
-  private static final Duration SHUTDOWN_STEP_TIMEOUT = Duration.ofSeconds(5);
-  private long shutdownStartNanos;
-  /** Shutdown steps that timed out and were passed over; reported, and the report is not clean. */
-  private final List<String> shutdownSkipped = new ArrayList<>();
-
-  private long shutdownMillis() {
-    return (System.nanoTime() - shutdownStartNanos) / 1_000_000;
-  }
-
-  private Behavior<Command> onShutdown(Shutdown m) {
-    shutDown = true;
-    shutdownStartNanos = System.nanoTime();
-    ActorRef<Command> self = getContext().getSelf();
-    List<ActorRef<SwapType.Command>> all = allSwapTypes();
-    LOG.info("shutdown: closing {} export(s) and invalidating their pages", all.size());
-    ActorRef<InvalidateReply> gather = Gather.spawn(getContext(), all.size(), 0, (acc, r) -> acc + 1,
-        acc -> self.tell(new ExportsInvalidated(m.replyTo())), SHUTDOWN_STEP_TIMEOUT, acc -> {
-          LOG.warn("shutdown: {} export(s) did not finish invalidating within {}; going on", all.size() - acc,
-              SHUTDOWN_STEP_TIMEOUT);
-          shutdownSkipped.add("invalidate exports");
-          self.tell(new ExportsInvalidated(m.replyTo()));
-        });
-    for (ActorRef<SwapType.Command> e : all) {
-      // Closed first: requests routed around the guardian are refused from now on, so none
-      // lands after the invalidation.
-      e.tell(new SwapType.Close());
-      e.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea("", gather)));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onExportsInvalidated(ExportsInvalidated m) {
-    // Shards sent their frees (to size classes and backing stores) before answering, so the
-    // backing stores close and the pool drains behind them.
-    LOG.info("shutdown: pages invalidated ({} ms); closing the backing files", shutdownMillis());
-    ActorRef<Command> self = getContext().getSelf();
-    List<ActorRef<SwapType.Command>> all = allSwapTypes();
-    ActorRef<BackingStats> closed = Gather.spawn(getContext(), all.size(), 0L,
-        (acc, b) -> acc + b.slotsInUse(), slots -> self.tell(new BackingClosed(slots, m.replyTo())),
-        SHUTDOWN_STEP_TIMEOUT, slots -> {
-          LOG.warn("shutdown: a backing store did not close within {}; going on", SHUTDOWN_STEP_TIMEOUT);
-          shutdownSkipped.add("close backing files");
-          self.tell(new BackingClosed(-1, m.replyTo()));
-        });
-    for (ActorRef<SwapType.Command> e : all) {
-      e.tell(new SwapType.CloseBacking(closed));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onBackingClosed(BackingClosed m) {
-    // Destroy, 2019 seed: size classes stop accepting migrations and the queued ones are
-    // finished or refused before any page is drained; only then can chunks go.
-    LOG.info("shutdown: backing files closed ({} ms, {} slots left); stopping migration", shutdownMillis(),
-        m.backingSlotsInUse());
-    ActorRef<Command> self = getContext().getSelf();
-    ActorRef<MigrationWorker.Stopped> stopped = Gather.spawn(getContext(), 1, 0L, (a, s) -> a,
-        a -> self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo())), SHUTDOWN_STEP_TIMEOUT,
-        a -> {
-          LOG.warn("shutdown: the migration worker did not stop within {}; draining anyway", SHUTDOWN_STEP_TIMEOUT);
-          shutdownSkipped.add("stop migration");
-          self.tell(new MigrationsStopped(m.backingSlotsInUse(), m.replyTo()));
-        });
-    migration.tell(new MigrationWorker.Stop(stopped));
-    return this;
-  }
-
-  private Behavior<Command> onMigrationsStopped(MigrationsStopped m) {
-    LOG.info("shutdown: migration stopped ({} ms); draining the pool", shutdownMillis());
-    ActorRef<ShutdownReport> replyTo = m.replyTo();
-    ActorRef<Pool.DrainReport> once = Gather.spawn(getContext(), 1, (Pool.DrainReport) null, (acc, d) -> d,
-        d -> {
-          ShutdownReport report = new ShutdownReport(d.handlesInUse(), d.arena().pagesInUse(), d.arena().chunksHeld(),
-              d.arena().chunksReleased(), m.backingSlotsInUse(), shutdownSkipped);
-          LOG.info("shutdown: pool drained ({} ms): {}", shutdownMillis(), report.clean() ? "nothing left"
-              : "left " + report);
-          replyTo.tell(report);
-        },
-        SHUTDOWN_STEP_TIMEOUT, d -> {
-          LOG.error("shutdown: the pool did not drain within {}", SHUTDOWN_STEP_TIMEOUT);
-          List<String> skipped = new ArrayList<>(shutdownSkipped);
-          skipped.add("drain the pool");
-          replyTo.tell(new ShutdownReport(-1, -1, -1, -1, m.backingSlotsInUse(), skipped));
-        });
-    pool.tell(new Pool.Drain(once));
-    return this;
-  }
-
-  /** Reset: every page of the export invalidated, the export kept; answered when migrations are idle. */
-  private Behavior<Command> onResetExport(ResetExport m) {
-    ActorRef<SwapType.Command> target = shutDown ? null : exports.get(m.name());
-    if (target == null && !shutDown) {
-      target = namespaceExports.get(m.name());
-    }
-    if (target == null) {
-      m.replyTo().tell(new ExportReset(m.name(), false, 0, shutDown));
-      return this;
-    }
-    ActorRef<Command> self = getContext().getSelf();
-    ActorRef<InvalidateReply> invalidated = Gather.spawn(getContext(), 1, 0L,
-        (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
-        freed -> self.tell(new ResetPagesFreed(m, freed)), FAN_OUT_TIMEOUT,
-        freed -> m.replyTo().tell(new ExportReset(m.name(), true, freed, false)));
-    target.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea(m.name(), invalidated)));
-    return this;
-  }
-
-  /** Removal of one export: swapoff (every page invalidated), its backing file closed, then refused. */
-  private Behavior<Command> onRemoveExport(RemoveExport m) {
-    ActorRef<SwapType.Command> target = exports.remove(m.name());
-    if (target != null) {
-      routes = new Routes(routes.version() + 1, exports);
-    }
-    if (target == null) {
-      target = namespaceExports.remove(m.name());
-    }
-    if (target == null) {
-      m.replyTo().tell(new ExportRemoved(m.name(), false, 0, 0));
-      return this;
-    }
-    ActorRef<SwapType.Command> swapType = target;
-    ActorRef<Command> self = getContext().getSelf();
-    ActorRef<InvalidateReply> invalidated = Gather.spawn(getContext(), 1, 0L,
-        (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
-        freed -> self.tell(new RemovedPagesFreed(m, swapType, freed)),
-        FAN_OUT_TIMEOUT, freed -> m.replyTo().tell(new ExportRemoved(m.name(), true, freed, -1)));
-    swapType.tell(new SwapType.Close()); // first, as at shutdown
-    swapType.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea(m.name(), invalidated)));
-    if (writeback != null) {
-      writeback.tell(new WritebackWorker.Forget(swapType));
-    }
-    return this;
   }
 }

@@ -1,0 +1,73 @@
+package io.zswapd.actors;
+
+import akka.actor.typed.ActorRef;
+import io.zswapd.actors.pool.Pool;
+import io.zswapd.actors.writeback.WritebackWorker;
+import io.zswapd.config.LiveSetting;
+import io.zswapd.config.PoolSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Live settings, one of the guardian's four jobs ({@code zswapd set}): it keeps the pool
+ * settings in force, the configured ones with each live change applied, and tells the part a
+ * change concerns: the pool (limit, accept threshold, {@code mem_used_max}) or the writeback
+ * worker (idle period, reclaim timeout). A change is answered once it is on its way, so a later
+ * request sees it.
+ *
+ * <p>Plain state of the guardian, touched only on its thread.
+ */
+final class LiveSettings {
+  private static final Logger LOG = LoggerFactory.getLogger(ZswapGuardian.class);
+
+  private final ActorRef<Pool.Command> pool;
+  private ActorRef<WritebackWorker.Command> writeback;
+  private PoolSettings live;
+
+  LiveSettings(PoolSettings configured, ActorRef<Pool.Command> pool) {
+    this.live = configured;
+    this.pool = pool;
+  }
+
+  /** The writeback worker, told of idle-period and reclaim-timeout changes; null when no export has a backing file. */
+  void writeback(ActorRef<WritebackWorker.Command> writeback) {
+    this.writeback = writeback;
+  }
+
+  /** The pool settings in force. */
+  PoolSettings inForce() {
+    return live;
+  }
+
+  /** Where the pool accepts stores again once its limit is hit: {@code accept-threshold} of the limit, in whole pages. */
+  static long acceptBelow(long limit, PoolSettings p) {
+    return (long) (limit * p.acceptThreshold()) / 4096 * 4096;
+  }
+
+  void change(ZswapGuardian.ChangeSetting m) {
+    LiveSetting change = m.setting();
+    live = change.applyTo(live);
+    long limit = live.maxSizeBytes(); // Zswapd.set checked it against the direct-memory limit
+    if (change instanceof LiveSetting.MaxSize || change instanceof LiveSetting.AcceptThreshold) {
+      // Below the current usage, the next allocation finds no room: pool_limit_hit counts and
+      // writeback (or, without a backing file, refusal) starts, as when the pool fills up.
+      pool.tell(new Pool.SetLimit(limit, acceptBelow(limit, live)));
+    } else if (writeback != null) {
+      writeback.tell(new WritebackWorker.SetPolicy(live.writeback().idleAfter(), live.writeback().reclaimTimeout()));
+    }
+    LOG.info("{} = {} (live): pool limit {} B, accept below {} B, writeback idle-after {}, "
+        + "reclaim-timeout {}", change.key(), change.value(), limit, acceptBelow(limit, live),
+        live.writeback().idleAfter().map(LiveSetting::duration).orElse("off"),
+        LiveSetting.duration(live.writeback().reclaimTimeout()));
+    m.replyTo().tell(new ZswapGuardian.SettingChanged(change, live, limit, acceptBelow(limit, live)));
+  }
+
+  void setPoolLimit(ZswapGuardian.SetPoolLimit m) {
+    pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
+  }
+
+  void resetMax(ZswapGuardian.ResetMax m) {
+    pool.tell(new Pool.ResetMax());
+    m.replyTo().tell(akka.Done.getInstance());
+  }
+}
