@@ -305,7 +305,7 @@ public final class EmbeddedBenchmark {
    * the clock (a clock read a request cost the engine's side several percent on this virtual
    * machine, where the raw codec's loop reads it once per 256 pages).
    */
-  private static final class Deadline {
+  static final class Deadline {
     private volatile boolean passed;
 
     Deadline(double seconds) {
@@ -337,7 +337,7 @@ public final class EmbeddedBenchmark {
    * {@code Semaphore.acquire(n)}: each release wakes the waiter to try again); on this machine
    * that wake-up cost a same-filled load's client more CPU than the engine's work for it.
    */
-  private static final class Window {
+  static final class Window {
     private final int size;
     private final Thread owner = Thread.currentThread();
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
