@@ -2,8 +2,7 @@
 # Embedded store/load throughput by client threads (1, 2, 4, ... twice the cores), single pages
 # and 32-page ranges, vs raw lz4-java on as many threads; cores busy and wake-ups per page.
 # Usage: testkit/bench/scaling.sh [seconds-per-measurement] [max-threads]
-# (A 2 GiB heap holds 32 client threads' pages; on this VM a 3 GiB heap made one thread of raw JNI lz4
-# four times slower, for a reason not found, so keep the heap at 2 GiB.)
+# (A 2 GiB heap holds the pages of 32 client threads.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cp=$(testkit/bench/classpath.sh)

@@ -94,23 +94,21 @@ public final class ScalingBenchmark {
         System.out.println("threads " + threads + " done; raw lz4 cores busy: " + r.rawCores());
       }
     }
+    printTable("Single pages (`store`, `load`), " + IN_FLIGHT + " requests in flight per client thread:", "",
+        single);
+    printTable(RANGE + "-page ranges (`storePages`, `loadPages`), " + RANGES_IN_FLIGHT
+        + " requests in flight per client thread:", "range ", ranges);
+  }
+
+  private static void printTable(String title, String kind, List<String> rows) {
     System.out.println();
-    System.out.println("Single pages (`store`, `load`), " + IN_FLIGHT + " requests in flight per client thread:");
+    System.out.println(title);
     System.out.println();
-    System.out.println("| client threads | raw lz4 compress (pages/s) | store (pages/s) | store / raw | cores busy "
-        + "| wake-ups / page | raw lz4 decompress (pages/s) | load (pages/s) | load / raw | cores busy "
-        + "| wake-ups / page |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
-    single.forEach(System.out::println);
-    System.out.println();
-    System.out.println(RANGE + "-page ranges (`storePages`, `loadPages`), " + RANGES_IN_FLIGHT
-        + " requests in flight per client thread:");
-    System.out.println();
-    System.out.println("| client threads | raw lz4 compress (pages/s) | range store (pages/s) | store / raw "
-        + "| cores busy | wake-ups / page | raw lz4 decompress (pages/s) | range load (pages/s) | load / raw "
+    System.out.println("| client threads | raw lz4 compress (pages/s) | " + kind + "store (pages/s) | store / raw "
+        + "| cores busy | wake-ups / page | raw lz4 decompress (pages/s) | " + kind + "load (pages/s) | load / raw "
         + "| cores busy | wake-ups / page |");
     System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
-    ranges.forEach(System.out::println);
+    rows.forEach(System.out::println);
   }
 
   /** One line of each table. */
