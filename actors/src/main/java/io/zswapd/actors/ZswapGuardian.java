@@ -23,6 +23,7 @@ import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.migration.MigrationWorker;
 import io.zswapd.protocol.engine.MigrationResult;
 import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
@@ -166,35 +167,29 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private static final Duration FAILED_STATS_TIMEOUT = Duration.ofSeconds(2);
   /** Pool figures when the pool did not answer (it failed). */
   private static final io.zswapd.protocol.engine.PoolStats NO_POOL =
-      new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "none");
 
 
 
   /**
-   * @param backingIos the opened backing file of every export that has one, by export name
-   * @param spawnHook  applied to every engine actor spawned below ({@link SpawnHook#NONE} but in tests)
-   */
-  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos,
-      SpawnHook spawnHook) {
-    return create(settings, backingIos, spawnHook, failure -> { });
-  }
-
-  /**
+   * @param chunkMemory where the pool's chunks come from ({@code OffHeap.choose})
+   * @param backingIos  the opened backing file of every export that has one, by export name
+   * @param spawnHook   applied to every engine actor spawned below ({@link SpawnHook#NONE} but in tests)
    * @param onFailure told once, from the guardian's thread, when an engine actor has failed and
    *                  the engine stopped serving (see {@code childStopped})
    */
-  public static Behavior<Command> create(ZswapdSettings settings, Map<String, BackingIo> backingIos,
+  public static Behavior<Command> create(ZswapdSettings settings, ChunkMemory chunkMemory, Map<String, BackingIo> backingIos,
       SpawnHook spawnHook, Consumer<String> onFailure) {
     return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
       PoolSettings p = settings.pool();
       PoolGeometry geometry = PoolGeometry.of(p.maxPagesPerZspage());
-      // Zswapd.get checked it against the JVM's direct-memory limit (DirectMemoryBudget)
+      // Zswapd.get checked it against the JVM's direct-memory limit (DirectMemoryBudget) for direct chunks
       long limit = p.maxSizeBytes();
       long acceptBelow = LiveSettings.acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.POOL),
           Pool.create(geometry, (int) p.arenaChunkSizeBytes(), limit, acceptBelow,
-              CodecKind.valueOf(p.compressor().name()), p.compressionLevel(), p.migration().checkedMemory(), ready,
+              CodecKind.valueOf(p.compressor().name()), p.compressionLevel(), chunkMemory, ready,
               spawnHook)), "pool", EngineDispatcher.SAME);
       ctx.watch(pool);
       return starting(ctx, stash, settings, geometry, pool, backingIos, spawnHook, onFailure);

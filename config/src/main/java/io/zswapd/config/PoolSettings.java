@@ -25,6 +25,7 @@ import java.util.function.LongSupplier;
  * @param sameFilledPages    whether pages of one repeated 8-byte word are kept in the entry
  * @param maxPagesPerZspage  upper bound on pages in one zspage: 4, 8 or 16
  * @param arenaChunkSizeBytes size of one off-heap chunk, a multiple of the page size
+ * @param offHeap            where chunks come from: mmap (JDK 22+), direct buffers, or auto
  * @param writeback          when pages are written back to an export's backing file
  * @param migration          when the pool is compacted and sparse chunks emptied (memory back to the OS)
  */
@@ -36,6 +37,7 @@ public record PoolSettings(
     boolean sameFilledPages,
     int maxPagesPerZspage,
     long arenaChunkSizeBytes,
+    OffHeapKind offHeap,
     WritebackSettings writeback,
     MigrationSettings migration) {
 
@@ -48,6 +50,7 @@ public record PoolSettings(
   public PoolSettings {
     Objects.requireNonNull(compressor, "compressor");
     Objects.requireNonNull(compressionLevel, "compressionLevel");
+    Objects.requireNonNull(offHeap, "offHeap");
     Objects.requireNonNull(writeback, "writeback");
     Objects.requireNonNull(migration, "migration");
   }
@@ -65,25 +68,25 @@ public record PoolSettings(
   /** These settings with {@code max-size} replaced (already validated, in bytes). */
   public PoolSettings withMaxSizeBytes(long bytes) {
     return new PoolSettings(bytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, writeback, migration);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, migration);
   }
 
   /** These settings with {@code accept-threshold} replaced (a fraction, 0.01..1). */
   public PoolSettings withAcceptThreshold(double fraction) {
     return new PoolSettings(maxSizeBytes, fraction, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, writeback, migration);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, migration);
   }
 
   /** These settings with {@code writeback} replaced. */
   public PoolSettings withWriteback(WritebackSettings replacement) {
     return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, replacement, migration);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, replacement, migration);
   }
 
   /** These settings with {@code migration} replaced. */
   public PoolSettings withMigration(MigrationSettings replacement) {
     return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, writeback, replacement);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, replacement);
   }
 
   static PoolSettings read(Section pool, LongSupplier physicalRamBytes) {
@@ -100,6 +103,7 @@ public record PoolSettings(
         pool.bool("same-filled-pages", "must be on or off"),
         zspagePages,
         arenaChunkSize(pool, zspagePages),
+        offHeap(pool),
         WritebackSettings.read(pool.section("writeback")),
         MigrationSettings.read(pool.section("migration")));
   }
@@ -136,6 +140,11 @@ public record PoolSettings(
       throw pool.invalid("accept-threshold", rule);
     }
     return percent.movePointLeft(2).doubleValue();
+  }
+
+  private static OffHeapKind offHeap(Section pool) {
+    String rule = "allowed: auto, mmap (JDK 22 or later), direct";
+    return OffHeapKind.byName(pool.string("off-heap", rule)).orElseThrow(() -> pool.invalid("off-heap", rule));
   }
 
   private static Compressor compressor(Section pool) {

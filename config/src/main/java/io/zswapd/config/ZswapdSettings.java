@@ -34,10 +34,11 @@ import java.util.function.LongSupplier;
  * @param nbd     the NBD listeners
  * @param metrics the Prometheus endpoint
  * @param admin   the daemon's control endpoint ({@code zswapd stats}, {@code set}, ...)
+ * @param daemon  what the daemon does to its own process (memory locking)
  */
 public record ZswapdSettings(
     PoolSettings pool, List<ExportSettings> exports, NbdSettings nbd, MetricsSettings metrics,
-    AdminSettings admin) {
+    AdminSettings admin, DaemonSettings daemon) {
 
   /** The page size of the engine, as on x86-64 Linux: the unit of sizes, offsets and allocation. */
   public static final int PAGE_SIZE = 4096;
@@ -48,6 +49,7 @@ public record ZswapdSettings(
     Objects.requireNonNull(nbd, "nbd");
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(admin, "admin");
+    Objects.requireNonNull(daemon, "daemon");
   }
 
   /**
@@ -74,7 +76,8 @@ public record ZswapdSettings(
         ExportSettings.readAll(zswapd),
         NbdSettings.read(zswapd.section("nbd")),
         MetricsSettings.read(zswapd.section("metrics")),
-        AdminSettings.read(zswapd.section("admin")));
+        AdminSettings.read(zswapd.section("admin")),
+        DaemonSettings.read(zswapd.section("daemon")));
   }
 
   /** The standard Akka-style lookup: system properties, then application.conf, then reference.conf. */

@@ -59,6 +59,8 @@ class ZswapdSettingsTest {
     assertThat(s.pool().sameFilledPages()).isTrue();
     assertThat(s.pool().maxPagesPerZspage()).isEqualTo(4);
     assertThat(s.pool().arenaChunkSizeBytes()).isEqualTo(2 * MIB);
+    assertThat(s.pool().offHeap()).isEqualTo(OffHeapKind.AUTO);
+    assertThat(s.daemon().lockMemory()).as("a swap daemon is never swapped out by default").isTrue();
     assertThat(s.pool().writeback()).isEqualTo(new WritebackSettings(Optional.empty(), Duration.ofSeconds(10)));
     assertThat(s.pool().migration())
         .isEqualTo(new MigrationSettings(Optional.of(Duration.ofSeconds(10)), 1.2, 0.25, 2048, false));
@@ -71,7 +73,7 @@ class ZswapdSettingsTest {
     assertThat(s.nbd().unixSocket()).contains(Path.of("zswapd.sock"));
     assertThat(s.nbd().maxPayloadBytes()).isEqualTo(32 * MIB);
     assertThat(s.nbd().maxConnections()).isEqualTo(64);
-    assertThat(s.nbd().bufferBytes()).isEqualTo(128 * MIB);
+    assertThat(s.nbd().bufferBytes()).isEqualTo(64 * MIB);
     assertThat(s.nbd().connectionBufferBytes()).isEqualTo(32 * MIB);
     assertThat(s.nbd().handshakeTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(s.nbd().idleTimeout()).isEmpty();
@@ -246,6 +248,21 @@ class ZswapdSettingsTest {
     assertThat(e.key()).isEqualTo("zswapd.pool.arena-chunk-size");
     assertThat(e.getMessage()).isEqualTo("zswapd.pool.arena-chunk-size = \"big\": not a byte size;"
         + " must be a multiple of 4 KiB from 64 KiB to 1 GiB");
+  }
+
+  @Test
+  void offHeapIsAutoMmapOrDirect() {
+    assertThat(ZswapdSettings.parse("zswapd.pool.off-heap = mmap").pool().offHeap()).isEqualTo(OffHeapKind.MMAP);
+    assertThat(ZswapdSettings.parse("zswapd.pool.off-heap = direct").pool().offHeap()).isEqualTo(OffHeapKind.DIRECT);
+    assertThat(failure("zswapd.pool.off-heap = malloc").getMessage())
+        .isEqualTo("zswapd.pool.off-heap = \"malloc\": allowed: auto, mmap (JDK 22 or later), direct");
+  }
+
+  @Test
+  void lockMemoryIsOnOrOff() {
+    assertThat(ZswapdSettings.parse("zswapd.daemon.lock-memory = off").daemon().lockMemory()).isFalse();
+    assertThat(failure("zswapd.daemon.lock-memory = always").getMessage())
+        .isEqualTo("zswapd.daemon.lock-memory = \"always\": not a boolean; must be on or off");
   }
 
   @Test
@@ -502,7 +519,7 @@ class ZswapdSettingsTest {
     assertThatThrownBy(() -> s.exports().add(extra)).isInstanceOf(UnsupportedOperationException.class);
 
     List<ExportSettings> source = new ArrayList<>(s.exports());
-    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin());
+    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin(), s.daemon());
     source.add(extra);
     assertThat(copy.exports()).hasSize(1);
   }

@@ -6,7 +6,9 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.DirectMemoryBudget;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.bridge.admin.AdminClient;
 import io.zswapd.bridge.admin.AdminRequest;
@@ -32,7 +34,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Main {
   static final String USAGE = """
-      Usage: java -jar zswapd.jar <command> [options]
+      Usage: zswapd <command> [options]        (bin/zswapd, or java -jar zswapd.jar)
 
       Commands:
         serve [--config FILE]   Run the daemon: serve every configured export over NBD (TCP and a
@@ -52,6 +54,12 @@ public final class Main {
                                 pool.accept-threshold, pool.writeback.idle-after,
                                 pool.writeback.reclaim-timeout. Values as in the config file.
         reset-max               Start mem_used_max again from mem_used_total.
+        jvm-options [--config FILE]
+                                The JVM flags bin/zswapd starts serve with for this config and
+                                this JVM: a fixed, pre-touched heap sized from the exports, the
+                                direct-memory limit, the GC (one per line; ENV lines first).
+        version, --version      The version of zswapd and of the JVM, and the off-heap memory
+                                this JVM gives (mmap on JDK 22+, else direct buffers).
         help                    Show this text.
 
       Options:
@@ -88,6 +96,10 @@ public final class Main {
       return rest.isEmpty() ? 2 : 0;
     }
     String command = rest.remove(0);
+    if (command.equals("version") || command.equals("--version")) {
+      out.println(version());
+      return 0;
+    }
     if (AdminRequest.COMMANDS.contains(command)) {
       return control(command, rest, out, err);
     }
@@ -104,19 +116,28 @@ public final class Main {
         return 2;
       }
     }
-    if (!command.equals("serve")) {
+    if (!command.equals("serve") && !command.equals("jvm-options")) {
       err.println("zswapd: unknown command '" + command + "' (see --help)");
       return 2;
     }
     Config config;
+    ZswapdSettings settings;
     try {
       config = loadConfig(configFile);
-      // validate before anything starts: values, unknown keys, and the pool against direct memory
-      ZswapdSettings settings = ZswapdSettings.fromConfig(config);
-      DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
+      // validate before anything starts: values, unknown keys, the off-heap kind this JVM can
+      // give, and a pool of direct buffers against the JVM's direct-memory limit
+      settings = ZswapdSettings.fromConfig(config);
+      ChunkMemory memory = OffHeap.choose(settings.pool().offHeap(), false);
+      if (memory.limitedByDirectMemory() && command.equals("serve")) {
+        DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
+      }
     } catch (SettingsException e) {
       err.println("zswapd: " + e.getMessage());
       return 2;
+    }
+    if (command.equals("jvm-options")) {
+      JvmOptions.lines(settings).forEach(out::println);
+      return 0;
     }
     return serve(config, out, err);
   }
@@ -234,8 +255,14 @@ public final class Main {
     }
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-admin-stop",
         admin::stop);
-    LOG.info(StartupSummary.text(zswapd.settings(), server, admin));
-    if (System.getenv("MALLOC_MMAP_THRESHOLD_") == null && System.getProperty("os.name").startsWith("Linux")) {
+    if (zswapd.settings().daemon().lockMemory()) {
+      // Once started (a start that fails prints its one line and nothing else), before the
+      // banner says where to attach: what is mapped now is locked, and so is every later mapping.
+      OffHeap.lockAll().ifPresentOrElse(LOG::warn,
+          () -> LOG.info("memory locked: mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT)"));
+    }
+    LOG.info(StartupSummary.text(zswapd.settings(), zswapd.offHeap(), server, admin));
+    if (zswapd.offHeap().equals("direct") && System.getenv("MALLOC_MMAP_THRESHOLD_") == null && System.getProperty("os.name").startsWith("Linux")) {
       // glibc raises its mmap threshold past 2 MiB after the first chunk is freed; later chunks
       // then come from malloc's heap and their memory stays in the process after release.
       LOG.warn("MALLOC_MMAP_THRESHOLD_ is not set: memory of released chunks may stay in this process "
@@ -263,6 +290,14 @@ public final class Main {
     ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.zswapd")).setLevel(ch.qos.logback.classic.Level.WARN);
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  /** "zswapd 0.1.0 on Java 25.0.3 (Eclipse Adoptium), off-heap: mmap" and, without mmap, why. */
+  static String version() {
+    String v = Main.class.getPackage().getImplementationVersion();
+    return "zswapd " + (v == null ? "(development build)" : v) + " on Java " + Runtime.version() + " ("
+        + System.getProperty("java.vendor") + "), off-heap: "
+        + OffHeap.whyNoMmap().map(why -> "direct (" + why + ")").orElse("mmap");
   }
 
   /** The daemon's exit status when its engine failed: sysexits' EX_SOFTWARE. */

@@ -19,9 +19,9 @@ import java.util.Locale;
  * <pre>
  * zswapd started
  *   listeners: NBD unix /run/zswapd/zswapd.sock, admin unix /run/zswapd/zswapd-admin.sock
- *   connections: at most 64, buffer-memory 134217728 B (128.0 MiB) (32.0 MiB per connection), handshake-timeout 10s, ...
+ *   connections: at most 64, buffer-memory 67108864 B (64.0 MiB) (32.0 MiB per connection), handshake-timeout 10s, ...
  *   export swap0: 4294967296 B (4.0 GiB), backing-file /var/lib/zswapd/swap0.img (unlimited)
- *   pool: limit 1717985280 B (1.6 GiB), accept below 90% after the limit is hit, ...
+ *   pool: limit 1717985280 B (1.6 GiB), accept-threshold 90%, arena chunks of 2.0 MiB (mmap), ...
  *   codec: lz4 (default level), same-filled pages on
  *   writeback: idle-after off, reclaim-timeout 10s
  *   metrics: prometheus 127.0.0.1:9095
@@ -30,7 +30,8 @@ import java.util.Locale;
 final class StartupSummary {
   private StartupSummary() {}
 
-  static String text(ZswapdSettings s, NbdServer nbd, AdminServer admin) {
+  /** @param offHeap where chunks come from, "mmap" or "direct" ({@code Zswapd.offHeap()}) */
+  static String text(ZswapdSettings s, String offHeap, NbdServer nbd, AdminServer admin) {
     StringBuilder b = new StringBuilder("zswapd started\n");
     StringBuilder listeners = new StringBuilder();
     nbd.tcpAddress().ifPresent(a -> listeners.append(", NBD tcp ").append(address(a)));
@@ -56,8 +57,8 @@ final class StartupSummary {
     }
     PoolSettings p = s.pool();
     b.append("  pool: limit ").append(sized(p.maxSizeBytes()));
-    b.append(String.format(Locale.ROOT, ", accept-threshold %.0f%%, arena chunks of %s, zspages of up to %d pages%n",
-        p.acceptThreshold() * 100, StatsReport.human(p.arenaChunkSizeBytes()), p.maxPagesPerZspage()));
+    b.append(String.format(Locale.ROOT, ", accept-threshold %.0f%%, arena chunks of %s (%s), zspages of up to %d pages%n",
+        p.acceptThreshold() * 100, StatsReport.human(p.arenaChunkSizeBytes()), offHeap, p.maxPagesPerZspage()));
     b.append("  codec: ").append(p.compressor().configName())
         .append(p.compressionLevel().isPresent() ? " level " + p.compressionLevel().getAsInt() : " (default level)")
         .append(", same-filled pages ").append(p.sameFilledPages() ? "on" : "off").append('\n');

@@ -1,6 +1,13 @@
 package io.zswapd.actors.arena;
 
-/** The arena's figures at one moment. All page counts are 4 KiB pages. */
+/**
+ * The arena's figures at one moment. All page counts are 4 KiB pages.
+ *
+ * @param bytesResident  off-heap bytes the OS holds memory for: pages in use and free pages not
+ *                       yet discarded (all of every chunk with direct buffers)
+ * @param pagesDiscarded free pages given back inside chunks since start (mmap chunks only)
+ * @param memoryKind     "mmap" or "direct" ({@link ChunkMemory#kind()})
+ */
 public record ArenaStats(
     long pagesInUse,
     long maxPagesInUse,
@@ -11,4 +18,7 @@ public record ArenaStats(
     long poolLimitHit,
     long limitBytes,
     boolean limitHit,
-    long rejectReclaimFail) {}
+    long rejectReclaimFail,
+    long bytesResident,
+    long pagesDiscarded,
+    String memoryKind) {}

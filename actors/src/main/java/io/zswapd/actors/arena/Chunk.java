@@ -25,19 +25,31 @@ import java.nio.ByteBuffer;
  * size class takes in one batch next to each other; {@code firstFreeWord} makes the search
  * start at the lowest word that can have a free page.
  *
+ * <p>With {@code mmap} memory ({@link ChunkMemory}) the chunk also knows which of its free pages
+ * are resident: {@code notResident} has a bit set for each free page the OS holds no memory
+ * for (never written since the chunk was mapped, or discarded since). The arena discards the
+ * resident free pages a while after they come back ({@link #discardFree}); a page granted again
+ * costs memory again when written.
+ *
+ * <pre>
+ *  page:        in use   free, resident   free, not resident
+ *  inUseBits       1           0                  0
+ *  notResident     0           0                  1
+ * </pre>
+ *
  * <p>After {@link #release()} the memory is gone and {@link #memory()} throws
  * {@link ReleasedMemoryException} instead of touching freed memory. The field is volatile so
  * that a holder on another thread sees the release at its next access. With checked memory
  * ({@code pool.migration.checked-memory}) the buffer is only dropped, not freed: the garbage
  * collector frees it once no thread can still hold it, so even an access racing the release
  * reads valid memory instead of crashing the JVM. Without it the memory goes back to the OS at
- * once through the buffer's cleaner.
+ * once.
  */
 public final class Chunk {
   final int id;
   private final int pages;
   private final int firstPageId;
-  private final boolean checked;
+  private final ChunkMemory source;
   private volatile ByteBuffer memory;
 
   /* The arena's bookkeeping, touched only by the arena actor. */
@@ -46,18 +58,31 @@ public final class Chunk {
   private int firstFreeWord;
   /** The arena is emptying this chunk by migration: no grant takes a page from it. */
   boolean evacuating;
+  /** Free pages the OS holds no memory for (see the class comment); null when the memory cannot discard. */
+  private final long[] notResident;
+  /** Free pages that are resident: discarded by {@link #discardFree}. */
+  int residentFree;
+  /** The arena has this chunk in its list of chunks to discard free pages of. */
+  boolean discardListed;
 
-  Chunk(int id, int pages, boolean checked) {
+  Chunk(int id, int pages, ChunkMemory source) {
     this.id = id;
-    this.checked = checked;
+    this.source = source;
     this.pages = pages;
     this.firstPageId = PageId.of(id, 0, pages);
-    this.memory = OffHeap.allocate(pages * PageId.PAGE_SIZE);
+    this.memory = source.allocate(pages * PageId.PAGE_SIZE);
     this.inUseBits = new long[(pages + 63) >>> 6];
     if ((pages & 63) != 0) {
       inUseBits[inUseBits.length - 1] = -1L << (pages & 63); // the padding past the last page
     }
     this.freeCount = pages;
+    if (source.canDiscard()) {
+      notResident = new long[inUseBits.length];
+      java.util.Arrays.fill(notResident, -1L); // a new mapping: nothing written yet
+    } else {
+      notResident = null;
+      residentFree = pages; // direct buffers are zeroed, so resident, in full
+    }
   }
 
   /** The chunk's memory; throws when the chunk was already given back to the OS. */
@@ -92,6 +117,11 @@ public final class Chunk {
     int bit = Long.numberOfTrailingZeros(~inUseBits[w]);
     inUseBits[w] |= 1L << bit;
     freeCount--;
+    if (notResident != null && (notResident[w] & (1L << bit)) != 0) {
+      notResident[w] &= ~(1L << bit); // memory again once written
+    } else {
+      residentFree--;
+    }
     return firstPageId + (w << 6) + bit;
   }
 
@@ -105,8 +135,52 @@ public final class Chunk {
     }
     inUseBits[w] &= ~bit;
     freeCount++;
+    residentFree++;
     firstFreeWord = Math.min(firstFreeWord, w);
     return true;
+  }
+
+  /** Pages that cost memory now: those in use and the resident free ones. */
+  int residentPages() {
+    return pages - freeCount + residentFree;
+  }
+
+  /**
+   * Gives the resident free pages back to the OS, a run of consecutive pages per call; returns
+   * how many went back, or -1 when the OS refused (the pages stay resident; the arena stops
+   * discarding).
+   */
+  int discardFree() {
+    if (notResident == null || residentFree == 0 || released()) {
+      return 0;
+    }
+    ByteBuffer m = memory();
+    int discarded = 0;
+    int i = 0;
+    while (i < pages) {
+      if (!residentFreePage(i)) {
+        i++;
+        continue;
+      }
+      int start = i;
+      while (i < pages && residentFreePage(i)) {
+        i++;
+      }
+      if (!source.discard(m, start << PageId.PAGE_SHIFT, (i - start) << PageId.PAGE_SHIFT)) {
+        return -1;
+      }
+      for (int p = start; p < i; p++) {
+        notResident[p >>> 6] |= 1L << p;
+      }
+      discarded += i - start;
+    }
+    residentFree -= discarded;
+    return discarded;
+  }
+
+  private boolean residentFreePage(int index) {
+    long bit = 1L << index;
+    return ((inUseBits[index >>> 6] | notResident[index >>> 6]) & bit) == 0;
   }
 
   int inUse() {
@@ -120,8 +194,8 @@ public final class Chunk {
   void release() {
     ByteBuffer m = memory;
     memory = null;
-    if (m != null && !checked) {
-      OffHeap.free(m);
+    if (m != null) {
+      source.free(m);
     }
   }
 }

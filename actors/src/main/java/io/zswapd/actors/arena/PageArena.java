@@ -35,8 +35,13 @@ import java.util.List;
  * <ul>
  *   <li>grants come from the fullest chunk that still has a free page, so free pages gather
  *       in few chunks and the others empty out;</li>
- *   <li>a chunk is released to the OS the moment its last page comes back, through the
- *       direct buffer's cleaner, not when the garbage collector gets to it.</li>
+ *   <li>a chunk is released to the OS the moment its last page comes back (unmapped, or freed
+ *       through the direct buffer's cleaner), not when the garbage collector gets to it;</li>
+ *   <li>with {@code mmap} chunks ({@link ChunkMemory}), the free pages inside a chunk go back
+ *       too: {@value #DISCARD_AFTER_MS} ms after pages come back to a chunk, those still free are
+ *       discarded ({@code madvise(MADV_DONTNEED)}), so the memory held follows the pages in use
+ *       without waiting for migration to empty whole chunks. The delay lets pages freed and
+ *       granted again under load (a zspage freed, another made) skip the round trip.</li>
  * </ul>
  *
  * <p>The pool limit ({@code pool.max-size}) is enforced here, with zswap's hysteresis: once a
@@ -85,6 +90,12 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   private record ReclaimTimeout() implements Command {}
 
+  /** Discard the free pages of the chunks pages came back to. */
+  private enum DiscardFree implements Command { INSTANCE }
+
+  /** How long free pages stay resident before they are discarded: {@value} ms. */
+  static final long DISCARD_AFTER_MS = 1000;
+
   /**
    * Mark the sparsest chunks (at least {@code minFreeShare} of their pages free) for evacuation:
    * as many as the other chunks' free pages can take, up to about {@code maxPages} pages in use.
@@ -113,15 +124,19 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   public record GrantRefused(long limitBytes, long usedBytes) implements GrantReply {}
 
-  /** @param checkedMemory released chunks are dropped for the GC rather than freed at once ({@link Chunk}) */
+  /** @param memory where chunks come from ({@link OffHeap#choose}) */
   public static Behavior<Command> create(int chunkBytes, long limitBytes, long acceptBelowBytes,
-      boolean checkedMemory) {
+      ChunkMemory memory) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(
-        timers -> new PageArena(ctx, timers, chunkBytes, limitBytes, acceptBelowBytes, checkedMemory)));
+        timers -> new PageArena(ctx, timers, chunkBytes, limitBytes, acceptBelowBytes, memory)));
   }
 
   private final int pagesPerChunk;
-  private final boolean checkedMemory;
+  private final ChunkMemory memory;
+  /** Chunks pages came back to since the last discard (each listed once: {@code Chunk.discardListed}). */
+  private final List<Chunk> toDiscard = new ArrayList<>();
+  private boolean discarding;
+  private long pagesDiscarded;
   private final List<Chunk> chunks = new ArrayList<>(); // index = chunk id; null = released id
   private final ArrayList<Integer> freeIds = new ArrayList<>();
   private long limitPages;
@@ -142,10 +157,11 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   private long poolLimitHit;
 
   private PageArena(ActorContext<Command> ctx, TimerScheduler<Command> timers, int chunkBytes, long limitBytes,
-      long acceptBelowBytes, boolean checkedMemory) {
+      long acceptBelowBytes, ChunkMemory memory) {
     super(ctx);
     this.timers = timers;
-    this.checkedMemory = checkedMemory;
+    this.memory = memory;
+    this.discarding = memory.canDiscard();
     this.pagesPerChunk = chunkBytes / PageId.PAGE_SIZE;
     setLimit(limitBytes, acceptBelowBytes);
   }
@@ -174,6 +190,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
           refuseWaiting();
           return this;
         })
+        .onMessage(DiscardFree.class, m -> discardFree())
         .onMessage(PlanEvacuation.class, this::onPlanEvacuation)
         .onMessage(GrantForMigration.class, this::onGrantForMigration)
         .onMessage(EndEvacuation.class, m -> {
@@ -331,11 +348,16 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     }
     Chunk c;
     try {
-      c = new Chunk(id, pagesPerChunk, checkedMemory);
-    } catch (OutOfMemoryError directMemoryExhausted) {
-      getContext().getLog().warn("no direct memory for a new {}-byte chunk with {} bytes held; "
-          + "raise -XX:MaxDirectMemorySize or lower zswapd.pool.max-size", pagesPerChunk * PageId.PAGE_SIZE,
-          bytesHeldNow());
+      c = new Chunk(id, pagesPerChunk, memory);
+    } catch (OutOfMemoryError noMemory) {
+      if (memory.limitedByDirectMemory()) {
+        getContext().getLog().warn("no direct memory for a new {}-byte chunk with {} bytes held; "
+            + "raise -XX:MaxDirectMemorySize or lower zswapd.pool.max-size", pagesPerChunk * PageId.PAGE_SIZE,
+            bytesHeldNow());
+      } else {
+        getContext().getLog().warn("no memory for a new {}-byte chunk with {} bytes held: {}",
+            pagesPerChunk * PageId.PAGE_SIZE, bytesHeldNow(), noMemory.getMessage());
+      }
       freeIds.add(id);
       return null;
     }
@@ -359,6 +381,12 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
       pagesInUse--;
       if (c.freeCount == c.pages()) {
         releaseChunk(c);
+      } else if (discarding && !c.discardListed) {
+        c.discardListed = true;
+        toDiscard.add(c);
+        if (toDiscard.size() == 1) {
+          timers.startSingleTimer(DiscardFree.INSTANCE, Duration.ofMillis(DISCARD_AFTER_MS));
+        }
       }
     }
     if (limitHit && pagesInUse < acceptBelowPages) {
@@ -441,6 +469,22 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     }
   }
 
+  private Behavior<Command> discardFree() {
+    for (Chunk c : toDiscard) {
+      c.discardListed = false;
+      int n = discarding ? c.discardFree() : 0;
+      if (n < 0) {
+        discarding = false;
+        getContext().getLog().warn("the OS refused to take back free pages inside chunks (madvise); they stay"
+            + " resident until their chunk empties. Under mlockall this needs Linux 5.18 (MADV_DONTNEED_LOCKED)");
+      } else {
+        pagesDiscarded += n;
+      }
+    }
+    toDiscard.clear();
+    return this;
+  }
+
   private void releaseChunk(Chunk c) {
     c.release();
     chunks.set(c.id, null);
@@ -459,9 +503,16 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
   }
 
   private ArenaStats stats() {
+    long resident = 0;
+    for (Chunk c : chunks) {
+      if (c != null) {
+        resident += c.residentPages();
+      }
+    }
     return new ArenaStats(pagesInUse, maxPagesInUse, chunksHeld,
         chunksHeld * pagesPerChunk * (long) PageId.PAGE_SIZE, chunksAllocated, chunksReleased,
-        poolLimitHit, limitPages * PageId.PAGE_SIZE, limitHit, rejectReclaimFail);
+        poolLimitHit, limitPages * PageId.PAGE_SIZE, limitHit, rejectReclaimFail,
+        resident * PageId.PAGE_SIZE, pagesDiscarded, memory.kind());
   }
 
   /** On stop every chunk goes back to the OS, even if a page was never returned (a leak, logged). */

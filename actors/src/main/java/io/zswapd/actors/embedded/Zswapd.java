@@ -10,7 +10,9 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
+import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.DirectMemoryBudget;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.metrics.MetricsPublisher;
 import io.zswapd.actors.metrics.PrometheusEndpoint;
@@ -111,6 +113,8 @@ public final class Zswapd implements Extension {
   private final PageCompressor compressor;
   private final ActorRef<ZswapGuardian.Command> guardian;
   private final Ask asks;
+  /** Where the pool's chunks come from (zswapd.pool.off-heap); the direct-memory limit applies only to direct. */
+  private final ChunkMemory chunkMemory;
   /** The routing table of page requests ({@link ZswapGuardian.Routes}); null until the engine has started. */
   private final AtomicReference<ZswapGuardian.Routes> routes = new AtomicReference<>();
   private final CompletableFuture<ZswapGuardian.Routes> firstRoutes;
@@ -123,7 +127,10 @@ public final class Zswapd implements Extension {
   private Zswapd(ActorSystem<?> system) {
     this.system = system;
     this.settings = ZswapdSettings.fromConfig(system.settings().config());
-    DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
+    this.chunkMemory = OffHeap.choose(settings.pool().offHeap(), settings.pool().migration().checkedMemory());
+    if (chunkMemory.limitedByDirectMemory()) {
+      DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
+    }
     this.compressor = PageCompressor.of(settings.pool());
     // The endpoint first: an address in use stops the start before any file is opened.
     this.metricsEndpoint = settings.metrics().prometheus()
@@ -137,7 +144,7 @@ public final class Zswapd implements Extension {
     }
     SpawnHook spawnHook = system.settings().setup().get(ZswapdSetup.class).map(ZswapdSetup::spawnHook)
         .orElse(SpawnHook.NONE);
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, backingIos, spawnHook, failed::complete),
+    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, chunkMemory, backingIos, spawnHook, failed::complete),
         "zswapd",
         io.zswapd.actors.support.EngineDispatcher.PROPS);
     this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
@@ -488,6 +495,15 @@ public final class Zswapd implements Extension {
 
   // ---- pool ---------------------------------------------------------------------------------
 
+  /**
+   * Where the pool's chunks come from: "mmap" (JDK 22+, limited only by {@code pool.max-size}) or
+   * "direct" (direct buffers, limited by {@code -XX:MaxDirectMemorySize}); see
+   * {@code zswapd.pool.off-heap}.
+   */
+  public String offHeap() {
+    return chunkMemory.kind();
+  }
+
   /** Every counter: pool, exports, size classes. */
   public CompletionStage<EngineStats> stats() {
     // answered by the guardian itself even after a failure (see whenFailed)
@@ -535,7 +551,7 @@ public final class Zswapd implements Extension {
     LiveSetting change;
     try {
       change = LiveSetting.parse(key, value);
-      if (change instanceof LiveSetting.MaxSize m) {
+      if (change instanceof LiveSetting.MaxSize m && chunkMemory.limitedByDirectMemory()) {
         DirectMemoryBudget.check(m.bytes(), DirectMemoryBudget.jvmLimit());
       }
     } catch (SettingsException e) {

@@ -65,7 +65,12 @@ final class EngineMetrics {
         + "(zswap reject_reclaim_fail)", t, PoolStats::rejectReclaimFail));
     pool.add(gauge(ARENA_PAGES, "arena pages handed to size classes", NONE, t, PoolStats::arenaPagesInUse));
     pool.add(gauge(ARENA_CHUNKS, "off-heap chunks allocated now", NONE, t, PoolStats::arenaChunksHeld));
-    pool.add(gauge(ARENA_HELD, "off-heap bytes allocated now (close to RSS)", BYTES, t, PoolStats::arenaBytesHeld));
+    pool.add(gauge(ARENA_HELD, "off-heap bytes allocated now (chunks x chunk size)", BYTES, t,
+        PoolStats::arenaBytesHeld));
+    pool.add(gauge(ARENA_RESIDENT, "off-heap bytes resident now: pages in use and free pages not yet given back"
+        + " (the pool's share of RSS)", BYTES, t, PoolStats::arenaBytesResident));
+    pool.add(counter(ARENA_PAGES_DISCARDED, "free pages inside chunks given back to the OS (mmap chunks)", t,
+        PoolStats::pagesDiscarded));
     pool.add(counter(ARENA_CHUNKS_RELEASED, "chunks returned to the OS", t, PoolStats::chunksReleased));
     pool.add(counter(ARENA_CHUNKS_ALLOCATED, "chunks taken from the OS", t, PoolStats::chunksAllocated));
     pool.add(counter(PAGES_MIGRATED, "zspage pages moved out of sparse chunks (zsmalloc page migration)", t,

@@ -60,6 +60,8 @@ public final class MetricNames {
   public static final String ARENA_PAGES = "zswapd_arena_pages";
   public static final String ARENA_CHUNKS = "zswapd_arena_chunks";
   public static final String ARENA_HELD = "zswapd_arena_held";
+  public static final String ARENA_RESIDENT = "zswapd_arena_resident";
+  public static final String ARENA_PAGES_DISCARDED = "zswapd_arena_pages_discarded";
   public static final String ARENA_CHUNKS_RELEASED = "zswapd_arena_chunks_released";
   public static final String ARENA_CHUNKS_ALLOCATED = "zswapd_arena_chunks_allocated";
   public static final String PAGES_MIGRATED = "zswapd_pages_migrated";

@@ -12,6 +12,7 @@ import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.arena.ArenaStats;
+import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.arena.PageId;
 import io.zswapd.actors.codec.CodecKind;
@@ -65,15 +66,15 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
   private static final Duration FAN_OUT_TIMEOUT = Duration.ofSeconds(30);
 
   /**
-   * @param checkedMemory released chunks are dropped for the GC, never freed under a racing access
+   * @param chunkMemory   where the arena's chunks come from (checked: released chunks are left to the GC)
    * @param spawnHook     applied to the arena and every size class ({@link SpawnHook#NONE} but in tests)
    */
   public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
-      long acceptBelowBytes, CodecKind codec, OptionalInt level, boolean checkedMemory, ActorRef<Ready> readyTo,
+      long acceptBelowBytes, CodecKind codec, OptionalInt level, ChunkMemory chunkMemory, ActorRef<Ready> readyTo,
       SpawnHook spawnHook) {
     return Behaviors.setup(ctx -> {
       ActorRef<PageArena.Command> arena = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.ARENA),
-          PageArena.create(chunkBytes, limitBytes, acceptBelowBytes, checkedMemory)), "arena", EngineDispatcher.SAME);
+          PageArena.create(chunkBytes, limitBytes, acceptBelowBytes, chunkMemory)), "arena", EngineDispatcher.SAME);
       List<ActorRef<SizeClass.Command>> classes = new ArrayList<>();
       int lanes = lanes(geometry);
       for (ClassGeometry g : geometry.classes()) {
@@ -184,7 +185,8 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     ArenaStats a = acc.arena();
     PoolStats pool = new PoolStats(a.pagesInUse() * PageId.PAGE_SIZE, a.limitBytes(),
         a.maxPagesInUse() * PageId.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
-        a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail(), migrated, isolated, a.chunksAllocated());
+        a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail(), migrated, isolated, a.chunksAllocated(),
+        a.bytesResident(), a.pagesDiscarded(), a.memoryKind());
     return new PoolReport(pool, sorted);
   }
 

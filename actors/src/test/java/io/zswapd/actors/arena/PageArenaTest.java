@@ -8,6 +8,7 @@ import akka.actor.testkit.typed.javadsl.BehaviorTestKit;
 import akka.actor.testkit.typed.javadsl.TestInbox;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
+import io.zswapd.config.OffHeapKind;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,7 +47,7 @@ class PageArenaTest {
 
   @Test
   void aChunkIsReleasedTheMomentItsLastPageComesBackAndThenAccessFails() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true)); // 16 pages a chunk
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, OffHeap.choose(OffHeapKind.AUTO, true))); // 16 pages a chunk
     PageArena.Granted first = grant(arena, 16, 16);
     PageArena.Granted second = grant(arena, 4, 4);
     assertThat(first.chunks()).hasSize(1);
@@ -79,7 +80,7 @@ class PageArenaTest {
 
   @Test
   void pageIdsAreChunkTimesPagesPerChunkPlusIndexAndAReleasedChunkIdIsReusedWithANewChunk() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     PageArena.Granted a = grant(arena, 16, 16);
     PageArena.Granted b = grant(arena, 2, 2);
     assertThat(a.pageIds()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -96,7 +97,7 @@ class PageArenaTest {
 
   @Test
   void aPageReturnedTwiceOrAfterItsChunkWasReleasedIsRefusedAtOnce() {
-    BehaviorTestKit<PageArena.Command> arena = BehaviorTestKit.create(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
+    BehaviorTestKit<PageArena.Command> arena = BehaviorTestKit.create(PageArena.create(64 << 10, 1 << 20, 1 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     TestInbox<PageArena.GrantReply> inbox = TestInbox.create();
     arena.run(new PageArena.Grant(4, 4, inbox.getRef()));
     int[] ids = ((PageArena.Granted) inbox.receiveMessage()).pageIds();
@@ -113,7 +114,7 @@ class PageArenaTest {
 
   @Test
   void aChunkOfPagesNotAMultipleOf64GrantsExactlyItsPages() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(17 * 4096, 1 << 20, 1 << 20, true)); // 17 pages
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(17 * 4096, 1 << 20, 1 << 20, OffHeap.choose(OffHeapKind.AUTO, true))); // 17 pages
     PageArena.Granted a = grant(arena, 16, 16);
     PageArena.Granted b = grant(arena, 2, 2);
     assertThat(b.pageIds()).containsExactly(16, 17); // the 17th page of chunk 0, then chunk 1's first
@@ -127,7 +128,7 @@ class PageArenaTest {
 
   @Test
   void grantsComeFromTheFullestChunk() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     PageArena.Granted a = grant(arena, 16, 16); // chunk A full
     PageArena.Granted b = grant(arena, 16, 16); // chunk B full
     giveBack(arena, a.pageIds()[0]);                                         // A: 1 free
@@ -139,7 +140,7 @@ class PageArenaTest {
 
   @Test
   void theLimitRefusesAndHysteresisHoldsUntilBelowTheAcceptThreshold() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, true)); // 16 pages, accept < 8
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, OffHeap.choose(OffHeapKind.AUTO, true))); // 16 pages, accept < 8
     int[] all = grant(arena, 10, 16).pageIds();
     assertThat(all).hasSize(16);
     assertThat(grant(arena, 1, 1)).isNull();
@@ -172,7 +173,7 @@ class PageArenaTest {
 
   /** Three chunks: 0 with 2 pages in use, 1 with 12, 2 full (16). */
   private static ActorRef<PageArena.Command> threeChunks() {
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 1 << 20, 1 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     PageArena.Granted all = grant(arena, 48, 48);
     int[] ids = all.pageIds(); // chunk 0 = ids[0..16), 1 = [16..32), 2 = [32..48): fullest chunk first, lowest page first
     for (int i = 2; i < 16; i++) {

@@ -6,9 +6,11 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.zswapd.actors.arena.ArenaStats;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.codec.PageCodecs;
+import io.zswapd.config.OffHeapKind;
 import io.zswapd.protocol.engine.CompactionResult;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.LoadReply;
@@ -53,7 +55,7 @@ class SizeClassTest {
   void straddlingObjectsRoundTripByteForByteThroughCompaction(int ppz) {
     long seed = 77;
     ClassGeometry g = straddlingClass(ppz);
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     SplittableRandom rnd = new SplittableRandom(seed);
@@ -143,7 +145,7 @@ class SizeClassTest {
     new SplittableRandom(3).nextBytes(huge);
     byte[] garbage = new byte[compressed.length];
     java.util.Arrays.fill(garbage, (byte) 0xF0); // a literal run longer than the input
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     PoolGeometry geometry = PoolGeometry.of(4);
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     TestProbe<LoadReply> loads = kit.createTestProbe();
@@ -178,7 +180,7 @@ class SizeClassTest {
   @Test
   void aRefusedGrantRefusesTheWaitingAllocations() {
     ClassGeometry g = PoolGeometry.of(4).classFor(4096);
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, OffHeap.choose(OffHeapKind.AUTO, true)));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     byte[] raw = new byte[4096];
@@ -229,7 +231,7 @@ class SizeClassTest {
   void freedObjectsAreReusedFromTheFreeListKeptInTheirOwnBytes() {
     long seed = 78;
     ClassGeometry g = straddlingClass(4);
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     SplittableRandom rnd = new SplittableRandom(seed);
     int n = g.objsPerZspage() * 3;
@@ -265,7 +267,7 @@ class SizeClassTest {
   void aClassUsesTheNewChunkWhenTheArenaReusesAReleasedChunksId() {
     long seed = 79;
     ClassGeometry g = straddlingClass(4);
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20, true)); // 16 pages a chunk
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true))); // 16 pages a chunk
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
     SplittableRandom rnd = new SplittableRandom(seed);
     List<byte[]> first = randomObjects(rnd, g.objsPerZspage() * 2, g.size());
@@ -291,7 +293,7 @@ class SizeClassTest {
   @Test
   void freeingAHandleTwiceStopsTheClassInsteadOfCorruptingIt() {
     ClassGeometry g = straddlingClass(4);
-    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, true));
+    ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
     long[] handles = allocAll(cls, randomObjects(new SplittableRandom(80), 2, g.size()));
     TestProbe<Object> watcher = kit.createTestProbe();

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.arena.PageArena;
+import io.zswapd.config.OffHeapKind;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -40,7 +42,7 @@ class ZsPagesTest {
     final SplittableRandom rnd;
 
     Fixture(long seed, int pageCount) {
-      ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(PAGES_PER_CHUNK * 4096, 64 << 20, 60 << 20, true));
+      ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(PAGES_PER_CHUNK * 4096, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
       TestProbe<PageArena.GrantReply> granted = kit.createTestProbe();
       arena.tell(new PageArena.Grant(pageCount, pageCount, granted.getRef()));
       PageArena.Granted grant = (PageArena.Granted) granted.receiveMessage();

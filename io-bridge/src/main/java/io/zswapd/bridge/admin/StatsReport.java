@@ -44,7 +44,10 @@ public final class StatsReport {
     out.add(count(1, "pool_limit_hit", p.poolLimitHit()));
     out.add(count(1, "reject_reclaim_fail", p.rejectReclaimFail()));
     out.add(count(1, "handles_in_use", p.handlesInUse()));
+    out.add(line(1, "off_heap", p.offHeap(), "  (zswapd.pool.off-heap in force)"));
     out.add(bytes(1, "arena_bytes_held", p.arenaBytesHeld()));
+    out.add(bytes(1, "arena_bytes_resident", p.arenaBytesResident()));
+    out.add(count(1, "pages_discarded", p.pagesDiscarded()));
     out.add(count(1, "arena_chunks_held", p.arenaChunksHeld()));
     out.add(count(1, "chunks_released", p.chunksReleased()));
     out.add(count(1, "pages_migrated", p.pagesMigrated()));

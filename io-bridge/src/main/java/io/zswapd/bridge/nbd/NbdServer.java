@@ -95,17 +95,36 @@ public final class NbdServer {
     return ExportCatalog.of(infos);
   }
 
+  /** Heap kept beside {@code buffer-memory} for everything else an idle daemon holds: {@value} bytes (32 MiB). */
+  public static final long HEAP_BESIDE_BUFFERS = 32L << 20;
+
   /**
-   * Checks what the settings alone cannot: that {@code buffer-memory} fits the JVM's heap and
-   * that the TLS files make credentials. Throws {@link SettingsException} with one line.
+   * Checks what the settings alone cannot: that {@code buffer-memory} fits the JVM's heap with
+   * {@link #HEAP_BESIDE_BUFFERS} to spare, and that the TLS files make credentials. Throws
+   * {@link SettingsException} with one line.
    */
   static Optional<TlsCredentials> check(NbdSettings nbd, long maxHeapBytes) {
-    if (nbd.bufferBytes() > maxHeapBytes / 2) {
+    if (nbd.bufferBytes() > maxHeapBytes - HEAP_BESIDE_BUFFERS) {
       throw new SettingsException("zswapd.nbd.buffer-memory", "zswapd.nbd.buffer-memory = " + nbd.bufferBytes()
-          + " bytes: more than half of the JVM's heap (" + maxHeapBytes + " bytes, -Xmx); lower it or start java"
-          + " with -Xmx" + (2 * nbd.bufferBytes() / (1 << 20) + 1) + "m or more");
+          + " bytes: the JVM's heap (" + maxHeapBytes + " bytes, -Xmx) cannot hold it with 32 MiB to spare; lower"
+          + " it, start java with -Xmx" + ((nbd.bufferBytes() + HEAP_BESIDE_BUFFERS) / (1 << 20) + 1)
+          + "m or more, or start the daemon with bin/zswapd, which sizes the heap");
     }
     return nbd.tls().map(TlsCredentials::load);
+  }
+
+  /**
+   * The heap's limit as -Xmx set it (HotSpot's MaxHeapSize): {@code Runtime.maxMemory()} leaves
+   * out a survivor space, which would refuse a heap sized to the byte by bin/zswapd.
+   */
+  static long maxHeapBytes() {
+    try {
+      com.sun.management.HotSpotDiagnosticMXBean hotspot = java.lang.management.ManagementFactory
+          .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+      return Long.parseLong(hotspot.getVMOption("MaxHeapSize").getValue());
+    } catch (RuntimeException e) {
+      return Runtime.getRuntime().maxMemory(); // not HotSpot
+    }
   }
 
   /**
@@ -117,7 +136,7 @@ public final class NbdServer {
     NbdSettings nbd = zswapd.settings().nbd();
     Optional<TlsCredentials> tls;
     try {
-      tls = check(nbd, Runtime.getRuntime().maxMemory());
+      tls = check(nbd, maxHeapBytes());
     } catch (SettingsException e) {
       return CompletableFuture.failedFuture(e);
     }

@@ -18,6 +18,11 @@ package io.zswapd.protocol.engine;
  *                         that those chunks could go back to the OS; as the kernel's {@code pgmigrate_success}
  * @param zspagesIsolated  zspages isolated for migration right now (0 at rest): zsmalloc's {@code isolated}
  * @param chunksAllocated  off-heap chunks taken from the OS (cumulative); held = allocated - released
+ * @param arenaBytesResident off-heap bytes the OS holds memory for: pages in use plus free pages not
+ *                         yet given back (with direct buffers, every chunk in full); the pool's share of RSS
+ * @param pagesDiscarded   free pages inside chunks given back to the OS (cumulative; mmap chunks only):
+ *                         as the kernel's {@code pgfree} for zsmalloc's pages
+ * @param offHeap          where chunks come from: "mmap" or "direct" ({@code zswapd.pool.off-heap})
  */
 public record PoolStats(
     long memUsedTotal,
@@ -33,4 +38,7 @@ public record PoolStats(
     long rejectReclaimFail,
     long pagesMigrated,
     long zspagesIsolated,
-    long chunksAllocated) {}
+    long chunksAllocated,
+    long arenaBytesResident,
+    long pagesDiscarded,
+    String offHeap) {}

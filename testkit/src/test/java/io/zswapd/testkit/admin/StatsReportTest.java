@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /** The text of {@code zswapd stats}: zram's names, exact values with units, sizes people can read. */
 class StatsReportTest {
   static final PoolStats POOL = new PoolStats(1_261_568, 64L << 20, 2_097_152, 3, 7, 308, 1, 2 << 20, 4, 900, 2,
-      0, 0, 5);
+      0, 0, 5, 1_400_000, 12, "mmap");
   static final ExportStats SWAP0 = new ExportStats("swap0", 1000, 4_096_000, 1_200_000, 100, 5, 9, 5, 2, 30, 400,
       1030, new BackingFigures(50, 60, 11, 1, 0, 0, 3, 110_000, 131_072, 11, 60));
   static final SizeClassStats CLASS_2048 = new SizeClassStats(2048, 1, 2, 10, 7, 5, 5,

@@ -77,6 +77,17 @@ final class Daemon implements AutoCloseable {
     }
   }
 
+  /** Any command that starts the daemon, such as the launcher {@code bin/zswapd serve}, in {@code dir}. */
+  static Daemon launch(List<String> argv, java.util.Map<String, String> environment, Path dir) {
+    ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
+    pb.environment().putAll(environment);
+    try {
+      return new Daemon(pb.start());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + argv, e);
+    }
+  }
+
   /**
    * A config file in {@code dir}: TCP on 127.0.0.1:{@code port}, the Unix socket at
    * {@code socket}, no metrics endpoint, a small pool and one 256 MiB export "swap0", then

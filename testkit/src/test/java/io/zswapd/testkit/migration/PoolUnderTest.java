@@ -6,6 +6,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.zswapd.actors.arena.ArenaStats;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.pool.AllocReply;
@@ -13,6 +14,7 @@ import io.zswapd.actors.pool.ClassGeometry;
 import io.zswapd.actors.pool.Handle;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
+import io.zswapd.config.OffHeapKind;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +49,7 @@ final class PoolUnderTest {
     this.geometry = PoolGeometry.of(4).classes().stream()
         .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000 && c.objsPerZspage() > 4)
         .findFirst().orElseThrow();
-    this.arena = kit.spawn(PageArena.create(CHUNK_BYTES, 64 << 20, 60 << 20, true));
+    this.arena = kit.spawn(PageArena.create(CHUNK_BYTES, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
     this.cls = kit.spawn(SizeClass.create(geometry, arena, CHUNK_BYTES, CodecKind.LZ4, OptionalInt.empty()));
   }
 

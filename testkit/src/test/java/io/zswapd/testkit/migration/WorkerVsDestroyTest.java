@@ -7,6 +7,7 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
+import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.migration.MigrationWorker;
 import io.zswapd.actors.pool.AllocReply;
@@ -17,6 +18,7 @@ import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.config.MigrationSettings;
+import io.zswapd.config.OffHeapKind;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.MigrationResult;
 import java.time.Duration;
@@ -101,7 +103,7 @@ class WorkerVsDestroyTest {
       TestProbe<Pool.Ready> ready = kit.createTestProbe();
       PoolGeometry geometry = PoolGeometry.of(4);
       pool = kit.spawn(Pool.create(geometry, CHUNK_BYTES, 64 << 20, 60 << 20, CodecKind.LZ4, OptionalInt.empty(),
-          true, ready.getRef(), SpawnHook.NONE));
+          OffHeap.choose(OffHeapKind.AUTO, true), ready.getRef(), SpawnHook.NONE));
       Pool.Ready r = ready.receiveMessage();
       ClassGeometry g = geometry.classes().stream()
           .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000 && c.objsPerZspage() > 4)

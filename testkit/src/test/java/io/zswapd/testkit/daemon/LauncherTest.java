@@ -1,0 +1,152 @@
+package io.zswapd.testkit.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.zswapd.testkit.PageGenerator;
+import io.zswapd.testkit.interop.ExternalTool;
+import io.zswapd.testkit.nbd.NbdClient;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher {@code bin/zswapd}, as the README runs it: the JVM it picks, the flags it works out
+ * from the config ({@code zswapd jvm-options}), and a daemon started through it that maps its
+ * chunks and locks its memory on JDK 22+.
+ */
+class LauncherTest {
+  /** The JDK 22+ the project's machines have beside JDK 17. */
+  private static final Path JDK25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+  private static final Duration TIMEOUT = Duration.ofSeconds(120);
+
+  @TempDir
+  Path dir;
+
+  private static Path launcher() {
+    Path module = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
+    return module.resolve("../bin/zswapd").normalize();
+  }
+
+  private static ExternalTool.Result run(Map<String, String> env, String... args) {
+    List<String> argv = new ArrayList<>(List.of(launcher().toString()));
+    argv.addAll(List.of(args));
+    Map<String, String> withJar = new java.util.HashMap<>(env);
+    withJar.put("ZSWAPD_JAR", DaemonJar.path().toString());
+    return ExternalTool.run(TIMEOUT, withJar, argv.toArray(String[]::new));
+  }
+
+  private static void requireJdk25() {
+    if (!Files.isExecutable(JDK25)) {
+      String message = JDK25 + " is missing (Temurin 25, beside JDK 17 on the project's machines)";
+      if ("true".equals(System.getenv("CI"))) {
+        fail(message);
+      }
+      Assumptions.abort(message);
+    }
+  }
+
+  @Test
+  void versionNamesTheReleaseTheJvmAndTheOffHeapMemory() {
+    ExternalTool.Result r = run(Map.of("ZSWAPD_JAVA", DaemonJar.java().toString()), "--version");
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout()).as(r.describe())
+        .matches("zswapd \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? on Java " + Runtime.version().feature() + "[^\\n]*off-heap: "
+            + (Runtime.version().feature() >= 22 ? "mmap" : "direct \\(this JVM is Java[^\\n]*JDK 22 or later") + "[^\\n]*\\n");
+  }
+
+  @Test
+  void theHeapIsSizedFromTheExportsAndTheBuffersFixedAndTouched() throws IOException {
+    Path config = Files.writeString(dir.resolve("z.conf"), """
+        zswapd.pool.max-size = 1 GiB
+        zswapd.exports = [ { name = "a", size = 4 GiB }, { name = "b", size = 1 GiB } ]
+        zswapd.nbd.buffer-memory = 64 MiB
+        """);
+    // 32 MiB + 16 B x 1,310,720 pages (20 MiB) + 64 MiB
+    ExternalTool.Result r = run(Map.of("ZSWAPD_JAVA", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"),
+        "jvm-options", "--config", config.toString());
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java")), "no JDK 17");
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout().lines().toList()).as(r.describe()).containsExactly(
+        "ENV MALLOC_ARENA_MAX=2",
+        "ENV MALLOC_MMAP_THRESHOLD_=131072", // direct buffers: freed chunks go back to the OS
+        "-Xms116m", "-Xmx116m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC",
+        "-XX:+ExitOnOutOfMemoryError", "-XX:MaxDirectMemorySize=1127m"); // 1 GiB + 10% for direct buffers
+
+    requireJdk25();
+    r = run(Map.of("ZSWAPD_JAVA", JDK25.toString()), "jvm-options", "--config", config.toString());
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout().lines().toList()).as(r.describe()).containsExactly(
+        "ENV MALLOC_ARENA_MAX=2",
+        "-Xms116m", "-Xmx116m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError",
+        "-XX:MaxDirectMemorySize=64m", // mmap chunks: only the JDK's own buffers are direct
+        "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+  }
+
+  @Test
+  void aConfigErrorStopsTheLauncherWithTheDaemonsOneLine() throws IOException {
+    Path config = Files.writeString(dir.resolve("bad.conf"), "zswapd.pool.off-heap = malloc\n");
+    ExternalTool.Result r = run(Map.of(), "serve", "--config", config.toString());
+    assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
+    assertThat(r.stderr().strip()).as(r.describe())
+        .isEqualTo("zswapd: zswapd.pool.off-heap = \"malloc\": allowed: auto, mmap (JDK 22 or later), direct");
+  }
+
+  @Test
+  void onJdk25TheDaemonMapsItsChunksLocksItsMemoryAndServes() throws IOException {
+    requireJdk25();
+    Path socket = dir.resolve("zswapd.sock");
+    Path config = Daemon.config(dir, Daemon.freePort(), socket, "");
+    List<String> argv = List.of(launcher().toString(), "serve", "--config", config.toString());
+    try (Daemon d = Daemon.launch(argv, Map.of("ZSWAPD_JAR", DaemonJar.path().toString(), "JAVA_HOME",
+        "/usr/lib/jvm/java-17-openjdk-amd64"), dir)) {
+      d.awaitReady();
+      String cmdline = Files.readString(Path.of("/proc/" + d.pid() + "/cmdline")).replace('\0', ' ');
+      assertThat(cmdline).as("the launcher picked JDK 25 over JAVA_HOME's 17 and exec'ed it with its flags")
+          .startsWith(JDK25 + " ").contains("-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=64m");
+      assertThat(d.stderr()).as(d.output())
+          .anySatisfy(l -> assertThat(l).contains("arena chunks of 2.0 MiB (mmap)"))
+          .noneSatisfy(l -> assertThat(l).contains("MALLOC_MMAP_THRESHOLD_"))
+          .noneSatisfy(l -> assertThat(l).startsWith("WARNING:")); // no JVM warnings (Unsafe, native access)
+      boolean root = "root".equals(System.getProperty("user.name"));
+      if (root) {
+        assertThat(d.stderr()).as(d.output())
+            .anySatisfy(l -> assertThat(l).contains("INFO", "memory locked: mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT)"));
+        assertThat(status(d.pid(), "VmLck:")).as("locked memory").isGreaterThan(0);
+      } else {
+        assertThat(d.stderr()).as(d.output())
+            .anySatisfy(l -> assertThat(l).contains("WARN", "memory not locked", "RLIMIT_MEMLOCK"));
+      }
+      PageGenerator gen = new PageGenerator(11);
+      try (NbdClient c = NbdClient.connectGo(UnixDomainSocketAddress.of(socket), "swap0", true)) {
+        for (int i = 0; i < 256; i++) {
+          c.write(i * 4096L, gen.page(i, PageGenerator.Kind.C50));
+        }
+        for (int i = 0; i < 256; i++) {
+          assertThat(c.read(i * 4096L, 4096)).as("page %d", i).isEqualTo(gen.page(i, PageGenerator.Kind.C50));
+        }
+        c.disconnect();
+      }
+      d.terminate();
+      assertThat(d.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
+    }
+  }
+
+  /** A kB figure of /proc/PID/status, such as "VmLck:". */
+  private static long status(long pid, String key) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith(key)) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    throw new IllegalStateException("no " + key + " in /proc/" + pid + "/status");
+  }
+}
