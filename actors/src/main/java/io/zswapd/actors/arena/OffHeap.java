@@ -16,7 +16,8 @@ import java.util.Optional;
  * ({@code MappedChunks}, {@code Posix}) are compiled for Java 22 from {@code src/main/java22}
  * and loaded here by name, so on JDK 17 nothing links against them and the library stays Java
  * 17 bytecode. {@code auto} takes {@code mmap} wherever it is available (JDK 22+ on Linux x86-64
- * or aarch64), else {@code direct}.
+ * or aarch64, with native access enabled: {@code --enable-native-access=ALL-UNNAMED}, which
+ * the daemon's launcher and jar manifest give), else {@code direct}.
  *
  * <pre>{@code
  * ChunkMemory memory = OffHeap.choose(OffHeapKind.AUTO, false);   // "mmap" on JDK 25
@@ -43,10 +44,26 @@ public final class OffHeap {
       return "mmap chunks are built for Linux on x86-64 and aarch64, not " + os + " on " + arch;
     }
     try {
-      Class.forName(MAPPED);
-      return null;
+      Class.forName(MAPPED, false, OffHeap.class.getClassLoader());
     } catch (ClassNotFoundException | LinkageError e) {
       return "this build of zswapd has no mmap chunks (src/main/java22 was not compiled: " + e + ")";
+    }
+    if (!nativeAccessEnabled()) {
+      // Without it the JVM warns on stderr at the first downcall (JDK 22-25) or refuses it: an
+      // application embedding zswapd chooses, the daemon's jar and bin/zswapd enable it.
+      return "native access is not enabled for zswapd's classes (start java with"
+          + " --enable-native-access=ALL-UNNAMED, as bin/zswapd and the daemon jar's manifest do)";
+    }
+    return null;
+  }
+
+  /** {@code Module.isNativeAccessEnabled()} (JDK 22+) for the module of these classes. */
+  private static boolean nativeAccessEnabled() {
+    try {
+      Module module = OffHeap.class.getModule();
+      return (Boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(module);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return false;
     }
   }
 

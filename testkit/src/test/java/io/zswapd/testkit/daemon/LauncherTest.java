@@ -92,6 +92,18 @@ class LauncherTest {
   }
 
   @Test
+  void withoutNativeAccessAJdk25FallsBackToDirectBuffersAndSaysWhy() {
+    requireJdk25();
+    // -cp, not -jar: the jar manifest's Enable-Native-Access does not apply, as in an application
+    ExternalTool.Result r = ExternalTool.run(TIMEOUT, JDK25.toString(), "--sun-misc-unsafe-memory-access=allow",
+        "-cp", DaemonJar.path().toString(), "io.zswapd.bridge.Main", "--version");
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout()).as(r.describe()).contains("off-heap: direct (native access is not enabled",
+        "--enable-native-access=ALL-UNNAMED");
+    assertThat(r.stderr()).as("no JVM warning: nothing restricted was called").isEmpty();
+  }
+
+  @Test
   void aConfigErrorStopsTheLauncherWithTheDaemonsOneLine() throws IOException {
     Path config = Files.writeString(dir.resolve("bad.conf"), "zswapd.pool.off-heap = malloc\n");
     ExternalTool.Result r = run(Map.of(), "serve", "--config", config.toString());
