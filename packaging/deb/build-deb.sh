@@ -5,7 +5,7 @@
 # Usage: packaging/deb/build-deb.sh [OUT_DIR]        (default: target/deb)
 #   ZSWAPD_JAR   the daemon jar (default io-bridge/target/zswapd.jar; mvn package builds it)
 #   ZSWAPD_JDK   a JDK 22+ whose jlink makes the runtime (default /usr/lib/jvm/temurin-25-jdk-amd64)
-# Needs dpkg-deb. Installed layout:
+# Needs dpkg-deb and python3. Installed layout:
 #   /usr/bin/zswapd -> /usr/lib/zswapd/bin/zswapd    launcher
 #   /usr/lib/zswapd/lib/zswapd.jar                   the daemon
 #   /usr/lib/zswapd/runtime/                         Java runtime (jlink), the launcher's first choice
@@ -39,7 +39,16 @@ modules=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-rel
 "$jdk/bin/jlink" --add-modules "$modules,java.naming,java.management" --strip-debug --no-header-files \
   --no-man-pages --compress=zip-6 --output "$pkg/usr/lib/zswapd/runtime"
 
-install -m 0644 "$jar" "$pkg/usr/lib/zswapd/lib/zswapd.jar"
+# The jar without the codecs' natives for other systems (zstd-jni and lz4-java carry ~20 of them).
+python3 - "$jar" "$pkg/usr/lib/zswapd/lib/zswapd.jar" <<'SLIM'
+import re, sys, zipfile
+other = re.compile(r"^(aix|darwin|freebsd|win|linux/(?!amd64/))[^/]*/|^net/jpountz/util/(?!linux/amd64/)[^/]+/[^/]+/")
+with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as dst:
+    for item in src.infolist():
+        if not other.match(item.filename):
+            dst.writestr(item, src.read(item.filename))
+SLIM
+chmod 0644 "$pkg/usr/lib/zswapd/lib/zswapd.jar"
 install -m 0755 "$root/bin/zswapd" "$pkg/usr/lib/zswapd/bin/zswapd"
 ln -s ../lib/zswapd/bin/zswapd "$pkg/usr/bin/zswapd"
 install -m 0644 "$root/packaging/deb/zswapd.conf" "$pkg/etc/zswapd/zswapd.conf"
