@@ -38,7 +38,7 @@ qemu_cmd() { # ACCEL MODE -> the QEMU command line in "cmd"
   cmd=("$qemu" -accel "$1" -cpu "$cpu" -m "$mem" -smp 1 \
     -nodefaults -no-user-config -display none -serial stdio -no-reboot \
     -kernel "$image/vmlinuz" -initrd "$image/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 loglevel=4 zswap.enabled=0 zvm.mode=$2 zvm.port=$port zvm.export=$export_name zvm.mib=$mib" \
+    -append "console=ttyS0 panic=-1 loglevel=4 nowatchdog zswap.enabled=0 zvm.mode=$2 zvm.port=$port zvm.export=$export_name zvm.mib=$mib" \
     -netdev user,id=n0 -device e1000,netdev=n0)
 }
 
