@@ -40,16 +40,21 @@ final class Guest implements AutoCloseable {
   /** The scripts' "missing" exit status, as automake's skip. */
   private static final int MISSING_STATUS = 77;
   private static final int TAIL = 80;
+  /** Lines kept in memory; the log file gets them all (a flood of kernel errors can be millions). */
+  private static final int KEPT = 100_000;
 
   private final Process process;
-  private final List<String> lines = new ArrayList<>();
+  private final java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
   private final Thread reader;
   private final Path log;
+  private final List<String> fatal;
   private volatile long lastLineNanos = System.nanoTime();
+  private volatile String firstFatal;
 
-  private Guest(Process process, Path log) {
+  private Guest(Process process, Path log, List<String> fatal) {
     this.process = process;
     this.log = log;
+    this.fatal = fatal;
     this.reader = new Thread(this::read, "guest-console");
     reader.setDaemon(true);
     reader.start();
@@ -80,9 +85,10 @@ final class Guest implements AutoCloseable {
   /**
    * Boots the guest in {@code mode} (nbd, zram or probe) with swaptest's working set of
    * {@code mib} MiB, against the NBD server on 127.0.0.1:{@code port}; the console goes to
-   * {@code log} too.
+   * {@code log} too. A console line containing one of {@code fatal} (or of {@link #FATAL})
+   * ends {@link #awaitEnd} with a failure at once.
    */
-  static Guest boot(Path image, String mode, int mib, int port, String guestRam, Path log) {
+  static Guest boot(Path image, String mode, int mib, int port, String guestRam, Path log, List<String> fatal) {
     ProcessBuilder pb = new ProcessBuilder("bash", module().resolve("vm/run-guest.sh").toString(),
         image.toString(), mode, Integer.toString(mib), Integer.toString(port))
         .redirectErrorStream(true)
@@ -91,7 +97,9 @@ final class Guest implements AutoCloseable {
     try {
       Files.createDirectories(log.getParent());
       Files.deleteIfExists(log);
-      return new Guest(pb.start(), log);
+      List<String> all = new ArrayList<>(FATAL);
+      all.addAll(fatal);
+      return new Guest(pb.start(), log, List.copyOf(all));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + pb.command(), e);
     }
@@ -99,20 +107,18 @@ final class Guest implements AutoCloseable {
 
   /**
    * Waits for init's END line, then for QEMU to exit. Fails at once, with the console's tail,
-   * if the kernel panics, init reports a failure, QEMU exits first, {@code serverAlive} turns
+   * on a fatal line (the kernel panics, init reports a failure, an I/O error), if QEMU exits first, {@code serverAlive} turns
    * false (with {@code serverOutput}), the console prints nothing for {@code stall}, or the
    * whole boot outlasts {@code limit}.
    */
   String awaitEnd(Duration stall, Duration limit, BooleanSupplier serverAlive, Supplier<String> serverOutput) {
     long deadline = System.nanoTime() + limit.toNanos();
     while (true) {
-      List<String> now = lines();
-      Optional<String> fatal = now.stream().filter(l -> FATAL.stream().anyMatch(l::contains)).findFirst();
-      if (fatal.isPresent()) {
+      if (firstFatal != null) {
         sleep(2_000); // the rest of the oops or of init's message
-        fail("the guest cannot go on: \"" + fatal.get().strip() + "\"\n" + tail());
+        fail("the guest's console says it cannot go on: \"" + firstFatal.strip() + "\"\n" + tail());
       }
-      Optional<String> end = now.stream().map(END::matcher).filter(Matcher::find).map(m -> m.group(1)).findFirst();
+      Optional<String> end = find(END);
       if (end.isPresent()) {
         try {
           if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
@@ -196,7 +202,13 @@ final class Guest implements AutoCloseable {
       while ((line = r.readLine()) != null) {
         // the serial console ends lines with \r\n
         String clean = line.replace("\r", "");
+        if (firstFatal == null && fatal.stream().anyMatch(clean::contains)) {
+          firstFatal = clean;
+        }
         synchronized (lines) {
+          if (lines.size() == KEPT) {
+            lines.removeFirst(); // the tail matters for the message; the head is in the log
+          }
           lines.add(clean);
         }
         lastLineNanos = System.nanoTime();

@@ -58,7 +58,7 @@ class KernelSwapTest {
     try (Daemon daemon = Daemon.serve(config, List.of("-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=384m"))) {
       daemon.awaitReady();
       Path log = Guest.module().resolve("target/vm/console-nbd.log");
-      try (Guest guest = Guest.boot(image, "nbd", WORKING_SET_MIB, port, GUEST_RAM, log)) {
+      try (Guest guest = Guest.boot(image, "nbd", WORKING_SET_MIB, port, GUEST_RAM, log, IO_ERRORS)) {
         String status = guest.awaitEnd(STALL, LIMIT, daemon::isAlive, daemon::output);
         System.out.println(String.join("\n", guest.lines()));
 
