@@ -32,8 +32,10 @@ import java.util.function.Predicate;
  *   assertThat(d.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
  * }
  * }</pre>
+ *
+ * <p>Public for the tests of other packages that need the real daemon (the VM test).
  */
-final class Daemon implements AutoCloseable {
+public final class Daemon implements AutoCloseable {
   static final Duration START_TIMEOUT = Duration.ofSeconds(120);
   /** The last line of the banner; the whole banner is printed before it. */
   static final String BANNER_END = "Stop with SIGTERM or Ctrl-C.";
@@ -48,7 +50,7 @@ final class Daemon implements AutoCloseable {
     this.stderr = new Lines(process.getErrorStream(), "zswapd-stderr");
   }
 
-  static Daemon serve(Path config) {
+  public static Daemon serve(Path config) {
     return serve(config, true);
   }
 
@@ -58,7 +60,7 @@ final class Daemon implements AutoCloseable {
   }
 
   /** With JVM options before {@code -jar} ({@code -Xmx256m}). */
-  static Daemon serve(Path config, List<String> jvmOptions) {
+  public static Daemon serve(Path config, List<String> jvmOptions) {
     return serve(config, true, jvmOptions);
   }
 
@@ -93,7 +95,7 @@ final class Daemon implements AutoCloseable {
    * {@code socket}, no metrics endpoint, a small pool and one 256 MiB export "swap0", then
    * {@code extra} (later keys win).
    */
-  static Path config(Path dir, int port, Path socket, String extra) {
+  public static Path config(Path dir, int port, Path socket, String extra) {
     String text = """
         zswapd.pool.max-size = 64 MiB
         zswapd.exports = [ { name = "swap0", size = 256 MiB } ]
@@ -110,7 +112,7 @@ final class Daemon implements AutoCloseable {
   }
 
   /** A TCP port nothing listens on right now (the kernel's choice for an ephemeral bind). */
-  static int freePort() {
+  public static int freePort() {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     } catch (IOException e) {
@@ -119,7 +121,7 @@ final class Daemon implements AutoCloseable {
   }
 
   /** Waits for the whole banner; fails with everything printed if the daemon exits or takes too long. */
-  void awaitReady() {
+  public void awaitReady() {
     awaitStdout(BANNER_END::equals, START_TIMEOUT);
   }
 
@@ -157,24 +159,24 @@ final class Daemon implements AutoCloseable {
     return process.exitValue();
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
-  List<String> stdout() {
+  public List<String> stdout() {
     return stdout.snapshot();
   }
 
-  List<String> stderr() {
+  public List<String> stderr() {
     return stderr.snapshot();
   }
 
   /** Both streams, for failure messages. */
-  String output() {
+  public String output() {
     return "--- stdout\n" + String.join("\n", stdout()) + "\n--- stderr\n" + String.join("\n", stderr());
   }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Assumptions;
  * test. A missing jar (running {@code -pl testkit} without packaging io-bridge) skips the daemon
  * tests, except on CI ({@code CI=true}), where it fails them.
  */
-final class DaemonJar {
+public final class DaemonJar {
   private static final String MAIN_CLASS = "io.zswapd.bridge.Main";
   private static Path copy;
 
@@ -65,7 +65,7 @@ final class DaemonJar {
   }
 
   /** Runs a command that ends by itself (help, usage and configuration errors). */
-  static ExternalTool.Result run(String... args) {
+  public static ExternalTool.Result run(String... args) {
     return run(List.of(), args);
   }
 

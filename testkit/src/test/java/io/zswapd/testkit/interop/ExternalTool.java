@@ -43,6 +43,7 @@ public final class ExternalTool {
       "qemu-io", "qemu-utils",
       "qemu-img", "qemu-utils",
       "fio", "fio",
+      "qemu-system-x86_64", "qemu-system-x86",
       "nbdkit", "nbdkit",
       "openssl", "openssl");
   private static final Pattern PATH_SEPARATOR = Pattern.compile(Pattern.quote(File.pathSeparator));
@@ -75,8 +76,15 @@ public final class ExternalTool {
    * for example when it is installed but a part it loads is missing.
    */
   public static void unavailable(String executable, String why) {
-    String message = executable + " " + why + "; apt-get install "
-        + PACKAGES.getOrDefault(executable, "the package providing " + executable);
+    skipOrFail(executable + " " + why + "; apt-get install "
+        + PACKAGES.getOrDefault(executable, "the package providing " + executable));
+  }
+
+  /**
+   * Aborts the test with {@code message}, which should say what is missing and how to get it;
+   * fails it instead when {@code CI=true}.
+   */
+  public static void skipOrFail(String message) {
     if ("true".equals(System.getenv("CI"))) {
       fail(message + " (CI=true: interop tests must run on CI, not be skipped)");
     }

@@ -22,6 +22,11 @@ class ExternalToolTest {
         .hasMessageContaining("apt-get install qemu-utils");
     assertThatThrownBy(() -> ExternalTool.unavailable("nbdsh", "not installed"))
         .hasMessageContaining("apt-get install python3-libnbd");
+    assertThatThrownBy(() -> ExternalTool.unavailable("qemu-system-x86_64", "not installed"))
+        .hasMessageContaining("apt-get install qemu-system-x86");
+    assertThatThrownBy(() -> ExternalTool.skipOrFail("no kernel; get it with: apt-get download linux-image-amd64"))
+        .isInstanceOf(ci ? AssertionFailedError.class : TestAbortedException.class)
+        .hasMessageContaining("get it with: apt-get download");
   }
 
   @Test
