@@ -80,7 +80,7 @@ public final class Daemon implements AutoCloseable {
   }
 
   /** Any command that starts the daemon, such as the launcher {@code bin/zswapd serve}, in {@code dir}. */
-  static Daemon launch(List<String> argv, java.util.Map<String, String> environment, Path dir) {
+  public static Daemon launch(List<String> argv, java.util.Map<String, String> environment, Path dir) {
     ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
     pb.environment().putAll(environment);
     try {

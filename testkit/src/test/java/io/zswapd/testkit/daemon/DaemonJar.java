@@ -36,7 +36,7 @@ public final class DaemonJar {
   }
 
   /** The private copy of the jar; skips or fails the test when the build has not made one. */
-  static synchronized Path path() {
+  public static synchronized Path path() {
     if (copy == null) {
       copy = copyOf(built());
     }

@@ -55,7 +55,10 @@ class KernelSwapTest {
         zswapd.exports = [ { name = "swap0", size = 512 MiB } ]
         zswapd.admin.unix-socket = "%s"
         """.formatted(admin));
-    try (Daemon daemon = Daemon.serve(config, List.of("-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=384m"))) {
+    // As an operator runs it: the launcher, which picks JDK 22+ (mmap chunks, mlockall) and sizes the heap.
+    Path launcher = Guest.module().resolve("../bin/zswapd").normalize();
+    try (Daemon daemon = Daemon.launch(List.of(launcher.toString(), "serve", "--config", config.toString()),
+        Map.of("ZSWAPD_JAR", DaemonJar.path().toString()), dir)) {
       daemon.awaitReady();
       Path log = Guest.module().resolve("target/vm/console-nbd.log");
       try (Guest guest = Guest.boot(image, "nbd", WORKING_SET_MIB, port, GUEST_RAM, log, IO_ERRORS)) {
