@@ -16,7 +16,8 @@
 # in the guest's own RAM, and a 160 MiB guest (70 MiB free after boot) thrashes without end
 # holding 240 MiB at lz4's 3x; 384 MiB (290 MiB free) holds 576 MiB.
 #
-# Needs: the jar (mvn -B -ntp -q -DskipTests package), java 17+, nbdkit, and the VM test's
+# Needs: the jar (mvn -B -ntp -q -DskipTests package), java 17+ (22+ for the launcher's
+# defaults), nbdkit, and the VM test's
 # inputs (qemu-system-x86 busybox-static nbd-client gcc libc6-dev, the kernel .deb).
 # Consoles and logs go to bench-out/vm-swap/.
 set -euo pipefail
@@ -69,7 +70,8 @@ used_max=$(grep -a 'zram mm_stat' "$out/zram.console" | tr -d '\r' | awk '{print
 row[zram.rss]="— (in the guest)"
 row[zram.hwm]="zram mem_used_max $(mib_of $((used_max / 1024)))"
 
-# 2. zswapd over NBD, run as README's "Running it safely" says (fixed heap, off-heap pool)
+# 2. zswapd over NBD, started by the launcher as the README says (bin/zswapd: JDK 22+ when
+# there is one, mmap'ed chunks, locked memory, a heap sized from the exports)
 port=$(free_port)
 work=$(mktemp -d)
 cat > "$work/zswapd.conf" <<EOF
@@ -79,8 +81,7 @@ zswapd.nbd { tcp = "127.0.0.1:$port", unix-socket = "$work/zswapd.sock" }
 zswapd.admin.unix-socket = "$work/admin.sock"
 zswapd.metrics.prometheus = off
 EOF
-MALLOC_MMAP_THRESHOLD_=131072 java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=1200m \
-  -jar "$jar" serve --config "$work/zswapd.conf" > "$out/zswapd.log" 2>&1 &
+ZSWAPD_JAR=$jar bin/zswapd serve --config "$work/zswapd.conf" > "$out/zswapd.log" 2>&1 &
 zpid=$!
 trap 'kill $zpid 2>/dev/null || true; rm -rf "$work"' EXIT
 await_banner "$out/zswapd.log" "$zpid"
@@ -89,7 +90,7 @@ run_guest zswapd nbd "$port"
 sleep 12 # a migration period (10 s): what the engine gives back after the last discards
 row[zswapd.rss]="$(mib_of "$(status_kib "$zpid" VmRSS)")"
 row[zswapd.hwm]="$(mib_of "$(status_kib "$zpid" VmHWM)")"
-java -jar "$jar" stats --admin "$work/admin.sock" > "$out/zswapd.stats"
+ZSWAPD_JAR=$jar bin/zswapd stats --admin "$work/admin.sock" > "$out/zswapd.stats"
 kill "$zpid"
 wait "$zpid" 2>/dev/null || true
 
