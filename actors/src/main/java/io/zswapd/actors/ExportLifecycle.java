@@ -11,6 +11,7 @@ import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.support.SpawnHook;
+import io.zswapd.actors.tree.Recompressor;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.BackingStats;
@@ -66,15 +67,16 @@ final class ExportLifecycle {
   /** A configured export, with its backing file when it has one; in the routing table from now on. */
   ActorRef<SwapType.Command> start(ExportSettings e, Optional<BackingIo> io) {
     ActorRef<SwapType.Command> ref = spawn(e.name(), e.pages(), e.readOnly(), io,
-        e.backingSizeBytes().orElse(BackingStore.UNLIMITED));
+        e.backingSizeBytes().orElse(BackingStore.UNLIMITED), Recompressor.of(e));
     table.addExport(e.name(), ref);
     return ref;
   }
 
   private ActorRef<SwapType.Command> spawn(String name, long pages, boolean readOnly, Optional<BackingIo> io,
-      long backingSize) {
+      long backingSize, Optional<Recompressor> recompressor) {
     ActorRef<SwapType.Command> ref = ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
-        SwapType.create(name, pages, readOnly, classes, geometry, compressor, io, backingSize, spawnHook)),
+        SwapType.create(name, pages, readOnly, classes, geometry, compressor, io, backingSize, recompressor,
+            spawnHook)),
         "export-" + actorName(name), EngineDispatcher.SAME);
     ctx.watch(ref);
     return ref;
@@ -85,7 +87,8 @@ final class ExportLifecycle {
     boolean created = !shutDown && !table.hasExport(m.export().name());
     if (created) {
       ExportSettings e = m.export();
-      table.addExport(e.name(), spawn(e.name(), e.pages(), e.readOnly(), Optional.empty(), BackingStore.UNLIMITED));
+      table.addExport(e.name(), spawn(e.name(), e.pages(), e.readOnly(), Optional.empty(), BackingStore.UNLIMITED,
+          Recompressor.of(e)));
     }
     m.replyTo().tell(new ZswapGuardian.ExportAdded(m.export().name(), created));
   }
@@ -96,7 +99,7 @@ final class ExportLifecycle {
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawn(export, ZswapGuardian.NAMESPACE_BYTES / PageImage.PAGE_SIZE, false,
-          Optional.empty(), BackingStore.UNLIMITED);
+          Optional.empty(), BackingStore.UNLIMITED, Optional.empty());
       directory = ctx.spawn(spawnHook.wrap(
           EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(export, swapType)),
           "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME);

@@ -2,6 +2,7 @@ package io.zswapd.actors;
 
 import akka.actor.typed.ActorRef;
 import io.zswapd.actors.pool.Pool;
+import io.zswapd.actors.recompress.RecompressWorker;
 import io.zswapd.actors.writeback.WritebackWorker;
 import io.zswapd.config.LiveSetting;
 import io.zswapd.config.PoolSettings;
@@ -11,8 +12,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Live settings, one of the guardian's four jobs ({@code zswapd set}): it keeps the pool
  * settings in force, the configured ones with each live change applied, and tells the part a
- * change concerns: the pool (limit, accept threshold, {@code mem_used_max}) or the writeback
- * worker (idle period, reclaim timeout). A change is answered once it is on its way, so a later
+ * change concerns: the pool (limit, accept threshold, {@code mem_used_max}), the writeback
+ * worker (idle period, reclaim timeout) or the recompression worker ({@code pool.recompress}). A change is answered once it is on its way, so a later
  * request sees it.
  *
  * <p>Plain state of the guardian, touched only on its thread.
@@ -22,6 +23,7 @@ final class LiveSettings {
 
   private final ActorRef<Pool.Command> pool;
   private ActorRef<WritebackWorker.Command> writeback;
+  private ActorRef<RecompressWorker.Command> recompress;
   private PoolSettings live;
 
   LiveSettings(PoolSettings configured, ActorRef<Pool.Command> pool) {
@@ -29,9 +31,13 @@ final class LiveSettings {
     this.pool = pool;
   }
 
-  /** The writeback worker, told of idle-period and reclaim-timeout changes; null when no export has a backing file. */
-  void writeback(ActorRef<WritebackWorker.Command> writeback) {
+  /**
+   * The workers told of policy changes: writeback (idle period, reclaim timeout; null when no
+   * export has a backing file) and recompression.
+   */
+  void workers(ActorRef<WritebackWorker.Command> writeback, ActorRef<RecompressWorker.Command> recompress) {
     this.writeback = writeback;
+    this.recompress = recompress;
   }
 
   /** The pool settings in force. */
@@ -52,6 +58,8 @@ final class LiveSettings {
       // Below the current usage, the next allocation finds no room: pool_limit_hit counts and
       // writeback (or, without a backing file, refusal) starts, as when the pool fills up.
       pool.tell(new Pool.SetLimit(limit, acceptBelow(limit, live)));
+    } else if (change instanceof LiveSetting.Recompress) {
+      recompress.tell(new RecompressWorker.SetPolicy(live.recompress()));
     } else if (writeback != null) {
       writeback.tell(new WritebackWorker.SetPolicy(live.writeback().idleAfter(), live.writeback().reclaimTimeout()));
     }

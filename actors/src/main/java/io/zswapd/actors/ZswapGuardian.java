@@ -11,11 +11,12 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.StashBuffer;
-import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.BackingStats;
 import io.zswapd.actors.writeback.BackingStore;
 import io.zswapd.actors.writeback.WritebackWorker;
+import io.zswapd.actors.recompress.RecompressWorker;
+import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.config.WritebackSettings;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.util.Optional;
@@ -101,6 +102,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
    * own export's route.
    */
   public record GetRoutes(ActorRef<Routes> replyTo) implements Command {}
+
+  /** Every export's swap type now (none once shut down): where a recompression pass goes. */
+  record GetExports(ActorRef<RecompressWorker.Exports> replyTo) implements Command {}
 
   public record Routes(long version, Map<String, ActorRef<SwapType.Command>> exports) {
     public Routes {
@@ -188,8 +192,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       long acceptBelow = LiveSettings.acceptBelow(limit, p);
       ActorRef<Pool.Ready> ready = ctx.messageAdapter(Pool.Ready.class, PoolReady::new);
       ActorRef<Pool.Command> pool = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.POOL),
-          Pool.create(geometry, (int) p.arenaChunkSizeBytes(), limit, acceptBelow,
-              CodecKind.valueOf(p.compressor().name()), p.compressionLevel(), chunkMemory, ready,
+          Pool.create(geometry, (int) p.arenaChunkSizeBytes(), limit, acceptBelow, chunkMemory, ready,
               spawnHook)), "pool", EngineDispatcher.SAME);
       ctx.watch(pool);
       return starting(ctx, stash, settings, geometry, pool, backingIos, spawnHook, onFailure);
@@ -219,6 +222,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final LiveSettings live;
   private final ActorRef<WritebackWorker.Command> writeback;
   private final ActorRef<MigrationWorker.Command> migration;
+  private final ActorRef<RecompressWorker.Command> recompress;
   private final Consumer<String> onFailure;
   /** Set once an engine actor has failed: what failed and what was lost. Nothing is served after. */
   private String failure;
@@ -249,9 +253,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         MigrationWorker.create(settings.pool().migration(),
             statsTo -> self.tell(new Engine(new EngineCommand.GetStats(statsTo))), pool, ready.arena(), classes)),
         "migration", EngineDispatcher.SAME));
+    this.recompress = watched(getContext().spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.RECOMPRESS_WORKER),
+        RecompressWorker.create(settings.pool().recompress(), to -> self.tell(new GetExports(to)))),
+        "recompress", EngineDispatcher.SAME));
     lifecycle.workers(migration, writeback);
     shutdown.migration(migration);
-    live.writeback(writeback);
+    live.workers(writeback, recompress);
   }
   private <T> ActorRef<T> watched(ActorRef<T> child) {
     getContext().watch(child);
@@ -275,6 +282,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           case "pool" -> "the pool (the compressed pages in it are lost)";
           case "migration" -> "the migration worker";
           case "writeback" -> "the writeback worker";
+          case "recompress" -> "the recompression worker";
           default -> "engine actor " + child;
         } + " failed: " + failed.getCause();
     failure = what;
@@ -294,6 +302,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(Engine.class, this::onEngine)
         .onMessage(GetRoutes.class, m -> {
           m.replyTo().tell(table.routes());
+          return this;
+        })
+        .onMessage(GetExports.class, m -> {
+          m.replyTo().tell(new RecompressWorker.Exports(shutdown.shutDown() ? List.of() : table.all()));
           return this;
         })
         // the export lifecycle
@@ -331,6 +343,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         gatherStats(s.replyTo()); // partial after a short wait: what is alive still counts
       } else if (c instanceof EngineCommand.Writeback w) {
         w.replyTo().tell(WritebackResult.NONE);
+      } else if (c instanceof EngineCommand.Recompress r) {
+        r.replyTo().tell(RecompressResult.NONE);
       } else if (c instanceof EngineCommand.Compact k) {
         k.replyTo().tell(new io.zswapd.protocol.engine.CompactionResult(0, 0));
       } else if (c instanceof EngineCommand.Migrate mig) {
@@ -350,6 +364,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       r.replyTo().tell(akka.Done.getInstance());
     } else if (m instanceof GetRoutes r) {
       r.replyTo().tell(table.routes());
+    } else if (m instanceof GetExports r) {
+      r.replyTo().tell(new RecompressWorker.Exports(List.of()));
     } else {
       getContext().getLog().debug("after the engine failed, dropped {}", m);
     }
@@ -368,6 +384,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         w.replyTo().tell(WritebackResult.NONE);
       } else {
         writeback.tell(new WritebackWorker.Writeback(w.mode(), w.replyTo()));
+      }
+    } else if (c instanceof EngineCommand.Recompress r) {
+      if (shutdown.shutDown()) {
+        r.replyTo().tell(RecompressResult.NONE);
+      } else {
+        recompress.tell(new RecompressWorker.RecompressNow(r.mode(), r.threshold(), table.all(), r.replyTo()));
       }
     } else if (c instanceof EngineCommand.Compact k) {
       pool.tell(new Pool.Compact(k.replyTo()));

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -31,17 +32,23 @@ import java.util.regex.Pattern;
  * @param backingFile where cold pages are written back past the pool limit; empty for none
  * @param backingSizeBytes most bytes the backing file may grow to, a positive multiple of the page
  *                    size; empty for unlimited. Only set together with {@code backingFile}
+ * @param recompressor the second codec stored pages are compressed again with
+ *                    ({@code pool.recompress}), not the pool's compressor; empty for none
+ * @param recompressionLevel its level; empty means the codec's own default
  */
 public record ExportSettings(
     String name,
     long sizeBytes,
     boolean readOnly,
     Optional<Path> backingFile,
-    OptionalLong backingSizeBytes) {
+    OptionalLong backingSizeBytes,
+    Optional<Compressor> recompressor,
+    OptionalInt recompressionLevel) {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final long MAX_SIZE = 1L << 50;
-  private static final Set<String> FIELDS = Set.of("name", "size", "read-only", "backing-file", "backing-size");
+  private static final Set<String> FIELDS = Set.of("name", "size", "read-only", "backing-file", "backing-size",
+      "recompressor", "recompression-level");
   private static final String ENTRY =
       "{ name = \"swap0\", size = 4 GiB, read-only = false, backing-file = null, backing-size = null }";
 
@@ -49,6 +56,14 @@ public record ExportSettings(
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(backingFile, "backingFile");
     Objects.requireNonNull(backingSizeBytes, "backingSizeBytes");
+    Objects.requireNonNull(recompressor, "recompressor");
+    Objects.requireNonNull(recompressionLevel, "recompressionLevel");
+  }
+
+  /** An export without a second codec. */
+  public ExportSettings(String name, long sizeBytes, boolean readOnly, Optional<Path> backingFile,
+      OptionalLong backingSizeBytes) {
+    this(name, sizeBytes, readOnly, backingFile, backingSizeBytes, Optional.empty(), OptionalInt.empty());
   }
 
   /** The device size in pages of {@link ZswapdSettings#PAGE_SIZE} bytes. */
@@ -56,7 +71,7 @@ public record ExportSettings(
     return sizeBytes / PAGE_SIZE;
   }
 
-  static List<ExportSettings> readAll(Section zswapd) {
+  static List<ExportSettings> readAll(Section zswapd, Compressor poolCompressor) {
     String listRule = "must be a list of at least one export " + ENTRY;
     List<? extends ConfigValue> entries = zswapd.list("exports", listRule);
     if (entries.isEmpty()) {
@@ -72,6 +87,11 @@ public record ExportSettings(
       }
       Section entry = new Section(key, object);
       ExportSettings export = read(entry);
+      if (export.recompressor().isPresent() && export.recompressor().get() == poolCompressor) {
+        // the entry records which codec wrote a page, not at which level: the two must differ
+        throw entry.invalid("recompressor", "is the pool's compressor (" + poolCompressor.configName()
+            + "); a second codec must be another one: " + Compressor.allowedNames());
+      }
       Integer first = firstUse.putIfAbsent(export.name(), i);
       if (first != null) {
         String firstKey = zswapd.key("exports") + "[" + first + "]";
@@ -109,7 +129,8 @@ public record ExportSettings(
     // a misspelt optional field ("readonly") would otherwise silently leave a device writable
     for (String field : entry.object().keySet()) {
       if (!FIELDS.contains(field)) {
-        throw entry.invalid(field, "unknown export setting; allowed: name, size, read-only, backing-file, backing-size");
+        throw entry.invalid(field, "unknown export setting; allowed: name, size, read-only, backing-file, backing-size,"
+            + " recompressor, recompression-level");
       }
     }
     String nameRule = "must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
@@ -130,7 +151,24 @@ public record ExportSettings(
     if (backingSize.isPresent() && backingFile.isEmpty()) {
       throw entry.invalid("backing-size", "needs backing-file; set backing-file too, or remove backing-size");
     }
-    return new ExportSettings(name, size, readOnly, backingFile, backingSize);
+    Optional<Compressor> recompressor = recompressor(entry);
+    OptionalInt level = recompressor.isPresent()
+        ? PoolSettings.level(entry, "recompression-level", recompressor.get())
+        : OptionalInt.empty();
+    if (recompressor.isEmpty() && entry.has("recompression-level")
+        && !"default".equals(entry.object().get("recompression-level").unwrapped())) {
+      throw entry.invalid("recompression-level", "needs recompressor; set recompressor too, or remove the level");
+    }
+    return new ExportSettings(name, size, readOnly, backingFile, backingSize, recompressor, level);
+  }
+
+  private static Optional<Compressor> recompressor(Section entry) {
+    if (!entry.has("recompressor")) {
+      return Optional.empty();
+    }
+    String rule = "unknown codec; allowed: " + Compressor.allowedNames() + ", or null for none";
+    return Optional.of(Compressor.byName(entry.string("recompressor", rule))
+        .orElseThrow(() -> entry.invalid("recompressor", rule)));
   }
 
   private static OptionalLong backingSize(Section entry) {

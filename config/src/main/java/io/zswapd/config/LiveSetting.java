@@ -30,7 +30,8 @@ public sealed interface LiveSetting {
 
   /** Keys that can change while running, as given to {@code zswapd set} (the {@code zswapd.} prefix is optional). */
   List<String> KEYS = List.of("pool.max-size", "pool.accept-threshold", "pool.writeback.idle-after",
-      "pool.writeback.reclaim-timeout");
+      "pool.writeback.reclaim-timeout", "pool.recompress.idle-after", "pool.recompress.huge",
+      "pool.recompress.threshold", "pool.recompress.min-saving", "pool.recompress.max-rate");
 
   /** The full key, e.g. {@code zswapd.pool.max-size}. */
   String key();
@@ -114,6 +115,41 @@ public sealed interface LiveSetting {
   }
 
   /**
+   * One of {@code pool.recompress}'s settings ({@code name}: idle-after, huge, threshold,
+   * min-saving, max-rate), already applied to {@code settings}, the section as it will be.
+   */
+  record Recompress(String name, RecompressSettings settings) implements LiveSetting {
+    @Override
+    public String key() {
+      return "zswapd.pool.recompress." + name;
+    }
+
+    @Override
+    public PoolSettings applyTo(PoolSettings pool) {
+      RecompressSettings now = pool.recompress();
+      return pool.withRecompress(switch (name) {
+        case "idle-after" -> now.withIdleAfter(settings.idleAfter());
+        case "huge" -> now.withHuge(settings.huge());
+        case "threshold" -> now.withThreshold(settings.threshold());
+        case "min-saving" -> now.withMinSaving(settings.minSaving());
+        default -> now.withMaxRate(settings.maxRate());
+      });
+    }
+
+    @Override
+    public String value() {
+      return switch (name) {
+        case "idle-after" -> settings.idleAfter().map(LiveSetting::duration).orElse("off");
+        case "huge" -> settings.huge() ? "on" : "off";
+        case "threshold" -> Integer.toString(settings.threshold());
+        case "min-saving" -> java.math.BigDecimal.valueOf(settings.minSaving()).movePointRight(2)
+            .stripTrailingZeros().toPlainString() + "%";
+        default -> Integer.toString(settings.maxRate());
+      };
+    }
+  }
+
+  /**
    * Parses {@code key = value}; percentages of RAM refer to this machine's physical memory.
    *
    * @throws SettingsException one line naming the key, the value and what is allowed; or, for a
@@ -136,8 +172,22 @@ public sealed interface LiveSetting {
           new IdleAfter(WritebackSettings.idleAfter(one("zswapd.pool.writeback", "idle-after", v)));
       case "pool.writeback.reclaim-timeout" ->
           new ReclaimTimeout(WritebackSettings.reclaimTimeout(one("zswapd.pool.writeback", "reclaim-timeout", v)));
+      case "pool.recompress.idle-after" -> recompress("idle-after",
+          d -> d.withIdleAfter(WritebackSettings.idleAfter(one("zswapd.pool.recompress", "idle-after", v))));
+      case "pool.recompress.huge" -> recompress("huge",
+          d -> d.withHuge(RecompressSettings.huge(one("zswapd.pool.recompress", "huge", v))));
+      case "pool.recompress.threshold" -> recompress("threshold",
+          d -> d.withThreshold(RecompressSettings.threshold(one("zswapd.pool.recompress", "threshold", v))));
+      case "pool.recompress.min-saving" -> recompress("min-saving",
+          d -> d.withMinSaving(RecompressSettings.minSaving(one("zswapd.pool.recompress", "min-saving", v))));
+      case "pool.recompress.max-rate" -> recompress("max-rate",
+          d -> d.withMaxRate(RecompressSettings.maxRate(one("zswapd.pool.recompress", "max-rate", v))));
       default -> throw notLive("zswapd." + shortKey);
     };
+  }
+
+  private static Recompress recompress(String name, java.util.function.UnaryOperator<RecompressSettings> parse) {
+    return new Recompress(name, parse.apply(RecompressSettings.DEFAULTS));
   }
 
   /** A duration in the largest HOCON unit that states it exactly: {@code 10s}, {@code 1h}, {@code 250ms}. */

@@ -27,6 +27,7 @@ import java.util.function.LongSupplier;
  * @param arenaChunkSizeBytes size of one off-heap chunk, a multiple of the page size
  * @param offHeap            where chunks come from: mmap (JDK 22+), direct buffers, or auto
  * @param writeback          when pages are written back to an export's backing file
+ * @param recompress         when stored pages are compressed again with their export's second codec
  * @param migration          when the pool is compacted and sparse chunks emptied (memory back to the OS)
  */
 public record PoolSettings(
@@ -39,6 +40,7 @@ public record PoolSettings(
     long arenaChunkSizeBytes,
     OffHeapKind offHeap,
     WritebackSettings writeback,
+    RecompressSettings recompress,
     MigrationSettings migration) {
 
   private static final long KIB = 1024;
@@ -52,6 +54,7 @@ public record PoolSettings(
     Objects.requireNonNull(compressionLevel, "compressionLevel");
     Objects.requireNonNull(offHeap, "offHeap");
     Objects.requireNonNull(writeback, "writeback");
+    Objects.requireNonNull(recompress, "recompress");
     Objects.requireNonNull(migration, "migration");
   }
 
@@ -68,25 +71,31 @@ public record PoolSettings(
   /** These settings with {@code max-size} replaced (already validated, in bytes). */
   public PoolSettings withMaxSizeBytes(long bytes) {
     return new PoolSettings(bytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, migration);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, recompress, migration);
   }
 
   /** These settings with {@code accept-threshold} replaced (a fraction, 0.01..1). */
   public PoolSettings withAcceptThreshold(double fraction) {
     return new PoolSettings(maxSizeBytes, fraction, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, migration);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, recompress, migration);
   }
 
   /** These settings with {@code writeback} replaced. */
   public PoolSettings withWriteback(WritebackSettings replacement) {
     return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, replacement, migration);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, replacement, recompress, migration);
+  }
+
+  /** These settings with {@code recompress} replaced. */
+  public PoolSettings withRecompress(RecompressSettings replacement) {
+    return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, replacement, migration);
   }
 
   /** These settings with {@code migration} replaced. */
   public PoolSettings withMigration(MigrationSettings replacement) {
     return new PoolSettings(maxSizeBytes, acceptThreshold, compressor, compressionLevel, sameFilledPages,
-        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, replacement);
+        maxPagesPerZspage, arenaChunkSizeBytes, offHeap, writeback, recompress, replacement);
   }
 
   static PoolSettings read(Section pool, LongSupplier physicalRamBytes) {
@@ -105,6 +114,7 @@ public record PoolSettings(
         arenaChunkSize(pool, zspagePages),
         offHeap(pool),
         WritebackSettings.read(pool.section("writeback")),
+        RecompressSettings.read(pool.section("recompress")),
         MigrationSettings.read(pool.section("migration")));
   }
 
@@ -154,7 +164,11 @@ public record PoolSettings(
   }
 
   private static OptionalInt level(Section pool, Compressor compressor) {
-    String name = "compression-level";
+    return level(pool, "compression-level", compressor);
+  }
+
+  /** The level field {@code name} of {@code section} for {@code compressor}: empty for "default". */
+  static OptionalInt level(Section pool, String name, Compressor compressor) {
     String levels = "lz4hc " + Compressor.LZ4HC.levelRange() + " and zstd " + Compressor.ZSTD.levelRange();
     // absent or null is as good as "default": the codec picks its own level
     if (!pool.has(name) || "default".equals(pool.object().get(name).unwrapped())) {

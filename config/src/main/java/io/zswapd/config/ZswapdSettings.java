@@ -71,9 +71,10 @@ public record ZswapdSettings(
     }
     Section zswapd = Section.of(full, "zswapd");
     KnownKeys.check(zswapd.object());
+    PoolSettings pool = PoolSettings.read(zswapd.section("pool"), physicalRamBytes);
     return new ZswapdSettings(
-        PoolSettings.read(zswapd.section("pool"), physicalRamBytes),
-        ExportSettings.readAll(zswapd),
+        pool,
+        ExportSettings.readAll(zswapd, pool.compressor()),
         NbdSettings.read(zswapd.section("nbd")),
         MetricsSettings.read(zswapd.section("metrics")),
         AdminSettings.read(zswapd.section("admin")),

@@ -1,5 +1,6 @@
 package io.zswapd.testkit;
 
+import io.zswapd.actors.codec.CodecKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -142,7 +143,7 @@ class GatedBackingIoTest {
     store.tell(new BackingStore.Write(filled(2000, 7), 0, 1, writes.getRef()));
     long slot = writes.expectMessageClass(WriteReply.Written.class).slotOffset();
     io.holdReads(true);
-    store.tell(new BackingStore.Read(slot, 2000, 42, reads.getRef()));
+    store.tell(new BackingStore.Read(slot, 2000, 42, CodecKind.LZ4, reads.getRef()));
     join(io.readCall(0));
     store.tell(new BackingStore.Free(slot, 2000));
     store.tell(new BackingStore.Write(filled(2000, 9), 1, 2, writes.getRef()));

@@ -448,7 +448,8 @@ class StablePagesTest {
       SameFilledPage.fill(s.word(), page, 0, page.length);
       return page;
     }
-    return codec.decompress(image instanceof PageImage.Compressed c ? c.bytes() : ((PageImage.Raw) image).bytes());
+    return PageCompressor.decompress(image instanceof PageImage.Compressed c ? c.bytes() : ((PageImage.Raw) image).bytes(),
+        codec.kind());
   }
 
   /** A page's image found in a store message: the page's number and its image. */

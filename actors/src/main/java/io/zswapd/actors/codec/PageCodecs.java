@@ -70,6 +70,15 @@ public final class PageCodecs {
     return codec;
   }
 
+  /**
+   * The calling thread's decoder for pages {@code kind} wrote: its codec at the default level
+   * (the level changes how hard a codec compresses, not how its output decodes; LZ4HC output
+   * decodes as LZ4).
+   */
+  public static PageCodec decoder(CodecKind kind) {
+    return forCurrentThread(kind == CodecKind.LZ4HC ? CodecKind.LZ4 : kind, OptionalInt.empty());
+  }
+
   private static AbstractPageCodec create(CodecKind kind, int effectiveLevel) {
     return switch (kind) {
       case LZ4 -> Lz4PageCodec.fast();
@@ -78,7 +87,8 @@ public final class PageCodecs {
     };
   }
 
-  static int effectiveLevel(CodecKind kind, OptionalInt level) {
+  /** The level {@code level} comes to for {@code kind}: its default when empty; throws when out of range. */
+  public static int effectiveLevel(CodecKind kind, OptionalInt level) {
     Objects.requireNonNull(kind, "kind");
     Objects.requireNonNull(level, "level");
     return switch (kind) {

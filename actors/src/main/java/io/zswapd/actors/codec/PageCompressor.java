@@ -88,25 +88,31 @@ public final class PageCompressor {
 
   /**
    * The page back from its stored bytes: a copy when they are the raw page (4096 bytes),
-   * otherwise decompressed with this thread's codec. Throws {@link CorruptPageException}.
+   * otherwise decompressed with this thread's decoder for {@code codec}, the codec that wrote
+   * them. Throws {@link CorruptPageException}.
    */
-  public byte[] decompress(byte[] stored) {
+  public static byte[] decompress(byte[] stored, CodecKind codec) {
     byte[] page = new byte[PageImage.PAGE_SIZE];
-    decompress(stored, 0, stored.length, page, 0);
+    decompress(stored, 0, stored.length, codec, page, 0);
     return page;
   }
 
   /**
-   * The page stored in {@code src[srcOff .. srcOff+srcLen)} written to {@code dst[dstOff ..
-   * dstOff+4096)}: copied when it is the raw page, otherwise decompressed. Throws
-   * {@link CorruptPageException}.
+   * The page stored in {@code src[srcOff .. srcOff+srcLen)} by {@code codec} written to
+   * {@code dst[dstOff .. dstOff+4096)}: copied when it is the raw page, otherwise decompressed.
+   * Throws {@link CorruptPageException}.
    */
-  public void decompress(byte[] src, int srcOff, int srcLen, byte[] dst, int dstOff) {
+  public static void decompress(byte[] src, int srcOff, int srcLen, CodecKind codec, byte[] dst, int dstOff) {
     if (srcLen == PageImage.PAGE_SIZE) {
       System.arraycopy(src, srcOff, dst, dstOff, PageImage.PAGE_SIZE);
     } else {
-      PageCodecs.forCurrentThread(kind, level).decompress(src, srcOff, srcLen, dst, dstOff, PageImage.PAGE_SIZE);
+      PageCodecs.decoder(codec).decompress(src, srcOff, srcLen, dst, dstOff, PageImage.PAGE_SIZE);
     }
+  }
+
+  /** The codec this compressor writes pages with (the pool's {@code compressor}). */
+  public CodecKind kind() {
+    return kind;
   }
 
   public int hugeThreshold() {

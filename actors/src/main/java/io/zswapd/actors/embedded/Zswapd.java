@@ -39,6 +39,8 @@ import io.zswapd.protocol.engine.MigrationResult;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.ShutdownReport;
 import io.zswapd.protocol.engine.StoreReply;
+import io.zswapd.protocol.engine.RecompressMode;
+import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
 import kamon.metric.Histogram;
@@ -517,6 +519,28 @@ public final class Zswapd implements Extension {
    */
   public CompletionStage<WritebackResult> writeback(WritebackMode mode) {
     return ask((ActorRef<WritebackResult> r) -> new EngineCommand.Writeback(mode, r));
+  }
+
+  /**
+   * Recompresses stored pages now with their export's second codec (zram's {@code recompress}):
+   * {@code IDLE} pages not touched since the last idle period began, {@code HUGE} pages stored
+   * raw, {@code ALL} pages. Exports without a {@code recompressor} are skipped. A page keeps
+   * its object unless the new copy falls in a smaller size class and saves
+   * {@code pool.recompress.min-saving}.
+   *
+   * <pre>{@code
+   * RecompressResult r = zswapd.recompress(RecompressMode.IDLE, 0).toCompletableFuture().join();
+   * log.info("{} pages recompressed, {} bytes saved", r.recompressed(), r.bytesSaved());
+   * }</pre>
+   *
+   * @param threshold only pages stored in at least this many bytes (0..4096; 0: any), as zram's {@code threshold=}
+   * @throws IllegalArgumentException when {@code threshold} is outside 0..4096
+   */
+  public CompletionStage<RecompressResult> recompress(RecompressMode mode, int threshold) {
+    if (threshold < 0 || threshold > PageImage.PAGE_SIZE) {
+      throw new IllegalArgumentException("threshold " + threshold + " is outside 0..4096 bytes");
+    }
+    return ask((ActorRef<RecompressResult> r) -> new EngineCommand.Recompress(mode, threshold, r));
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.zswapd.actors.pool;
 
 import akka.actor.typed.ActorRef;
+import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.protocol.engine.LoadReply;
 import java.util.Arrays;
 
@@ -25,6 +26,7 @@ public final class ClassWork {
   int reads;
   int[] readSlots;
   int[] readLengths;
+  byte[] readCodecs;
   long[] readPages;
   Object[] readReplyTo;
 
@@ -46,25 +48,28 @@ public final class ClassWork {
   }
 
   /**
-   * Read object {@code slot} ({@code length} stored bytes) for a load of page {@code pageIndex}:
-   * the class copies it out and a task decompresses it and answers {@code replyTo}, together
-   * with the other reads of this message.
+   * Read object {@code slot} ({@code length} stored bytes written by {@code codec}) for a load
+   * of page {@code pageIndex}: the class copies it out and a task decompresses it and answers
+   * {@code replyTo}, together with the other reads of this message.
    */
-  public void read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo) {
+  public void read(int slot, int length, CodecKind codec, long pageIndex, ActorRef<LoadReply> replyTo) {
     if (readSlots == null) {
       readSlots = new int[FIRST];
       readLengths = new int[FIRST];
+      readCodecs = new byte[FIRST];
       readPages = new long[FIRST];
       readReplyTo = new Object[FIRST];
     } else if (reads == readSlots.length) {
       int n = reads * 2;
       readSlots = Arrays.copyOf(readSlots, n);
       readLengths = Arrays.copyOf(readLengths, n);
+      readCodecs = Arrays.copyOf(readCodecs, n);
       readPages = Arrays.copyOf(readPages, n);
       readReplyTo = Arrays.copyOf(readReplyTo, n);
     }
     readSlots[reads] = slot;
     readLengths[reads] = length;
+    readCodecs[reads] = (byte) codec.ordinal();
     readPages[reads] = pageIndex;
     readReplyTo[reads] = replyTo;
     reads++;
@@ -113,6 +118,11 @@ public final class ClassWork {
 
   public int allocs() {
     return allocs;
+  }
+
+  /** The codec that wrote the object of read {@code i}. */
+  CodecKind readCodec(int i) {
+    return CodecKind.values()[readCodecs[i]];
   }
 
   /** The page index of read {@code i}. */

@@ -15,7 +15,6 @@ import io.zswapd.actors.arena.ArenaStats;
 import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.PageArena;
 import io.zswapd.actors.arena.PageId;
-import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.protocol.engine.CompactionResult;
@@ -24,7 +23,6 @@ import io.zswapd.protocol.engine.SizeClassStats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 
 /**
  * The zsmalloc-style pool shared by every export: the {@link PageArena} and one
@@ -70,7 +68,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
    * @param spawnHook     applied to the arena and every size class ({@link SpawnHook#NONE} but in tests)
    */
   public static Behavior<Command> create(PoolGeometry geometry, int chunkBytes, long limitBytes,
-      long acceptBelowBytes, CodecKind codec, OptionalInt level, ChunkMemory chunkMemory, ActorRef<Ready> readyTo,
+      long acceptBelowBytes, ChunkMemory chunkMemory, ActorRef<Ready> readyTo,
       SpawnHook spawnHook) {
     return Behaviors.setup(ctx -> {
       ActorRef<PageArena.Command> arena = ctx.spawn(spawnHook.wrap(EngineActor.of(EngineActor.Role.ARENA),
@@ -80,7 +78,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
       for (ClassGeometry g : geometry.classes()) {
         for (int lane = 0; lane < lanes; lane++) {
           classes.add(ctx.spawn(spawnHook.wrap(EngineActor.sizeClass(classes.size()),
-              SizeClass.create(g.lane(lanes, lane), arena, chunkBytes, codec, level)),
+              SizeClass.create(g.lane(lanes, lane), arena, chunkBytes)),
               "class-" + g.size() + "-" + lane, EngineDispatcher.SAME));
         }
       }

@@ -23,7 +23,6 @@ import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 import java.util.concurrent.Executor;
 
 /**
@@ -75,11 +74,12 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   public record Alloc(byte[] data, int tag, long generation, ActorRef<AllocReply> replyTo) implements Command {}
 
   /**
-   * Decompress object {@code slot} ({@code length} stored bytes) here and send the page to
-   * {@code replyTo}, after every message this class received before (a patch's base: the
-   * tree shard waits for it). Loads for callers go in a {@link Work} instead.
+   * Decompress object {@code slot} ({@code length} stored bytes written by {@code codec}) here
+   * and send the page to {@code replyTo}, after every message this class received before (a
+   * patch's base: the tree shard waits for it). Loads for callers go in a {@link Work} instead.
    */
-  public record Read(int slot, int length, long pageIndex, ActorRef<LoadReply> replyTo) implements Command {}
+  public record Read(int slot, int length, CodecKind codec, long pageIndex, ActorRef<LoadReply> replyTo)
+      implements Command {}
 
   /**
    * A tree shard's work for this class from one of its turns ({@link ClassWork}): reads of
@@ -111,14 +111,15 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
 
   /**
    * Copy out the stored bytes of {@code count} objects, end to end, in one message (a tree
-   * shard's share of a range load). The caller decompresses them: the class only copies, so
-   * a hot class is not the one core every load of a range waits for.
+   * shard's share of a range load, or of a recompression). The caller decompresses them, each
+   * with its codec ({@code codecs[i]}, a {@link CodecKind} ordinal, echoed): the class only
+   * copies, so a hot class is not the one core every load of a range waits for.
    */
-  public record ReadMany(int[] slots, int[] lengths, int[] positions, int count, long job,
+  public record ReadMany(int[] slots, int[] lengths, byte[] codecs, int[] positions, int count, long job,
       ActorRef<ObjectsRead> replyTo) implements Command {}
 
   /** Answer to {@link ReadMany}: the objects' bytes in order; the arrays are the request's. */
-  public record ObjectsRead(long job, int[] lengths, int[] positions, int count, byte[] bytes) {}
+  public record ObjectsRead(long job, int[] lengths, byte[] codecs, int[] positions, int count, byte[] bytes) {}
 
   public record Compact(ActorRef<CompactionResult> replyTo) implements Command {}
 
@@ -168,8 +169,8 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private static final int NONE = ZsPages.NONE;
 
   public static Behavior<Command> create(ClassGeometry geometry, ActorRef<PageArena.Command> arena,
-      int chunkBytes, CodecKind codec, OptionalInt level) {
-    return Behaviors.setup(ctx -> new SizeClass(ctx, geometry, arena, chunkBytes, codec, level));
+      int chunkBytes) {
+    return Behaviors.setup(ctx -> new SizeClass(ctx, geometry, arena, chunkBytes));
   }
 
   private final ClassGeometry geometry;
@@ -179,8 +180,6 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private final int objBits;
   private final int objMask;
   private final ActorRef<PageArena.Command> arena;
-  private final CodecKind codecKind;
-  private final OptionalInt codecLevel;
   private final byte[] scratch = new byte[PageId.PAGE_SIZE];
   private final Executor dispatcher;
 
@@ -196,7 +195,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
   private long objsUsed;
 
   private SizeClass(ActorContext<Command> ctx, ClassGeometry geometry, ActorRef<PageArena.Command> arena,
-      int chunkBytes, CodecKind codec, OptionalInt level) {
+      int chunkBytes) {
     super(ctx);
     this.geometry = geometry;
     this.size = geometry.size();
@@ -205,8 +204,6 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
     this.objBits = geometry.objBits();
     this.objMask = (1 << objBits) - 1;
     this.arena = arena;
-    this.codecKind = codec;
-    this.codecLevel = level;
     this.dispatcher = ctx.getExecutionContext();
     // A location packs the zspage id above objBits bits of object index into a non-negative int.
     int maxZspages = (int) Math.min(Integer.MAX_VALUE, (Integer.MAX_VALUE >>> objBits) + 1L);
@@ -369,7 +366,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       r.replyTo().tell(new LoadReply.Loaded(r.pageIndex(), stored));
       return this;
     }
-    PageCodec codec = PageCodecs.forCurrentThread(codecKind, codecLevel);
+    PageCodec codec = PageCodecs.decoder(r.codec());
     byte[] page = new byte[PageId.PAGE_SIZE];
     try {
       if (zspages.contiguous(obj, r.length())) {
@@ -407,13 +404,11 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       zspages.read(loc >>> objBits, loc & objMask, bytes, at, w.readLengths[i]);
       at += w.readLengths[i];
     }
-    CodecKind kind = codecKind;
-    OptionalInt level = codecLevel;
-    dispatcher.execute(() -> answerReads(PageCodecs.forCurrentThread(kind, level), w, bytes));
+    dispatcher.execute(() -> answerReads(w, bytes));
   }
 
   @SuppressWarnings("unchecked")
-  private static void answerReads(PageCodec codec, ClassWork w, byte[] bytes) {
+  private static void answerReads(ClassWork w, byte[] bytes) {
     int at = 0;
     for (int i = 0; i < w.reads; i++) {
       int length = w.readLengths[i];
@@ -425,7 +420,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
         reply = new LoadReply.Loaded(pageIndex, page);
       } else {
         try {
-          codec.decompress(bytes, at, length, page, 0, page.length);
+          PageCodecs.decoder(w.readCodec(i)).decompress(bytes, at, length, page, 0, page.length);
           reply = new LoadReply.Loaded(pageIndex, page);
         } catch (CorruptPageException e) {
           reply = corrupt(pageIndex, e);
@@ -453,7 +448,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
       zspages.read(loc >>> objBits, loc & objMask, bytes, at, r.lengths()[i]);
       at += r.lengths()[i];
     }
-    r.replyTo().tell(new ObjectsRead(r.job(), r.lengths(), r.positions(), r.count(), bytes));
+    r.replyTo().tell(new ObjectsRead(r.job(), r.lengths(), r.codecs(), r.positions(), r.count(), bytes));
     return this;
   }
 

@@ -14,7 +14,7 @@ package io.zswapd.actors.support;
 public record EngineActor(Role role, String export, int index) {
   /** The engine actors a hook sees, one constant per kind of actor in the tree (DESIGN.md). */
   public enum Role { POOL, ARENA, SIZE_CLASS, SWAP_TYPE, TREE_SHARD, BACKING_STORE, OVERFLOW_DIRECTORY,
-    MIGRATION_WORKER, WRITEBACK_WORKER }
+    MIGRATION_WORKER, WRITEBACK_WORKER, RECOMPRESS_WORKER }
 
   /** One of the engine's single actors: the pool, the arena, a worker. */
   public static EngineActor of(Role role) {

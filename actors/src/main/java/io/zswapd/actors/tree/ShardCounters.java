@@ -24,27 +24,42 @@ final class ShardCounters {
   long writeErrors;
   long readErrors;
   long backingFull;
+  long recompressedPages; // gauge: pages in the pool held by the export's second codec
+  long recompressedBytes; // gauge: their stored bytes
+  long recompressions;
+  long recompressKept;
+  long recompressFailed;
+  long recompressBytesSaved;
 
-  /** A page of {@code length} stored bytes entered the pool. */
-  void addPooled(int length) {
+  /** A page of {@code length} stored bytes entered the pool ({@code recompressed}: written by the second codec). */
+  void addPooled(int length, boolean recompressed) {
     comprBytes += length;
     if (length == PageImage.PAGE_SIZE) {
       hugePages++;
     }
+    if (recompressed) {
+      recompressedPages++;
+      recompressedBytes += length;
+    }
   }
 
   /** A page of {@code length} stored bytes left the pool. */
-  void removePooled(int length) {
+  void removePooled(int length, boolean recompressed) {
     comprBytes -= length;
     if (length == PageImage.PAGE_SIZE) {
       hugePages--;
+    }
+    if (recompressed) {
+      recompressedPages--;
+      recompressedBytes -= length;
     }
   }
 
   ShardStats snapshot() {
     return new ShardStats(storedPages, samePages, hugePages, comprBytes, duplicateEntry, rejectCompressPoor,
         rejectAllocFail, invalidatedPages, loads, stores, writtenBackPages, writebacks, loadsFromBacking,
-        writeErrors, readErrors, backingFull);
+        writeErrors, readErrors, backingFull, recompressedPages, recompressedBytes, recompressions, recompressKept,
+        recompressFailed, recompressBytesSaved);
   }
 
 }

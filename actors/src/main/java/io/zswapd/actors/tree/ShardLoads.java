@@ -1,6 +1,7 @@
 package io.zswapd.actors.tree;
 
 import akka.actor.typed.ActorRef;
+import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.codec.CorruptPageException;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.Handle;
@@ -45,9 +46,9 @@ import java.util.Map;
  * handlers, so only on that actor's thread; never handed to another actor or thread.
  */
 final class ShardLoads {
+  private static final CodecKind[] CODECS = CodecKind.values();
   private final TreeShard shard;
   private final List<ActorRef<SizeClass.Command>> classes;
-  private final PageCompressor compressor;
   private final ActorRef<BackingStore.Command> backing;
   private final ShardCounters counters;
   private final ActorRef<LoadReply> patchAdapter;
@@ -60,12 +61,10 @@ final class ShardLoads {
   /** Loads waiting for a backing-file read of their page, in order. */
   private final Map<Integer, ArrayDeque<LoadOp>> backingLoads = new HashMap<>();
 
-  ShardLoads(TreeShard shard, List<ActorRef<SizeClass.Command>> classes, PageCompressor compressor,
-      ActorRef<BackingStore.Command> backing, ShardCounters counters, ActorRef<LoadReply> patchAdapter,
+  ShardLoads(TreeShard shard, List<ActorRef<SizeClass.Command>> classes, ActorRef<BackingStore.Command> backing, ShardCounters counters, ActorRef<LoadReply> patchAdapter,
       ActorRef<ReadReply> readAdapter, ActorRef<SizeClass.ObjectsRead> objectsAdapter, Outbox outbox) {
     this.shard = shard;
     this.classes = classes;
-    this.compressor = compressor;
     this.backing = backing;
     this.counters = counters;
     this.patchAdapter = patchAdapter;
@@ -90,11 +89,12 @@ final class ShardLoads {
     }
     counters.loads++;
     if (Entry.inPool(e)) {
-      if (state == Entry.STORED) {
+      if (state != Entry.WRITING_BACK) {
         shard.entries()[slot] = Entry.withReferenced(e);
       }
       long h = Entry.handle(e);
-      shard.workFor(Handle.classIndex(h)).read(Handle.slot(h), Entry.length(e), l.pageIndex(), l.replyTo());
+      shard.workFor(Handle.classIndex(h)).read(Handle.slot(h), Entry.length(e), Entry.codec(e), l.pageIndex(),
+          l.replyTo());
     } else {
       outbox.filled(l.replyTo(), l.pageIndex(), state == Entry.SAME_FILLED ? shard.word(slot) : 0);
     }
@@ -105,21 +105,22 @@ final class ShardLoads {
     LoadJob job = op.job();
     long e = entry(slot);
     switch (Entry.state(e)) {
-      case Entry.STORED, Entry.WRITING_BACK -> {
-        if (Entry.state(e) == Entry.STORED) {
+      case Entry.STORED, Entry.WRITING_BACK, Entry.RECOMPRESSING -> {
+        if (Entry.state(e) != Entry.WRITING_BACK) {
           shard.entries()[slot] = Entry.withReferenced(e);
         }
         counters.loads++;
         long h = Entry.handle(e);
         if (job.single()) {
           // the class answers the caller; the job only waited for the page's turn
-          shard.workFor(Handle.classIndex(h)).read(Handle.slot(h), Entry.length(e), op.pageIndex(), job.pageReplyTo);
+          shard.workFor(Handle.classIndex(h)).read(Handle.slot(h), Entry.length(e), Entry.codec(e), op.pageIndex(),
+              job.pageReplyTo);
           job.outstanding = 0; // answered by the class, not by the job
           jobs.remove(job.id);
         } else {
           classes.get(Handle.classIndex(h)).tell(new SizeClass.ReadMany(new int[] {Handle.slot(h)},
-              new int[] {Entry.length(e)}, new int[] {(int) (op.pageIndex() - job.firstPage)}, 1, job.id,
-              objectsAdapter));
+              new int[] {Entry.length(e)}, new byte[] {(byte) Entry.codec(e).ordinal()},
+              new int[] {(int) (op.pageIndex() - job.firstPage)}, 1, job.id, objectsAdapter));
         }
       }
       case Entry.WRITTEN_BACK -> {
@@ -152,6 +153,7 @@ final class ShardLoads {
     int first = TreeShard.slotOf(m.firstPage());
     int[][] slots = null;
     int[][] lengths = null;
+    byte[][] codecs = null;
     int[][] positions = null;
     int[] counts = null;
     for (int i = 0; i < m.pageCount(); i++) {
@@ -165,13 +167,14 @@ final class ShardLoads {
       }
       counters.loads++;
       if (Entry.inPool(e)) {
-        if (state == Entry.STORED) {
+        if (state != Entry.WRITING_BACK) {
           entries[slot] = Entry.withReferenced(e);
         }
         if (slots == null) {
           int n = classes.size();
           slots = new int[n][];
           lengths = new int[n][];
+          codecs = new byte[n][];
           positions = new int[n][];
           counts = new int[n];
         }
@@ -180,11 +183,13 @@ final class ShardLoads {
         if (slots[c] == null) {
           slots[c] = new int[m.pageCount() - i];
           lengths[c] = new int[m.pageCount() - i];
+          codecs[c] = new byte[m.pageCount() - i];
           positions[c] = new int[m.pageCount() - i];
         }
         int k = counts[c]++;
         slots[c][k] = Handle.slot(h);
         lengths[c][k] = Entry.length(e);
+        codecs[c][k] = (byte) Entry.codec(e).ordinal();
         positions[c][k] = i;
       } else if (state == Entry.SAME_FILLED) {
         job.fill(m.firstPage() + i, shard.word(slot));
@@ -194,7 +199,7 @@ final class ShardLoads {
       for (int c = 0; c < counts.length; c++) {
         if (counts[c] > 0) {
           job.outstanding++;
-          classes.get(c).tell(new SizeClass.ReadMany(slots[c], lengths[c], positions[c], counts[c], job.id,
+          classes.get(c).tell(new SizeClass.ReadMany(slots[c], lengths[c], codecs[c], positions[c], counts[c], job.id,
               objectsAdapter));
         }
       }
@@ -210,7 +215,8 @@ final class ShardLoads {
       int length = r.lengths()[i];
       int position = r.positions()[i];
       try {
-        compressor.decompress(r.bytes(), at, length, job.pages, position * PageImage.PAGE_SIZE);
+        PageCompressor.decompress(r.bytes(), at, length, CODECS[r.codecs()[i]], job.pages,
+            position * PageImage.PAGE_SIZE);
       } catch (CorruptPageException e) {
         long page = job.firstPage + position;
         job.fail(page, new EngineError(ErrorCode.CORRUPT, "page " + page + ": " + e.getMessage()));
@@ -245,7 +251,8 @@ final class ShardLoads {
 
   /** Reads the page written back in entry {@code e}; answered to {@link #backingRead}. */
   private void readBacking(long e, long pageIndex) {
-    backing.tell(new BackingStore.Read(Entry.backingOffset(e), Entry.length(e), pageIndex, readAdapter));
+    backing.tell(new BackingStore.Read(Entry.backingOffset(e), Entry.length(e), pageIndex, Entry.codec(e),
+        readAdapter));
   }
 
   /**
@@ -264,7 +271,7 @@ final class ShardLoads {
     EngineError error;
     if (r instanceof ReadReply.ReadDone done) {
       try {
-        page = compressor.decompress(done.bytes());
+        page = PageCompressor.decompress(done.bytes(), done.codec());
         error = null;
       } catch (CorruptPageException e) {
         // Damaged in the file: an error for this page only; the shard serves everything else.
@@ -303,8 +310,8 @@ final class ShardLoads {
         readBacking(e, m.pageIndex());
       } else {
         long h = Entry.handle(e);
-        classes.get(Handle.classIndex(h)).tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), m.pageIndex(),
-            patchAdapter));
+        classes.get(Handle.classIndex(h)).tell(new SizeClass.Read(Handle.slot(h), Entry.length(e), Entry.codec(e),
+            m.pageIndex(), patchAdapter));
       }
     } else {
       byte[] page = ShardJobs.filled(state == Entry.SAME_FILLED ? shard.word(slot) : 0);

@@ -170,8 +170,8 @@ final class ShardWriteback {
     long e = entries[slot];
     if (r instanceof WriteReply.Written w) {
       shard.freeHandle(Entry.handle(e));
-      counters.removePooled(Entry.length(e));
-      entries[slot] = Entry.writtenBack(w.slotOffset(), Entry.length(e));
+      counters.removePooled(Entry.length(e), shard.isRecompressed(e));
+      entries[slot] = Entry.writtenBack(w.slotOffset(), Entry.length(e), Entry.codec(e));
       counters.writtenBackPages++;
       counters.writebacks++;
       v.job().written++;
@@ -179,7 +179,7 @@ final class ShardWriteback {
         writebackLatency.record(System.nanoTime() - v.startNanos());
       }
     } else {
-      entries[slot] = Entry.stored(Entry.handle(e), Entry.length(e)); // the page stays in memory
+      entries[slot] = Entry.storedAgain(e); // the page stays in memory
       countWriteProblem(r, v.job());
     }
     v.job().done();
@@ -210,18 +210,6 @@ final class ShardWriteback {
       reply.run();
     } else {
       awaitingWriteDrain.add(reply);
-    }
-  }
-
-  /** Clears every referenced bit: pages not touched from now on count as idle. */
-  void markIdle() {
-    long[] entries = shard.entries();
-    if (entries != null) {
-      for (int slot = 0; slot < TreeShard.PAGES; slot++) {
-        if (Entry.referenced(entries[slot])) {
-          entries[slot] = Entry.withoutReferenced(entries[slot]);
-        }
-      }
     }
   }
 }

@@ -31,6 +31,8 @@ import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
+import io.zswapd.protocol.engine.RecompressFigures;
+import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.protocol.engine.StoreReply;
 import java.time.Duration;
 import io.zswapd.actors.metrics.RequestMetrics;
@@ -93,6 +95,15 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public record MarkIdle() implements Command {}
 
   /**
+   * Recompress the pages {@code selection} names with the export's second codec. With
+   * {@code pagesPerSecond} 0 (on demand) every shard works at once; with a rate (a background
+   * pass) one shard at a time, each at that rate, so the pass never takes more. Answered with
+   * the sum when all shards are done; at once with nothing done when the export has no second codec.
+   */
+  public record Recompress(RecompressSelection selection, int pagesPerSecond, ActorRef<RecompressResult> replyTo)
+      implements Command {}
+
+  /**
    * After the export's pages were invalidated: close the backing store (its in-flight I/O
    * finishes first) and report its last figures (empty stats without a backing file).
    */
@@ -105,21 +116,24 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public record HasBacking(ActorRef<Boolean> replyTo) implements Command {}
 
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
+  /** An on-demand recompression of a whole export may take minutes (zstd at high levels). */
+  private static final Duration RECOMPRESS_TIMEOUT = Duration.ofHours(1);
   /** Shards kept in an array (up to 4 TiB); beyond, in a map. */
   private static final long MAX_ARRAY_SHARDS = 1 << 16;
 
   /**
    * @param backingIo the export's backing file, or empty; the swap type owns it through a
    *                  {@link BackingStore} child limited to {@code backingCapacity} bytes
+   * @param recompressor the export's second codec, or empty
    * @param spawnHook   applied to the backing store and every shard ({@link SpawnHook#NONE} but in tests)
    */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      Optional<BackingIo> backingIo, long backingCapacity, SpawnHook spawnHook) {
+      Optional<BackingIo> backingIo, long backingCapacity, Optional<Recompressor> recompressor, SpawnHook spawnHook) {
     return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
         backingIo.map(io -> ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.BACKING_STORE, name),
             BackingStore.create(name, io, backingCapacity)), "backing", EngineDispatcher.SAME)).orElse(null),
-        spawnHook));
+        recompressor.orElse(null), spawnHook));
   }
 
   /** One shard and the requests gathered for it this turn. */
@@ -149,6 +163,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final List<Shard> gathered = new ArrayList<>();
   private final SpawnHook spawnHook;
   private final Executor dispatcher;
+  /** The export's second codec, or null. */
+  private final Recompressor recompressor;
   private boolean closed;
   /**
    * The backing store's last figures once it has closed (it stops then): stats report these
@@ -158,8 +174,9 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      ActorRef<BackingStore.Command> backing, SpawnHook spawnHook) {
+      ActorRef<BackingStore.Command> backing, Recompressor recompressor, SpawnHook spawnHook) {
     super(ctx);
+    this.recompressor = recompressor;
     this.spawnHook = spawnHook;
     this.compressor = compressor;
     this.backing = backing;
@@ -220,6 +237,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         })
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(Shrink.class, this::onShrink)
+        .onMessage(Recompress.class, this::onRecompress)
         .onMessage(MarkIdle.class, m -> {
           flush();
           allShards.forEach(s -> s.ref.tell(new TreeShard.MarkIdle()));
@@ -448,7 +466,10 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     long inMemory = s.storedPages() - s.writtenBackPages();
     return new ExportStats(name, inMemory, inMemory * PageImage.PAGE_SIZE, s.comprBytes(),
         s.samePages(), s.hugePages(), s.duplicateEntry(), s.rejectCompressPoor(), s.rejectAllocFail(),
-        s.invalidatedPages(), s.loads(), s.stores(), figures);
+        s.invalidatedPages(), s.loads(), s.stores(), figures,
+        recompressor == null ? RecompressFigures.NONE : new RecompressFigures(recompressor.describe(),
+            s.recompressedPages(), s.recompressedBytes(), s.recompressions(), s.recompressKept(), s.recompressFailed(),
+            s.recompressBytesSaved()));
   }
 
   /** Spreads a writeback over the shards (each takes its share from its own LRU) and sums the results. */
@@ -468,6 +489,43 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     return this;
   }
 
+  private Behavior<Command> onRecompress(Recompress m) {
+    flush();
+    if (recompressor == null || allShards.isEmpty()) {
+      m.replyTo().tell(RecompressResult.NONE);
+      return this;
+    }
+    List<ActorRef<TreeShard.Command>> shards = allShards.stream().map(s -> s.ref).toList();
+    if (m.pagesPerSecond() > 0) {
+      getContext().spawnAnonymous(oneShardAtATime(shards, m), EngineDispatcher.SAME);
+      return this;
+    }
+    ActorRef<RecompressResult> gather = Gather.spawn(getContext(), shards.size(), RecompressResult.NONE,
+        RecompressResult::plus, m.replyTo()::tell, RECOMPRESS_TIMEOUT, m.replyTo()::tell);
+    for (ActorRef<TreeShard.Command> shard : shards) {
+      shard.tell(new TreeShard.Recompress(m.selection(), 0, gather));
+    }
+    return this;
+  }
+
+  /** A background pass over {@code shards}: each in turn, the next once the one before is done; then stops. */
+  private static Behavior<RecompressResult> oneShardAtATime(List<ActorRef<TreeShard.Command>> shards, Recompress m) {
+    return Behaviors.setup(ctx -> {
+      int[] next = {0};
+      RecompressResult[] sum = {RecompressResult.NONE};
+      shards.get(0).tell(new TreeShard.Recompress(m.selection(), m.pagesPerSecond(), ctx.getSelf()));
+      return Behaviors.receiveMessage(r -> {
+        sum[0] = sum[0].plus(r);
+        if (++next[0] == shards.size()) {
+          m.replyTo().tell(sum[0]);
+          return Behaviors.stopped();
+        }
+        shards.get(next[0]).tell(new TreeShard.Recompress(m.selection(), m.pagesPerSecond(), ctx.getSelf()));
+        return Behaviors.same();
+      });
+    });
+  }
+
   private Shard existingShard(long shardIndex) {
     return shardArray != null ? shardArray[(int) shardIndex] : shardMap.get(shardIndex);
   }
@@ -480,7 +538,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       return shard;
     }
     ActorRef<TreeShard.Command> ref = getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
-        TreeShard.create(classes, geometry, compressor, backing, writebackLatency)),
+        TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor)),
         "shard-" + shardIndex, EngineDispatcher.SAME);
     getContext().watch(ref);
     shard = new Shard(ref);

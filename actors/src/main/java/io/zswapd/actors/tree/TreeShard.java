@@ -29,6 +29,7 @@ import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
+import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.protocol.engine.WritebackMode;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.util.ArrayDeque;
@@ -101,6 +102,24 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   public record GetStats(ActorRef<ShardStats> replyTo) implements Command {}
 
+  /**
+   * Recompress the pages {@code selection} names with the export's second codec, at most
+   * {@code pagesPerSecond} a second (0: as fast as batches go); answered when all are done
+   * ({@link ShardRecompress}).
+   */
+  public record Recompress(RecompressSelection selection, int pagesPerSecond, ActorRef<RecompressResult> replyTo)
+      implements Command {}
+
+  /**
+   * A recompression batch's new copies, from the task that made them: {@code copies[i]} for
+   * the batch's page {@code i}, null where the page keeps its object ({@code corrupt[i]}: its
+   * stored bytes did not decompress).
+   */
+  public record Recompressed(long batch, byte[][] copies, boolean[] corrupt) implements Command {}
+
+  /** Start the next recompression batch (after the pause a paced job asks for). */
+  private enum NextBatch implements Command { INSTANCE }
+
   private record AllocatedMany(SizeClass.AllocatedMany reply) implements Command {}
 
   private record AllocDone(AllocReply reply) implements Command {}
@@ -118,11 +137,13 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   /**
    * @param backing          the export's backing store, or null when it has no backing file
    * @param writebackLatency where each page's writeback time is recorded, or null
+   * @param recompressor     the export's second codec, or null when it has none
    */
   public static Behavior<Command> create(List<ActorRef<SizeClass.Command>> classes,
       PoolGeometry geometry, PageCompressor compressor, ActorRef<BackingStore.Command> backing,
-      Histogram writebackLatency) {
-    return Behaviors.setup(ctx -> new TreeShard(ctx, classes, geometry, compressor, backing, writebackLatency));
+      Histogram writebackLatency, Recompressor recompressor) {
+    return Behaviors.setup(ctx -> new TreeShard(ctx, classes, geometry, compressor, backing, writebackLatency,
+        recompressor));
   }
 
   /**
@@ -150,6 +171,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private final ShardCounters counters = new ShardCounters();
   private final ShardWriteback writeback;
   private final ShardLoads loads;
+  private final ShardRecompress recompress;
   private final ShardJobs.Outbox outbox = new ShardJobs.Outbox();
   /** This turn's work per size-class actor (null where none), sent when the turn ends. */
   private final ClassWork[] work;
@@ -165,7 +187,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private long nextGeneration = 1;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
-      PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency) {
+      PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency,
+      Recompressor recompressor) {
     super(ctx);
     this.classes = classes;
     this.geometry = geometry;
@@ -184,8 +207,17 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     ActorRef<SizeClass.ObjectsRead> objectsAdapter = ctx.messageAdapter(SizeClass.ObjectsRead.class, ObjectsRead::new);
     this.writeback = new ShardWriteback(this, classes, backing, writebackLatency, counters, victimAdapter,
         writeAdapter);
-    this.loads = new ShardLoads(this, classes, compressor, backing, counters, patchAdapter, readAdapter,
+    this.loads = new ShardLoads(this, classes, backing, counters, patchAdapter, readAdapter,
         objectsAdapter, outbox);
+    ActorRef<Command> self = ctx.getSelf();
+    this.recompress = new ShardRecompress(this, recompressor, geometry, classes, counters, objectsAdapter, self,
+        dispatcher, delay -> {
+          if (delay.isZero()) {
+            self.tell(NextBatch.INSTANCE); // behind what is already queued: loads and stores go first
+          } else {
+            ctx.scheduleOnce(delay, self, NextBatch.INSTANCE);
+          }
+        });
   }
 
   @Override
@@ -214,7 +246,23 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
           return turnEnds();
         })
         .onMessage(ObjectsRead.class, m -> {
-          loads.objectsRead(m.reply());
+          if (ShardRecompress.isBatchRead(m.reply().job())) {
+            recompress.objectsRead(m.reply());
+          } else {
+            loads.objectsRead(m.reply());
+          }
+          return turnEnds();
+        })
+        .onMessage(Recompress.class, m -> {
+          recompress.request(m);
+          return turnEnds();
+        })
+        .onMessage(Recompressed.class, m -> {
+          recompress.recompressed(m);
+          return turnEnds();
+        })
+        .onMessage(NextBatch.class, m -> {
+          recompress.nextBatch();
           return turnEnds();
         })
         .onMessage(PatchBase.class, m -> {
@@ -230,7 +278,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
           return turnEnds();
         })
         .onMessage(MarkIdle.class, m -> {
-          writeback.markIdle();
+          markIdle();
           return this;
         })
         .onMessage(VictimBytes.class, m -> {
@@ -310,6 +358,20 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   /** The word a same-filled page at {@code slot} repeats (0 also when it is not same-filled). */
   long word(int slot) {
     return words == null ? 0 : words[slot];
+  }
+
+  /** Clears every referenced bit: pages not touched from now on count as idle. */
+  void markIdle() {
+    if (entries != null) {
+      for (int slot = 0; slot < PAGES; slot++) {
+        entries[slot] = Entry.withoutReferenced(entries[slot]);
+      }
+    }
+  }
+
+  /** True when {@code e}, a page in the pool, is held by the export's second codec. */
+  boolean isRecompressed(long e) {
+    return recompress.isRecompressed(e);
   }
 
   /** True when the page has work in flight, so anything more about it must queue. */
@@ -456,6 +518,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   /** An allocation answered: {@code handle} when {@code refusal} is null. */
   private void allocated(int slot, long generation, long handle, EngineError refusal) {
+    if (recompress.allocated(slot, generation, handle, refusal)) {
+      return;
+    }
     Pending p = pending.get(slot);
     if (p == null || p.store == null || p.toBacking || p.generation != generation) {
       if (refusal == null) {
@@ -467,8 +532,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     StoreOp s = p.store;
     if (refusal == null) {
       int length = s.image().storedLength();
-      replaceWith(slot, Entry.withReferenced(Entry.stored(handle, length)));
-      counters.addPooled(length);
+      replaceWith(slot, Entry.withReferenced(Entry.stored(handle, length, compressor.kind())));
+      counters.addPooled(length, false);
       if (length == PageImage.PAGE_SIZE) {
         counters.rejectCompressPoor++;
       }
@@ -494,7 +559,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     StoreOp s = p.store;
     if (r instanceof WriteReply.Written w) {
       removePending(slot);
-      replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE));
+      replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE, compressor.kind()));
       counters.writtenBackPages++;
       counters.writebacks++;
       counters.rejectCompressPoor++;
@@ -555,12 +620,14 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     }
     long e = entries[slot];
     switch (Entry.state(e)) {
-      case Entry.STORED, Entry.WRITING_BACK -> {
+      case Entry.STORED, Entry.WRITING_BACK, Entry.RECOMPRESSING -> {
         if (Entry.state(e) == Entry.WRITING_BACK) {
           writeback.cancelVictim(slot);
+        } else if (Entry.state(e) == Entry.RECOMPRESSING) {
+          recompress.cancel(slot);
         }
         freeHandle(Entry.handle(e));
-        counters.removePooled(Entry.length(e));
+        counters.removePooled(Entry.length(e), isRecompressed(e));
       }
       case Entry.WRITTEN_BACK -> {
         backing.tell(new BackingStore.Free(Entry.backingOffset(e), Entry.length(e)));

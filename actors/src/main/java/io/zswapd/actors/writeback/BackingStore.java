@@ -1,5 +1,6 @@
 package io.zswapd.actors.writeback;
 
+import io.zswapd.actors.codec.CodecKind;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
@@ -69,7 +70,7 @@ import java.util.zip.CRC32C;
  *     context.spawn(BackingStore.create("swap0", io, BackingStore.UNLIMITED), "backing");
  * store.tell(new BackingStore.Write(compressed, tag, generation, writeReplies));
  * // WriteReply.Written(tag, generation, slot) arrives; later:
- * store.tell(new BackingStore.Read(slot, compressed.length, pageIndex, readReplies));
+ * store.tell(new BackingStore.Read(slot, compressed.length, pageIndex, CodecKind.LZ4, readReplies));
  * store.tell(new BackingStore.Free(slot, compressed.length));
  * }</pre>
  */
@@ -87,8 +88,12 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
   public record Write(byte[] bytes, int tag, long generation, ActorRef<WriteReply> replyTo)
       implements Command {}
 
-  /** Read {@code length} bytes of the slot at {@code slotOffset}; answered by one {@link ReadReply}. */
-  public record Read(long slotOffset, int length, long pageIndex, ActorRef<ReadReply> replyTo)
+  /**
+   * Read {@code length} bytes of the slot at {@code slotOffset}; answered by one {@link ReadReply}
+   * that echoes {@code pageIndex} and {@code codec} (the codec that wrote the bytes: the store
+   * never looks at them).
+   */
+  public record Read(long slotOffset, int length, long pageIndex, CodecKind codec, ActorRef<ReadReply> replyTo)
       implements Command {}
 
   /** Give the slot back; {@code length} is the byte count it was written with. Deferred behind reads. */
@@ -242,7 +247,7 @@ public final class BackingStore extends AbstractBehavior<BackingStore.Command> {
       int stored = ByteBuffer.wrap(c.bytes()).getInt(r.length());
       int computed = checksum(slot, c.bytes(), r.length());
       if (stored == computed) {
-        r.replyTo().tell(new ReadReply.ReadDone(r.pageIndex(), Arrays.copyOf(c.bytes(), r.length())));
+        r.replyTo().tell(new ReadReply.ReadDone(r.pageIndex(), r.codec(), Arrays.copyOf(c.bytes(), r.length())));
       } else {
         corruptReads++;
         String message = String.format(Locale.ROOT, "backing file of export %s: checksum mismatch in the slot at"

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.zswapd.protocol.engine.BackingFigures;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
+import io.zswapd.protocol.engine.RecompressFigures;
 import io.zswapd.protocol.engine.PoolStats;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ class LimitWarningsTest {
   private static EngineStats stats(long limitHit, long allocFail, long reclaimFail, long writeErrors, long readErrors) {
     PoolStats pool = new PoolStats(4096, 8192, 4096, 0, limitHit, 1, 1, 1 << 20, 0, 1, reclaimFail, 0, 0, 1, 4096, 0, "mmap");
     BackingFigures backing = new BackingFigures(0, 0, 0, writeErrors, readErrors, 0, 0, 0, 0, 0, 0);
-    ExportStats e = new ExportStats("swap0", 1, 4096, 100, 0, 0, 0, 0, allocFail, 0, 0, 1, backing);
+    ExportStats e = new ExportStats("swap0", 1, 4096, 100, 0, 0, 0, 0, allocFail, 0, 0, 1, backing, RecompressFigures.NONE);
     return new EngineStats(pool, List.of(e), List.of());
   }
 

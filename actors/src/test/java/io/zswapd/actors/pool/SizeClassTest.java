@@ -56,7 +56,7 @@ class SizeClassTest {
     long seed = 77;
     ClassGeometry g = straddlingClass(ppz);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     SplittableRandom rnd = new SplittableRandom(seed);
     int n = g.objsPerZspage() * 300;
@@ -152,16 +152,16 @@ class SizeClassTest {
     byte[][] objects = {compressed, huge, garbage};
     for (int k = 0; k < objects.length; k++) {
       ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(geometry.classFor(objects[k].length), arena,
-          2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+          2 << 20));
       cls.tell(new SizeClass.Alloc(objects[k], k, 0, allocs.getRef()));
       int slot = Handle.slot(((AllocReply.Allocated) allocs.receiveMessage()).handle());
       for (boolean detached : new boolean[] {false, true}) {
         if (detached) { // a load in a shard's work: copied out here, decompressed by a task
           ClassWork work = new ClassWork(null, null);
-          work.read(slot, objects[k].length, 40 + k, loads.getRef());
+          work.read(slot, objects[k].length, CodecKind.LZ4, 40 + k, loads.getRef());
           cls.tell(new SizeClass.Work(work));
         } else {
-          cls.tell(new SizeClass.Read(slot, objects[k].length, 40 + k, loads.getRef()));
+          cls.tell(new SizeClass.Read(slot, objects[k].length, CodecKind.LZ4, 40 + k, loads.getRef()));
         }
         LoadReply r = loads.receiveMessage();
         assertThat(r.pageIndex()).isEqualTo(40 + k);
@@ -181,7 +181,7 @@ class SizeClassTest {
   void aRefusedGrantRefusesTheWaitingAllocations() {
     ClassGeometry g = PoolGeometry.of(4).classFor(4096);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 10, 32 << 10, OffHeap.choose(OffHeapKind.AUTO, true)));
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10));
     TestProbe<AllocReply> allocs = kit.createTestProbe();
     byte[] raw = new byte[4096];
     int ok = 0;
@@ -232,7 +232,7 @@ class SizeClassTest {
     long seed = 78;
     ClassGeometry g = straddlingClass(4);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20));
     SplittableRandom rnd = new SplittableRandom(seed);
     int n = g.objsPerZspage() * 3;
     List<byte[]> data = randomObjects(rnd, n, g.size());
@@ -268,7 +268,7 @@ class SizeClassTest {
     long seed = 79;
     ClassGeometry g = straddlingClass(4);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(64 << 10, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true))); // 16 pages a chunk
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 64 << 10));
     SplittableRandom rnd = new SplittableRandom(seed);
     List<byte[]> first = randomObjects(rnd, g.objsPerZspage() * 2, g.size());
     for (long h : allocAll(cls, first)) {
@@ -294,7 +294,7 @@ class SizeClassTest {
   void freeingAHandleTwiceStopsTheClassInsteadOfCorruptingIt() {
     ClassGeometry g = straddlingClass(4);
     ActorRef<PageArena.Command> arena = kit.spawn(PageArena.create(2 << 20, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
-    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20, CodecKind.LZ4, OptionalInt.empty()));
+    ActorRef<SizeClass.Command> cls = kit.spawn(SizeClass.create(g, arena, 2 << 20));
     long[] handles = allocAll(cls, randomObjects(new SplittableRandom(80), 2, g.size()));
     TestProbe<Object> watcher = kit.createTestProbe();
     cls.tell(SizeClass.Work.free(Handle.slot(handles[0])));

@@ -1,5 +1,6 @@
 package io.zswapd.actors.writeback;
 
+import io.zswapd.actors.codec.CodecKind;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -74,7 +75,7 @@ class BackingChecksumTest {
   }
 
   private ReadReply read(ActorRef<BackingStore.Command> store, long slot, int length) {
-    store.tell(new BackingStore.Read(slot, length, 7, reads.getRef()));
+    store.tell(new BackingStore.Read(slot, length, 7, CodecKind.LZ4, reads.getRef()));
     return reads.receiveMessage();
   }
 

@@ -1,5 +1,6 @@
 package io.zswapd.actors.writeback;
 
+import io.zswapd.actors.codec.CodecKind;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -151,7 +152,7 @@ class BackingStoreTest {
       }
       assertNoOverlap(onDisk);
       for (Map.Entry<Long, byte[]> e : onDisk.entrySet()) {
-        store.tell(new BackingStore.Read(e.getKey(), e.getValue().length, e.getKey(), reads.getRef()));
+        store.tell(new BackingStore.Read(e.getKey(), e.getValue().length, e.getKey(), CodecKind.LZ4, reads.getRef()));
       }
       for (int i = 0; i < onDisk.size(); i++) {
         ReadReply.ReadDone r = reads.expectMessageClass(ReadReply.ReadDone.class);
@@ -263,7 +264,7 @@ class BackingStoreTest {
     ActorRef<BackingStore.Command> store = store(io, BackingStore.UNLIMITED);
     long slot = write(store, new byte[500]);
     io.failReads = true;
-    store.tell(new BackingStore.Read(slot, 500, 77, reads.getRef()));
+    store.tell(new BackingStore.Read(slot, 500, 77, CodecKind.LZ4, reads.getRef()));
     ReadReply.ReadFailed failed = reads.expectMessageClass(ReadReply.ReadFailed.class);
     assertThat(failed.pageIndex()).isEqualTo(77);
     assertThat(failed.message()).isEqualTo("bad sector at 0");
@@ -282,13 +283,13 @@ class BackingStoreTest {
     long slot = write(store, first);
 
     io.holdReads = true;
-    store.tell(new BackingStore.Read(slot, 2000, 5, reads.getRef()));
+    store.tell(new BackingStore.Read(slot, 2000, 5, CodecKind.LZ4, reads.getRef()));
     store.tell(new BackingStore.Free(slot, 2000));
     long other = write(store, page(new SplittableRandom(8), 2000));
     assertThat(other).as("the freed slot must not be reused while a read of it is held").isNotEqualTo(slot);
     assertThat(stats(store).slotsInUse()).isEqualTo(2);
     // a read sent after the free names a dead slot; refused, not added to the wait
-    store.tell(new BackingStore.Read(slot, 2000, 6, reads.getRef()));
+    store.tell(new BackingStore.Read(slot, 2000, 6, CodecKind.LZ4, reads.getRef()));
     assertThat(reads.expectMessageClass(ReadReply.ReadFailed.class).message()).contains("freed");
 
     MemoryIo.release(io.heldReads);
@@ -307,7 +308,7 @@ class BackingStoreTest {
     io.holdWrites = true;
     io.holdReads = true;
     store.tell(new BackingStore.Write(new byte[300], 1, 2, writes.getRef()));
-    store.tell(new BackingStore.Read(slot, 100, 0, reads.getRef()));
+    store.tell(new BackingStore.Read(slot, 100, 0, CodecKind.LZ4, reads.getRef()));
     store.tell(new BackingStore.Close(stats.getRef()));
     store.tell(new BackingStore.Write(new byte[300], 2, 3, writes.getRef()));
     assertThat(writes.expectMessageClass(WriteReply.WriteRefused.class).reason()).contains("closing");

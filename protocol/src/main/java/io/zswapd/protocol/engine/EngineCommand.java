@@ -130,6 +130,13 @@ public sealed interface EngineCommand {
    */
   record Writeback(WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Control {}
 
+  /**
+   * Recompress pages now with each export's second codec (zram's {@code recompress}): the pages
+   * {@code mode} names whose stored size is at least {@code threshold} bytes (0: any), in every
+   * export with a {@code recompressor}; the others are skipped. Answered when all are done.
+   */
+  record Recompress(RecompressMode mode, int threshold, ActorRef<RecompressResult> replyTo) implements Control {}
+
   /** Run size-class compaction now; the reply says how many pages went back to the arena. */
   record Compact(ActorRef<CompactionResult> replyTo) implements Control {}
 

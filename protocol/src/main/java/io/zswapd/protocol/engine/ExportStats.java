@@ -26,6 +26,7 @@ package io.zswapd.protocol.engine;
  * @param loads              page loads served (cumulative)
  * @param stores             page stores accepted (cumulative)
  * @param backing            writeback and backing-file figures ({@link BackingFigures#NONE} without a backing file)
+ * @param recompress         recompression figures ({@link RecompressFigures#NONE} without a recompressor)
  */
 public record ExportStats(
     String export,
@@ -40,7 +41,8 @@ public record ExportStats(
     long invalidatedPages,
     long loads,
     long stores,
-    BackingFigures backing) {
+    BackingFigures backing,
+    RecompressFigures recompress) {
 
   /**
    * {@code origDataSize / comprDataSize}: how many bytes of pages each byte of the pool holds,

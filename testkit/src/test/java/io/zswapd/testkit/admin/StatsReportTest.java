@@ -6,6 +6,7 @@ import io.zswapd.bridge.admin.StatsReport;
 import io.zswapd.protocol.engine.BackingFigures;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
+import io.zswapd.protocol.engine.RecompressFigures;
 import io.zswapd.protocol.engine.PoolStats;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.List;
@@ -16,7 +17,7 @@ class StatsReportTest {
   static final PoolStats POOL = new PoolStats(1_261_568, 64L << 20, 2_097_152, 3, 7, 308, 1, 2 << 20, 4, 900, 2,
       0, 0, 5, 1_400_000, 12, "mmap");
   static final ExportStats SWAP0 = new ExportStats("swap0", 1000, 4_096_000, 1_200_000, 100, 5, 9, 5, 2, 30, 400,
-      1030, new BackingFigures(50, 60, 11, 1, 0, 0, 3, 110_000, 131_072, 11, 60));
+      1030, new BackingFigures(50, 60, 11, 1, 0, 0, 3, 110_000, 131_072, 11, 60), RecompressFigures.NONE);
   static final SizeClassStats CLASS_2048 = new SizeClassStats(2048, 1, 2, 10, 7, 5, 5,
       List.of(0L, 0L, 0L, 0L, 0L, 3L, 0L, 0L, 0L, 0L, 0L, 2L), 1, 0, 0, 0);
   static final SizeClassStats CLASS_4096 = new SizeClassStats(4096, 1, 1, 4, 4, 4, 4,
@@ -66,7 +67,7 @@ class StatsReportTest {
 
   @Test
   void nothingCompressedHasNoRatio() {
-    ExportStats empty = new ExportStats("e", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, BackingFigures.NONE);
+    ExportStats empty = new ExportStats("e", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, BackingFigures.NONE, RecompressFigures.NONE);
     assertThat(StatsReport.export(empty)).contains("    compression_ratio                   -  (nothing compressed)");
   }
 

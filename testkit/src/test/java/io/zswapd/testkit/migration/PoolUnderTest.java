@@ -8,7 +8,6 @@ import akka.actor.typed.ActorRef;
 import io.zswapd.actors.arena.ArenaStats;
 import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.actors.arena.PageArena;
-import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.pool.AllocReply;
 import io.zswapd.actors.pool.ClassGeometry;
 import io.zswapd.actors.pool.Handle;
@@ -18,7 +17,6 @@ import io.zswapd.config.OffHeapKind;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 import java.util.SplittableRandom;
 
 /**
@@ -50,7 +48,7 @@ final class PoolUnderTest {
         .filter(c -> c.pagesPerZspage() == 4 && 4096 % c.size() != 0 && c.size() > 1000 && c.objsPerZspage() > 4)
         .findFirst().orElseThrow();
     this.arena = kit.spawn(PageArena.create(CHUNK_BYTES, 64 << 20, 60 << 20, OffHeap.choose(OffHeapKind.AUTO, true)));
-    this.cls = kit.spawn(SizeClass.create(geometry, arena, CHUNK_BYTES, CodecKind.LZ4, OptionalInt.empty()));
+    this.cls = kit.spawn(SizeClass.create(geometry, arena, CHUNK_BYTES));
   }
 
   int objs() {

@@ -8,7 +8,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
 import io.zswapd.actors.arena.OffHeap;
-import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.migration.MigrationWorker;
 import io.zswapd.actors.pool.AllocReply;
 import io.zswapd.actors.pool.ClassGeometry;
@@ -25,7 +24,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -102,7 +100,7 @@ class WorkerVsDestroyTest {
     Scene() {
       TestProbe<Pool.Ready> ready = kit.createTestProbe();
       PoolGeometry geometry = PoolGeometry.of(4);
-      pool = kit.spawn(Pool.create(geometry, CHUNK_BYTES, 64 << 20, 60 << 20, CodecKind.LZ4, OptionalInt.empty(),
+      pool = kit.spawn(Pool.create(geometry, CHUNK_BYTES, 64 << 20, 60 << 20,
           OffHeap.choose(OffHeapKind.AUTO, true), ready.getRef(), SpawnHook.NONE));
       Pool.Ready r = ready.receiveMessage();
       ClassGeometry g = geometry.classes().stream()
