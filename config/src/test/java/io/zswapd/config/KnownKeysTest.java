@@ -33,7 +33,7 @@ class KnownKeysTest {
       "zswapd.poll { max-size = 1 GiB }          | zswapd.poll             | zswapd.pool",
       "zswapd.nbd.tpc = off                      | zswapd.nbd.tpc          | zswapd.nbd.tcp",
       "zswapd.pool.tick-interval = 1s            | zswapd.pool.tick-interval | zswapd.metrics.tick-interval",
-      "zswapd.idle-after = 1h                    | zswapd.idle-after       | zswapd.pool.writeback.idle-after",
+      "zswapd.idle-after = 1h                    | zswapd.idle-after       | zswapd.pool.recompress.idle-after",
   })
   void misspeltKeyNamesItselfAndTheNearestKnownKey(String hocon, String key, String suggestion) {
     SettingsException e = failure(hocon);

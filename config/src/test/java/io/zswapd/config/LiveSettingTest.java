@@ -59,6 +59,26 @@ class LiveSettingTest {
   }
 
   @Test
+  void theRecompressionPolicyIsLiveOneSettingAtATime() {
+    PoolSettings p = parse("pool.recompress.idle-after", "30m").applyTo(DEFAULTS);
+    p = parse("pool.recompress.huge", "on").applyTo(p);
+    p = parse("pool.recompress.threshold", "1024").applyTo(p);
+    p = parse("pool.recompress.min-saving", "25%").applyTo(p);
+    p = parse("pool.recompress.max-rate", "100").applyTo(p);
+    assertThat(p.recompress()).isEqualTo(new RecompressSettings(Optional.of(Duration.ofMinutes(30)), true, 1024, 0.25,
+        100));
+    assertThat(p.withRecompress(DEFAULTS.recompress())).isEqualTo(DEFAULTS);
+    assertThat(parse("pool.recompress.idle-after", "off").applyTo(p).recompress().idleAfter()).isEmpty();
+    assertThat(parse("pool.recompress.huge", "off").applyTo(p).recompress())
+        .isEqualTo(p.recompress().withHuge(false));
+    assertThat(parse("pool.recompress.min-saving", "25%").value()).isEqualTo("25%");
+    assertThat(parse("pool.recompress.idle-after", "120m").value()).isEqualTo("2h");
+    assertThat(parse("pool.recompress.huge", "on").value()).isEqualTo("on");
+    assertThat(parse("pool.recompress.max-rate", "100").value()).isEqualTo("100");
+    assertThat(parse("pool.recompress.max-rate", "100").key()).isEqualTo("zswapd.pool.recompress.max-rate");
+  }
+
+  @Test
   void valuesAreShownAsTheFileWouldWriteThem() {
     assertThat(parse("pool.max-size", "1 MiB").value()).isEqualTo("1048576");
     assertThat(parse("pool.accept-threshold", "75%").value()).isEqualTo("75%");
@@ -77,6 +97,11 @@ class LiveSettingTest {
       "pool.accept-threshold|101%|zswapd.pool.accept-threshold = \"101%\": must be a percentage from 1% to 100%",
       "pool.writeback.idle-after|1ms|zswapd.pool.writeback.idle-after = \"1ms\": must be \"off\" or a duration from 1s to 30d",
       "pool.writeback.reclaim-timeout|soon|zswapd.pool.writeback.reclaim-timeout = \"soon\": not a duration; must be a duration from 100ms to 5m",
+      "pool.recompress.idle-after|0s|zswapd.pool.recompress.idle-after = \"0s\": must be \"off\" or a duration from 1s to 30d",
+      "pool.recompress.huge|maybe|zswapd.pool.recompress.huge = \"maybe\": not a boolean; must be on or off",
+      "pool.recompress.threshold|5000|zswapd.pool.recompress.threshold = \"5000\": must be a byte count from 0 to 4096",
+      "pool.recompress.min-saving|95%|zswapd.pool.recompress.min-saving = \"95%\": must be a percentage from 0% to 90%",
+      "pool.recompress.max-rate|0|zswapd.pool.recompress.max-rate = \"0\": must be a number of pages per second from 1 to 1000000",
   })
   void badValuesNameTheKeyTheValueAndWhatIsAllowed(String key, String value, String message) {
     assertThat(refusal(key, value)).startsWith(message);
@@ -86,7 +111,8 @@ class LiveSettingTest {
   void settingsThatShapeStoredDataOrClientsNeedARestart() {
     assertThat(refusal("pool.compressor", "zstd")).isEqualTo("zswapd.pool.compressor cannot change while running;"
         + " restart with --config (settable while running: pool.max-size, pool.accept-threshold,"
-        + " pool.writeback.idle-after, pool.writeback.reclaim-timeout)");
+        + " pool.writeback.idle-after, pool.writeback.reclaim-timeout, pool.recompress.idle-after,"
+        + " pool.recompress.huge, pool.recompress.threshold, pool.recompress.min-saving, pool.recompress.max-rate)");
     assertThat(refusal("zswapd.pool.max-pages-per-zspage", "8")).startsWith(
         "zswapd.pool.max-pages-per-zspage cannot change while running; restart with --config");
     assertThat(refusal("nbd.tcp", "off")).startsWith("zswapd.nbd.tcp cannot change while running");
@@ -97,7 +123,8 @@ class LiveSettingTest {
   void unknownKeysSuggestTheNearestAndListTheLiveOnes() {
     assertThat(refusal("pool.maxsize", "1 GiB")).isEqualTo("zswapd.pool.maxsize: unknown setting; did you mean"
         + " zswapd.pool.max-size? (settable while running: pool.max-size, pool.accept-threshold,"
-        + " pool.writeback.idle-after, pool.writeback.reclaim-timeout)");
+        + " pool.writeback.idle-after, pool.writeback.reclaim-timeout, pool.recompress.idle-after,"
+        + " pool.recompress.huge, pool.recompress.threshold, pool.recompress.min-saving, pool.recompress.max-rate)");
     assertThat(refusal("zswapd.pool.writeback.idle-afterr", "1h"))
         .startsWith("zswapd.pool.writeback.idle-afterr: unknown setting; did you mean zswapd.pool.writeback.idle-after?");
     assertThat(refusal("pool.colour", "blue")).startsWith("zswapd.pool.colour: unknown setting; allowed in"

@@ -19,6 +19,7 @@ import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ZswapdSettingsTest {
@@ -499,7 +500,7 @@ class ZswapdSettingsTest {
   void misspeltExportFieldIsRefusedRatherThanIgnored() {
     assertThat(failure("zswapd.exports = [{ name = a, size = 1 GiB, readonly = true }]").getMessage())
         .isEqualTo("zswapd.exports[0].readonly = true: unknown export setting;"
-            + " allowed: name, size, read-only, backing-file, backing-size");
+            + " allowed: name, size, read-only, backing-file, backing-size, recompressor, recompression-level");
   }
 
   @Test
@@ -613,5 +614,41 @@ class ZswapdSettingsTest {
     SettingsException e = failure("zswapd.pool {");
     assertThat(e.key()).isEqualTo("<string>");
     assertThat(e.getMessage()).startsWith("<string>: line 1: ");
+  }
+
+  @Test
+  void anExportMayHaveASecondCodecThatIsNotThePoolsCompressor() {
+    ZswapdSettings s = ZswapdSettings.parse("""
+        zswapd.exports = [ { name = a, size = 1 GiB, recompressor = zstd, recompression-level = 12 },
+                           { name = b, size = 1 GiB, recompressor = lz4hc }, { name = c, size = 1 GiB } ]
+        """);
+    assertThat(s.exports().get(0).recompressor()).contains(Compressor.ZSTD);
+    assertThat(s.exports().get(0).recompressionLevel()).hasValue(12);
+    assertThat(s.exports().get(1).recompressor()).contains(Compressor.LZ4HC);
+    assertThat(s.exports().get(1).recompressionLevel()).isEmpty();
+    assertThat(s.exports().get(2).recompressor()).isEmpty();
+    assertThat(s.pool().recompress()).isEqualTo(RecompressSettings.DEFAULTS);
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "recompressor = lz4|zswapd.exports[0].recompressor = \"lz4\": is the pool's compressor (lz4); a second codec must be another one",
+      "recompressor = brotli|zswapd.exports[0].recompressor = \"brotli\": unknown codec; allowed: lz4, lz4hc, zstd, or null for none",
+      "recompressor = zstd, recompression-level = 23|zswapd.exports[0].recompression-level = 23: out of range for zstd; allowed: default or 1..22",
+      "recompression-level = 5|zswapd.exports[0].recompression-level = 5: needs recompressor",
+  })
+  void aBadSecondCodecNamesTheExportsKey(String fields, String message) {
+    SettingsException e = catchThrowableOfType(SettingsException.class,
+        () -> ZswapdSettings.parse("zswapd.exports = [ { name = a, size = 1 GiB, " + fields + " } ]"));
+    assertThat(e).isNotNull();
+    assertThat(e.getMessage()).startsWith(message);
+  }
+
+  @Test
+  void theRecompressionPolicyIsReadWithItsRanges() {
+    RecompressSettings r = ZswapdSettings.parse("""
+        zswapd.pool.recompress { idle-after = 1h, huge = on, threshold = 2 KiB, min-saving = 20%, max-rate = 1000 }
+        """).pool().recompress();
+    assertThat(r).isEqualTo(new RecompressSettings(Optional.of(Duration.ofHours(1)), true, 2048, 0.2, 1000));
   }
 }

@@ -50,9 +50,14 @@ public final class Main {
         compact                 Compact every size class now (zram's compact).
         writeback MODE          Write pages back to the exports' backing files now; MODE is idle,
                                 huge, all or lru (zram's writeback).
+        recompress MODE [--threshold BYTES]
+                                Compress stored pages again with their export's recompressor
+                                now; MODE is idle, huge or all; only pages stored in at least
+                                BYTES (zram's recompress type=MODE threshold=BYTES).
         set KEY VALUE           Change a setting while running: pool.max-size (bytes or % of RAM),
                                 pool.accept-threshold, pool.writeback.idle-after,
-                                pool.writeback.reclaim-timeout. Values as in the config file.
+                                pool.writeback.reclaim-timeout, pool.recompress.idle-after, huge,
+                                threshold, min-saving, max-rate. Values as in the config file.
         reset-max               Start mem_used_max again from mem_used_total.
         jvm-options [--config FILE]
                                 The JVM flags bin/zswapd starts serve with for this config and

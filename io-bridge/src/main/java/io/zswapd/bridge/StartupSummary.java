@@ -24,6 +24,7 @@ import java.util.Locale;
  *   pool: limit 1717985280 B (1.6 GiB), accept-threshold 90%, arena chunks of 2.0 MiB (mmap), ...
  *   codec: lz4 (default level), same-filled pages on
  *   writeback: idle-after off, reclaim-timeout 10s
+ *   recompress: idle-after off, huge off, threshold 0 B, min-saving 10%, max-rate 4096 pages/s
  *   metrics: prometheus 127.0.0.1:9095
  * </pre>
  */
@@ -53,6 +54,8 @@ final class StartupSummary {
           .append(e.backingFile().map(f -> ", backing-file " + f.toAbsolutePath() + " ("
               + (e.backingSizeBytes().isPresent() ? "at most " + sized(e.backingSizeBytes().getAsLong()) : "unlimited")
               + ")").orElse(", no backing-file (a full pool refuses stores)"))
+          .append(e.recompressor().map(c -> ", recompressor " + c.configName()
+              + (e.recompressionLevel().isPresent() ? " level " + e.recompressionLevel().getAsInt() : "")).orElse(""))
           .append('\n');
     }
     PoolSettings p = s.pool();
@@ -64,6 +67,7 @@ final class StartupSummary {
         .append(", same-filled pages ").append(p.sameFilledPages() ? "on" : "off").append('\n');
     b.append("  writeback: idle-after ").append(p.writeback().idleAfter().map(LiveSetting::duration).orElse("off"))
         .append(", reclaim-timeout ").append(LiveSetting.duration(p.writeback().reclaimTimeout())).append('\n');
+    b.append("  ").append(StatsReport.recompressPolicy(p.recompress())).append('\n');
     b.append("  metrics: prometheus ").append(s.metrics().prometheus().map(StartupSummary::address).orElse("off"));
     return b.toString();
   }

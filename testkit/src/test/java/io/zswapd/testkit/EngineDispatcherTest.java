@@ -8,6 +8,7 @@ import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.support.EngineActor;
+import io.zswapd.protocol.engine.RecompressMode;
 import io.zswapd.protocol.engine.WritebackMode;
 import java.util.EnumSet;
 import java.util.Map;
@@ -43,7 +44,8 @@ class EngineDispatcherTest {
     MessageGate everything = actors.watch("every message of every engine actor", a -> true, m -> true);
     String hocon = example + """
         zswapd.pool.max-size = 64 MiB
-        zswapd.exports = [ { name = "swap0", size = 64 MiB, backing-file = "/nonexistent/zswapd-dispatcher" } ]
+        zswapd.exports = [ { name = "swap0", size = 64 MiB, backing-file = "/nonexistent/zswapd-dispatcher",
+                             recompressor = zstd } ]
         """;
     try (EngineFixture engine = EngineFixture.start(hocon,
         new ZswapdSetup(export -> GatedBackingIo.inMemory()).withSpawnHook(actors))) {
@@ -66,6 +68,7 @@ class EngineDispatcherTest {
       OverflowStore cold = await(z.overflowStore("dispatcher-test"), "a namespace");
       await(cold.put(1, pages), "a put");
       assertThat(await(cold.get(1), "a get").orElseThrow()).isEqualTo(pages);
+      await(z.recompress(RecompressMode.ALL, 0), "a recompression");
       await(z.writeback(WritebackMode.ALL), "a writeback");
       assertThat(await(z.loadPages("swap0", 64, 8), "a load from the backing file")).isEqualTo(pages);
       await(z.compact(), "a compaction");

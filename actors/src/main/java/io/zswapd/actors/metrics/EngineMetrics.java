@@ -172,6 +172,16 @@ final class EngineMetrics {
     f.add(counter(BACKING_READS, "backing-file reads, one per page (zram bd_reads)", t, e -> e.backing().reads()));
     f.add(counter(BACKING_WRITES, "backing-file writes, one per page (zram bd_writes)", t,
         e -> e.backing().writes()));
+    f.add(gauge(RECOMPRESSED_PAGES, "pages in memory held by the export's second codec (its recompressor)", NONE, t,
+        e -> e.recompress().pages()));
+    f.add(gauge(RECOMPRESSED_BYTES, "stored bytes of the recompressed pages (part of compr_data_size)", BYTES, t,
+        e -> e.recompress().bytes()));
+    f.add(counter(RECOMPRESSIONS, "pages recompressed with the second codec", t, e -> e.recompress().recompressions()));
+    f.add(counter(RECOMPRESS_KEPT, "pages whose recompression did not pay; they keep their object", t,
+        e -> e.recompress().kept()));
+    f.add(counter(RECOMPRESS_FAILED, "recompressions that failed (bytes did not decompress, or no room)", t,
+        e -> e.recompress().failed()));
+    f.add(counterBytes(RECOMPRESS_SAVED, "stored bytes recompressions saved", t, e -> e.recompress().bytesSaved()));
     return f;
   }
 
@@ -214,7 +224,15 @@ final class EngineMetrics {
   }
 
   private static <S> Feed<S> counter(String name, String help, TagSet tags, ToLongFunction<S> of) {
-    Counter c = Kamon.counter(name, help).withTags(tags);
+    return counterFeed(Kamon.counter(name, help).withTags(tags), of);
+  }
+
+  /** A counter of bytes: Prometheus names it {@code NAME_bytes_total}. */
+  private static <S> Feed<S> counterBytes(String name, String help, TagSet tags, ToLongFunction<S> of) {
+    return counterFeed(Kamon.counter(name, help, BYTES).withTags(tags), of);
+  }
+
+  private static <S> Feed<S> counterFeed(Counter c, ToLongFunction<S> of) {
     return new Feed<>(c) {
       private long last;
 

@@ -50,6 +50,14 @@ public final class MetricNames {
   public static final String BACKING_READS = "zswapd_backing_reads";
   public static final String BACKING_WRITES = "zswapd_backing_writes";
 
+  // ---- per export: recompression with the second codec (zram recompress) ----
+  public static final String RECOMPRESSED_PAGES = "zswapd_recompressed_pages";
+  public static final String RECOMPRESSED_BYTES = "zswapd_recompressed";
+  public static final String RECOMPRESSIONS = "zswapd_recompressions";
+  public static final String RECOMPRESS_KEPT = "zswapd_recompress_kept";
+  public static final String RECOMPRESS_FAILED = "zswapd_recompress_failed";
+  public static final String RECOMPRESS_SAVED = "zswapd_recompress_saved";
+
   // ---- pool ----
   public static final String MEM_USED_TOTAL = "zswapd_mem_used_total";
   public static final String MEM_LIMIT = "zswapd_mem_limit";

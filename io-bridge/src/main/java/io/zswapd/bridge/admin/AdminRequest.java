@@ -1,5 +1,6 @@
 package io.zswapd.bridge.admin;
 
+import io.zswapd.protocol.engine.RecompressMode;
 import io.zswapd.protocol.engine.WritebackMode;
 import java.util.List;
 import java.util.Locale;
@@ -11,6 +12,7 @@ import java.util.Locale;
  * <pre>
  * stats                      stats --classes
  * compact                    writeback idle|huge|all|lru
+ * recompress idle|huge|all [--threshold BYTES]
  * set pool.max-size 512 MiB  reset-max
  * </pre>
  *
@@ -48,6 +50,14 @@ public sealed interface AdminRequest {
     }
   }
 
+  /** Recompress pages now with the exports' second codecs (zram's {@code recompress}). */
+  record Recompress(RecompressMode mode, int threshold) implements AdminRequest {
+    @Override
+    public String line() {
+      return "recompress " + mode.name().toLowerCase(Locale.ROOT) + (threshold == 0 ? "" : " --threshold " + threshold);
+    }
+  }
+
   /** Change a live setting; {@code value} is the rest of the line, as typed. */
   record Set(String key, String value) implements AdminRequest {
     @Override
@@ -74,7 +84,7 @@ public sealed interface AdminRequest {
   }
 
   /** The commands, for usage text and error messages. */
-  List<String> COMMANDS = List.of("stats", "compact", "writeback", "set", "reset-max");
+  List<String> COMMANDS = List.of("stats", "compact", "writeback", "recompress", "set", "reset-max");
 
   /** Parses a request line (words separated by blanks). */
   static AdminRequest parse(String line) {
@@ -102,6 +112,7 @@ public sealed interface AdminRequest {
       case "compact" -> noArguments(command, args, new Compact());
       case "reset-max" -> noArguments(command, args, new ResetMax());
       case "writeback" -> new Writeback(writebackMode(args));
+      case "recompress" -> recompress(args);
       case "set" -> {
         if (args.size() < 2) {
           throw new BadRequest("set needs a key and a value, e.g. 'set pool.max-size 512MiB'");
@@ -117,6 +128,34 @@ public sealed interface AdminRequest {
       throw new BadRequest(command + " takes no arguments, not '" + String.join(" ", args) + "'");
     }
     return request;
+  }
+
+  private static Recompress recompress(List<String> args) {
+    String usage = "recompress needs one mode, idle, huge or all, and optionally --threshold BYTES (0..4096)";
+    if (args.size() != 1 && args.size() != 3) {
+      throw new BadRequest(usage);
+    }
+    RecompressMode mode = switch (args.get(0)) {
+      case "idle" -> RecompressMode.IDLE;
+      case "huge" -> RecompressMode.HUGE;
+      case "all" -> RecompressMode.ALL;
+      default -> throw new BadRequest("recompress mode '" + args.get(0) + "' is not one of idle, huge or all");
+    };
+    int threshold = 0;
+    if (args.size() == 3) {
+      if (!args.get(1).equals("--threshold")) {
+        throw new BadRequest(usage + ", not '" + args.get(1) + "'");
+      }
+      try {
+        threshold = Integer.parseInt(args.get(2));
+      } catch (NumberFormatException e) {
+        threshold = -1;
+      }
+      if (threshold < 0 || threshold > 4096) {
+        throw new BadRequest("recompress --threshold '" + args.get(2) + "' is not a byte count from 0 to 4096");
+      }
+    }
+    return new Recompress(mode, threshold);
   }
 
   private static WritebackMode writebackMode(List<String> args) {

@@ -81,6 +81,15 @@ public final class AdminService {
       }
       return zswapd.writeback(w.mode()).thenApply(r -> List.of(written(w, r)));
     }
+    if (request instanceof AdminRequest.Recompress r) {
+      if (zswapd.settings().exports().stream().noneMatch(e -> e.recompressor().isPresent())) {
+        return CompletableFuture.failedStage(new IllegalStateException(
+            "recompress needs an export with a recompressor (a second codec); none is configured"));
+      }
+      return zswapd.recompress(r.mode(), r.threshold()).thenApply(x -> List.of(String.format(Locale.ROOT,
+          "%s: %d pages recompressed (%d bytes saved), %d kept (no gain), %d failed", r.line(), x.recompressed(),
+          x.bytesSaved(), x.kept(), x.failed())));
+    }
     if (request instanceof AdminRequest.Set s) {
       return zswapd.set(s.key(), s.value()).thenApply(this::changed);
     }
@@ -111,6 +120,11 @@ public final class AdminService {
     }
     if (s instanceof LiveSetting.AcceptThreshold) {
       return List.of(name + " = " + s.value(), limits(c));
+    }
+    if (s instanceof LiveSetting.Recompress) {
+      return List.of(name + " = " + s.value(), StatsReport.recompressPolicy(p.recompress())
+          + (zswapd.settings().exports().stream().anyMatch(e -> e.recompressor().isPresent()) ? ""
+              : " (no export has a recompressor: nothing is recompressed)"));
     }
     return List.of(name + " = " + s.value(), "writeback: idle-after "
         + p.writeback().idleAfter().map(LiveSetting::duration).orElse("off") + ", reclaim-timeout "

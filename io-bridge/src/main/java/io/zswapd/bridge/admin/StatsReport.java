@@ -1,6 +1,9 @@
 package io.zswapd.bridge.admin;
 
+import io.zswapd.config.LiveSetting;
+import io.zswapd.config.RecompressSettings;
 import io.zswapd.protocol.engine.BackingFigures;
+import io.zswapd.protocol.engine.RecompressFigures;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.PoolStats;
@@ -58,6 +61,13 @@ public final class StatsReport {
     return out;
   }
 
+  /** {@code recompress: idle-after 1h, huge off, threshold 0 B, min-saving 10%, max-rate 4096 pages/s}. */
+  public static String recompressPolicy(RecompressSettings r) {
+    return String.format(Locale.ROOT, "recompress: idle-after %s, huge %s, threshold %d B, min-saving %.0f%%, "
+        + "max-rate %d pages/s", r.idleAfter().map(LiveSetting::duration).orElse("off"), r.huge() ? "on" : "off",
+        r.threshold(), r.minSaving() * 100, r.maxRate());
+  }
+
   /** One export's block. */
   public static List<String> export(ExportStats e) {
     List<String> out = new ArrayList<>();
@@ -90,6 +100,16 @@ public final class StatsReport {
     out.add(count(2, "read_errors", b.readErrors()));
     out.add(count(2, "corrupt_reads", b.corruptReads()));
     out.add(count(2, "backing_full", b.backingFull()));
+    RecompressFigures r = e.recompress();
+    if (!r.codec().isEmpty()) {
+      out.add("  recomp_stat (" + r.codec() + ")");
+      out.add(count(2, "recompressed_pages", r.pages()));
+      out.add(bytes(2, "recompressed_bytes", r.bytes()));
+      out.add(count(2, "recompressions", r.recompressions()));
+      out.add(count(2, "recompress_kept", r.kept()));
+      out.add(count(2, "recompress_failed", r.failed()));
+      out.add(bytes(2, "recompress_bytes_saved", r.bytesSaved()));
+    }
     return out;
   }
 

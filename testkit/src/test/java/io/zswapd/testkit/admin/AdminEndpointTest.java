@@ -41,7 +41,8 @@ class AdminEndpointTest {
   private EngineFixture start() {
     return EngineFixture.start("zswapd.pool.max-size = 8 MiB\n"
         + "zswapd.admin.unix-socket = \"" + dir.resolve("admin.sock") + "\"\n"
-        + "zswapd.exports = [ { name = \"swap0\", size = 64 MiB, backing-file = \"" + dir.resolve("swap0.img") + "\" } ]");
+        + "zswapd.exports = [ { name = \"swap0\", size = 64 MiB, recompressor = zstd, backing-file = \""
+        + dir.resolve("swap0.img") + "\" } ]");
   }
 
   private static AdminServer admin(EngineFixture engine) {
@@ -100,6 +101,17 @@ class AdminEndpointTest {
       assertThat(bad.error()).startsWith("zswapd.pool.max-size = \"4 MB/s\": not a byte size;");
       assertThat(await(z.stats()).pool().memLimit()).as("unchanged").isEqualTo(4 << 20);
 
+      AdminClient.Answer recompressed = client.send(AdminRequest.parse("recompress all --threshold 64"));
+      ExportStats afterRecompress = await(z.stats()).export("swap0").orElseThrow();
+      assertThat(recompressed.lines()).containsExactly(String.format(
+          "recompress all --threshold 64: %d pages recompressed (%d bytes saved), %d kept (no gain), 0 failed",
+          afterRecompress.recompress().recompressions(), afterRecompress.recompress().bytesSaved(),
+          afterRecompress.recompress().kept()));
+      assertThat(afterRecompress.recompress().recompressions() + afterRecompress.recompress().kept()).isEqualTo(100);
+      AdminClient.Answer rate = client.send(AdminRequest.parse("set pool.recompress.max-rate 100"));
+      assertThat(rate.lines()).containsExactly("pool.recompress.max-rate = 100",
+          "recompress: idle-after off, huge off, threshold 0 B, min-saving 10%, max-rate 100 pages/s");
+
       AdminClient.Answer written = client.send(AdminRequest.parse("writeback all"));
       assertThat(written.lines()).containsExactly(
           "writeback all: 100 pages written back, 0 failed, 0 refused (backing file full)");
@@ -123,7 +135,7 @@ class AdminEndpointTest {
     try (EngineFixture engine = start()) {
       AdminServer server = admin(engine);
       assertThat(raw(server.unixSocket().orElseThrow(), "frob\n")).isEqualTo(
-          "error: unknown command 'frob'; commands: stats, compact, writeback, set, reset-max\n");
+          "error: unknown command 'frob'; commands: stats, compact, writeback, recompress, set, reset-max\n");
       assertThat(raw(server.unixSocket().orElseThrow(), "x".repeat(5000))).startsWith("error: request not read");
     }
   }
@@ -170,6 +182,19 @@ class AdminEndpointTest {
       }
       in.flip();
       return StandardCharsets.UTF_8.decode(in).toString();
+    }
+  }
+
+  @Test
+  void recompressWithoutASecondCodecIsRefused() throws IOException {
+    try (EngineFixture engine = EngineFixture.start("zswapd.admin.unix-socket = \"" + dir.resolve("admin.sock") + "\"\n"
+        + "zswapd.exports = [ { name = \"swap0\", size = 64 MiB } ]")) {
+      AdminServer server = admin(engine);
+      AdminClient.Answer answer = AdminClient.unix(server.unixSocket().orElseThrow())
+          .send(AdminRequest.parse("recompress idle"));
+      assertThat(answer.ok()).isFalse();
+      assertThat(answer.error())
+          .isEqualTo("recompress needs an export with a recompressor (a second codec); none is configured");
     }
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.zswapd.bridge.admin.AdminRequest;
+import io.zswapd.protocol.engine.RecompressMode;
 import io.zswapd.protocol.engine.WritebackMode;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,16 +24,20 @@ class AdminRequestTest {
     assertThat(AdminRequest.parse(List.of("set", "pool.max-size", "2", "GiB")))
         .isEqualTo(new AdminRequest.Set("pool.max-size", "2 GiB"));
     assertThat(AdminRequest.parse("reset-max")).isEqualTo(new AdminRequest.ResetMax());
+    assertThat(AdminRequest.parse("recompress idle")).isEqualTo(new AdminRequest.Recompress(RecompressMode.IDLE, 0));
+    assertThat(AdminRequest.parse("recompress huge --threshold 3000"))
+        .isEqualTo(new AdminRequest.Recompress(RecompressMode.HUGE, 3000));
     for (String line : List.of("stats", "stats --classes", "compact", "writeback idle", "writeback all",
-        "writeback lru", "set pool.accept-threshold 80%", "reset-max")) {
+        "writeback lru", "recompress all", "recompress idle --threshold 1024", "set pool.accept-threshold 80%",
+        "reset-max")) {
       assertThat(AdminRequest.parse(line).line()).isEqualTo(line);
     }
   }
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-      "''|empty request; commands: stats, compact, writeback, set, reset-max",
-      "frob|unknown command 'frob'; commands: stats, compact, writeback, set, reset-max",
+      "''|empty request; commands: stats, compact, writeback, recompress, set, reset-max",
+      "frob|unknown command 'frob'; commands: stats, compact, writeback, recompress, set, reset-max",
       "stats --all|stats takes only --classes, not '--all'",
       "compact now|compact takes no arguments, not 'now'",
       "reset-max 0|reset-max takes no arguments, not '0'",
@@ -40,6 +45,12 @@ class AdminRequestTest {
       "writeback cold|writeback mode 'cold' is not one of idle, huge, all or lru",
       "writeback idle huge|writeback needs one mode: idle, huge, all or lru",
       "set pool.max-size|set needs a key and a value, e.g. 'set pool.max-size 512MiB'",
+      "recompress|recompress needs one mode, idle, huge or all, and optionally --threshold BYTES (0..4096)",
+      "recompress lru|recompress mode 'lru' is not one of idle, huge or all",
+      "recompress all --threshold|recompress needs one mode, idle, huge or all, and optionally --threshold BYTES (0..4096)",
+      "recompress all --limit 5|recompress needs one mode, idle, huge or all, and optionally --threshold BYTES (0..4096), not '--limit'",
+      "recompress all --threshold 5000|recompress --threshold '5000' is not a byte count from 0 to 4096",
+      "recompress all --threshold x|recompress --threshold 'x' is not a byte count from 0 to 4096",
   })
   void malformedRequestsAreRefusedWithOneLine(String line, String message) {
     AdminRequest.BadRequest e = catchThrowableOfType(AdminRequest.BadRequest.class, () -> AdminRequest.parse(line));
