@@ -103,6 +103,8 @@ public final class StatsReport {
     RecompressFigures r = e.recompress();
     if (!r.codec().isEmpty()) {
       out.add("  recomp_stat (" + r.codec() + ")");
+      out.add(line(2, "first_codec_pages", Long.toString(e.storedPages() - e.samePages() - e.hugePages() - r.pages()),
+          "  (the pool's compressor wrote them; raw and same-filled pages apart)"));
       out.add(count(2, "recompressed_pages", r.pages()));
       out.add(bytes(2, "recompressed_bytes", r.bytes()));
       out.add(count(2, "recompressions", r.recompressions()));

@@ -89,7 +89,7 @@ public final class RecompressBenchmark {
     System.out.println("|---|---|---|---|---|---|");
     System.out.print(memory);
     System.out.println("\nRecompression cost and load speed (pages recompressed / kept; CPU seconds of the whole"
-        + " process per GiB of pages; loads of every page, 256 in flight, pages/s):\n");
+        + " process per GiB of pages; loads of every page, 256 in flight, pages/s, best of 3):\n");
     System.out.println("| corpus | zstd 3: recompressed / kept | CPU s/GiB | zstd 9: recompressed / kept | CPU s/GiB |"
         + " loads, lz4 pages | loads, zstd 3 pages | loads, zstd 9 pages |");
     System.out.println("|---|---|---|---|---|---|---|---|");
@@ -120,9 +120,12 @@ public final class RecompressBenchmark {
       EngineFixture.await(z.compact());
       long compacted = EngineFixture.await(z.stats()).pool().memUsedTotal();
       loadAll(z, corpus); // warm-up, and a check that every page comes back
-      long t0 = System.nanoTime();
-      loadAll(z, corpus);
-      double loads = corpus.length / ((System.nanoTime() - t0) / 1e9);
+      double loads = 0;
+      for (int round = 0; round < 3; round++) { // the best of three: a GC pause is not the codec
+        long t0 = System.nanoTime();
+        loadAll(z, corpus);
+        loads = Math.max(loads, corpus.length / ((System.nanoTime() - t0) / 1e9));
+      }
       return new Outcome(e.comprDataSize(), used, compacted, r, cpu, loads, corpus.length, e.samePages());
     }
   }

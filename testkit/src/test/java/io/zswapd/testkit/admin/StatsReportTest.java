@@ -17,7 +17,8 @@ class StatsReportTest {
   static final PoolStats POOL = new PoolStats(1_261_568, 64L << 20, 2_097_152, 3, 7, 308, 1, 2 << 20, 4, 900, 2,
       0, 0, 5, 1_400_000, 12, "mmap");
   static final ExportStats SWAP0 = new ExportStats("swap0", 1000, 4_096_000, 1_200_000, 100, 5, 9, 5, 2, 30, 400,
-      1030, new BackingFigures(50, 60, 11, 1, 0, 0, 3, 110_000, 131_072, 11, 60), RecompressFigures.NONE);
+      1030, new BackingFigures(50, 60, 11, 1, 0, 0, 3, 110_000, 131_072, 11, 60),
+      new RecompressFigures("zstd:9", 300, 400_000, 320, 15, 1, 250_000));
   static final SizeClassStats CLASS_2048 = new SizeClassStats(2048, 1, 2, 10, 7, 5, 5,
       List.of(0L, 0L, 0L, 0L, 0L, 3L, 0L, 0L, 0L, 0L, 0L, 2L), 1, 0, 0, 0);
   static final SizeClassStats CLASS_4096 = new SizeClassStats(4096, 1, 1, 4, 4, 4, 4,
@@ -62,7 +63,22 @@ class StatsReportTest {
         "    write_errors                        1",
         "    read_errors                         0",
         "    corrupt_reads                       0",
-        "    backing_full                        3");
+        "    backing_full                        3",
+        "  recomp_stat (zstd:9)",
+        "    first_codec_pages                 595  (the pool's compressor wrote them; raw and same-filled pages apart)",
+        "    recompressed_pages                300",
+        "    recompressed_bytes             400000 B  (390.6 KiB)",
+        "    recompressions                    320",
+        "    recompress_kept                    15",
+        "    recompress_failed                   1",
+        "    recompress_bytes_saved         250000 B  (244.1 KiB)");
+  }
+
+  @Test
+  void anExportWithoutASecondCodecHasNoRecompressionBlock() {
+    ExportStats plain = new ExportStats("e", 1, 4096, 100, 0, 0, 0, 0, 0, 0, 0, 1, BackingFigures.NONE,
+        RecompressFigures.NONE);
+    assertThat(StatsReport.export(plain)).noneMatch(l -> l.contains("recomp"));
   }
 
   @Test
