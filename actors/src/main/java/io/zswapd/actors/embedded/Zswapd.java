@@ -134,9 +134,10 @@ public final class Zswapd implements Extension {
       DirectMemoryBudget.check(settings.pool().maxSizeBytes(), DirectMemoryBudget.jvmLimit());
     }
     this.compressor = PageCompressor.of(settings.pool());
-    // The endpoint first: an address in use stops the start before any file is opened.
+    // The endpoint's address is bound first: an address in use stops the start before any file
+    // is opened; it is served last, once nothing can fail (a failed start leaves nothing behind).
     this.metricsEndpoint = settings.metrics().prometheus()
-        .map(address -> PrometheusEndpoint.start(address, settings.metrics().tickInterval()));
+        .map(address -> PrometheusEndpoint.bind(address, settings.metrics().tickInterval()));
     Map<String, BackingIo> backingIos;
     try {
       backingIos = openBackingFiles(system, settings);
@@ -146,17 +147,30 @@ public final class Zswapd implements Extension {
     }
     SpawnHook spawnHook = system.settings().setup().get(ZswapdSetup.class).map(ZswapdSetup::spawnHook)
         .orElse(SpawnHook.NONE);
-    this.guardian = system.systemActorOf(ZswapGuardian.create(settings, chunkMemory, backingIos, spawnHook, failed::complete),
-        "zswapd",
-        io.zswapd.actors.support.EngineDispatcher.PROPS);
-    this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
-    EngineWatch.start(system, guardian, failed);
-    this.firstRoutes = refreshRoutes();
-    String codec = settings.pool().compressor().configName();
-    this.requestMetrics = RequestMetrics.of(system.name(), codec,
-        settings.exports().stream().map(ExportSettings::name).toList());
-    system.systemActorOf(MetricsPublisher.create(guardian, settings.metrics().tickInterval(), system.name(), codec),
-        "zswapd-metrics", io.zswapd.actors.support.EngineDispatcher.PROPS);
+    ActorRef<ZswapGuardian.Command> engine = null;
+    try {
+      engine = system.systemActorOf(ZswapGuardian.create(settings, chunkMemory, backingIos, spawnHook, failed::complete),
+          "zswapd",
+          io.zswapd.actors.support.EngineDispatcher.PROPS);
+      this.guardian = engine;
+      this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
+      EngineWatch.start(system, guardian, failed);
+      this.firstRoutes = refreshRoutes();
+      String codec = settings.pool().compressor().configName();
+      this.requestMetrics = RequestMetrics.of(system.name(), codec,
+          settings.exports().stream().map(ExportSettings::name).toList());
+      system.systemActorOf(MetricsPublisher.create(guardian, settings.metrics().tickInterval(), system.name(), codec),
+          "zswapd-metrics", io.zswapd.actors.support.EngineDispatcher.PROPS);
+      metricsEndpoint.ifPresent(PrometheusEndpoint::serve);
+    } catch (RuntimeException e) { // release what this start took: the port, the files (or the engine holding them)
+      metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
+      if (engine == null) {
+        backingIos.values().forEach(BackingIo::close);
+      } else {
+        engine.tell(new ZswapGuardian.Shutdown(system.ignoreRef()));
+      }
+      throw e;
+    }
     // The endpoint closes with the system's coordinated shutdown, so the port is free once
     // terminate() completes; the termination hook covers a system that skips it.
     metricsEndpoint.ifPresent(endpoint -> CoordinatedShutdown.get(system).addTask(

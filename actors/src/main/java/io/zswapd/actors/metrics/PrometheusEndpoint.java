@@ -34,38 +34,43 @@ public final class PrometheusEndpoint {
   static final String REPORTER_CONFIG = "zswapd-kamon-prometheus";
 
   private final HttpServer server;
-  private final Module.Registration registration;
+  private final Duration tickInterval;
+  /** Set by {@link #serve()}; null while only bound. */
+  private volatile Module.Registration registration;
   /** Stopping twice (coordinated shutdown, then termination) must be harmless. */
   private final AtomicBoolean stopped = new AtomicBoolean();
 
-  private PrometheusEndpoint(HttpServer server, Module.Registration registration) {
+  private PrometheusEndpoint(HttpServer server, Duration tickInterval) {
     this.server = server;
-    this.registration = registration;
+    this.tickInterval = tickInterval;
   }
 
   /**
-   * Binds {@code address} and starts serving {@code /metrics}.
+   * Binds {@code address} and nothing else: no thread, no Kamon module. The engine binds first,
+   * so that an address in use stops its start before it has opened anything, and serves last
+   * ({@link #serve()}), once nothing else can fail; {@link #stop()} releases the port either way.
    *
    * @throws IllegalStateException naming the address when it cannot be bound (in use, not local)
    */
-  public static PrometheusEndpoint start(InetSocketAddress address, Duration tickInterval) {
-    HttpServer server;
+  public static PrometheusEndpoint bind(InetSocketAddress address, Duration tickInterval) {
     try {
-      server = HttpServer.create(address, 16);
+      return new PrometheusEndpoint(HttpServer.create(address, 16), tickInterval);
     } catch (IOException e) {
       throw new IllegalStateException("cannot serve metrics on " + address.getHostString() + ":" + address.getPort()
           + " (zswapd.metrics.prometheus): " + e.getMessage(), e);
     }
+  }
+
+  /** Starts serving {@code /metrics} on the bound address: Kamon's tick and ticker, the reporter, the server's thread. */
+  public void serve() {
     alignKamonTick(tickInterval);
     startKamonTicker();
     PrometheusReporter reporter = new PrometheusReporter(REPORTER_CONFIG, Kamon.config());
     InetSocketAddress bound = server.getAddress();
-    Module.Registration registration = Kamon.addReporter(
-        "zswapd-prometheus-" + bound.getHostString() + ":" + bound.getPort(), reporter);
+    registration = Kamon.addReporter("zswapd-prometheus-" + bound.getHostString() + ":" + bound.getPort(), reporter);
     server.createContext("/metrics", exchange -> answer(exchange, reporter));
     server.setExecutor(null); // the server's own thread: a scrape is a string copy
     server.start();
-    return new PrometheusEndpoint(server, registration);
   }
 
   /** Where it listens (the real port when the setting said port 0). */
@@ -76,7 +81,14 @@ public final class PrometheusEndpoint {
   /** Stops listening and unregisters the reporter; later calls do nothing. */
   public void stop() {
     if (stopped.compareAndSet(false, true)) {
-      registration.cancel();
+      if (registration != null) {
+        registration.cancel();
+      } else {
+        // Bound, never served: the JDK server closes its socket from its dispatcher thread
+        // (a channel registered with a selector is closed at the next select), so run that
+        // thread for the stop; stop(0) joins it.
+        server.start();
+      }
       server.stop(0);
     }
   }

@@ -49,7 +49,7 @@ public final class Scrape {
     return new Scrape(r.body());
   }
 
-  static HttpResponse<String> get(InetSocketAddress at, String path) {
+  public static HttpResponse<String> get(InetSocketAddress at, String path) {
     HttpRequest request = HttpRequest.newBuilder(
         URI.create("http://" + at.getHostString() + ":" + at.getPort() + path)).timeout(Duration.ofSeconds(10)).build();
     try {
