@@ -4,6 +4,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.javadsl.ActorContext;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.migration.MigrationWorker;
+import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
@@ -95,13 +96,14 @@ final class ExportLifecycle {
 
   /** An overflow-store namespace's directory, made with its export on first use. */
   void openNamespace(ZswapGuardian.OpenNamespace m) {
-    ActorRef<OverflowDirectory.Command> directory = table.namespace(m.namespace());
+    ActorRef<OverflowStore.Command> directory = table.namespace(m.namespace());
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawn(export, ZswapGuardian.NAMESPACE_BYTES / PageImage.PAGE_SIZE, false,
           Optional.empty(), BackingStore.UNLIMITED, Optional.empty());
       directory = ctx.spawn(spawnHook.wrap(
-          EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(export, swapType)),
+          EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(m.namespace(), export, swapType, compressor,
+              akka.serialization.SerializationExtension.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem())))),
           "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME);
       ctx.watch(directory);
       table.addNamespace(m.namespace(), export, swapType, directory);

@@ -1,7 +1,7 @@
 package io.zswapd.actors;
 
 import akka.actor.typed.ActorRef;
-import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.tree.SwapType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +20,7 @@ import java.util.Map;
  */
 final class ExportTable {
   private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
-  private final Map<String, ActorRef<OverflowDirectory.Command>> namespaces = new LinkedHashMap<>();
+  private final Map<String, ActorRef<OverflowStore.Command>> namespaces = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
   private ZswapGuardian.Routes routes = new ZswapGuardian.Routes(0, Map.of());
 
@@ -56,12 +56,12 @@ final class ExportTable {
   }
 
   /** The directory of {@code namespace}, or null before it is opened. */
-  ActorRef<OverflowDirectory.Command> namespace(String namespace) {
+  ActorRef<OverflowStore.Command> namespace(String namespace) {
     return namespaces.get(namespace);
   }
 
   void addNamespace(String namespace, String export, ActorRef<SwapType.Command> swapType,
-      ActorRef<OverflowDirectory.Command> directory) {
+      ActorRef<OverflowStore.Command> directory) {
     namespaces.put(namespace, directory);
     namespaceExports.put(export, swapType);
   }

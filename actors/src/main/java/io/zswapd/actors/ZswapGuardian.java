@@ -23,7 +23,7 @@ import java.util.Optional;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.migration.MigrationWorker;
 import io.zswapd.protocol.engine.MigrationResult;
-import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.pool.PoolGeometry;
@@ -89,7 +89,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
    * Open (creating on first use) an overflow-store namespace: an export of its own, named
    * {@code overflow:<namespace>} in stats, reachable only through its directory.
    */
-  public record OpenNamespace(String namespace, ActorRef<ActorRef<OverflowDirectory.Command>> replyTo)
+  public record OpenNamespace(String namespace, ActorRef<ActorRef<OverflowStore.Command>> replyTo)
       implements Command {}
 
   /** Page space of a namespace: 2^50 bytes, far more than any pool; shards are made on use. */

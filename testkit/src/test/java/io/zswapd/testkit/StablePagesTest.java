@@ -12,7 +12,6 @@ import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdException;
 import io.zswapd.actors.embedded.ZswapdSetup;
-import io.zswapd.actors.overflow.OverflowDirectory;
 import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.protocol.engine.EngineCommand;
@@ -707,14 +706,18 @@ class StablePagesTest {
 
     @Override
     boolean isStore(Object message) {
-      return message instanceof OverflowDirectory.Put;
+      return message instanceof OverflowStore.Put;
     }
 
+    /** The directory takes the value as the caller's copy; its pages, as they will be compressed. */
     @Override
     void images(Object message, ImageSink sink) {
-      if (message instanceof OverflowDirectory.Put p) {
-        for (int j = 0; j < p.pages().length; j++) {
-          sink.accept(p.key() * pages + j, p.pages()[j]);
+      if (message instanceof OverflowStore.Put p && p.value() instanceof byte[] value) {
+        for (int j = 0; j < pages; j++) {
+          byte[] page = new byte[PageImage.PAGE_SIZE];
+          System.arraycopy(value, j * PageImage.PAGE_SIZE, page, 0,
+              Math.min(PageImage.PAGE_SIZE, value.length - j * PageImage.PAGE_SIZE));
+          sink.accept(p.key().longValue() * pages + j, new PageImage.Raw(page));
         }
       }
     }

@@ -17,7 +17,7 @@ import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.metrics.MetricsPublisher;
 import io.zswapd.actors.metrics.PrometheusEndpoint;
 import io.zswapd.actors.metrics.RequestMetrics;
-import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.overflow.OverflowLimits;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.ShardRanges;
 import io.zswapd.actors.tree.SwapType;
@@ -668,16 +668,22 @@ public final class Zswapd implements Extension {
   // ---- overflow store ---------------------------------------------------------------------
 
   /**
-   * The overflow store of {@code namespace} (made on first use): byte values under long keys,
-   * each namespace with its own page space.
+   * The overflow store of {@code namespace} (made on first use, with no limit but the pool's;
+   * an existing namespace keeps its limits): values under long or string keys, each namespace
+   * with its own page space. See {@link OverflowStore}.
    */
   public CompletionStage<OverflowStore> overflowStore(String namespace) {
     if (!namespace.matches("[A-Za-z0-9._-]{1,64}")) {
       return invalid("namespace \"" + namespace + "\" must be 1..64 characters of [A-Za-z0-9._-]");
     }
-    return asks.<ZswapGuardian.Command, ActorRef<OverflowDirectory.Command>>ask(guardian,
+    return asks.<ZswapGuardian.Command, ActorRef<OverflowStore.Command>>ask(guardian,
             r -> new ZswapGuardian.OpenNamespace(namespace, r))
-        .thenApply(dir -> new OverflowStore(namespace, dir, compressor, asks));
+        .thenApply(ref -> new OverflowStore(namespace, ref, asks));
+  }
+
+  /** The overflow store of {@code namespace}, with {@code limits} in force before it is returned. */
+  public CompletionStage<OverflowStore> overflowStore(String namespace, OverflowLimits limits) {
+    return overflowStore(namespace).thenCompose(store -> store.setLimits(limits).thenApply(figures -> store));
   }
 
   // ---- streams ------------------------------------------------------------------------------

@@ -299,7 +299,7 @@ final class NbdBackend {
   /** The NBD error for an engine error. */
   static int errno(ErrorCode code) {
     return switch (code) {
-      case POOL_FULL -> Nbd.ENOSPC;
+      case POOL_FULL, NAMESPACE_FULL -> Nbd.ENOSPC;
       case READ_ONLY -> Nbd.EPERM;
       case IO_ERROR, CORRUPT, ENGINE_FAILED -> Nbd.EIO;
       case SHUTTING_DOWN -> Nbd.ESHUTDOWN;

@@ -16,6 +16,11 @@ public enum ErrorCode {
   CORRUPT,
   /** A bad argument from the caller, such as a page of the wrong size (NBD: EINVAL). */
   INVALID,
+  /**
+   * An overflow-store namespace is at its own limit (max-entries or max-bytes) and its policy
+   * is to refuse; the pool may have room (NBD: ENOSPC, never sent: namespaces are not exports).
+   */
+  NAMESPACE_FULL,
   /** The engine is shutting down or the export is being removed (NBD: ESHUTDOWN). */
   SHUTTING_DOWN,
   /**

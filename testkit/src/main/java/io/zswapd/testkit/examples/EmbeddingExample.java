@@ -4,6 +4,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.overflow.OverflowLimits;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -32,10 +33,13 @@ public final class EmbeddingExample {
           .thenCompose(done -> zswapd.load("swap0", 42))
           .toCompletableFuture().join();
 
-      // Values of any size up to 64 MiB under long keys, off the heap.
-      OverflowStore cold = zswapd.overflowStore("sessions").toCompletableFuture().join();
-      String value = cold.put(7L, "a cold session".getBytes(StandardCharsets.UTF_8))
-          .thenCompose(v -> cold.get(7L))
+      // Values of any size up to 64 MiB under long or String keys, off the heap: bytes, or any
+      // message Akka can serialize; at most 256 MiB compressed, least recently used evicted.
+      OverflowStore cold = zswapd.overflowStore("sessions", OverflowLimits.NONE
+              .withMaxBytes(256L << 20).withWhenFull(OverflowLimits.WhenFull.EVICT_LRU))
+          .toCompletableFuture().join();
+      String value = cold.put("session-7", "a cold session".getBytes(StandardCharsets.UTF_8))
+          .thenCompose(v -> cold.get("session-7"))
           .thenApply(v -> new String(v.orElseThrow(), StandardCharsets.UTF_8))
           .toCompletableFuture().join();
 
