@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.javadsl.Adapter;
 import akka.japi.Pair;
 import akka.stream.OverflowStrategy;
+import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
 import io.zswapd.actors.overflow.OverflowKey;
@@ -99,7 +100,7 @@ public final class OverflowStore {
 
   public sealed interface GetResult {}
 
-  /** {@code value} is a {@code byte[]} for bytes put as {@code byte[]} or {@link ByteString}, else the deserialized object. */
+  /** {@code value} is what was put: a {@code byte[]}, a {@link ByteString}, or the deserialized object. */
   public record Found(OverflowKey key, Object value) implements GetResult {}
 
   public record Missing(OverflowKey key) implements GetResult {}
@@ -205,6 +206,8 @@ public final class OverflowStore {
     return getObject(key, Object.class).thenApply(found -> found.map(v -> {
       if (v instanceof byte[] bytes) {
         return bytes;
+      } else if (v instanceof ByteString bytes) {
+        return bytes.toArrayUnsafe();
       }
       throw new ZswapdException(new EngineError(ErrorCode.INVALID, "key " + key + " of namespace " + namespace
           + " holds a " + v.getClass().getName() + ", not bytes: use getObject"));
@@ -213,7 +216,7 @@ public final class OverflowStore {
 
   /** The bytes under {@code key} as a {@link ByteString}, or empty. */
   public CompletionStage<Optional<ByteString>> getByteString(OverflowKey key) {
-    return get(key).thenApply(found -> found.map(ByteString::fromArrayUnsafe));
+    return get(key).thenApply(found -> found.map(ByteString::fromArrayUnsafe)); // unsafe: the array is ours alone
   }
 
   /** The object under {@code key}, deserialized, or empty; fails (INVALID) when it is not a {@code type}. */
@@ -305,6 +308,18 @@ public final class OverflowStore {
           ref.tell(new SubscribeEvictions(Adapter.toTyped(classic)));
           return NotUsed.getInstance();
         });
+  }
+
+  /**
+   * A buffer stage that keeps up to {@code heapElements} elements on the heap and, when
+   * downstream is slower, spills the rest to this namespace instead of backpressuring, keeping
+   * element order; past {@code maxSpillBytes} spilled it backpressures or fails, as
+   * {@code whenFull} says. Elements are serialized with Akka Serialization, as {@link #putObject}
+   * does. See {@link SpillBuffer}.
+   */
+  public <T> Flow<T, T, NotUsed> spillBuffer(Class<T> type, int heapElements, long maxSpillBytes,
+      SpillBuffer.WhenFull whenFull) {
+    return Flow.fromGraph(new SpillBuffer<>(this, type, heapElements, maxSpillBytes, whenFull));
   }
 
   private static CompletionStage<OverflowKey> key(String key) {

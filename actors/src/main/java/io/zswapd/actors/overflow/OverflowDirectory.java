@@ -58,6 +58,8 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
 
   /** Bytes put as {@code byte[]} or {@code ByteString}: Akka's ByteArraySerializer's id. */
   static final int BYTES = 4;
+  /** The manifest that makes bytes come back as a {@code ByteString}. */
+  static final String BYTE_STRING = "ByteString";
 
   private static final Duration PAGE_TIMEOUT = Duration.ofSeconds(60);
   /** At most this much later than its expiry an expired value's memory is freed. */
@@ -221,6 +223,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
         bytes = b;
       } else if (p.value() instanceof ByteString b) {
         bytes = b.toArrayUnsafe();
+        manifest = BYTE_STRING;
       } else {
         Serializer s = serialization.findSerializerFor(p.value());
         bytes = s.toBinary(p.value());
@@ -408,7 +411,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   /** The value's object: its bytes, or what its serializer makes of them (in the get's gatherer, not here). */
   private static OverflowStore.GetResult found(Serialization serialization, OverflowKey key, Value v, byte[] bytes) {
     if (v.serializer == BYTES) {
-      return new OverflowStore.Found(key, bytes);
+      return new OverflowStore.Found(key, v.manifest.equals(BYTE_STRING) ? ByteString.fromArrayUnsafe(bytes) : bytes);
     }
     try {
       return new OverflowStore.Found(key, serialization.deserialize(bytes, v.serializer, v.manifest).get());
