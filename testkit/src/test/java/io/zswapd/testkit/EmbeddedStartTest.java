@@ -33,7 +33,7 @@ class EmbeddedStartTest {
       + "zswapd.metrics.tick-interval = 200ms\n";
 
   private static ActorSystem<Void> system(String name, String hocon) {
-    Config config = ConfigFactory.parseString(hocon + "\nakka.loglevel = WARNING\n")
+    Config config = ConfigFactory.parseString(hocon + "\n" + "akka.loglevel = WARNING\n")
         .withFallback(ConfigFactory.defaultReference()).resolve();
     return ActorSystem.create(Behaviors.empty(), name, config);
   }
