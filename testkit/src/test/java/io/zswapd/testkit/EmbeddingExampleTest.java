@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.zswapd.testkit.examples.ActorExample;
 import io.zswapd.testkit.examples.EmbeddingExample;
+import io.zswapd.testkit.examples.ScalaExample;
 import org.junit.jupiter.api.Test;
 
 /** The README's examples run and do what they say. */
@@ -17,5 +18,10 @@ class EmbeddingExampleTest {
   @Test
   void actorExampleParksAndResumesASessionThroughTheNamespaceActor() {
     assertThat(ActorExample.run()).isEqualTo("s-1: cart: 3 books; s-2: none");
+  }
+
+  @Test
+  void scalaExampleDoesTheSameWithFuturesAndAnActor() {
+    assertThat(ScalaExample.run()).isEqualTo("futures: a cold session; s-1: cart: 3 books; s-2: none");
   }
 }

@@ -52,7 +52,7 @@ object ScalaExample {
 
   /** Runs both examples; returns what they printed. */
   def run(): String = {
-    val system = ActorSystem(Behaviors.empty[Nothing], "scala-example")
+    val system: ActorSystem[Unit] = ActorSystem(Behaviors.empty[Unit], "scala-example")
     implicit val ec: ExecutionContext = system.executionContext
     try {
       val zswapd = Zswapd.get(system)
