@@ -87,7 +87,34 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
     /** Whether the put that made it reserved an entry (its key held no value then). */
     boolean newKey;
     long writtenAt;
+    /** The links of the two orders ({@link #USE}, {@link #AGE}): fields, not arrays, to keep a value small. */
     Value usePrev, useNext, agePrev, ageNext;
+
+    Value prev(int order) {
+      return order == USE ? usePrev : agePrev;
+    }
+
+    Value next(int order) {
+      return order == USE ? useNext : ageNext;
+    }
+
+    void link(int order, Value prev, Value next) {
+      if (order == USE) {
+        usePrev = prev;
+        useNext = next;
+      } else {
+        agePrev = prev;
+        ageNext = next;
+      }
+    }
+
+    void setPrev(int order, Value v) {
+      link(order, v, next(order));
+    }
+
+    void setNext(int order, Value v) {
+      link(order, prev(order), v);
+    }
 
     Value(OverflowKey key, long start, int pages, int length, long stored, int serializer, String manifest) {
       this.key = key;
@@ -118,7 +145,12 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   private final ExtentAllocator extents = new ExtentAllocator();
   private final Set<ActorRef<OverflowStore.Evicted>> subscribers = new HashSet<>();
   private OverflowLimits limits = OverflowLimits.NONE;
-  private Value useFirst, useLast, ageFirst, ageLast;
+  /** Use order (LRU: a get or put moves a value to the back) and age order (a put moves it to the back). */
+  private static final int USE = 0;
+  private static final int AGE = 1;
+  /** The first and last value of each order. */
+  private final Value[] first = new Value[2];
+  private final Value[] last = new Value[2];
   private long valueBytes;
   private long storedBytes;
   /** Compressed bytes and new keys of puts admitted and not yet stored. */
@@ -331,7 +363,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
 
   /** The least recently used value that may be evicted: not {@code key}'s, not one being put. */
   private Value leastRecentlyUsedBut(OverflowKey key) {
-    for (Value v = useFirst; v != null; v = v.useNext) {
+    for (Value v = first[USE]; v != null; v = v.useNext) {
       if (!v.key.equals(key) && !busy.containsKey(v.key)) {
         return v;
       }
@@ -357,8 +389,8 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
     valueBytes += value.length;
     storedBytes += value.stored;
     value.writtenAt = System.nanoTime();
-    appendUse(value);
-    appendAge(value);
+    append(USE, value);
+    append(AGE, value);
     armExpiry();
     finishPut(p, null, old != null);
     return this;
@@ -388,8 +420,8 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
       g.replyTo().tell(new OverflowStore.Missing(g.key()));
       return;
     }
-    unlinkUse(v);
-    appendUse(v);
+    unlink(USE, v);
+    append(USE, v);
     if (v.pages == 0) {
       g.replyTo().tell(found(serialization, g.key(), v, new byte[0]));
       return;
@@ -505,17 +537,17 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
 
   /** Evicts every expired value (the oldest first) and sets the timer for the next. */
   private void expireDue() {
-    while (ageFirst != null && isExpired(ageFirst) && !busy.containsKey(ageFirst.key)) {
-      evict(ageFirst, OverflowStore.EvictionReason.EXPIRED);
+    while (first[AGE] != null && isExpired(first[AGE]) && !busy.containsKey(first[AGE].key)) {
+      evict(first[AGE], OverflowStore.EvictionReason.EXPIRED);
     }
     armExpiry();
   }
 
   private void armExpiry() {
-    if (expiryArmed || ageFirst == null || limits.timeToLive().isEmpty()) {
+    if (expiryArmed || first[AGE] == null || limits.timeToLive().isEmpty()) {
       return;
     }
-    long left = limits.timeToLive().get().toNanos() - (System.nanoTime() - ageFirst.writtenAt);
+    long left = limits.timeToLive().get().toNanos() - (System.nanoTime() - first[AGE].writtenAt);
     timers.startSingleTimer(new Expire(), Duration.ofNanos(Math.max(0, left)).plus(EXPIRY_SLACK));
     expiryArmed = true;
   }
@@ -534,8 +566,8 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   /** Takes a value out of the namespace and frees its pages. */
   private void drop(Value v) {
     values.remove(v.key);
-    unlinkUse(v);
-    unlinkAge(v);
+    unlink(USE, v);
+    unlink(AGE, v);
     valueBytes -= v.length;
     storedBytes -= v.stored;
     release(v.start, v.pages);
@@ -550,53 +582,31 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
     extents.free(start, pages);
   }
 
-  private void appendUse(Value v) {
-    v.usePrev = useLast;
-    v.useNext = null;
-    if (useLast != null) {
-      useLast.useNext = v;
+  /** Puts {@code v} at the back of {@code order}. */
+  private void append(int order, Value v) {
+    v.link(order, last[order], null);
+    if (last[order] != null) {
+      last[order].setNext(order, v);
     } else {
-      useFirst = v;
+      first[order] = v;
     }
-    useLast = v;
+    last[order] = v;
   }
 
-  private void unlinkUse(Value v) {
-    if (v.usePrev != null) {
-      v.usePrev.useNext = v.useNext;
-    } else if (useFirst == v) {
-      useFirst = v.useNext;
+  /** Takes {@code v} out of {@code order}. */
+  private void unlink(int order, Value v) {
+    Value prev = v.prev(order);
+    Value next = v.next(order);
+    if (prev != null) {
+      prev.setNext(order, next);
+    } else if (first[order] == v) {
+      first[order] = next;
     }
-    if (v.useNext != null) {
-      v.useNext.usePrev = v.usePrev;
-    } else if (useLast == v) {
-      useLast = v.usePrev;
+    if (next != null) {
+      next.setPrev(order, prev);
+    } else if (last[order] == v) {
+      last[order] = prev;
     }
-    v.usePrev = v.useNext = null;
-  }
-
-  private void appendAge(Value v) {
-    v.agePrev = ageLast;
-    v.ageNext = null;
-    if (ageLast != null) {
-      ageLast.ageNext = v;
-    } else {
-      ageFirst = v;
-    }
-    ageLast = v;
-  }
-
-  private void unlinkAge(Value v) {
-    if (v.agePrev != null) {
-      v.agePrev.ageNext = v.ageNext;
-    } else if (ageFirst == v) {
-      ageFirst = v.ageNext;
-    }
-    if (v.ageNext != null) {
-      v.ageNext.agePrev = v.agePrev;
-    } else if (ageLast == v) {
-      ageLast = v.agePrev;
-    }
-    v.agePrev = v.ageNext = null;
+    v.link(order, null, null);
   }
 }
