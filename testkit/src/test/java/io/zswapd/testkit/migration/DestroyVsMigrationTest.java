@@ -231,14 +231,20 @@ class DestroyVsMigrationTest {
     try (EngineFixture engine = fragmented(actors)) {
       Zswapd z = engine.zswapd();
       CompletionStage<MigrationResult> migrating = z.migrate();
-      EngineActor cls = migrates.awaitArrival(0).actor();
-      MessageGate stop = actors.watch("StopMigrations at the held Migrate's class", GatedActors.actor(cls),
-          SizeClass.StopMigrations.class);
+      migrates.awaitArrival(0);
+      // A pass may send Migrates to several classes at once: wait for StopMigrations at every
+      // class, not only the first held Migrate's. Each class's Migrate came before its
+      // StopMigrations (one sender), so then every Migrate of the pass is held, and a released
+      // one goes behind its class's StopMigrations. (Waiting at one class only let the test
+      // release while the worker was still telling the others: a rare failure under load.)
+      MessageGate stops = actors.watch("StopMigrations at every size class",
+          GatedActors.role(EngineActor.Role.SIZE_CLASS), SizeClass.StopMigrations.class);
       MessageGate drain = actors.watch("the pool's Drain", GatedActors.role(EngineActor.Role.POOL),
           Pool.Drain.class);
 
       CompletionStage<ShutdownReport> down = z.shutdown();
-      stop.awaitArrival(0);                  // the worker has handled Stop; the Migrate is still held
+      long classes = actors.spawned().stream().filter(a -> a.role() == EngineActor.Role.SIZE_CLASS).count();
+      stops.awaitArrival((int) classes - 1); // the worker has handled Stop; every class is closed; Migrates held
       assertThat(drain.arrived()).as("the pool drained while a Migrate was held").isZero();
       migrates.open();
 
