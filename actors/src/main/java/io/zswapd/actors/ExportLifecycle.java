@@ -6,6 +6,7 @@ import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.migration.MigrationWorker;
 import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.overflow.OverflowDirectory;
+import io.zswapd.actors.overflow.OverflowLimits;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.EngineActor;
@@ -19,6 +20,7 @@ import io.zswapd.actors.writeback.BackingStats;
 import io.zswapd.actors.writeback.BackingStore;
 import io.zswapd.actors.writeback.WritebackWorker;
 import io.zswapd.config.ExportSettings;
+import io.zswapd.config.NamespaceSettings;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.PageImage;
@@ -46,12 +48,15 @@ final class ExportLifecycle {
   private final PoolGeometry geometry;
   private final PageCompressor compressor;
   private final SpawnHook spawnHook;
+  /** The limits namespaces start with (zswapd.overflow.namespaces). */
+  private final List<NamespaceSettings> namespaces;
   private ActorRef<MigrationWorker.Command> migration;
   private ActorRef<WritebackWorker.Command> writeback;
 
   ExportLifecycle(ActorContext<ZswapGuardian.Command> ctx, ExportTable table, List<ActorRef<SizeClass.Command>> classes,
-      PoolGeometry geometry, PageCompressor compressor, SpawnHook spawnHook) {
+      PoolGeometry geometry, PageCompressor compressor, SpawnHook spawnHook, List<NamespaceSettings> namespaces) {
     this.ctx = ctx;
+    this.namespaces = namespaces;
     this.table = table;
     this.classes = classes;
     this.geometry = geometry;
@@ -103,7 +108,9 @@ final class ExportLifecycle {
           Optional.empty(), BackingStore.UNLIMITED, Optional.empty());
       directory = ctx.spawn(spawnHook.wrap(
           EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(m.namespace(), export, swapType, compressor,
-              akka.serialization.SerializationExtension.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem())))),
+              akka.serialization.SerializationExtension.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem())),
+              namespaces.stream().filter(n -> n.name().equals(m.namespace())).findFirst()
+                  .map(OverflowLimits::of).orElse(OverflowLimits.NONE))),
           "namespace-" + actorName(m.namespace()), EngineDispatcher.SAME);
       ctx.watch(directory);
       table.addNamespace(m.namespace(), export, swapType, directory);

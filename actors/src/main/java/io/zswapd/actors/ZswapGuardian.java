@@ -234,7 +234,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     this.onFailure = onFailure;
     this.pool = pool;
     List<ActorRef<SizeClass.Command>> classes = ready.classes();
-    this.lifecycle = new ExportLifecycle(ctx, table, classes, geometry, PageCompressor.of(settings.pool()), spawnHook);
+    this.lifecycle = new ExportLifecycle(ctx, table, classes, geometry, PageCompressor.of(settings.pool()), spawnHook,
+        settings.namespaces());
     this.shutdown = new ShutdownSteps(ctx, table, pool);
     this.live = new LiveSettings(settings.pool(), pool);
     List<ActorRef<SwapType.Command>> backed = new ArrayList<>();

@@ -35,10 +35,11 @@ import java.util.function.LongSupplier;
  * @param metrics the Prometheus endpoint
  * @param admin   the daemon's control endpoint ({@code zswapd stats}, {@code set}, ...)
  * @param daemon  what the daemon does to its own process (memory locking)
+ * @param namespaces the limits overflow-store namespaces start with ({@code overflow.namespaces})
  */
 public record ZswapdSettings(
     PoolSettings pool, List<ExportSettings> exports, NbdSettings nbd, MetricsSettings metrics,
-    AdminSettings admin, DaemonSettings daemon) {
+    AdminSettings admin, DaemonSettings daemon, List<NamespaceSettings> namespaces) {
 
   /** The page size of the engine, as on x86-64 Linux: the unit of sizes, offsets and allocation. */
   public static final int PAGE_SIZE = 4096;
@@ -50,6 +51,7 @@ public record ZswapdSettings(
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(admin, "admin");
     Objects.requireNonNull(daemon, "daemon");
+    namespaces = List.copyOf(namespaces);
   }
 
   /**
@@ -78,7 +80,8 @@ public record ZswapdSettings(
         NbdSettings.read(zswapd.section("nbd")),
         MetricsSettings.read(zswapd.section("metrics")),
         AdminSettings.read(zswapd.section("admin")),
-        DaemonSettings.read(zswapd.section("daemon")));
+        DaemonSettings.read(zswapd.section("daemon")),
+        NamespaceSettings.readAll(zswapd.section("overflow")));
   }
 
   /** The standard Akka-style lookup: system properties, then application.conf, then reference.conf. */
@@ -123,6 +126,11 @@ public record ZswapdSettings(
       throw unreadable(name, e);
     }
     return fromConfig(config);
+  }
+
+  /** The configured limits of the overflow-store namespace with this name, if any. */
+  public Optional<NamespaceSettings> namespace(String name) {
+    return namespaces.stream().filter(n -> n.name().equals(name)).findFirst();
   }
 
   /** The export with this name, if configured. */

@@ -519,7 +519,7 @@ class ZswapdSettingsTest {
     assertThatThrownBy(() -> s.exports().add(extra)).isInstanceOf(UnsupportedOperationException.class);
 
     List<ExportSettings> source = new ArrayList<>(s.exports());
-    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin(), s.daemon());
+    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin(), s.daemon(), s.namespaces());
     source.add(extra);
     assertThat(copy.exports()).hasSize(1);
   }
@@ -649,5 +649,41 @@ class ZswapdSettingsTest {
         zswapd.pool.recompress { idle-after = 1h, huge = on, threshold = 2 KiB, min-saving = 20%, max-rate = 1000 }
         """).pool().recompress();
     assertThat(r).isEqualTo(new RecompressSettings(Optional.of(Duration.ofHours(1)), true, 2048, 0.2, 1000));
+  }
+
+  @Test
+  void overflowNamespacesStartWithTheirConfiguredLimits() {
+    assertThat(ZswapdSettings.parse("").namespaces()).as("none by default").isEmpty();
+    ZswapdSettings s = ZswapdSettings.parse("zswapd.overflow.namespaces = ["
+        + " { name = sessions, max-entries = 100000, max-bytes = 256 MiB, when-full = evict-lru, time-to-live = 10m },"
+        + " { name = plain } ]");
+    assertThat(s.namespace("sessions")).contains(new NamespaceSettings("sessions", java.util.OptionalLong.of(100_000),
+        java.util.OptionalLong.of(256L << 20), true, Optional.of(Duration.ofMinutes(10))));
+    assertThat(s.namespace("plain")).contains(new NamespaceSettings("plain", java.util.OptionalLong.empty(),
+        java.util.OptionalLong.empty(), false, Optional.empty()));
+    assertThat(ZswapdSettings.parse("zswapd.overflow.namespaces = [ { name = a, max-entries = off,"
+        + " max-bytes = off, when-full = refuse, time-to-live = off } ]").namespace("a").orElseThrow().maxEntries())
+        .isEmpty();
+  }
+
+  @Test
+  void badOverflowNamespacesAreRefusedNamingTheKeyAndTheRange() {
+    String ns = "zswapd.overflow.namespaces = ";
+    assertThat(failure(ns + "[ { name = a, max-entires = 5 } ]").getMessage())
+        .startsWith("zswapd.overflow.namespaces[0].max-entires = 5: unknown namespace setting; allowed: name,");
+    assertThat(failure(ns + "[ { name = a, max-entries = 0 } ]").key())
+        .isEqualTo("zswapd.overflow.namespaces[0].max-entries");
+    assertThat(failure(ns + "[ { name = a, max-entries = 0 } ]").getMessage())
+        .contains("from 1 to 2^40, or off");
+    assertThat(failure(ns + "[ { name = a, when-full = drop-oldest } ]").getMessage())
+        .contains("zswapd.overflow.namespaces[0].when-full").contains("must be refuse or evict-lru");
+    assertThat(failure(ns + "[ { name = a, time-to-live = 0s } ]").getMessage()).contains("at least 1ms, or off");
+    assertThat(failure(ns + "[ { name = a, max-bytes = -1 } ]").key()).isEqualTo("zswapd.overflow.namespaces[0].max-bytes");
+    assertThat(failure(ns + "[ { name = \"bad name\" } ]").key()).isEqualTo("zswapd.overflow.namespaces[0].name");
+    assertThat(failure(ns + "[ { name = a }, { name = a } ]").getMessage())
+        .contains("zswapd.overflow.namespaces[1].name").contains("also used by zswapd.overflow.namespaces[0]");
+    assertThat(failure(ns + "[ 5 ]").getMessage()).contains("each namespace must be an object");
+    assertThat(failure("zswapd.overflow.namespace = []").getMessage())
+        .contains("did you mean zswapd.overflow.namespaces?");
   }
 }

@@ -74,7 +74,8 @@ class OverflowNamespaceTest {
   static void start() {
     engine = EngineFixture.start("zswapd.pool.max-size = 256 MiB\n"
         + "akka.actor.serializers.session = \"" + SessionSerializer.class.getName() + "\"\n"
-        + "akka.actor.serialization-bindings { \"" + Session.class.getName() + "\" = session }\n");
+        + "akka.actor.serialization-bindings { \"" + Session.class.getName() + "\" = session }\n"
+        + "zswapd.overflow.namespaces = [ { name = configured, max-entries = 2, when-full = evict-lru } ]\n");
     z = engine.zswapd();
   }
 
@@ -252,5 +253,18 @@ class OverflowNamespaceTest {
     assertThat(removes.receiveMessage()).isEqualTo(new OverflowStore.Removed(key, true));
     assertThat(gets.receiveMessage()).isEqualTo(new OverflowStore.Missing(key));
     assertThat(await(store.get("actor-state"))).isEqualTo(Optional.empty());
+  }
+
+  @Test
+  void aNamespaceInTheConfigurationStartsWithItsLimits() {
+    OverflowStore store = await(z.overflowStore("configured"));
+    assertThat(await(store.figures()).limits()).isEqualTo(OverflowLimits.NONE.withMaxEntries(2)
+        .withWhenFull(OverflowLimits.WhenFull.EVICT_LRU));
+    for (int k = 0; k < 3; k++) {
+      await(store.put(k, random(k, 100)));
+    }
+    assertThat(await(store.figures()).evicted()).isEqualTo(1);
+    assertThat(await(store.contains(0))).isFalse();
+    assertThat(await(await(z.overflowStore("not-configured")).figures()).limits()).isEqualTo(OverflowLimits.NONE);
   }
 }

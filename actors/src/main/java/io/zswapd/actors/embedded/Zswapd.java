@@ -668,9 +668,10 @@ public final class Zswapd implements Extension {
   // ---- overflow store ---------------------------------------------------------------------
 
   /**
-   * The overflow store of {@code namespace} (made on first use, with no limit but the pool's;
-   * an existing namespace keeps its limits): values under long or string keys, each namespace
-   * with its own page space. See {@link OverflowStore}.
+   * The overflow store of {@code namespace} (made on first use, with the limits
+   * {@code zswapd.overflow.namespaces} gives it, else none but the pool's; an existing namespace
+   * keeps its limits): values under long or string keys, each namespace with its own page space.
+   * See {@link OverflowStore}.
    */
   public CompletionStage<OverflowStore> overflowStore(String namespace) {
     if (!namespace.matches("[A-Za-z0-9._-]{1,64}")) {

@@ -128,9 +128,9 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   }
 
   public static Behavior<Command> create(String namespace, String export, ActorRef<SwapType.Command> swapType,
-      PageCompressor compressor, Serialization serialization) {
+      PageCompressor compressor, Serialization serialization, OverflowLimits limits) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new OverflowDirectory(ctx, timers, namespace, export, swapType, compressor, serialization)));
+        new OverflowDirectory(ctx, timers, namespace, export, swapType, compressor, serialization, limits)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -144,7 +144,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   private final Map<OverflowKey, ArrayDeque<Command>> busy = new HashMap<>();
   private final ExtentAllocator extents = new ExtentAllocator();
   private final Set<ActorRef<OverflowStore.Evicted>> subscribers = new HashSet<>();
-  private OverflowLimits limits = OverflowLimits.NONE;
+  private OverflowLimits limits;
   /** Use order (LRU: a get or put moves a value to the back) and age order (a put moves it to the back). */
   private static final int USE = 0;
   private static final int AGE = 1;
@@ -162,8 +162,10 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   private boolean expiryArmed;
 
   private OverflowDirectory(ActorContext<Command> ctx, TimerScheduler<Command> timers, String namespace,
-      String export, ActorRef<SwapType.Command> swapType, PageCompressor compressor, Serialization serialization) {
+      String export, ActorRef<SwapType.Command> swapType, PageCompressor compressor, Serialization serialization,
+      OverflowLimits limits) {
     super(ctx);
+    this.limits = limits;
     this.timers = timers;
     this.namespace = namespace;
     this.export = export;

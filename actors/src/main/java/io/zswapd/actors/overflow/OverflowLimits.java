@@ -15,7 +15,8 @@ import java.util.OptionalLong;
  *     .withTimeToLive(Duration.ofMinutes(10))  // a value expires this long after its put
  * }</pre>
  *
- * <p>{@code maxBytes} counts the values' compressed bytes, as {@code compr_data_size} counts
+ * <p>A namespace starts with the limits {@code zswapd.overflow.namespaces} gives it, else
+ * {@link #NONE}. {@code maxBytes} counts the values' compressed bytes, as {@code compr_data_size} counts
  * pages: the memory a namespace costs, not the size of its values. A put that would pass a
  * limit is refused ({@link WhenFull#REFUSE}, the default; the error code is
  * {@code NAMESPACE_FULL} and the message names the limit) or makes room by evicting the least
@@ -53,6 +54,12 @@ public record OverflowLimits(OptionalLong maxEntries, OptionalLong maxBytes, Whe
     if (timeToLive.isPresent() && (timeToLive.get().isNegative() || timeToLive.get().isZero())) {
       throw new IllegalArgumentException("time-to-live must be positive, got " + timeToLive.get());
     }
+  }
+
+  /** The limits {@code zswapd.overflow.namespaces} gives a namespace. */
+  public static OverflowLimits of(io.zswapd.config.NamespaceSettings n) {
+    return new OverflowLimits(n.maxEntries(), n.maxBytes(), n.evictWhenFull() ? WhenFull.EVICT_LRU : WhenFull.REFUSE,
+        n.timeToLive());
   }
 
   public OverflowLimits withMaxEntries(long entries) {
