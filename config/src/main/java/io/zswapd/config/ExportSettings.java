@@ -2,8 +2,6 @@ package io.zswapd.config;
 
 import static io.zswapd.config.ZswapdSettings.PAGE_SIZE;
 
-import com.typesafe.config.ConfigObject;
-import com.typesafe.config.ConfigValue;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +12,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
-import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * One entry of {@code zswapd.exports}: a block device served over NBD (a zram device) and, in
@@ -45,9 +41,8 @@ public record ExportSettings(
     Optional<Compressor> recompressor,
     OptionalInt recompressionLevel) {
 
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final long MAX_SIZE = 1L << 50;
-  private static final Set<String> FIELDS = Set.of("name", "size", "read-only", "backing-file", "backing-size",
+  private static final List<String> FIELDS = List.of("name", "size", "read-only", "backing-file", "backing-size",
       "recompressor", "recompression-level");
   private static final String ENTRY =
       "{ name = \"swap0\", size = 4 GiB, read-only = false, backing-file = null, backing-size = null }";
@@ -73,19 +68,14 @@ public record ExportSettings(
 
   static List<ExportSettings> readAll(Section zswapd, Compressor poolCompressor) {
     String listRule = "must be a list of at least one export " + ENTRY;
-    List<? extends ConfigValue> entries = zswapd.list("exports", listRule);
+    List<Section> entries = zswapd.objects("exports", listRule, "export", ENTRY);
     if (entries.isEmpty()) {
       throw zswapd.invalid("exports", listRule);
     }
     List<ExportSettings> exports = new ArrayList<>(entries.size());
     Map<String, Integer> firstUse = new HashMap<>();
     for (int i = 0; i < entries.size(); i++) {
-      String key = zswapd.key("exports") + "[" + i + "]";
-      if (!(entries.get(i) instanceof ConfigObject object)) {
-        String given = Section.render(entries.get(i));
-        throw new SettingsException(key, key + " = " + given + ": each export must be an object " + ENTRY);
-      }
-      Section entry = new Section(key, object);
+      Section entry = entries.get(i);
       ExportSettings export = read(entry);
       if (export.recompressor().isPresent() && export.recompressor().get() == poolCompressor) {
         // the entry records which codec wrote a page, not at which level: the two must differ
@@ -127,17 +117,8 @@ public record ExportSettings(
 
   private static ExportSettings read(Section entry) {
     // a misspelt optional field ("readonly") would otherwise silently leave a device writable
-    for (String field : entry.object().keySet()) {
-      if (!FIELDS.contains(field)) {
-        throw entry.invalid(field, "unknown export setting; allowed: name, size, read-only, backing-file, backing-size,"
-            + " recompressor, recompression-level");
-      }
-    }
-    String nameRule = "must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
-    String name = entry.string("name", nameRule);
-    if (!NAME.matcher(name).matches()) {
-      throw entry.invalid("name", nameRule);
-    }
+    entry.onlyFields("export", FIELDS);
+    String name = entry.entryName();
     String sizeRule = "must be a positive multiple of 4 KiB, at most 2^50 bytes (1 PiB)";
     long size = entry.bytes("size", sizeRule);
     if (size <= 0 || size > MAX_SIZE || size % PAGE_SIZE != 0) {

@@ -1,7 +1,5 @@
 package io.zswapd.config;
 
-import com.typesafe.config.ConfigObject;
-import com.typesafe.config.ConfigValue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,8 +8,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * One entry of {@code zswapd.overflow.namespaces}: the limits an overflow-store namespace of the
@@ -34,8 +30,7 @@ import java.util.regex.Pattern;
 public record NamespaceSettings(String name, OptionalLong maxEntries, OptionalLong maxBytes, boolean evictWhenFull,
     Optional<Duration> timeToLive) {
 
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-  private static final Set<String> FIELDS = Set.of("name", "max-entries", "max-bytes", "when-full", "time-to-live");
+  private static final List<String> FIELDS = List.of("name", "max-entries", "max-bytes", "when-full", "time-to-live");
   private static final String ENTRY =
       "{ name = \"sessions\", max-entries = off, max-bytes = off, when-full = refuse, time-to-live = off }";
 
@@ -48,16 +43,11 @@ public record NamespaceSettings(String name, OptionalLong maxEntries, OptionalLo
 
   static List<NamespaceSettings> readAll(Section overflow) {
     String listRule = "must be a list of namespaces " + ENTRY;
-    List<? extends ConfigValue> entries = overflow.list("namespaces", listRule);
+    List<Section> entries = overflow.objects("namespaces", listRule, "namespace", ENTRY);
     List<NamespaceSettings> namespaces = new ArrayList<>(entries.size());
     Map<String, Integer> firstUse = new HashMap<>();
     for (int i = 0; i < entries.size(); i++) {
-      String key = overflow.key("namespaces") + "[" + i + "]";
-      if (!(entries.get(i) instanceof ConfigObject object)) {
-        throw new SettingsException(key, key + " = " + Section.render(entries.get(i))
-            + ": each namespace must be an object " + ENTRY);
-      }
-      Section entry = new Section(key, object);
+      Section entry = entries.get(i);
       NamespaceSettings namespace = read(entry);
       Integer first = firstUse.putIfAbsent(namespace.name(), i);
       if (first != null) {
@@ -70,17 +60,8 @@ public record NamespaceSettings(String name, OptionalLong maxEntries, OptionalLo
   }
 
   private static NamespaceSettings read(Section entry) {
-    for (String field : entry.object().keySet()) {
-      if (!FIELDS.contains(field)) {
-        throw entry.invalid(field, "unknown namespace setting; allowed: name, max-entries, max-bytes, when-full,"
-            + " time-to-live");
-      }
-    }
-    String nameRule = "must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
-    String name = entry.string("name", nameRule);
-    if (!NAME.matcher(name).matches()) {
-      throw entry.invalid("name", nameRule);
-    }
+    entry.onlyFields("namespace", FIELDS);
+    String name = entry.entryName();
     OptionalLong maxEntries = OptionalLong.empty();
     if (entry.has("max-entries") && !entry.isOff("max-entries")) {
       String rule = "must be a whole number from 1 to 2^40, or off";

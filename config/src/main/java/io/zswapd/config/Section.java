@@ -74,6 +74,45 @@ final class Section {
     }
   }
 
+  /**
+   * A list of objects ({@code exports}, {@code overflow.namespaces}), each as a section keyed
+   * {@code name[i]}; an entry that is not an object is refused naming it, with {@code example}.
+   */
+  List<Section> objects(String name, String rule, String what, String example) {
+    List<? extends ConfigValue> entries = list(name, rule);
+    List<Section> sections = new java.util.ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      String key = key(name) + "[" + i + "]";
+      if (!(entries.get(i) instanceof ConfigObject o)) {
+        throw new SettingsException(key, key + " = " + render(entries.get(i)) + ": each " + what + " must be an object "
+            + example);
+      }
+      sections.add(new Section(key, o));
+    }
+    return sections;
+  }
+
+  /** Refuses a field outside {@code allowed}: a misspelt optional field would otherwise be ignored. */
+  void onlyFields(String what, List<String> allowed) {
+    for (String field : object.keySet()) {
+      if (!allowed.contains(field)) {
+        throw invalid(field, "unknown " + what + " setting; allowed: " + String.join(", ", allowed));
+      }
+    }
+  }
+
+  private static final java.util.regex.Pattern ENTRY_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+  /** A list entry's {@code name}: 1 to 64 characters of {@code [A-Za-z0-9._-]}. */
+  String entryName() {
+    String rule = "must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
+    String name = string("name", rule);
+    if (!ENTRY_NAME.matcher(name).matches()) {
+      throw invalid("name", rule);
+    }
+    return name;
+  }
+
   String string(String name, String rule) {
     required(name, rule);
     try {
