@@ -2,8 +2,6 @@ package io.zswapd.actors.embedded;
 
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
-import akka.serialization.Serializer;
-import akka.serialization.Serializers;
 import akka.stream.Attributes;
 import akka.stream.FlowShape;
 import akka.stream.Inlet;
@@ -14,6 +12,7 @@ import akka.stream.stage.AsyncCallback;
 import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
 import io.zswapd.actors.overflow.OverflowKey;
+import io.zswapd.actors.overflow.SerializedValue;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -200,15 +199,8 @@ public final class SpillBuffer<T> extends GraphStage<FlowShape<T, T>> {
       }
 
       private void spill(T element) {
-        Serializer s = serialization.findSerializerFor(element);
-        byte[] bytes = s.toBinary(element);
-        String manifest = Serializers.manifestFor(s, element);
         try {
-          DataOutputStream data = new DataOutputStream(filling);
-          data.writeInt(s.identifier());
-          data.writeUTF(manifest);
-          data.writeInt(bytes.length);
-          data.write(bytes);
+          SerializedValue.of(serialization, element).writeTo(new DataOutputStream(filling));
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
@@ -258,11 +250,7 @@ public final class SpillBuffer<T> extends GraphStage<FlowShape<T, T>> {
       private void unpack(byte[] batch) {
         try (DataInputStream data = new DataInputStream(new java.io.ByteArrayInputStream(batch))) {
           while (data.available() > 0) {
-            int id = data.readInt();
-            String manifest = data.readUTF();
-            byte[] bytes = new byte[data.readInt()];
-            data.readFully(bytes);
-            ready.add(type.cast(serialization.deserialize(bytes, id, manifest).get()));
+            ready.add(type.cast(SerializedValue.readFrom(data).restore(serialization)));
           }
         } catch (IOException e) {
           throw new UncheckedIOException(e);

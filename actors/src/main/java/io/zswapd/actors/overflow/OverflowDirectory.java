@@ -8,8 +8,6 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.serialization.Serialization;
-import akka.serialization.Serializer;
-import akka.serialization.Serializers;
 import akka.util.ByteString;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.embedded.OverflowStore;
@@ -259,10 +257,10 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
         bytes = b.toArrayUnsafe();
         manifest = BYTE_STRING;
       } else {
-        Serializer s = serialization.findSerializerFor(p.value());
-        bytes = s.toBinary(p.value());
-        serializer = s.identifier();
-        manifest = Serializers.manifestFor(s, p.value());
+        SerializedValue v = SerializedValue.of(serialization, p.value());
+        bytes = v.bytes();
+        serializer = v.serializer();
+        manifest = v.manifest();
       }
     } catch (Exception e) { // NotSerializableException, thrown unchecked through Scala
       return new Prepared(p, null, 0, 0, null, new EngineError(ErrorCode.INVALID, "cannot serialize the "
@@ -448,7 +446,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
       return new OverflowStore.Found(key, v.manifest.equals(BYTE_STRING) ? ByteString.fromArrayUnsafe(bytes) : bytes);
     }
     try {
-      return new OverflowStore.Found(key, serialization.deserialize(bytes, v.serializer, v.manifest).get());
+      return new OverflowStore.Found(key, new SerializedValue(v.serializer, v.manifest, bytes).restore(serialization));
     } catch (Exception e) {
       return new OverflowStore.GetFailed(key, new EngineError(ErrorCode.INVALID, "cannot deserialize key " + key
           + " (serializer " + v.serializer + ", manifest \"" + v.manifest + "\"): " + e));
