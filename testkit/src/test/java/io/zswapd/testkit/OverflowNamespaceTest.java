@@ -267,4 +267,24 @@ class OverflowNamespaceTest {
     assertThat(await(store.contains(0))).isFalse();
     assertThat(await(await(z.overflowStore("not-configured")).figures()).limits()).isEqualTo(OverflowLimits.NONE);
   }
+
+  @Test
+  void badArgumentsAreRefusedNamingTheLimit() {
+    assertThatThrownBy(() -> OverflowLimits.NONE.withMaxEntries(0)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("max-entries must be at least 1, got 0");
+    assertThatThrownBy(() -> OverflowLimits.NONE.withMaxBytes(-5)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("max-bytes must be at least 1, got -5");
+    assertThatThrownBy(() -> OverflowLimits.NONE.withTimeToLive(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("time-to-live must be positive");
+    OverflowStore store = await(z.overflowStore("bad-input"));
+    assertThatThrownBy(() -> await(store.putObject("k", null))).isInstanceOf(ZswapdException.class)
+        .hasMessageContaining("cannot be null");
+    assertThatThrownBy(() -> await(store.put((String) null, new byte[1]))).isInstanceOf(ZswapdException.class)
+        .hasMessageContaining("key cannot be null");
+    assertThatThrownBy(() -> store.spillBuffer(Session.class, 0, 1 << 20, io.zswapd.actors.embedded.SpillBuffer.WhenFull.FAIL))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("heapElements must be at least 1, got 0");
+    assertThatThrownBy(() -> store.spillBuffer(Session.class, 10, 1024, io.zswapd.actors.embedded.SpillBuffer.WhenFull.FAIL))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least one batch (65536 bytes)");
+    assertThat(await(store.figures()).entries()).as("nothing stored by refused calls").isZero();
+  }
 }
