@@ -31,6 +31,8 @@ import java.util.OptionalLong;
  * @param recompressor the second codec stored pages are compressed again with
  *                    ({@code pool.recompress}), not the pool's compressor; empty for none
  * @param recompressionLevel its level; empty means the codec's own default
+ * @param placement   where the export's tree shards live: in this process, or on the cluster's
+ *                    memory nodes ({@code cluster.role = front})
  */
 public record ExportSettings(
     String name,
@@ -39,11 +41,20 @@ public record ExportSettings(
     Optional<Path> backingFile,
     OptionalLong backingSizeBytes,
     Optional<Compressor> recompressor,
-    OptionalInt recompressionLevel) {
+    OptionalInt recompressionLevel,
+    Placement placement) {
+
+  /** Where an export's tree shards live. */
+  public enum Placement {
+    /** In this process's pool (the default). */
+    LOCAL,
+    /** On the cluster's memory nodes, one tree shard per sharded entity ({@code cluster.role = front}). */
+    CLUSTER
+  }
 
   private static final long MAX_SIZE = 1L << 50;
   private static final List<String> FIELDS = List.of("name", "size", "read-only", "backing-file", "backing-size",
-      "recompressor", "recompression-level");
+      "recompressor", "recompression-level", "placement");
   private static final String ENTRY =
       "{ name = \"swap0\", size = 4 GiB, read-only = false, backing-file = null, backing-size = null }";
 
@@ -53,12 +64,14 @@ public record ExportSettings(
     Objects.requireNonNull(backingSizeBytes, "backingSizeBytes");
     Objects.requireNonNull(recompressor, "recompressor");
     Objects.requireNonNull(recompressionLevel, "recompressionLevel");
+    Objects.requireNonNull(placement, "placement");
   }
 
   /** An export without a second codec. */
   public ExportSettings(String name, long sizeBytes, boolean readOnly, Optional<Path> backingFile,
       OptionalLong backingSizeBytes) {
-    this(name, sizeBytes, readOnly, backingFile, backingSizeBytes, Optional.empty(), OptionalInt.empty());
+    this(name, sizeBytes, readOnly, backingFile, backingSizeBytes, Optional.empty(), OptionalInt.empty(),
+        Placement.LOCAL);
   }
 
   /** The device size in pages of {@link ZswapdSettings#PAGE_SIZE} bytes. */
@@ -66,10 +79,11 @@ public record ExportSettings(
     return sizeBytes / PAGE_SIZE;
   }
 
-  static List<ExportSettings> readAll(Section zswapd, Compressor poolCompressor) {
-    String listRule = "must be a list of at least one export " + ENTRY;
+  static List<ExportSettings> readAll(Section zswapd, Compressor poolCompressor, ClusterSettings cluster) {
+    String listRule = "must be a list of at least one export " + ENTRY
+        + " (an empty list only on a memory node: cluster.role = memory)";
     List<Section> entries = zswapd.objects("exports", listRule, "export", ENTRY);
-    if (entries.isEmpty()) {
+    if (entries.isEmpty() && cluster.role() != ClusterSettings.Role.MEMORY) {
       throw zswapd.invalid("exports", listRule);
     }
     List<ExportSettings> exports = new ArrayList<>(entries.size());
@@ -89,6 +103,9 @@ public record ExportSettings(
             "duplicate export name, also used by " + firstKey + "; names must be unique");
       }
       refuseSharedBackingFile(zswapd, entry, export, exports);
+      if (export.placement() == Placement.CLUSTER) {
+        checkClusterPlacement(entry, export, cluster);
+      }
       exports.add(export);
     }
     return exports;
@@ -112,6 +129,25 @@ public record ExportSettings(
             + zswapd.key("exports") + "[" + i + "]) name one backing file " + file
             + "; each export needs a file of its own");
       }
+    }
+  }
+
+  /**
+   * A clustered export needs a front node, and (for now) neither a backing file nor a second
+   * codec: the remote shards do not write back or recompress yet (docs/CLUSTER.md).
+   */
+  private static void checkClusterPlacement(Section entry, ExportSettings export, ClusterSettings cluster) {
+    if (cluster.role() != ClusterSettings.Role.FRONT) {
+      throw entry.invalid("placement", "cluster placement needs zswapd.cluster.role = front (it is "
+          + cluster.role().configName() + "); or placement = local");
+    }
+    if (export.backingFile().isPresent()) {
+      throw entry.invalid("backing-file", "not supported with placement = cluster yet (remote shards do not write "
+          + "back); remove backing-file or use placement = local");
+    }
+    if (export.recompressor().isPresent()) {
+      throw entry.invalid("recompressor", "not supported with placement = cluster yet (remote shards do not "
+          + "recompress); remove recompressor or use placement = local");
     }
   }
 
@@ -140,7 +176,16 @@ public record ExportSettings(
         && !"default".equals(entry.object().get("recompression-level").unwrapped())) {
       throw entry.invalid("recompression-level", "needs recompressor; set recompressor too, or remove the level");
     }
-    return new ExportSettings(name, size, readOnly, backingFile, backingSize, recompressor, level);
+    Placement placement = Placement.LOCAL;
+    if (entry.has("placement")) {
+      String rule = "must be local or cluster";
+      placement = switch (entry.string("placement", rule)) {
+        case "local" -> Placement.LOCAL;
+        case "cluster" -> Placement.CLUSTER;
+        default -> throw entry.invalid("placement", rule);
+      };
+    }
+    return new ExportSettings(name, size, readOnly, backingFile, backingSize, recompressor, level, placement);
   }
 
   private static Optional<Compressor> recompressor(Section entry) {

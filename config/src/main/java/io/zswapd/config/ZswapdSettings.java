@@ -36,10 +36,11 @@ import java.util.function.LongSupplier;
  * @param admin   the daemon's control endpoint ({@code zswapd stats}, {@code set}, ...)
  * @param daemon  what the daemon does to its own process (memory locking)
  * @param namespaces the limits overflow-store namespaces start with ({@code overflow.namespaces})
+ * @param cluster whether this engine is a node of a zswapd cluster, and as what
  */
 public record ZswapdSettings(
     PoolSettings pool, List<ExportSettings> exports, NbdSettings nbd, MetricsSettings metrics,
-    AdminSettings admin, DaemonSettings daemon, List<NamespaceSettings> namespaces) {
+    AdminSettings admin, DaemonSettings daemon, List<NamespaceSettings> namespaces, ClusterSettings cluster) {
 
   /** The page size of the engine, as on x86-64 Linux: the unit of sizes, offsets and allocation. */
   public static final int PAGE_SIZE = 4096;
@@ -52,6 +53,7 @@ public record ZswapdSettings(
     Objects.requireNonNull(admin, "admin");
     Objects.requireNonNull(daemon, "daemon");
     namespaces = List.copyOf(namespaces);
+    Objects.requireNonNull(cluster, "cluster");
   }
 
   /**
@@ -74,14 +76,16 @@ public record ZswapdSettings(
     Section zswapd = Section.of(full, "zswapd");
     KnownKeys.check(zswapd.object());
     PoolSettings pool = PoolSettings.read(zswapd.section("pool"), physicalRamBytes);
+    ClusterSettings cluster = ClusterSettings.read(zswapd.section("cluster"));
     return new ZswapdSettings(
         pool,
-        ExportSettings.readAll(zswapd, pool.compressor()),
+        ExportSettings.readAll(zswapd, pool.compressor(), cluster),
         NbdSettings.read(zswapd.section("nbd")),
         MetricsSettings.read(zswapd.section("metrics")),
         AdminSettings.read(zswapd.section("admin")),
         DaemonSettings.read(zswapd.section("daemon")),
-        NamespaceSettings.readAll(zswapd.section("overflow")));
+        NamespaceSettings.readAll(zswapd.section("overflow")),
+        cluster);
   }
 
   /** The standard Akka-style lookup: system properties, then application.conf, then reference.conf. */

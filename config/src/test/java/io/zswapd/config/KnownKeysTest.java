@@ -48,7 +48,7 @@ class KnownKeysTest {
     assertThat(failure("zswapd.pool.migration.x.y = 1").getMessage()).startsWith(
         "zswapd.pool.migration.x: unknown setting; allowed in zswapd.pool.migration: checked-memory,");
     assertThat(failure("zswapd.something-else = 1").getMessage()).isEqualTo(
-        "zswapd.something-else: unknown setting; allowed in zswapd: admin, daemon, exports, metrics, nbd, overflow, pool");
+        "zswapd.something-else: unknown setting; allowed in zswapd: admin, cluster, daemon, exports, metrics, nbd, overflow, pool");
   }
 
   @Test

@@ -499,7 +499,7 @@ class ZswapdSettingsTest {
   void misspeltExportFieldIsRefusedRatherThanIgnored() {
     assertThat(failure("zswapd.exports = [{ name = a, size = 1 GiB, readonly = true }]").getMessage())
         .isEqualTo("zswapd.exports[0].readonly = true: unknown export setting;"
-            + " allowed: name, size, read-only, backing-file, backing-size, recompressor, recompression-level");
+            + " allowed: name, size, read-only, backing-file, backing-size, recompressor, recompression-level, placement");
   }
 
   @Test
@@ -519,7 +519,8 @@ class ZswapdSettingsTest {
     assertThatThrownBy(() -> s.exports().add(extra)).isInstanceOf(UnsupportedOperationException.class);
 
     List<ExportSettings> source = new ArrayList<>(s.exports());
-    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin(), s.daemon(), s.namespaces());
+    ZswapdSettings copy = new ZswapdSettings(s.pool(), source, s.nbd(), s.metrics(), s.admin(), s.daemon(), s.namespaces(),
+        s.cluster());
     source.add(extra);
     assertThat(copy.exports()).hasSize(1);
   }
