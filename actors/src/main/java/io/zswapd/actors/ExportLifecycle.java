@@ -50,12 +50,16 @@ final class ExportLifecycle {
   private final SpawnHook spawnHook;
   /** The limits namespaces start with (zswapd.overflow.namespaces). */
   private final List<NamespaceSettings> namespaces;
+  /** The engine's run number for exports placed on the cluster (0 when this node is no front). */
+  private final long frontRun;
   private ActorRef<MigrationWorker.Command> migration;
   private ActorRef<WritebackWorker.Command> writeback;
 
   ExportLifecycle(ActorContext<ZswapGuardian.Command> ctx, ExportTable table, List<ActorRef<SizeClass.Command>> classes,
-      PoolGeometry geometry, PageCompressor compressor, SpawnHook spawnHook, List<NamespaceSettings> namespaces) {
+      PoolGeometry geometry, PageCompressor compressor, SpawnHook spawnHook, List<NamespaceSettings> namespaces,
+      long frontRun) {
     this.ctx = ctx;
+    this.frontRun = frontRun;
     this.namespaces = namespaces;
     this.table = table;
     this.classes = classes;
@@ -73,16 +77,17 @@ final class ExportLifecycle {
   /** A configured export, with its backing file when it has one; in the routing table from now on. */
   ActorRef<SwapType.Command> start(ExportSettings e, Optional<BackingIo> io) {
     ActorRef<SwapType.Command> ref = spawn(e.name(), e.pages(), e.readOnly(), io,
-        e.backingSizeBytes().orElse(BackingStore.UNLIMITED), Recompressor.of(e));
+        e.backingSizeBytes().orElse(BackingStore.UNLIMITED), Recompressor.of(e),
+        e.placement() == ExportSettings.Placement.CLUSTER ? frontRun : 0);
     table.addExport(e.name(), ref);
     return ref;
   }
 
   private ActorRef<SwapType.Command> spawn(String name, long pages, boolean readOnly, Optional<BackingIo> io,
-      long backingSize, Optional<Recompressor> recompressor) {
+      long backingSize, Optional<Recompressor> recompressor, long shardsRun) {
     ActorRef<SwapType.Command> ref = ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
         SwapType.create(name, pages, readOnly, classes, geometry, compressor, io, backingSize, recompressor,
-            spawnHook)),
+            spawnHook, shardsRun)),
         "export-" + actorName(name), EngineDispatcher.SAME);
     ctx.watch(ref);
     return ref;
@@ -94,7 +99,7 @@ final class ExportLifecycle {
     if (created) {
       ExportSettings e = m.export();
       table.addExport(e.name(), spawn(e.name(), e.pages(), e.readOnly(), Optional.empty(), BackingStore.UNLIMITED,
-          Recompressor.of(e)));
+          Recompressor.of(e), 0));
     }
     m.replyTo().tell(new ZswapGuardian.ExportAdded(m.export().name(), created));
   }
@@ -105,7 +110,7 @@ final class ExportLifecycle {
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawn(export, ZswapGuardian.NAMESPACE_BYTES / PageImage.PAGE_SIZE, false,
-          Optional.empty(), BackingStore.UNLIMITED, Optional.empty());
+          Optional.empty(), BackingStore.UNLIMITED, Optional.empty(), 0);
       directory = ctx.spawn(spawnHook.wrap(
           EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(m.namespace(), export, swapType, compressor,
               akka.serialization.SerializationExtension.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem())),

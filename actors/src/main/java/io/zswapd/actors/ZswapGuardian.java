@@ -20,6 +20,7 @@ import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.config.WritebackSettings;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.util.Optional;
+import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.migration.MigrationWorker;
 import io.zswapd.protocol.engine.MigrationResult;
@@ -33,6 +34,7 @@ import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.SwapType;
+import io.zswapd.config.ClusterSettings;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.LiveSetting;
 import io.zswapd.config.PoolSettings;
@@ -134,6 +136,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   private record PoolReady(Pool.Ready ready) implements Command {}
 
+  /**
+   * What a memory node's tree-shard entities need of this engine's pool ({@link ClusterShards}):
+   * answered once the pool is ready.
+   */
+  public record GetPoolParts(ActorRef<ClusterShards.PoolParts> replyTo) implements Command {}
+
   record ExportsInvalidated(ActorRef<ShutdownReport> replyTo) implements Command {}
 
   record BackingClosed(long backingSlotsInUse, ActorRef<ShutdownReport> replyTo) implements Command {}
@@ -216,6 +224,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   }
 
   private final ActorRef<Pool.Command> pool;
+  /** The pool's size classes, geometry and compressor, for tree shards hosted for the cluster. */
+  private final ClusterShards.PoolParts poolParts;
   private final ExportTable table = new ExportTable();
   private final ExportLifecycle lifecycle;
   private final ShutdownSteps shutdown;
@@ -234,8 +244,10 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     this.onFailure = onFailure;
     this.pool = pool;
     List<ActorRef<SizeClass.Command>> classes = ready.classes();
-    this.lifecycle = new ExportLifecycle(ctx, table, classes, geometry, PageCompressor.of(settings.pool()), spawnHook,
-        settings.namespaces());
+    PageCompressor compressor = PageCompressor.of(settings.pool());
+    this.poolParts = new ClusterShards.PoolParts(classes, geometry, compressor);
+    this.lifecycle = new ExportLifecycle(ctx, table, classes, geometry, compressor, spawnHook,
+        settings.namespaces(), settings.cluster().role() == ClusterSettings.Role.FRONT ? ClusterShards.newRun() : 0);
     this.shutdown = new ShutdownSteps(ctx, table, pool);
     this.live = new LiveSettings(settings.pool(), pool);
     List<ActorRef<SwapType.Command>> backed = new ArrayList<>();
@@ -310,6 +322,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           return this;
         })
         // the export lifecycle
+        .onMessage(GetPoolParts.class, m -> done(() -> m.replyTo().tell(poolParts)))
         .onMessage(AddExport.class, m -> done(() -> lifecycle.add(m, shutdown.shutDown())))
         .onMessage(OpenNamespace.class, m -> done(() -> lifecycle.openNamespace(m)))
         .onMessage(ResetExport.class, m -> done(() -> lifecycle.reset(m, shutdown.shutDown())))

@@ -11,14 +11,30 @@ import java.util.Locale;
 final class Banner {
   private Banner() {}
 
-  static String text(ZswapdSettings s, NbdServer server, AdminServer admin,
+  static String text(ZswapdSettings s, java.util.Optional<NbdServer> nbd, AdminServer admin,
       java.util.Optional<java.net.InetSocketAddress> metrics) {
     StringBuilder b = new StringBuilder();
+    if (nbd.isEmpty()) { // a memory node: it holds other nodes' shards and serves no export of its own
+      b.append(String.format(Locale.ROOT, "zswapd ready: memory node of the cluster at %s, pool limit %s, %s%n",
+          s.cluster().bind().getHostString() + ":" + s.cluster().bind().getPort(), bytes(s.pool().maxSizeBytes()),
+          s.pool().compressor().configName()));
+      admin.unixSocket().ifPresent(p -> b.append("  admin socket:  ").append(p).append('\n'));
+      metrics.ifPresent(a -> b.append("  metrics:       http://").append(a.getHostString()).append(':')
+          .append(a.getPort()).append("/metrics\n"));
+      b.append("Stop with SIGTERM or Ctrl-C.\n");
+      return b.toString();
+    }
+    NbdServer server = nbd.get();
     b.append(String.format(Locale.ROOT, "zswapd ready: pool limit %s, %s, %d export(s)%n",
         bytes(s.pool().maxSizeBytes()), s.pool().compressor().configName(), s.exports().size()));
     for (ExportSettings e : s.exports()) {
-      b.append(String.format(Locale.ROOT, "  export %-12s %s%s%n", e.name(), bytes(e.sizeBytes()),
-          e.readOnly() ? " (read-only)" : ""));
+      b.append(String.format(Locale.ROOT, "  export %-12s %s%s%s%n", e.name(), bytes(e.sizeBytes()),
+          e.readOnly() ? " (read-only)" : "",
+          e.placement() == ExportSettings.Placement.CLUSTER ? " (shards on the cluster's memory nodes)" : ""));
+    }
+    if (s.cluster().enabled()) {
+      b.append("  cluster:       ").append(s.cluster().bind().getHostString()).append(':')
+          .append(s.cluster().bind().getPort()).append(" (").append(s.cluster().role().configName()).append(")\n");
     }
     server.tcpAddress().ifPresent(a -> b.append("  NBD over TCP:  ").append(a.getHostString()).append(':')
         .append(a.getPort()).append(server.tlsRequired() ? " (TLS required)" : "").append('\n'));

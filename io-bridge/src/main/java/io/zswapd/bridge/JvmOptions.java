@@ -4,6 +4,7 @@ import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.DirectMemoryBudget;
 import io.zswapd.actors.arena.OffHeap;
 import io.zswapd.bridge.nbd.NbdServer;
+import io.zswapd.config.ClusterSettings;
 import io.zswapd.config.ExportSettings;
 import io.zswapd.config.ZswapdSettings;
 import java.util.ArrayList;
@@ -37,6 +38,8 @@ final class JvmOptions {
   static final long HEAP_BASE = NbdServer.HEAP_BESIDE_BUFFERS;
   /** Heap per page of an export, full: 14 B measured (docs/BENCHMARKS.md), rounded up. */
   static final long HEAP_PER_PAGE = 16;
+  /** Pages a memory node may hold per page of its pool: compressed 4 to 1. */
+  static final long HOSTED_PAGES_PER_POOL_PAGE = 4;
   /** Direct memory the JDK's own socket and file I/O takes when chunks are mmap'ed. */
   static final long JDK_DIRECT = 64L << 20;
 
@@ -47,6 +50,10 @@ final class JvmOptions {
     long pages = 0;
     for (ExportSettings e : settings.exports()) {
       pages += e.pages();
+    }
+    if (settings.cluster().role() == ClusterSettings.Role.MEMORY) {
+      // the entries of other nodes' pages it holds: a full pool of pages compressed 4 to 1
+      pages += HOSTED_PAGES_PER_POOL_PAGE * (settings.pool().maxSizeBytes() / ZswapdSettings.PAGE_SIZE);
     }
     long bytes = HEAP_BASE + HEAP_PER_PAGE * pages + settings.nbd().bufferBytes();
     return (bytes + (1 << 20) - 1) >> 20 << 20;

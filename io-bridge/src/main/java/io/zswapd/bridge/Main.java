@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigFactory;
 import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.DirectMemoryBudget;
 import io.zswapd.actors.arena.OffHeap;
+import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.bridge.admin.AdminClient;
 import io.zswapd.bridge.admin.AdminRequest;
@@ -144,6 +145,9 @@ public final class Main {
       JvmOptions.lines(settings).forEach(out::println);
       return 0;
     }
+    if (settings.cluster().enabled()) { // the node's Akka settings: cluster provider, Artery, seeds, role
+      config = ConfigFactory.parseString(ClusterShards.akkaConfig(settings.cluster(), "zswapd")).withFallback(config);
+    }
     return serve(config, out, err);
   }
 
@@ -238,17 +242,19 @@ public final class Main {
       stopAfterFailedStart(system);
       return 1;
     }
-    NbdServer server;
+    Optional<NbdServer> server = Optional.empty();
     try {
-      server = NbdServer.start(system, zswapd).toCompletableFuture().join();
+      if (!zswapd.settings().exports().isEmpty()) { // a memory node may serve none
+        server = Optional.of(NbdServer.start(system, zswapd).toCompletableFuture().join());
+      }
     } catch (CompletionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       err.println("zswapd: " + cause.getMessage());
       stopAfterFailedStart(system);
       return cause instanceof SettingsException ? 2 : 1;
     }
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "zswapd-nbd-stop",
-        () -> server.stop().thenApply(d -> Done.getInstance()));
+    server.ifPresent(nbd -> CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
+        "zswapd-nbd-stop", () -> nbd.stop().thenApply(d -> Done.getInstance())));
     AdminServer admin;
     try {
       admin = AdminServer.start(system, zswapd).toCompletableFuture().join();

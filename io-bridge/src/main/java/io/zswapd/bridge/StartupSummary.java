@@ -32,11 +32,15 @@ final class StartupSummary {
   private StartupSummary() {}
 
   /** @param offHeap where chunks come from, "mmap" or "direct" ({@code Zswapd.offHeap()}) */
-  static String text(ZswapdSettings s, String offHeap, NbdServer nbd, AdminServer admin) {
+  static String text(ZswapdSettings s, String offHeap, java.util.Optional<NbdServer> nbd, AdminServer admin) {
     StringBuilder b = new StringBuilder("zswapd started\n");
     StringBuilder listeners = new StringBuilder();
-    nbd.tcpAddress().ifPresent(a -> listeners.append(", NBD tcp ").append(address(a)));
-    nbd.unixSocket().ifPresent(p -> listeners.append(", NBD unix ").append(p));
+    nbd.flatMap(NbdServer::tcpAddress).ifPresent(a -> listeners.append(", NBD tcp ").append(address(a)));
+    nbd.flatMap(NbdServer::unixSocket).ifPresent(p -> listeners.append(", NBD unix ").append(p));
+    if (s.cluster().enabled()) {
+      listeners.append(", cluster ").append(address(s.cluster().bind())).append(" (")
+          .append(s.cluster().role().configName()).append(')');
+    }
     admin.unixSocket().ifPresent(p -> listeners.append(", admin unix ").append(p));
     admin.tcpAddress().ifPresent(a -> listeners.append(", admin tcp ").append(address(a)));
     b.append("  listeners: ").append(listeners.length() == 0 ? "none" : listeners.substring(2)).append('\n');
@@ -46,8 +50,8 @@ final class StartupSummary {
         .append(" per connection), handshake-timeout ").append(LiveSetting.duration(n.handshakeTimeout()))
         .append(", idle-timeout ").append(n.idleTimeout().map(LiveSetting::duration).orElse("off"))
         .append(", send-timeout ").append(LiveSetting.duration(n.sendTimeout()))
-        .append(nbd.tcpAddress().isPresent() ? (nbd.tlsRequired() ? ", TLS required on TCP" : ", TCP without TLS")
-            : "").append('\n');
+        .append(nbd.flatMap(NbdServer::tcpAddress).isPresent()
+            ? (nbd.get().tlsRequired() ? ", TLS required on TCP" : ", TCP without TLS") : "").append('\n');
     for (ExportSettings e : s.exports()) {
       b.append("  export ").append(e.name()).append(": ").append(sized(e.sizeBytes()))
           .append(e.readOnly() ? ", read-only" : "")

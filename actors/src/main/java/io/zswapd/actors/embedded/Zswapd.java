@@ -10,6 +10,7 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.stream.javadsl.Flow;
 import io.zswapd.actors.ZswapGuardian;
+import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.arena.ChunkMemory;
 import io.zswapd.actors.arena.DirectMemoryBudget;
 import io.zswapd.actors.arena.OffHeap;
@@ -153,6 +154,10 @@ public final class Zswapd implements Extension {
           "zswapd",
           io.zswapd.actors.support.EngineDispatcher.PROPS);
       this.guardian = engine;
+      if (settings.cluster().enabled()) { // before any page request: remote shards are sharded entities
+        ActorRef<ZswapGuardian.Command> g = engine;
+        ClusterShards.start(system, settings.cluster(), to -> g.tell(new ZswapGuardian.GetPoolParts(to)));
+      }
       this.asks = new Ask(system, ASK_TIMEOUT, "zswapd-asks", failed);
       EngineWatch.start(system, guardian, failed);
       this.firstRoutes = refreshRoutes();

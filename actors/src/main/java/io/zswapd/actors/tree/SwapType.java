@@ -126,14 +126,18 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
    *                  {@link BackingStore} child limited to {@code backingCapacity} bytes
    * @param recompressor the export's second codec, or empty
    * @param spawnHook   applied to the backing store and every shard ({@link SpawnHook#NONE} but in tests)
+   * @param frontRun    0: the shards live in this engine's pool; else the export is placed on the
+   *                    cluster, each shard a {@link RemoteShard} speaking for a memory node's
+   *                    entity, and this is the engine's run number
    */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      Optional<BackingIo> backingIo, long backingCapacity, Optional<Recompressor> recompressor, SpawnHook spawnHook) {
+      Optional<BackingIo> backingIo, long backingCapacity, Optional<Recompressor> recompressor, SpawnHook spawnHook,
+      long frontRun) {
     return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
         backingIo.map(io -> ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.BACKING_STORE, name),
             BackingStore.create(name, io, backingCapacity)), "backing", EngineDispatcher.SAME)).orElse(null),
-        recompressor.orElse(null), spawnHook));
+        recompressor.orElse(null), spawnHook, frontRun));
   }
 
   /** One shard and the requests gathered for it this turn. */
@@ -162,6 +166,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   /** Shards with requests gathered this turn. */
   private final List<Shard> gathered = new ArrayList<>();
   private final SpawnHook spawnHook;
+  /** 0, or the engine's run number when the shards are remote ({@link RemoteShard}). */
+  private final long frontRun;
   private final Executor dispatcher;
   /** The export's second codec, or null. */
   private final Recompressor recompressor;
@@ -174,8 +180,9 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   private SwapType(ActorContext<Command> ctx, String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
-      ActorRef<BackingStore.Command> backing, Recompressor recompressor, SpawnHook spawnHook) {
+      ActorRef<BackingStore.Command> backing, Recompressor recompressor, SpawnHook spawnHook, long frontRun) {
     super(ctx);
+    this.frontRun = frontRun;
     this.recompressor = recompressor;
     this.spawnHook = spawnHook;
     this.compressor = compressor;
@@ -537,9 +544,12 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     if (shard != null) {
       return shard;
     }
-    ActorRef<TreeShard.Command> ref = getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
-        TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor)),
-        "shard-" + shardIndex, EngineDispatcher.SAME);
+    ActorRef<TreeShard.Command> ref = frontRun != 0
+        ? getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
+            RemoteShard.create(name, shardIndex, frontRun)), "shard-" + shardIndex, EngineDispatcher.SAME).narrow()
+        : getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
+            TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor)),
+            "shard-" + shardIndex, EngineDispatcher.SAME);
     getContext().watch(ref);
     shard = new Shard(ref);
     if (shardArray != null) {

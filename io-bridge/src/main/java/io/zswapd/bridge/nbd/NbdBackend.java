@@ -301,7 +301,7 @@ final class NbdBackend {
     return switch (code) {
       case POOL_FULL, NAMESPACE_FULL -> Nbd.ENOSPC;
       case READ_ONLY -> Nbd.EPERM;
-      case IO_ERROR, CORRUPT, ENGINE_FAILED -> Nbd.EIO;
+      case IO_ERROR, CORRUPT, ENGINE_FAILED, NODE_LOST -> Nbd.EIO;
       case SHUTTING_DOWN -> Nbd.ESHUTDOWN;
       case NO_SUCH_EXPORT, OUT_OF_RANGE, INVALID -> Nbd.EINVAL;
     };

@@ -21,6 +21,11 @@ public enum ErrorCode {
    * is to refuse; the pool may have room (NBD: ENOSPC, never sent: namespaces are not exports).
    */
   NAMESPACE_FULL,
+  /**
+   * The page lived on a memory node of the cluster that was lost (crashed, cut off, downed)
+   * and no other copy exists (NBD: EIO). Rewriting the page makes it readable again.
+   */
+  NODE_LOST,
   /** The engine is shutting down or the export is being removed (NBD: ESHUTDOWN). */
   SHUTTING_DOWN,
   /**

@@ -1,0 +1,515 @@
+package io.zswapd.actors.tree;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.cluster.sharding.typed.javadsl.EntityRef;
+import io.zswapd.actors.cluster.ClusterShards;
+import io.zswapd.actors.cluster.PageOp;
+import io.zswapd.actors.cluster.ShardAnswer;
+import io.zswapd.actors.cluster.ShardHost;
+import io.zswapd.actors.support.LocalRef;
+import io.zswapd.protocol.engine.EngineCommand;
+import io.zswapd.protocol.engine.EngineCommand.PageRequest;
+import io.zswapd.protocol.engine.EngineError;
+import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.LoadRangeReply;
+import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.RecompressResult;
+import io.zswapd.protocol.engine.StoreReply;
+import io.zswapd.protocol.engine.WritebackResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+
+/**
+ * A tree shard of an export placed on the cluster ({@code placement = cluster}), as its swap
+ * type sees it: a local actor that speaks {@link TreeShard.Command}, while the shard itself (a
+ * {@link ShardHost} and its tree shard) lives on a memory node that Cluster Sharding chose.
+ *
+ * <p><b>One batch in flight.</b> The requests of the swap type's turns are queued; when no batch
+ * is in flight they leave as one {@link ShardHost.Batch}, each op with an id. The host accepts
+ * it at once ({@link ShardAnswer.Accepted}), and only then does the next batch leave: so even
+ * when the shard is started again on another node, batches are carried out in the order the
+ * requests arrived. An unanswered batch is sent again every {@link #RETRANSMIT} (the host
+ * ignores a batch id it has taken); replies come back in {@link ShardAnswer.Replies}, matched by
+ * id to the caller's reply-to.
+ *
+ * <p><b>A lost shard never reads as zeros.</b> The host answers every batch with its
+ * incarnation. When the node holding the shard is lost, Cluster Sharding starts the entity
+ * again elsewhere, empty, and it answers the next batch {@link ShardAnswer.Gone}: every page
+ * this front had stored there becomes <em>lost</em>, and a load or patch of a lost page is
+ * answered {@link ErrorCode#NODE_LOST} (NBD EIO) until the page is written or trimmed again.
+ * Requests of earlier batches still waiting for their replies fail the same way.
+ *
+ * <p>Without a backing file nothing else keeps a copy: a lost node loses its pages
+ * (docs/CLUSTER.md). Writeback and recompression do not reach remote shards yet; the settings
+ * refuse both for a clustered export.
+ */
+public final class RemoteShard extends AbstractBehavior<Object> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RemoteShard.class);
+
+  /** How long a batch may wait for the host's acceptance before it is sent again. */
+  static final Duration RETRANSMIT = Duration.ofSeconds(2);
+  /** How long stats wait for a remote shard before its figures count as zeros. */
+  static final Duration STATS_TIMEOUT = Duration.ofSeconds(3);
+  /**
+   * Most bytes one batch carries, its replies included: well inside Artery's 256 KiB frame
+   * ({@code akka.remote.artery.advanced.maximum-frame-size}); one item always fits.
+   */
+  static final int BATCH_BYTES = 160 * 1024;
+  /** Ranges longer than this travel in parts of this many pages (64 KiB of pages, loaded). */
+  static final int PART_PAGES = 16;
+  private static final int PAGE_BYTES = 4096;
+
+  // Besides TreeShard.Command (from its swap type), it takes these: a behavior of Object, whose
+  // reference the swap type narrows to TreeShard.Command.
+  private record Answered(ShardAnswer answer) {}
+
+  private enum Retransmit { INSTANCE }
+
+  private record StatsTimedOut(long requestId) {}
+
+  /** The batch in flight: its items (ids {@code firstId}..), as sent. */
+  private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message) {}
+
+  private final String export;
+  private final String shardName;
+  private final long basePage;
+  private final long frontRun;
+  private final EntityRef<ShardHost.Command> host;
+  private final ActorRef<ShardAnswer> answers;
+  private final TimerScheduler<Object> timers;
+  private final Executor dispatcher;
+  /** The host incarnation last heard from; 0 before the first answer. */
+  private long incarnation;
+  private long nextId = 1;
+  private long nextBatch = 1;
+  private InFlight inFlight;
+  private List<Item> queued = new ArrayList<>();
+  /** Items sent whose reply has not come, by op id. */
+  private final Map<Long, Item> waiting = new HashMap<>();
+  /** Pages (offsets in the shard) written to the current incarnation. */
+  private final BitSet stored = new BitSet(TreeShard.PAGES);
+  /** Pages whose contents died with an earlier incarnation. */
+  private final BitSet lost = new BitSet(TreeShard.PAGES);
+  private final Map<Long, ActorRef<ShardStats>> statsWaiting = new HashMap<>();
+  private long nextStats = 1;
+  private final List<Runnable> callerReplies = new ArrayList<>();
+
+  public static Behavior<Object> create(String export, long shardIndex, long frontRun) {
+    return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new RemoteShard(ctx, timers, export, shardIndex,
+        frontRun)));
+  }
+
+  private RemoteShard(ActorContext<Object> ctx, TimerScheduler<Object> timers, String export,
+      long shardIndex, long frontRun) {
+    super(ctx);
+    this.timers = timers;
+    this.export = export;
+    this.shardName = export + "#" + shardIndex;
+    this.basePage = shardIndex << TreeShard.PAGES_SHIFT;
+    this.frontRun = frontRun;
+    this.host = ClusterShards.shard(ctx.getSystem(), export, shardIndex);
+    this.answers = ctx.messageAdapter(ShardAnswer.class, Answered::new);
+    this.dispatcher = ctx.getExecutionContext();
+  }
+
+  @Override
+  public Receive<Object> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(TreeShard.Pages.class, this::pages)
+        .onMessage(Answered.class, a -> answered(a.answer()))
+        .onMessage(Retransmit.class, r -> retransmit())
+        .onMessage(TreeShard.GetStats.class, this::getStats)
+        .onMessage(StatsTimedOut.class, this::statsTimedOut)
+        .onMessage(TreeShard.MarkIdle.class, m -> this)
+        .onMessage(TreeShard.Shrink.class, m -> {
+          m.replyTo().tell(WritebackResult.NONE);
+          return this;
+        })
+        .onMessage(TreeShard.Recompress.class, m -> {
+          m.replyTo().tell(RecompressResult.NONE);
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Object> pages(TreeShard.Pages p) {
+    for (PageRequest r : p.requests()) {
+      for (Item item : Item.of(r, basePage)) {
+        admit(item);
+      }
+    }
+    sendNext();
+    return replyToCallers();
+  }
+
+  /**
+   * What travels as one op: a whole request, or a part of a range of more than
+   * {@link #PART_PAGES} pages (answered to the caller once every part has answered), so that no
+   * op nor its reply outgrows a message.
+   */
+  private static final class Item {
+    final PageRequest request;
+    final Parent parent;
+    final PageOp op;
+    /** The pages (offsets in the shard) this item writes, forgets or reads. */
+    final int from;
+    final int count;
+
+    private Item(PageRequest request, Parent parent, PageOp op, int from, int count) {
+      this.request = request;
+      this.parent = parent;
+      this.op = op;
+      this.from = from;
+      this.count = count;
+    }
+
+    /** Bytes the item puts on the wire, its reply included: what a batch is capped by. */
+    int weight() {
+      if (op instanceof PageOp.Store s) {
+        return 32 + s.image().storedLength();
+      } else if (op instanceof PageOp.StoreRange s) {
+        int bytes = 32;
+        for (var image : s.images()) {
+          bytes += 8 + image.storedLength();
+        }
+        return bytes;
+      } else if (op instanceof PageOp.Patch p) {
+        return 32 + p.bytes().length;
+      } else if (op instanceof PageOp.Load || op instanceof PageOp.LoadRange) {
+        return 32 + count * PAGE_BYTES;
+      }
+      return 32;
+    }
+
+    static List<Item> of(PageRequest r, long basePage) {
+      if (r instanceof EngineCommand.StoreRange s && s.pages().length > PART_PAGES) {
+        Parent parent = new Parent(r, s.firstPage(), s.pages().length, false);
+        List<Item> parts = new ArrayList<>();
+        for (int i = 0; i < s.pages().length; i += PART_PAGES) {
+          int n = Math.min(PART_PAGES, s.pages().length - i);
+          parts.add(new Item(r, parent, new PageOp.StoreRange(s.firstPage() + i,
+              java.util.Arrays.copyOfRange(s.pages(), i, i + n)), (int) (s.firstPage() + i - basePage), n));
+        }
+        parent.remaining = parts.size();
+        return parts;
+      }
+      if (r instanceof EngineCommand.LoadRange l && l.pageCount() > PART_PAGES) {
+        Parent parent = new Parent(r, l.firstPage(), l.pageCount(), true);
+        List<Item> parts = new ArrayList<>();
+        for (int i = 0; i < l.pageCount(); i += PART_PAGES) {
+          int n = Math.min(PART_PAGES, l.pageCount() - i);
+          parts.add(new Item(r, parent, new PageOp.LoadRange(l.firstPage() + i, n),
+              (int) (l.firstPage() + i - basePage), n));
+        }
+        parent.remaining = parts.size();
+        return parts;
+      }
+      PageOp op = PageOp.of(r);
+      int from;
+      int count;
+      if (op instanceof PageOp.Store s) {
+        from = (int) (s.page() - basePage);
+        count = 1;
+      } else if (op instanceof PageOp.Patch p) {
+        from = (int) (p.page() - basePage);
+        count = 1;
+      } else if (op instanceof PageOp.Load l) {
+        from = (int) (l.page() - basePage);
+        count = 1;
+      } else if (op instanceof PageOp.StoreRange s) {
+        from = (int) (s.firstPage() - basePage);
+        count = s.images().length;
+      } else if (op instanceof PageOp.LoadRange l) {
+        from = (int) (l.firstPage() - basePage);
+        count = l.pageCount();
+      } else if (op instanceof PageOp.Invalidate i) {
+        from = (int) (i.page() - basePage);
+        count = 1;
+      } else if (op instanceof PageOp.InvalidateRange i) {
+        long first = Math.max(i.firstPage(), basePage);
+        long end = Math.min(i.firstPage() + i.pageCount(), basePage + TreeShard.PAGES);
+        from = (int) (first - basePage);
+        count = (int) Math.max(0, end - first);
+      } else {
+        from = 0;
+        count = TreeShard.PAGES;
+      }
+      return List.of(new Item(r, null, op, from, count));
+    }
+  }
+
+  /** A range request sent in parts: answered when the last part has answered. */
+  private static final class Parent {
+    final PageRequest request;
+    final long firstPage;
+    final byte[] loaded;
+    int remaining;
+    EngineError error;
+    long errorPage;
+
+    Parent(PageRequest request, long firstPage, int pages, boolean load) {
+      this.request = request;
+      this.firstPage = firstPage;
+      this.loaded = load ? new byte[pages * PAGE_BYTES] : null;
+    }
+  }
+
+  /**
+   * Queues an item for the next batch, or answers it here when it reads a lost page. Runs in
+   * arrival order, so a store queued before a load of the same page makes the page readable.
+   */
+  private void admit(Item item) {
+    PageOp op = item.op;
+    boolean reads = op instanceof PageOp.Load || op instanceof PageOp.LoadRange || op instanceof PageOp.Patch;
+    if (reads) {
+      int lostAt = lost.nextSetBit(item.from);
+      if (lostAt >= 0 && lostAt < item.from + item.count) {
+        answer(item, null, lostError(basePage + lostAt), basePage + lostAt);
+        return;
+      }
+    }
+    if (op instanceof PageOp.Store || op instanceof PageOp.StoreRange || op instanceof PageOp.Patch) {
+      stored.set(item.from, item.from + item.count);
+      lost.clear(item.from, item.from + item.count);
+    } else if (op instanceof PageOp.Invalidate || op instanceof PageOp.InvalidateRange
+        || op instanceof PageOp.InvalidateArea) {
+      stored.clear(item.from, item.from + item.count);
+      lost.clear(item.from, item.from + item.count);
+    }
+    queued.add(item);
+  }
+
+  /**
+   * An item's answer: {@code reply} from the memory node, or (reply null) a refusal with
+   * {@code error} at {@code errorPage}. A whole request is answered at once; a part waits for
+   * its siblings.
+   */
+  private void answer(Item item, Object reply, EngineError error, long errorPage) {
+    if (item.parent == null) {
+      if (reply != null) {
+        reply(item.request, reply);
+      } else {
+        refuse(item.request, error);
+      }
+      return;
+    }
+    Parent parent = item.parent;
+    if (reply instanceof LoadRangeReply.LoadedRange l) {
+      System.arraycopy(l.pages(), 0, parent.loaded, (int) (l.firstPage() - parent.firstPage) * PAGE_BYTES,
+          l.pages().length);
+    } else if (reply instanceof LoadRangeReply.LoadRangeFailed f) {
+      error = f.error();
+      errorPage = f.firstPage();
+    } else if (reply instanceof StoreReply.Refused f) {
+      error = f.error();
+      errorPage = f.pageIndex();
+    }
+    if (error != null && (parent.error == null || errorPage < parent.errorPage)) {
+      parent.error = error;
+      parent.errorPage = errorPage;
+    }
+    if (--parent.remaining > 0) {
+      return;
+    }
+    if (parent.loaded != null) {
+      reply(parent.request, parent.error == null
+          ? new LoadRangeReply.LoadedRange(parent.firstPage, parent.loaded)
+          : new LoadRangeReply.LoadRangeFailed(parent.firstPage, parent.error));
+    } else {
+      reply(parent.request, parent.error == null
+          ? new StoreReply.Stored(parent.firstPage)
+          : new StoreReply.Refused(parent.errorPage, parent.error));
+    }
+  }
+
+  private EngineError lostError(long page) {
+    return new EngineError(ErrorCode.NODE_LOST, "page " + page + " of export \"" + export
+        + "\" was on a memory node that left the cluster (shard " + shardName + "); write it again to use it");
+  }
+
+  /** Sends the next batch when none is in flight: queued items up to {@link #BATCH_BYTES}, at least one. */
+  private void sendNext() {
+    if (inFlight != null || queued.isEmpty()) {
+      return;
+    }
+    List<Item> items = new ArrayList<>();
+    int bytes = 0;
+    int taken = 0;
+    while (taken < queued.size()) {
+      Item item = queued.get(taken);
+      if (!items.isEmpty() && bytes + item.weight() > BATCH_BYTES) {
+        break;
+      }
+      items.add(item);
+      bytes += item.weight();
+      taken++;
+    }
+    queued = taken == queued.size() ? new ArrayList<>() : new ArrayList<>(queued.subList(taken, queued.size()));
+    List<PageOp> ops = new ArrayList<>(items.size());
+    long firstId = nextId;
+    for (Item item : items) {
+      ops.add(item.op);
+      waiting.put(nextId++, item);
+    }
+    long batchId = nextBatch++;
+    ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, ops);
+    inFlight = new InFlight(batchId, firstId, items, message);
+    host.tell(message);
+    timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
+  }
+
+  private Behavior<Object> retransmit() {
+    if (inFlight != null) {
+      LOG.debug("shard {}: batch {} not yet accepted; sending it again", shardName,
+          inFlight.batchId());
+      host.tell(inFlight.message());
+      timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
+    }
+    return this;
+  }
+
+  private Behavior<Object> answered(ShardAnswer a) {
+    if (a instanceof ShardAnswer.Accepted acc) {
+      if (inFlight != null && acc.batchId() == inFlight.batchId()) {
+        if (incarnation == 0) {
+          incarnation = acc.incarnation();
+        }
+        inFlight = null;
+        timers.cancel(Retransmit.INSTANCE);
+        sendNext();
+      }
+    } else if (a instanceof ShardAnswer.Gone gone) {
+      if (inFlight != null && gone.batchId() == inFlight.batchId()) {
+        hostLost(gone.incarnation());
+      }
+    } else if (a instanceof ShardAnswer.Replies r) {
+      if (r.incarnation() == incarnation) {
+        for (int i = 0; i < r.ids().length; i++) {
+          Item item = waiting.remove(r.ids()[i]);
+          if (item != null) {
+            answer(item, r.replies()[i], null, 0);
+          }
+        }
+      }
+    } else if (a instanceof ShardAnswer.Stats s) {
+      ActorRef<ShardStats> to = statsWaiting.remove(s.requestId());
+      if (to != null) {
+        to.tell(ShardStats.of(s.figures()));
+      }
+    }
+    return replyToCallers();
+  }
+
+  /**
+   * The shard was started again elsewhere ({@code newIncarnation}): what it held is gone. The
+   * pages written to it become lost, the items of earlier batches still waiting fail, and the
+   * batch in flight (not carried out) is admitted again, ahead of what queued behind it.
+   */
+  private void hostLost(long newIncarnation) {
+    LOG.warn("shard {} of export {} was started again on another memory node: {} pages written "
+        + "to it are lost (loads answer NODE_LOST, EIO, until rewritten)", shardName, export, stored.cardinality());
+    lost.or(stored);
+    stored.clear();
+    incarnation = newIncarnation;
+    timers.cancel(Retransmit.INSTANCE);
+    List<Item> again = inFlight.items();
+    long firstId = inFlight.firstId();
+    for (int i = 0; i < again.size(); i++) {
+      waiting.remove(firstId + i);
+    }
+    EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName
+        + " left the cluster before answering");
+    List<Item> unanswered = new ArrayList<>(waiting.values());
+    waiting.clear();
+    for (Item item : unanswered) {
+      answer(item, null, gone, basePage + item.from);
+    }
+    inFlight = null;
+    List<Item> behind = queued;
+    queued = new ArrayList<>();
+    again.forEach(this::admit);
+    behind.forEach(this::admit);
+    sendNext();
+  }
+
+  private Behavior<Object> getStats(TreeShard.GetStats g) {
+    long id = nextStats++;
+    statsWaiting.put(id, g.replyTo());
+    host.tell(new ShardHost.GetStats(answers, id));
+    timers.startSingleTimer(new StatsTimedOut(id), STATS_TIMEOUT);
+    return this;
+  }
+
+  private Behavior<Object> statsTimedOut(StatsTimedOut t) {
+    ActorRef<ShardStats> to = statsWaiting.remove(t.requestId());
+    if (to != null) {
+      // the cluster logs the unreachable node itself; stats are asked every metrics tick
+      LOG.debug("shard {} of export {}: no stats from its memory node within {}; counted as zeros",
+          shardName, export, STATS_TIMEOUT);
+      to.tell(ShardStats.ZERO);
+    }
+    return this;
+  }
+
+  /**
+   * Hands a reply to its caller: at once to actors and stage callbacks, from one task per turn to
+   * a reply-to that runs the caller's code (a future), never on this actor's thread.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private void reply(PageRequest r, Object reply) {
+    ActorRef to = replyTo(r);
+    if (to instanceof LocalRef<?> local && local.runsCallerCode()) {
+      callerReplies.add(() -> to.tell(reply));
+    } else {
+      to.tell(reply);
+    }
+  }
+
+  private void refuse(PageRequest r, EngineError error) {
+    if (replyTo(r) instanceof LocalRef<?> local && local.runsCallerCode()) {
+      callerReplies.add(() -> r.refuse(error));
+    } else {
+      r.refuse(error);
+    }
+  }
+
+  private Behavior<Object> replyToCallers() {
+    if (!callerReplies.isEmpty()) {
+      List<Runnable> batch = List.copyOf(callerReplies);
+      callerReplies.clear();
+      dispatcher.execute(() -> batch.forEach(Runnable::run));
+    }
+    return this;
+  }
+
+  private static ActorRef<?> replyTo(PageRequest r) {
+    if (r instanceof EngineCommand.Store s) {
+      return s.replyTo();
+    } else if (r instanceof EngineCommand.Patch p) {
+      return p.replyTo();
+    } else if (r instanceof EngineCommand.Load l) {
+      return l.replyTo();
+    } else if (r instanceof EngineCommand.StoreRange s) {
+      return s.replyTo();
+    } else if (r instanceof EngineCommand.LoadRange l) {
+      return l.replyTo();
+    } else if (r instanceof EngineCommand.Invalidate i) {
+      return i.replyTo();
+    } else if (r instanceof EngineCommand.InvalidateRange i) {
+      return i.replyTo();
+    } else {
+      return ((EngineCommand.InvalidateArea) r).replyTo();
+    }
+  }
+}
