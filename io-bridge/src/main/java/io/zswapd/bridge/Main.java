@@ -16,6 +16,7 @@ import io.zswapd.bridge.admin.AdminRequest;
 import io.zswapd.bridge.admin.AdminServer;
 import io.zswapd.bridge.nbd.NbdServer;
 import io.zswapd.config.AdminSettings;
+import io.zswapd.config.ClusterSettings;
 import io.zswapd.config.SettingsException;
 import io.zswapd.config.ZswapdSettings;
 import java.io.IOException;
@@ -272,6 +273,17 @@ public final class Main {
       OffHeap.lockAll().ifPresentOrElse(LOG::warn,
           () -> LOG.info("memory locked: mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT)"));
     }
+    if (zswapd.settings().cluster().role() == ClusterSettings.Role.MEMORY) {
+      // ready means ready to take shards: a member, known to the sharding coordinator
+      LOG.info("joining the cluster at {} (seed nodes {})", zswapd.settings().cluster().bind(),
+          zswapd.settings().cluster().seedNodes());
+      try {
+        ClusterShards.whenHosting(system).toCompletableFuture().join();
+      } catch (CompletionException stopped) { // stopped (SIGTERM, or downed) before it joined
+        return exitStatus(system, zswapd, err);
+      }
+      LOG.info("in the cluster: this memory node takes tree shards");
+    }
     LOG.info(StartupSummary.text(zswapd.settings(), zswapd.offHeap(), server, admin));
     if (zswapd.offHeap().equals("direct") && System.getenv("MALLOC_MMAP_THRESHOLD_") == null && System.getProperty("os.name").startsWith("Linux")) {
       // glibc raises its mmap threshold past 2 MiB after the first chunk is freed; later chunks
@@ -288,7 +300,25 @@ public final class Main {
       err.println("zswapd: the engine failed (" + what + "); exiting with status " + EXIT_ENGINE_FAILED);
       system.terminate();
     });
+    return exitStatus(system, zswapd, err);
+  }
+
+  /**
+   * Waits for the actor system to stop; the status: 70 (EX_SOFTWARE) if the engine failed or the
+   * cluster removed this node, else 0.
+   */
+  private static int exitStatus(ActorSystem<Void> system, Zswapd zswapd, PrintStream err) {
     system.getWhenTerminated().toCompletableFuture().join();
+    Optional<CoordinatedShutdown.Reason> reason = CoordinatedShutdown.get(system).getShutdownReason();
+    if (reason.isPresent() && (reason.get() == CoordinatedShutdown.clusterDowningReason()
+        || reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason())) {
+      // the cluster removed this node (unreachable past down-unreachable-after, or it never
+      // joined): its shards or its exports' pages are gone; a supervisor starts a fresh node
+      err.println("zswapd: this node " + (reason.get() == CoordinatedShutdown.clusterDowningReason()
+          ? "was downed by the cluster (unreachable for longer than zswapd.cluster.down-unreachable-after)"
+          : "could not join the cluster (zswapd.cluster.seed-nodes)") + "; exiting with status " + EXIT_ENGINE_FAILED);
+      return EXIT_ENGINE_FAILED;
+    }
     return zswapd.whenFailed().toCompletableFuture().isDone() ? EXIT_ENGINE_FAILED : 0;
   }
 

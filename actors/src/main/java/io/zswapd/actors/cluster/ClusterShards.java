@@ -1,8 +1,11 @@
 package io.zswapd.actors.cluster;
 
+import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.sharding.ShardCoordinator;
+import akka.cluster.sharding.ShardRegion;
 import akka.cluster.sharding.typed.ClusterShardingSettings;
 import akka.cluster.sharding.typed.ShardingEnvelope;
 import akka.cluster.sharding.typed.ShardingMessageExtractor;
@@ -14,12 +17,16 @@ import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.config.ClusterSettings;
+import akka.pattern.Patterns;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import scala.concurrent.Future;
 
@@ -67,6 +74,38 @@ public final class ClusterShards {
         .withMessageExtractor(new OneShardPerEntity())
         .withAllocationStrategy(new TwoChoices())
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+  }
+
+  /**
+   * Completes once this memory node can take shards: it is a member of the cluster and the
+   * sharding coordinator lists its region. Asked every 200 ms (a node whose seed nodes are not
+   * up yet keeps waiting, as Akka keeps trying to join); fails if the actor system stops first.
+   */
+  public static CompletionStage<Done> whenHosting(ActorSystem<?> system) {
+    akka.actor.ActorSystem classic = Adapter.toClassic(system);
+    akka.actor.ActorRef region = akka.cluster.sharding.ClusterSharding.get(classic).shardRegion(ENTITY.name());
+    akka.actor.Address self = akka.cluster.Cluster.get(classic).selfAddress();
+    CompletableFuture<Done> hosting = new CompletableFuture<>();
+    askRegions(system, region, self, hosting);
+    return hosting;
+  }
+
+  private static void askRegions(ActorSystem<?> system, akka.actor.ActorRef region, akka.actor.Address self,
+      CompletableFuture<Done> hosting) {
+    Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(), Duration.ofSeconds(2)).whenComplete((answer, e) -> {
+      if (answer instanceof ShardRegion.CurrentRegions regions && regions.getRegions().contains(self)) {
+        hosting.complete(Done.getInstance());
+      } else if (system.whenTerminated().isCompleted()) {
+        hosting.completeExceptionally(new IllegalStateException("the actor system stopped before the node joined"));
+      } else {
+        try {
+          system.scheduler().scheduleOnce(Duration.ofMillis(200), () -> askRegions(system, region, self, hosting),
+              system.executionContext());
+        } catch (IllegalStateException stopping) { // the scheduler refuses once the system stops
+          hosting.completeExceptionally(stopping);
+        }
+      }
+    });
   }
 
   /** The entity of shard {@code index} of {@code export}. */

@@ -27,16 +27,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Tree shards on other JVMs: two memory-node daemons and a front daemon, three processes on
- * loopback forming an Akka cluster, and an export placed on the cluster ({@code placement =
- * cluster}). Pages written over NBD to the front are stored, compressed, in the memory nodes'
- * pools and read back bit for bit. Then one memory node is killed with SIGKILL: the pages it
- * held are answered EIO (never zeros, never another page's bytes), the pages on the other node
- * read back intact, and once rewritten the lost pages live on the survivor.
+ * Tree shards on other JVMs: memory-node daemons and a front daemon, processes on loopback
+ * forming an Akka cluster, and an export placed on the cluster ({@code placement = cluster}).
+ *
+ * <ol>
+ *   <li>Pages written over NBD to the front are stored, compressed, in the two memory nodes'
+ *       pools (both take shards) and read back bit for bit.
+ *   <li>One memory node is killed with SIGKILL: the pages it held are answered EIO (never
+ *       zeros, never another page's bytes), the pages on the other node read back intact, and
+ *       once rewritten the lost pages live on the survivor.
+ *   <li>A third memory node joins and takes the new shards (it is the emptier node).
+ *   <li>It is then stopped (SIGSTOP) past the failure detector, a partition: the cluster downs
+ *       it, its pages are answered EIO, and when it runs again (SIGCONT) it learns it was
+ *       downed and exits with status 70, for its supervisor to start a fresh node.
+ * </ol>
  *
  * <p>Set {@code -Dzswapd.test.seed=N} to replay the page contents of a failure.
  */
 class MemoryNodesTest {
+  /** Shards written before the third node joins; as many again after. */
   private static final int SHARDS = 4;
   private static final long SHARD_BYTES = 64L << 20;
   /** Pages written at the start of each shard. */
@@ -49,6 +58,7 @@ class MemoryNodesTest {
   private static final List<Daemon> daemons = new ArrayList<>();
   private static Daemon first;
   private static Daemon second;
+  private static int seedPort;
   private static Daemon front;
   private static int nbdPort;
   private static PageGenerator gen;
@@ -58,14 +68,14 @@ class MemoryNodesTest {
     DaemonJar.path();
     long seed = Long.getLong("zswapd.test.seed", System.nanoTime());
     gen = new PageGenerator(seed);
-    int seedPort = Daemon.freePort();
+    seedPort = Daemon.freePort();
     first = memoryNode("first", seedPort, seedPort);
     second = memoryNode("second", Daemon.freePort(), seedPort);
     nbdPort = Daemon.freePort();
     Path config = Files.writeString(Files.createDirectories(dir.resolve("front")).resolve("zswapd.conf"), """
         zswapd {
           pool.max-size = 64 MiB
-          exports = [ { name = "swap0", size = 256 MiB, placement = cluster } ]
+          exports = [ { name = "swap0", size = 512 MiB, placement = cluster } ]
           cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s }
           nbd { tcp = "127.0.0.1:%d", unix-socket = off }
           admin.unix-socket = "%s"
@@ -146,8 +156,13 @@ class MemoryNodesTest {
     return true;
   }
 
+  private static void signal(String name, Daemon d) throws IOException {
+    ExternalTool.Result r = ExternalTool.run(Duration.ofSeconds(10), "kill", "-" + name, Long.toString(d.pid()));
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+  }
+
   @Test
-  void pagesLiveOnTheMemoryNodesAndAKilledNodesPagesAreErrorsNeverZeros() throws IOException {
+  void pagesLiveOnMemoryNodesAndALostNodesPagesAreErrorsNeverZeros() throws IOException {
     try (NbdClient nbd = NbdClient.connectGo(new InetSocketAddress("127.0.0.1", nbdPort), "swap0", true)) {
       nbd.timeout(Duration.ofSeconds(90));
       // one shard after the other: each is placed knowing where the ones before it went
@@ -179,8 +194,28 @@ class MemoryNodesTest {
       for (int shard = 0; shard < SHARDS; shard++) {
         assertThat(shardIntact(nbd, shard)).as("shard %d after the lost ones were written again", shard).isTrue();
       }
-      assertThat(StatsLines.number(stats("first"), "pool.handles_in_use")).as("the survivor holds every shard now")
-          .isGreaterThan(onFirst);
+      long firstAfter = StatsLines.number(stats("first"), "pool.handles_in_use");
+      assertThat(firstAfter).as("the survivor holds every shard now").isGreaterThan(onFirst);
+
+      Daemon third = memoryNode("third", Daemon.freePort(), seedPort);
+      for (int shard = SHARDS; shard < 2 * SHARDS; shard++) {
+        writeShard(nbd, shard);
+      }
+      assertThat(StatsLines.number(stats("third"), "pool.handles_in_use")).as("the node that joined took new shards")
+          .isPositive();
+      assertThat(StatsLines.number(stats("first"), "pool.handles_in_use")).as("the fuller node took none")
+          .isEqualTo(firstAfter);
+
+      signal("STOP", third); // a partition: alive, but silent past down-unreachable-after
+      for (int shard = SHARDS; shard < 2 * SHARDS; shard++) {
+        assertThat(shardIntact(nbd, shard)).as("shard %d on the stopped node", shard).isFalse();
+      }
+      for (int shard = 0; shard < SHARDS; shard++) {
+        assertThat(shardIntact(nbd, shard)).as("shard %d on the first node", shard).isTrue();
+      }
+      signal("CONT", third);
+      assertThat(third.awaitExit(Duration.ofSeconds(60))).as("exit status of a downed node").isEqualTo(70);
+      assertThat(third.stderr()).anySatisfy(l -> assertThat(l).contains("was downed by the cluster"));
       nbd.disconnect();
     } catch (ErrorReplyException e) {
       fail("seed %d: %s", gen.seed(), e.getMessage());

@@ -145,7 +145,7 @@ public final class Daemon implements AutoCloseable {
   }
 
   /** The exit status; fails (the process is killed on close) if it is still running after {@code timeout}. */
-  int awaitExit(Duration timeout) {
+  public int awaitExit(Duration timeout) {
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         fail("the daemon still runs " + timeout + " later\n" + output());
