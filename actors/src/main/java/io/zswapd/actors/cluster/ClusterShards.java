@@ -6,6 +6,9 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.sharding.ShardCoordinator;
 import akka.cluster.sharding.ShardRegion;
+import akka.cluster.ddata.DistributedData;
+import akka.cluster.ddata.LWWMap;
+import akka.cluster.ddata.Replicator;
 import akka.cluster.sharding.typed.ClusterShardingSettings;
 import akka.cluster.sharding.typed.ShardingEnvelope;
 import akka.cluster.sharding.typed.ShardingMessageExtractor;
@@ -17,6 +20,7 @@ import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.config.ClusterSettings;
+import io.zswapd.protocol.engine.EngineStats;
 import akka.pattern.Patterns;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -35,12 +39,14 @@ import scala.concurrent.Future;
  * ({@code export#index}), where a new shard goes, and the Akka settings of a zswapd node.
  *
  * <p>Each tree shard is a sharding shard of its own (the shard id is the entity id), so shards
- * are placed one by one: a new one goes to the memory node with fewer shards of two picked at
- * random (the power of two choices, as Infiniswap places slabs). Shards are never rebalanced: a
- * move would start the entity empty elsewhere, and copying its pages to the new owner is not
- * built yet; a node that leaves takes its shards with it (docs/CLUSTER.md).
+ * are placed one by one: a new one goes to the memory node with more room of two picked at
+ * random (the power of two choices, as Infiniswap places slabs; {@link NodeRoom}). Shards are
+ * never rebalanced: a move would start the entity empty elsewhere, and copying its pages to the
+ * new owner is not built yet; a node that leaves takes its shards with it (docs/CLUSTER.md).
  */
 public final class ClusterShards {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClusterShards.class);
+
   /** The entity type every node registers; only memory nodes host its entities. */
   public static final EntityTypeKey<ShardHost.Command> ENTITY =
       EntityTypeKey.create(ShardHost.Command.class, "zswapd-tree-shard");
@@ -56,13 +62,15 @@ public final class ClusterShards {
 
   /**
    * Registers the entity type with Cluster Sharding on this node. A memory node hosts entities,
-   * each asking {@code poolParts} for the pool; any other node only sends to them. Called once
-   * per engine, before any page request.
+   * each asking {@code poolParts} for the pool, and announces its room ({@link NodeRoom}) from
+   * the figures {@code stats} gives; any other node only sends to them. Called once per engine,
+   * before any page request.
    *
    * @throws IllegalStateException when the actor system is not a cluster node
    */
-  public static void start(ActorSystem<?> system, ClusterSettings settings,
-      java.util.function.Consumer<ActorRef<PoolParts>> poolParts) {
+  public static void start(ActorSystem<?> system, ClusterSettings settings, double acceptThreshold,
+      java.util.function.Consumer<ActorRef<PoolParts>> poolParts,
+      java.util.function.Consumer<ActorRef<EngineStats>> stats) {
     String provider = system.settings().config().getString("akka.actor.provider");
     if (!provider.equals("cluster") && !provider.equals("akka.cluster.ClusterActorRefProvider")) {
       throw new IllegalStateException("zswapd.cluster.role = " + settings.role().configName()
@@ -72,8 +80,12 @@ public final class ClusterShards {
     ClusterSharding.get(system).init(Entity.of(ENTITY, ctx -> ShardHost.create(ctx.getEntityId(), poolParts))
         .withRole(ClusterSettings.Role.MEMORY_ROLE)
         .withMessageExtractor(new OneShardPerEntity())
-        .withAllocationStrategy(new TwoChoices())
+        .withAllocationStrategy(new TwoChoices(Adapter.toClassic(system)))
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+    if (settings.role() == ClusterSettings.Role.MEMORY) {
+      system.systemActorOf(NodeRoom.announcer(stats, acceptThreshold), "zswapd-node-room",
+          akka.actor.typed.Props.empty());
+    }
   }
 
   /**
@@ -149,7 +161,7 @@ public final class ClusterShards {
     String roles = c.role() == ClusterSettings.Role.MEMORY ? "[\"" + ClusterSettings.Role.MEMORY_ROLE + "\"]" : "[]";
     return "akka.actor.provider = cluster\n"
         + "akka.remote.artery.transport = tcp\n"
-        + "akka.remote.artery.canonical.hostname = \"" + host(c.bind()) + "\"\n"
+        + "akka.remote.artery.canonical.hostname = \"" + c.bind().getHostString() + "\"\n"
         + "akka.remote.artery.canonical.port = " + c.bind().getPort() + "\n"
         + "akka.cluster.seed-nodes = " + seeds + "\n"
         + "akka.cluster.roles = " + roles + "\n"
@@ -183,28 +195,44 @@ public final class ClusterShards {
   }
 
   /**
-   * A new shard goes to the memory node holding fewer shards of two picked at random (all of
-   * them when there are two or fewer); shards never move once placed.
+   * Where a new shard goes: of two memory nodes picked at random (all of them when there are
+   * two), the one with more room ({@link NodeRoom}: bytes its pool may take before its accept
+   * threshold), fewer shards breaking a tie. A node past its accept threshold is never picked
+   * while another has room; when none has, the one with the most room is (its pool then refuses
+   * stores with POOL_FULL, ENOSPC over NBD, rather than a request waiting for a home). A node
+   * whose room is not known yet (it just joined) counts as empty. Shards never move once placed.
    */
   static final class TwoChoices extends ShardCoordinator.AbstractShardAllocationStrategy {
+    private final akka.actor.ActorSystem system;
+
+    TwoChoices(akka.actor.ActorSystem system) {
+      this.system = system;
+    }
+
     @Override
     public Future<akka.actor.ActorRef> allocateShard(akka.actor.ActorRef requester, String shardId,
         Map<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> current) {
-      return Future.successful(choose(current));
-    }
-
-    static akka.actor.ActorRef choose(Map<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> current) {
-      List<akka.actor.ActorRef> regions = new ArrayList<>(current.keySet());
-      if (regions.isEmpty()) {
-        throw new IllegalStateException("no memory node to place a tree shard on");
-      }
-      ThreadLocalRandom random = ThreadLocalRandom.current();
-      akka.actor.ActorRef a = regions.get(random.nextInt(regions.size()));
-      akka.actor.ActorRef b = regions.get(random.nextInt(regions.size()));
-      if (regions.size() == 2 && a.equals(b)) {
-        b = regions.get(0).equals(a) ? regions.get(1) : regions.get(0);
-      }
-      return current.get(b).size() < current.get(a).size() ? b : a;
+      akka.actor.Address self = akka.cluster.Cluster.get(system).selfAddress();
+      CompletionStage<akka.actor.ActorRef> choice = Patterns.ask(DistributedData.get(system).replicator(),
+              new Replicator.Get<>(NodeRoom.KEY, Replicator.readLocal()), Duration.ofSeconds(3))
+          .handle((answer, failure) -> {
+            Map<String, Long> rooms = answer instanceof Replicator.GetSuccess<?> ok
+                ? ((LWWMap<String, Long>) ok.dataValue()).getEntries() : Map.of();
+            List<Region> regions = new ArrayList<>();
+            for (Map.Entry<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> e : current.entrySet()) {
+              akka.actor.Address address = e.getKey().path().address();
+              String node = (address.hasGlobalScope() ? address : self).toString();
+              regions.add(new Region(e.getKey(), rooms.getOrDefault(node, Long.MAX_VALUE), e.getValue().size()));
+            }
+            Region chosen = choose(regions, ThreadLocalRandom.current());
+            // once per 64 MiB of an export: where each shard lives, in the coordinator's log
+            LOG.info("tree shard {} goes to {} (room {} MiB, {} shards) of {} memory node(s)", shardId,
+                chosen.ref().path().address().hasGlobalScope() ? chosen.ref().path().address() : self,
+                chosen.room() == Long.MAX_VALUE ? "not yet known" : chosen.room() >> 20, chosen.shards(),
+                regions.size());
+            return chosen.ref();
+          });
+      return scala.jdk.javaapi.FutureConverters.asScala(choice);
     }
 
     @Override
@@ -212,5 +240,34 @@ public final class ClusterShards {
         Set<String> inProgress) {
       return Future.successful(new HashSet<>());
     }
+  }
+
+  /** A memory node's region as placement sees it: its room in bytes and how many shards it has. */
+  record Region(akka.actor.ActorRef ref, long room, int shards) {}
+
+  /**
+   * The power of two choices over {@code regions}: among those with room, two different ones
+   * picked at random, and of the two the one with more room, then fewer shards; when none has
+   * room, the one with the most.
+   */
+  static Region choose(List<Region> regions, java.util.Random random) {
+    if (regions.isEmpty()) {
+      throw new IllegalStateException("no memory node to place a tree shard on");
+    }
+    List<Region> open = regions.stream().filter(r -> r.room() > 0).toList();
+    if (open.isEmpty()) {
+      return regions.stream().max(java.util.Comparator.comparingLong(Region::room)).orElseThrow();
+    }
+    int i = random.nextInt(open.size());
+    Region a = open.get(i);
+    if (open.size() == 1) {
+      return a;
+    }
+    int j = random.nextInt(open.size() - 1);
+    Region b = open.get(j < i ? j : j + 1); // two different nodes
+    if (a.room() != b.room()) {
+      return a.room() > b.room() ? a : b;
+    }
+    return b.shards() < a.shards() ? b : a;
   }
 }

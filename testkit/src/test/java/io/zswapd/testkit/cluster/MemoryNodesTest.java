@@ -175,7 +175,7 @@ class MemoryNodesTest {
       long onFirst = StatsLines.number(stats("first"), "pool.handles_in_use");
       long onSecond = StatsLines.number(stats("second"), "pool.handles_in_use");
       assertThat(onFirst).as("objects on the first memory node").isPositive();
-      assertThat(onSecond).as("objects on the second memory node (shards go to the emptier node)").isPositive();
+      assertThat(onSecond).as("objects on the second memory node (shards go to the roomier node)").isPositive();
       assertThat(StatsLines.number(stats("front"), "pool.handles_in_use")).as("objects in the front's own pool").isZero();
 
       ProcessHandle.of(second.pid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL: no goodbye
@@ -186,7 +186,9 @@ class MemoryNodesTest {
           lost.add(shard);
         }
       }
-      assertThat(lost).as("shards lost with the second node").hasSize(2);
+      // placement by room spreads four shards over two nodes 2/2 or 3/1: the second held some
+      assertThat(lost).as("shards lost with the second node, the others on the first").isNotEmpty()
+          .hasSizeLessThan(SHARDS);
 
       for (int shard : lost) {
         writeShard(nbd, shard);
