@@ -133,17 +133,13 @@ public record ExportSettings(
   }
 
   /**
-   * A clustered export needs a front node, and (for now) neither a backing file nor a second
-   * codec: the remote shards do not write back or recompress yet (docs/CLUSTER.md).
+   * A clustered export needs a front node, and (for now) no second codec: the remote shards do
+   * not recompress yet (docs/CLUSTER.md). Its backing file, if any, keeps a copy of every page.
    */
   private static void checkClusterPlacement(Section entry, ExportSettings export, ClusterSettings cluster) {
     if (cluster.role() != ClusterSettings.Role.FRONT) {
       throw entry.invalid("placement", "cluster placement needs zswapd.cluster.role = front (it is "
           + cluster.role().configName() + "); or placement = local");
-    }
-    if (export.backingFile().isPresent()) {
-      throw entry.invalid("backing-file", "not supported with placement = cluster yet (remote shards do not write "
-          + "back); remove backing-file or use placement = local");
     }
     if (export.recompressor().isPresent()) {
       throw entry.invalid("recompressor", "not supported with placement = cluster yet (remote shards do not "

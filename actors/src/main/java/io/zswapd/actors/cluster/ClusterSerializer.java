@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorRefResolver;
 import akka.actor.typed.javadsl.Adapter;
 import akka.serialization.SerializerWithStringManifest;
+import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
@@ -87,6 +88,7 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
         out.writeLong(b.incarnation());
         out.writeLong(b.batchId());
         out.writeLong(b.firstId());
+        out.writeUTF(b.codec().name());
         out.writeInt(b.ops().size());
         for (PageOp op : b.ops()) {
           writeOp(out, op);
@@ -140,12 +142,19 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
           long incarnation = in.readLong();
           long batchId = in.readLong();
           long firstId = in.readLong();
+          String codecName = in.readUTF();
+          CodecKind codec;
+          try {
+            codec = CodecKind.valueOf(codecName);
+          } catch (IllegalArgumentException unknown) {
+            throw new IOException("the front compresses with " + codecName + ", a codec this node does not have");
+          }
           int n = count(in, 1 << 20);
           List<PageOp> ops = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
             ops.add(readOp(in));
           }
-          yield new ShardHost.Batch(front, run, incarnation, batchId, firstId, List.copyOf(ops));
+          yield new ShardHost.Batch(front, run, incarnation, batchId, firstId, codec, List.copyOf(ops));
         }
         case GET_STATS -> new ShardHost.GetStats(resolver.resolveActorRef(in.readUTF()), in.readLong());
         case ACCEPTED -> new ShardAnswer.Accepted(in.readLong(), in.readLong());

@@ -7,12 +7,15 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.LocalRef;
 import io.zswapd.actors.tree.ShardStats;
 import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineCommand.PageRequest;
+import io.zswapd.protocol.engine.EngineError;
+import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import java.util.ArrayList;
@@ -44,10 +47,11 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
 
   /**
    * Ops for the shard. {@code incarnation} is the host incarnation the front last heard from (0:
-   * none yet, a new run); op {@code i} has id {@code firstId + i}.
+   * none yet, a new run); op {@code i} has id {@code firstId + i}; {@code codec} wrote the
+   * images (the front's {@code pool.compressor}), which this node's pool must share.
    */
   public record Batch(ActorRef<ShardAnswer> front, long frontRun, long incarnation, long batchId, long firstId,
-      List<PageOp> ops) implements Command, ClusterMessage {}
+      CodecKind codec, List<PageOp> ops) implements Command, ClusterMessage {}
 
   /** The tree shard's counters, answered with {@link ShardAnswer.Stats}. */
   public record GetStats(ActorRef<ShardAnswer> front, long requestId) implements Command, ClusterMessage {}
@@ -62,6 +66,8 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   static final int REPLIES_BYTES = 160 * 1024;
 
   private final String export;
+  /** The codec of this node's pool: the tree shard records it for every page it stores. */
+  private final CodecKind codec;
   private final ActorRef<TreeShard.Command> shard;
   private final long incarnation;
   private long boundRun;
@@ -82,8 +88,9 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       poolParts.accept(ctx.messageAdapter(ClusterShards.PoolParts.class, PoolReady::new));
       return Behaviors.receive(Command.class)
           .onMessage(PoolReady.class, r -> stash.unstashAll(Behaviors.setup(c -> new ShardHost(c,
-              ClusterShards.exportOf(entityId), c.spawn(TreeShard.create(r.parts().classes(), r.parts().geometry(),
-                  r.parts().compressor(), null, null, null), "tree", EngineDispatcher.SAME)))))
+              ClusterShards.exportOf(entityId), r.parts().compressor().kind(),
+              c.spawn(TreeShard.create(r.parts().classes(), r.parts().geometry(), r.parts().compressor(), null, null,
+                  null), "tree", EngineDispatcher.SAME)))))
           .onAnyMessage(m -> {
             stash.stash(m);
             return Behaviors.same();
@@ -92,9 +99,10 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     }));
   }
 
-  private ShardHost(ActorContext<Command> ctx, String export, ActorRef<TreeShard.Command> shard) {
+  private ShardHost(ActorContext<Command> ctx, String export, CodecKind codec, ActorRef<TreeShard.Command> shard) {
     super(ctx);
     this.export = export;
+    this.codec = codec;
     this.shard = shard;
     long inc;
     do {
@@ -179,6 +187,14 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     List<PageRequest> requests = new ArrayList<>(b.ops().size());
     for (int i = 0; i < b.ops().size(); i++) {
       requests.add(PageOp.toRequest(b.ops().get(i), export, new OpReply<>(b.firstId() + i, self)));
+    }
+    if (b.codec() != codec) {
+      // the tree shard would decode the front's images with this node's codec: refuse, and say why
+      EngineError mismatch = new EngineError(ErrorCode.INVALID, "the front compresses with " + b.codec()
+          + " and this memory node's pool with " + codec + "; set the same zswapd.pool.compressor on every node");
+      LOG.error("shard {} of export {}: {}", getContext().getSelf().path().name(), export, mismatch.message());
+      requests.forEach(r -> r.refuse(mismatch));
+      return this;
     }
     shard.tell(new TreeShard.Pages(requests));
     return this;

@@ -12,7 +12,12 @@ import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.cluster.PageOp;
 import io.zswapd.actors.cluster.ShardAnswer;
 import io.zswapd.actors.cluster.ShardHost;
+import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.support.LocalRef;
+import io.zswapd.actors.writeback.BackingStore;
+import io.zswapd.actors.writeback.ReadReply;
+import io.zswapd.actors.writeback.WriteReply;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineCommand.PageRequest;
 import io.zswapd.protocol.engine.EngineError;
@@ -29,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 
 /**
  * A tree shard of an export placed on the cluster ({@code placement = cluster}), as its swap
@@ -78,6 +84,13 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   private record StatsTimedOut(long requestId) {}
 
+  private record CopyWritten(WriteReply reply) {}
+
+  private record CopyRead(ReadReply reply) {}
+
+  /** Copies restored to a new memory node at a time. */
+  static final int RESTORES_IN_FLIGHT = 256;
+
   /** The batch in flight: its items (ids {@code firstId}..), as sent. */
   private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message) {}
 
@@ -104,16 +117,34 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private final Map<Long, ActorRef<ShardStats>> statsWaiting = new HashMap<>();
   private long nextStats = 1;
   private final List<Runnable> callerReplies = new ArrayList<>();
+  private final PageCompressor compressor;
+  private final CodecKind codec;
+  /** The pages' copies in the export's backing file, or null when it has none. */
+  private final RemoteCopies copies;
+  /** Lost pages whose copies are to be stored on the shard's new memory node. */
+  private final BitSet toRestore = new BitSet(TreeShard.PAGES);
+  private int restoring;
 
-  public static Behavior<Object> create(String export, long shardIndex, long frontRun) {
+  /**
+   * @param compressor the front's compressor: the images travel as it made them (the memory
+   *                   nodes' pools must use its codec), and patched pages are compressed with it
+   * @param backing    the export's backing store, which keeps a copy of every page, or null
+   */
+  public static Behavior<Object> create(String export, long shardIndex, long frontRun, PageCompressor compressor,
+      ActorRef<BackingStore.Command> backing) {
     return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new RemoteShard(ctx, timers, export, shardIndex,
-        frontRun)));
+        frontRun, compressor, backing)));
   }
 
   private RemoteShard(ActorContext<Object> ctx, TimerScheduler<Object> timers, String export,
-      long shardIndex, long frontRun) {
+      long shardIndex, long frontRun, PageCompressor compressor, ActorRef<BackingStore.Command> backing) {
     super(ctx);
     this.timers = timers;
+    this.compressor = compressor;
+    this.codec = compressor.kind();
+    this.copies = backing == null ? null : new RemoteCopies(backing,
+        ctx.messageAdapter(WriteReply.class, CopyWritten::new), ctx.messageAdapter(ReadReply.class, CopyRead::new),
+        compressor.kind(), shardIndex << TreeShard.PAGES_SHIFT);
     this.export = export;
     this.shardName = export + "#" + shardIndex;
     this.basePage = shardIndex << TreeShard.PAGES_SHIFT;
@@ -131,6 +162,15 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         .onMessage(Retransmit.class, r -> retransmit())
         .onMessage(TreeShard.GetStats.class, this::getStats)
         .onMessage(StatsTimedOut.class, this::statsTimedOut)
+        .onMessage(CopyWritten.class, m -> {
+          copies.written(m.reply());
+          return this;
+        })
+        .onMessage(CopyRead.class, m -> {
+          copies.readDone(m.reply());
+          sendNext();
+          return replyToCallers();
+        })
         .onMessage(TreeShard.MarkIdle.class, m -> this)
         .onMessage(TreeShard.Shrink.class, m -> {
           m.replyTo().tell(WritebackResult.NONE);
@@ -165,13 +205,27 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     /** The pages (offsets in the shard) this item writes, forgets or reads. */
     final int from;
     final int count;
+    /**
+     * For an item of the shard's own (no caller: a copy restored to a new memory node, the read
+     * after a patch): where its reply, or the EngineError it was refused with, goes.
+     */
+    final Consumer<Object> internal;
+    /** A restore: its page stays lost, and served from its copy, until the store is answered. */
+    final boolean restore;
 
     private Item(PageRequest request, Parent parent, PageOp op, int from, int count) {
+      this(request, parent, op, from, count, null, false);
+    }
+
+    private Item(PageRequest request, Parent parent, PageOp op, int from, int count, Consumer<Object> internal,
+        boolean restore) {
       this.request = request;
       this.parent = parent;
       this.op = op;
       this.from = from;
       this.count = count;
+      this.internal = internal;
+      this.restore = restore;
     }
 
     /** Bytes the item puts on the wire, its reply included: what a batch is capped by. */
@@ -270,24 +324,155 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    * arrival order, so a store queued before a load of the same page makes the page readable.
    */
   private void admit(Item item) {
+    admit(item, true);
+  }
+
+  /**
+   * As {@link #admit(Item)}; {@code fresh} false for an item admitted again after its host was
+   * lost, whose copy was already made when it first came.
+   */
+  private void admit(Item item, boolean fresh) {
     PageOp op = item.op;
     boolean reads = op instanceof PageOp.Load || op instanceof PageOp.LoadRange || op instanceof PageOp.Patch;
-    if (reads) {
+    if (reads && item.internal == null) {
       int lostAt = lost.nextSetBit(item.from);
       if (lostAt >= 0 && lostAt < item.from + item.count) {
-        answer(item, null, lostError(basePage + lostAt), basePage + lostAt);
+        if (copies != null && !(op instanceof PageOp.Patch) && servableFromCopies(item)) {
+          serveFromCopies(item);
+        } else {
+          answer(item, null, lostError(basePage + lostAt), basePage + lostAt);
+        }
         return;
       }
+    }
+    if (item.restore) {
+      queued.add(item);
+      return;
     }
     if (op instanceof PageOp.Store || op instanceof PageOp.StoreRange || op instanceof PageOp.Patch) {
       stored.set(item.from, item.from + item.count);
       lost.clear(item.from, item.from + item.count);
+      toRestore.clear(item.from, item.from + item.count);
     } else if (op instanceof PageOp.Invalidate || op instanceof PageOp.InvalidateRange
         || op instanceof PageOp.InvalidateArea) {
       stored.clear(item.from, item.from + item.count);
       lost.clear(item.from, item.from + item.count);
+      toRestore.clear(item.from, item.from + item.count);
     }
     queued.add(item);
+    if (copies != null && fresh && item.internal == null) {
+      copy(item);
+    }
+  }
+
+  /** Keeps the backing-file copy in step with an admitted item. */
+  private void copy(Item item) {
+    PageOp op = item.op;
+    if (op instanceof PageOp.Store s) {
+      copies.stored(item.from, s.image());
+    } else if (op instanceof PageOp.StoreRange s) {
+      for (int i = 0; i < s.images().length; i++) {
+        copies.stored(item.from + i, s.images()[i]);
+      }
+    } else if (op instanceof PageOp.Patch p) {
+      // the memory node makes the patched page: read it back right after, in the same order,
+      // and keep that as the copy (unless the page changes again first)
+      int offset = item.from;
+      copies.forget(offset);
+      int generation = copies.generation(offset);
+      queued.add(new Item(null, null, new PageOp.Load(p.page()), offset, 1, reply -> {
+        if (reply instanceof LoadReply.Loaded l && copies.generation(offset) == generation) {
+          copies.stored(offset, compressor.compress(l.page(), 0));
+        }
+      }, false));
+    } else if (op instanceof PageOp.Invalidate || op instanceof PageOp.InvalidateRange
+        || op instanceof PageOp.InvalidateArea) {
+      for (int i = item.from; i < item.from + item.count; i++) {
+        copies.forget(i);
+      }
+    }
+  }
+
+  /** Whether every page of a read item can come from the copies (or is a page never written). */
+  private boolean servableFromCopies(Item item) {
+    for (int p = item.from; p < item.from + item.count; p++) {
+      if (!copies.has(p) && (lost.get(p) || stored.get(p))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Answers a load or range load of lost pages from their copies in the backing file. */
+  private void serveFromCopies(Item item) {
+    long first = basePage + item.from;
+    if (item.op instanceof PageOp.Load) {
+      copies.read(item.from, page -> answer(item, page == null ? null : new LoadReply.Loaded(first, page),
+          page == null ? copyError(first) : null, first));
+      return;
+    }
+    byte[] pages = new byte[item.count * PAGE_BYTES];
+    int[] remaining = {item.count};
+    EngineError[] failed = {null};
+    for (int i = 0; i < item.count; i++) {
+      int at = i;
+      Consumer<byte[]> done = page -> {
+        if (page == null && failed[0] == null) {
+          failed[0] = copyError(first + at);
+        } else if (page != null) {
+          System.arraycopy(page, 0, pages, at * PAGE_BYTES, PAGE_BYTES);
+        }
+        if (--remaining[0] == 0) {
+          answer(item, failed[0] == null ? new LoadRangeReply.LoadedRange(first, pages) : null, failed[0], first);
+        }
+      };
+      if (copies.has(item.from + i)) {
+        copies.read(item.from + i, done);
+      } else {
+        done.accept(new byte[PAGE_BYTES]); // never written: zeros
+      }
+    }
+  }
+
+  private EngineError copyError(long page) {
+    return new EngineError(ErrorCode.IO_ERROR, "page " + page + " of export \"" + export
+        + "\": its memory node was lost and its copy in the backing file could not be read");
+  }
+
+  /**
+   * Stores the copies of lost pages on the shard's new memory node, {@link #RESTORES_IN_FLIGHT}
+   * at a time. A page stays lost (served from its copy) until its restore is answered; a store
+   * or trim of the page meanwhile wins (its generation moves on, the restore is dropped).
+   */
+  private void restoreNext() {
+    while (restoring < RESTORES_IN_FLIGHT) {
+      int offset = toRestore.nextSetBit(0);
+      if (offset < 0) {
+        return;
+      }
+      toRestore.clear(offset);
+      if (!lost.get(offset) || !copies.has(offset)) {
+        continue;
+      }
+      int generation = copies.generation(offset);
+      restoring++;
+      copies.image(offset, image -> {
+        if (image == null || !lost.get(offset) || copies.generation(offset) != generation) {
+          restoring--;
+          restoreNext();
+          return;
+        }
+        admit(new Item(null, null, new PageOp.Store(basePage + offset, image), offset, 1, reply -> {
+          restoring--;
+          if (reply instanceof StoreReply.Stored && copies.generation(offset) == generation && lost.get(offset)) {
+            lost.clear(offset);
+            stored.set(offset);
+          }
+          restoreNext();
+        }, true));
+        sendNext();
+      });
+    }
   }
 
   /**
@@ -296,6 +481,10 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    * its siblings.
    */
   private void answer(Item item, Object reply, EngineError error, long errorPage) {
+    if (item.internal != null) {
+      item.internal.accept(reply != null ? reply : error);
+      return;
+    }
     if (item.parent == null) {
       if (reply != null) {
         reply(item.request, reply);
@@ -363,7 +552,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       waiting.put(nextId++, item);
     }
     long batchId = nextBatch++;
-    ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, ops);
+    ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, codec, ops);
     inFlight = new InFlight(batchId, firstId, items, message);
     host.tell(message);
     timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
@@ -417,8 +606,14 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    * batch in flight (not carried out) is admitted again, ahead of what queued behind it.
    */
   private void hostLost(long newIncarnation) {
-    LOG.warn("shard {} of export {} was started again on another memory node: {} pages written "
-        + "to it are lost (loads answer NODE_LOST, EIO, until rewritten)", shardName, export, stored.cardinality());
+    if (copies == null) {
+      LOG.warn("shard {} of export {} was started again on another memory node: {} pages written "
+          + "to it are lost (loads answer NODE_LOST, EIO, until rewritten)", shardName, export, stored.cardinality());
+    } else {
+      LOG.warn("shard {} of export {} was started again on another memory node: {} pages written to it are "
+          + "served from their copies in the backing file and stored there again", shardName, export,
+          stored.cardinality());
+    }
     lost.or(stored);
     stored.clear();
     incarnation = newIncarnation;
@@ -438,8 +633,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     inFlight = null;
     List<Item> behind = queued;
     queued = new ArrayList<>();
-    again.forEach(this::admit);
-    behind.forEach(this::admit);
+    again.forEach(item -> admit(item, false));
+    behind.forEach(item -> admit(item, false));
+    if (copies != null) {
+      toRestore.or(lost);
+      restoreNext();
+    }
     sendNext();
   }
 

@@ -546,7 +546,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     }
     ActorRef<TreeShard.Command> ref = frontRun != 0
         ? getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
-            RemoteShard.create(name, shardIndex, frontRun)), "shard-" + shardIndex, EngineDispatcher.SAME).narrow()
+            RemoteShard.create(name, shardIndex, frontRun, compressor, backing)), "shard-" + shardIndex,
+            EngineDispatcher.SAME).narrow()
         : getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
             TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor)),
             "shard-" + shardIndex, EngineDispatcher.SAME);

@@ -9,6 +9,7 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
 import akka.serialization.Serializer;
+import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
@@ -74,7 +75,7 @@ class ClusterSerializerTest {
         new PageOp.Invalidate(12),
         new PageOp.InvalidateRange(40, 1L << 40),
         new PageOp.InvalidateArea());
-    ShardHost.Batch batch = new ShardHost.Batch(front.ref(), -5, 77, 3, 1000, ops);
+    ShardHost.Batch batch = new ShardHost.Batch(front.ref(), -5, 77, 3, 1000, CodecKind.ZSTD, ops);
 
     Object back = roundTrip(batch);
 
@@ -107,8 +108,9 @@ class ClusterSerializerTest {
   void aCompressedPageCostsItsBytesAndAFewMore() {
     ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1));
     PageImage.Compressed image = new PageImage.Compressed(new byte[1500]);
-    int one = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1, List.of(new PageOp.Store(1, image)))).length;
-    int two = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1,
+    int one = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
+        List.of(new PageOp.Store(1, image)))).length;
+    int two = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
         List.of(new PageOp.Store(1, image), new PageOp.Store(2, image)))).length;
 
     assertThat(two - one).as("bytes per compressed page on the wire").isBetween(1500, 1500 + 16);

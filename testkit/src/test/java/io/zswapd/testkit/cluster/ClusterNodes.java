@@ -1,0 +1,151 @@
+package io.zswapd.testkit.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.zswapd.protocol.nbd.Nbd;
+import io.zswapd.testkit.PageGenerator;
+import io.zswapd.testkit.admin.StatsLines;
+import io.zswapd.testkit.daemon.Daemon;
+import io.zswapd.testkit.daemon.DaemonJar;
+import io.zswapd.testkit.interop.ExternalTool;
+import io.zswapd.testkit.nbd.NbdClient;
+import io.zswapd.testkit.nbd.Reply;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Daemons of one zswapd cluster on loopback, for the memory-node tests: memory nodes that join
+ * the first one started, a front whose export {@code swap0} is placed on the cluster, and the
+ * pages those tests write and check over NBD (the page generator's mix, seeded).
+ */
+final class ClusterNodes implements AutoCloseable {
+  static final long SHARD_BYTES = 64L << 20;
+  /** Pages written at the start of each shard. */
+  static final int PAGES_PER_SHARD = 1024;
+  static final int WRITE_PAGES = 32;
+  private static final List<String> JVM = List.of("-Xmx160m", "-XX:MaxDirectMemorySize=192m");
+
+  private final Path dir;
+  private final PageGenerator gen;
+  private final int seedPort = Daemon.freePort();
+  private final List<Daemon> daemons = new ArrayList<>();
+  private int nbdPort;
+
+  ClusterNodes(Path dir, String test) {
+    DaemonJar.path();
+    this.dir = dir;
+    long seed = Long.getLong("zswapd.test.seed", System.nanoTime());
+    this.gen = new PageGenerator(seed);
+    System.out.println(test + " seed " + seed);
+  }
+
+  long seed() {
+    return gen.seed();
+  }
+
+  /** A memory node named {@code name} (its files in a folder of that name), ready to take shards. */
+  Daemon memoryNode(String name) throws IOException {
+    Path home = Files.createDirectories(dir.resolve(name));
+    int port = daemons.isEmpty() ? seedPort : Daemon.freePort();
+    return started(Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
+        zswapd {
+          pool.max-size = 64 MiB
+          exports = []
+          cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s }
+          admin.unix-socket = "%s"
+          metrics.prometheus = off
+        }
+        """.formatted(port, seedPort, home.resolve("admin.sock"))), JVM));
+  }
+
+  /** The front, named "front", serving {@code swap0} ({@code size}, placed on the cluster, then {@code extra}). */
+  Daemon front(String size, String extra) throws IOException {
+    Path home = Files.createDirectories(dir.resolve("front"));
+    nbdPort = Daemon.freePort();
+    return started(Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
+        zswapd {
+          pool.max-size = 64 MiB
+          exports = [ { name = "swap0", size = %s, placement = cluster %s } ]
+          cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s }
+          nbd { tcp = "127.0.0.1:%d", unix-socket = off }
+          admin.unix-socket = "%s"
+          metrics.prometheus = off
+        }
+        """.formatted(size, extra, Daemon.freePort(), seedPort, nbdPort, home.resolve("admin.sock"))), JVM));
+  }
+
+  private Daemon started(Daemon d) {
+    daemons.add(d);
+    d.awaitReady();
+    return d;
+  }
+
+  NbdClient connect() throws IOException {
+    NbdClient nbd = NbdClient.connectGo(new InetSocketAddress("127.0.0.1", nbdPort), "swap0", true);
+    nbd.timeout(Duration.ofSeconds(90));
+    return nbd;
+  }
+
+  /** The pool's {@code handles_in_use} of a node: objects it holds. */
+  long objects(String node) {
+    ExternalTool.Result r = DaemonJar.run("stats", "--admin", dir.resolve(node + "/admin.sock").toString());
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    return StatsLines.number(StatsLines.parse(r.stdout().lines().toList()), "pool.handles_in_use");
+  }
+
+  static void signal(String name, Daemon d) {
+    ExternalTool.Result r = ExternalTool.run(Duration.ofSeconds(10), "kill", "-" + name, Long.toString(d.pid()));
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+  }
+
+  static long pageOf(int shard, int i) {
+    return shard * (SHARD_BYTES / 4096) + i;
+  }
+
+  private byte[] content(long page) {
+    return gen.page(page, gen.mixedKind(page));
+  }
+
+  void writeShard(NbdClient nbd, int shard) throws IOException {
+    for (int i = 0; i < PAGES_PER_SHARD; i += WRITE_PAGES) {
+      byte[] data = new byte[WRITE_PAGES * 4096];
+      for (int j = 0; j < WRITE_PAGES; j++) {
+        System.arraycopy(content(pageOf(shard, i + j)), 0, data, j * 4096, 4096);
+      }
+      nbd.write(pageOf(shard, i) * 4096, data);
+    }
+  }
+
+  /** Reads the shard's pages back: true when all are intact, false when the reads fail with EIO. */
+  boolean shardIntact(NbdClient nbd, int shard) throws IOException {
+    for (int i = 0; i < PAGES_PER_SHARD; i += WRITE_PAGES) {
+      Reply reply = nbd.request(Nbd.CMD_READ, 0, pageOf(shard, i) * 4096, WRITE_PAGES * 4096, null);
+      if (reply.error() != 0) {
+        assertThat(reply.error()).as("shard %d, page %d: a lost page is an I/O error", shard, pageOf(shard, i))
+            .isEqualTo(Nbd.EIO);
+        assertThat(i).as("shard %d lost only from its first page on", shard).isZero();
+        return false;
+      }
+      for (int j = 0; j < WRITE_PAGES; j++) {
+        byte[] got = Arrays.copyOfRange(reply.data(), j * 4096, (j + 1) * 4096);
+        if (!Arrays.equals(got, content(pageOf(shard, i + j)))) {
+          fail("seed %d: page %d of shard %d read back different bytes (%s)", gen.seed(), pageOf(shard, i + j), shard,
+              PageGenerator.hash(got) == PageGenerator.ZERO_HASH ? "zeros" : "not zeros");
+        }
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public void close() {
+    daemons.forEach(Daemon::close);
+  }
+}
