@@ -99,6 +99,7 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
       } else if (o instanceof ShardAnswer.Accepted a) {
         out.writeLong(a.incarnation());
         out.writeLong(a.batchId());
+        out.writeUTF(a.node());
       } else if (o instanceof ShardAnswer.Gone g) {
         out.writeLong(g.incarnation());
         out.writeLong(g.batchId());
@@ -157,7 +158,7 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
           yield new ShardHost.Batch(front, run, incarnation, batchId, firstId, codec, List.copyOf(ops));
         }
         case GET_STATS -> new ShardHost.GetStats(resolver.resolveActorRef(in.readUTF()), in.readLong());
-        case ACCEPTED -> new ShardAnswer.Accepted(in.readLong(), in.readLong());
+        case ACCEPTED -> new ShardAnswer.Accepted(in.readLong(), in.readLong(), in.readUTF());
         case GONE -> new ShardAnswer.Gone(in.readLong(), in.readLong());
         case REPLIES -> {
           long incarnation = in.readLong();

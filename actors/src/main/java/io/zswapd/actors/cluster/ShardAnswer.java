@@ -9,8 +9,11 @@ package io.zswapd.actors.cluster;
 public sealed interface ShardAnswer extends ClusterMessage {
   long incarnation();
 
-  /** The batch {@code batchId} was taken (its replies follow); the next batch may go. */
-  record Accepted(long incarnation, long batchId) implements ShardAnswer {}
+  /**
+   * The batch {@code batchId} was taken (its replies follow); the next batch may go. {@code node}
+   * is the memory node's {@code host:port}, for stats.
+   */
+  record Accepted(long incarnation, long batchId, String node) implements ShardAnswer {}
 
   /**
    * The batch was addressed to another incarnation of the shard and was not carried out: the

@@ -70,6 +70,8 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   private final CodecKind codec;
   private final ActorRef<TreeShard.Command> shard;
   private final long incarnation;
+  /** This memory node, {@code host:port}: the fronts' stats say where each shard lives. */
+  private final String node;
   private long boundRun;
   private ActorRef<ShardAnswer> front;
   private long lastBatch;
@@ -109,6 +111,9 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       inc = ThreadLocalRandom.current().nextLong();
     } while (inc == 0);
     this.incarnation = inc;
+    akka.actor.Address self = akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem()))
+        .selfAddress();
+    this.node = self.host().isDefined() ? self.host().get() + ":" + self.port().get() : self.toString();
     ctx.watch(shard);
   }
 
@@ -178,7 +183,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       }
       bind(b.front(), b.frontRun());
     }
-    b.front().tell(new ShardAnswer.Accepted(incarnation, b.batchId()));
+    b.front().tell(new ShardAnswer.Accepted(incarnation, b.batchId(), node));
     if (b.batchId() <= lastBatch) {
       return this; // a retransmission of a batch already taken
     }

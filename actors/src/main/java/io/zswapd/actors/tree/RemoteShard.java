@@ -102,6 +102,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private final ActorRef<ShardAnswer> answers;
   private final TimerScheduler<Object> timers;
   private final Executor dispatcher;
+  /** The memory node holding the shard ({@code host:port}), "" until a batch was accepted there. */
+  private String node = "";
   /** The host incarnation last heard from; 0 before the first answer. */
   private long incarnation;
   private long nextId = 1;
@@ -574,6 +576,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         if (incarnation == 0) {
           incarnation = acc.incarnation();
         }
+        node = acc.node();
         inFlight = null;
         timers.cancel(Retransmit.INSTANCE);
         sendNext();
@@ -594,7 +597,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     } else if (a instanceof ShardAnswer.Stats s) {
       ActorRef<ShardStats> to = statsWaiting.remove(s.requestId());
       if (to != null) {
-        to.tell(ShardStats.of(s.figures()));
+        to.tell(ShardStats.of(s.figures()).on(node));
       }
     }
     return replyToCallers();
@@ -617,6 +620,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     lost.or(stored);
     stored.clear();
     incarnation = newIncarnation;
+    node = "";
     timers.cancel(Retransmit.INSTANCE);
     List<Item> again = inFlight.items();
     long firstId = inFlight.firstId();
@@ -656,7 +660,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       // the cluster logs the unreachable node itself; stats are asked every metrics tick
       LOG.debug("shard {} of export {}: no stats from its memory node within {}; counted as zeros",
           shardName, export, STATS_TIMEOUT);
-      to.tell(ShardStats.ZERO);
+      to.tell(ShardStats.ZERO.on(node));
     }
     return this;
   }

@@ -441,10 +441,17 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   /** Shard counters and the backing store's figures, in any order. */
-  private record StatsAcc(ShardStats shards, BackingStats backing) {
+  private record StatsAcc(ShardStats shards, BackingStats backing, Map<String, Integer> nodes) {
     StatsAcc add(Object reply) {
-      return reply instanceof ShardStats s ? new StatsAcc(shards.plus(s), backing)
-          : new StatsAcc(shards, (BackingStats) reply);
+      if (reply instanceof ShardStats s) {
+        Map<String, Integer> n = nodes;
+        if (s.node() != null) {
+          n = new HashMap<>(nodes);
+          n.merge(s.node(), 1, Integer::sum);
+        }
+        return new StatsAcc(shards.plus(s), backing, n);
+      }
+      return new StatsAcc(shards, (BackingStats) reply, nodes);
     }
   }
 
@@ -452,7 +459,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     flush();
     boolean askBacking = backing != null && closedBacking == null;
     ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (askBacking ? 1 : 0),
-        new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking), StatsAcc::add,
+        new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking, Map.of()),
+        StatsAcc::add,
         acc -> m.replyTo().tell(exportStats(acc)), GATHER_TIMEOUT, acc -> m.replyTo().tell(exportStats(acc)));
     for (Shard shard : allShards) {
       shard.ref.tell(new TreeShard.GetStats(gather.narrow()));
@@ -476,7 +484,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         s.invalidatedPages(), s.loads(), s.stores(), figures,
         recompressor == null ? RecompressFigures.NONE : new RecompressFigures(recompressor.describe(),
             s.recompressedPages(), s.recompressedBytes(), s.recompressions(), s.recompressKept(), s.recompressFailed(),
-            s.recompressBytesSaved()));
+            s.recompressBytesSaved()), acc.nodes());
   }
 
   /** Spreads a writeback over the shards (each takes its share from its own LRU) and sums the results. */

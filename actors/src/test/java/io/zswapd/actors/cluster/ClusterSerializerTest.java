@@ -98,7 +98,7 @@ class ClusterSerializerTest {
 
   @Test
   void theSmallMessagesComeBackEqual() throws Exception {
-    for (Object m : List.of(new ShardAnswer.Accepted(-1, 9), new ShardAnswer.Gone(5, 10),
+    for (Object m : List.of(new ShardAnswer.Accepted(-1, 9, "10.0.0.1:25520"), new ShardAnswer.Gone(5, 10),
         new ShardAnswer.Stats(5, 11, new long[] {1, 2, 3}), new ShardHost.GetStats(front.ref(), 12))) {
       assertThat(roundTrip(m)).usingRecursiveComparison().isEqualTo(m);
     }
@@ -106,7 +106,7 @@ class ClusterSerializerTest {
 
   @Test
   void aCompressedPageCostsItsBytesAndAFewMore() {
-    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1));
+    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
     PageImage.Compressed image = new PageImage.Compressed(new byte[1500]);
     int one = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
         List.of(new PageOp.Store(1, image)))).length;
@@ -118,11 +118,11 @@ class ClusterSerializerTest {
 
   @Test
   void anotherProtocolVersionIsRefusedNamingBoth() {
-    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1));
-    byte[] bytes = s.toBinary(new ShardAnswer.Accepted(1, 2));
+    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
+    byte[] bytes = s.toBinary(new ShardAnswer.Accepted(1, 2, ""));
     bytes[0] = (byte) (ClusterSerializer.VERSION + 1);
 
-    assertThatThrownBy(() -> s.fromBinary(bytes, s.manifest(new ShardAnswer.Accepted(1, 2))))
+    assertThatThrownBy(() -> s.fromBinary(bytes, s.manifest(new ShardAnswer.Accepted(1, 2, ""))))
         .isInstanceOf(NotSerializableException.class)
         .hasMessageContaining("protocol version " + (ClusterSerializer.VERSION + 1))
         .hasMessageContaining("speaks version " + ClusterSerializer.VERSION);
@@ -130,7 +130,7 @@ class ClusterSerializerTest {
 
   @Test
   void anUnknownManifestAndATruncatedMessageAreRefused() {
-    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1));
+    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
     ShardAnswer.Replies replies = new ShardAnswer.Replies(1, new long[] {1}, new Object[] {new LoadReply.Loaded(1,
         page(6))});
     byte[] bytes = s.toBinary(replies);
@@ -143,7 +143,7 @@ class ClusterSerializerTest {
 
   @Test
   void anErrorCodeThisNodeDoesNotKnowReadsAsInvalidWithItsName() throws Exception {
-    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1));
+    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
     ShardAnswer.Replies replies = new ShardAnswer.Replies(1, new long[] {1},
         new Object[] {new StoreReply.Refused(3, new EngineError(ErrorCode.READ_ONLY, "ro"))});
     byte[] bytes = s.toBinary(replies);

@@ -100,6 +100,13 @@ public final class StatsReport {
     out.add(count(2, "read_errors", b.readErrors()));
     out.add(count(2, "corrupt_reads", b.corruptReads()));
     out.add(count(2, "backing_full", b.backingFull()));
+    if (!e.shardsByNode().isEmpty()) {
+      out.add("  cluster_stat");
+      int shards = e.shardsByNode().values().stream().mapToInt(Integer::intValue).sum();
+      out.add(count(2, "remote_shards", shards));
+      new java.util.TreeMap<>(e.shardsByNode()).forEach((node, n) -> out.add(line(2, "shards_on",
+          Integer.toString(n), "  (" + (node.isEmpty() ? "no memory node yet" : node) + ")")));
+    }
     RecompressFigures r = e.recompress();
     if (!r.codec().isEmpty()) {
       out.add("  recomp_stat (" + r.codec() + ")");

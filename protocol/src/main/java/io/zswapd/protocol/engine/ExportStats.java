@@ -27,6 +27,9 @@ package io.zswapd.protocol.engine;
  * @param stores             page stores accepted (cumulative)
  * @param backing            writeback and backing-file figures ({@link BackingFigures#NONE} without a backing file)
  * @param recompress         recompression figures ({@link RecompressFigures#NONE} without a recompressor)
+ * @param shardsByNode       for an export placed on the cluster: how many of its shards each memory
+ *                           node holds ({@code host:port}; "" for shards whose node is not known yet);
+ *                           empty for an export in this engine's pool
  */
 public record ExportStats(
     String export,
@@ -42,7 +45,20 @@ public record ExportStats(
     long loads,
     long stores,
     BackingFigures backing,
-    RecompressFigures recompress) {
+    RecompressFigures recompress,
+    java.util.Map<String, Integer> shardsByNode) {
+
+  public ExportStats {
+    shardsByNode = java.util.Map.copyOf(shardsByNode);
+  }
+
+  /** The figures of an export whose shards are all in this engine's pool. */
+  public ExportStats(String export, long storedPages, long origDataSize, long comprDataSize, long samePages,
+      long hugePages, long duplicateEntry, long rejectCompressPoor, long rejectAllocFail, long invalidatedPages,
+      long loads, long stores, BackingFigures backing, RecompressFigures recompress) {
+    this(export, storedPages, origDataSize, comprDataSize, samePages, hugePages, duplicateEntry, rejectCompressPoor,
+        rejectAllocFail, invalidatedPages, loads, stores, backing, recompress, java.util.Map.of());
+  }
 
   /**
    * {@code origDataSize / comprDataSize}: how many bytes of pages each byte of the pool holds,

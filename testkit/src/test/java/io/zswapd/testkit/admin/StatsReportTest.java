@@ -82,6 +82,21 @@ class StatsReportTest {
   }
 
   @Test
+  void anExportOnTheClusterSaysWhereItsShardsLive() {
+    ExportStats remote = new ExportStats("e", 1, 4096, 100, 0, 0, 0, 0, 0, 0, 0, 1, BackingFigures.NONE,
+        RecompressFigures.NONE, java.util.Map.of("10.0.0.2:25520", 3, "10.0.0.1:25520", 2, "", 1));
+    List<String> lines = StatsReport.export(remote);
+    int block = lines.indexOf("  cluster_stat");
+    assertThat(block).isPositive();
+    assertThat(lines.subList(block + 1, block + 5)).containsExactly(
+        "    remote_shards                       6",
+        "    shards_on                           1  (no memory node yet)",
+        "    shards_on                           2  (10.0.0.1:25520)",
+        "    shards_on                           3  (10.0.0.2:25520)");
+    assertThat(StatsReport.export(SWAP0)).as("a local export has no such block").doesNotContain("  cluster_stat");
+  }
+
+  @Test
   void nothingCompressedHasNoRatio() {
     ExportStats empty = new ExportStats("e", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, BackingFigures.NONE, RecompressFigures.NONE);
     assertThat(StatsReport.export(empty)).contains("    compression_ratio                   -  (nothing compressed)");

@@ -95,9 +95,19 @@ final class ClusterNodes implements AutoCloseable {
 
   /** The pool's {@code handles_in_use} of a node: objects it holds. */
   long objects(String node) {
+    return figure(node, "pool.handles_in_use");
+  }
+
+  /** A figure of a node's {@code zswapd stats} ({@code pool.NAME} or {@code EXPORT.NAME}). */
+  long figure(String node, String key) {
+    return StatsLines.number(StatsLines.parse(stats(node)), key);
+  }
+
+  /** A node's {@code zswapd stats} output. */
+  List<String> stats(String node) {
     ExternalTool.Result r = DaemonJar.run("stats", "--admin", dir.resolve(node + "/admin.sock").toString());
     assertThat(r.exitCode()).as(r.describe()).isZero();
-    return StatsLines.number(StatsLines.parse(r.stdout().lines().toList()), "pool.handles_in_use");
+    return r.stdout().lines().toList();
   }
 
   static void signal(String name, Daemon d) {

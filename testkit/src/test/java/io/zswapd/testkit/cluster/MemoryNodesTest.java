@@ -74,6 +74,10 @@ class MemoryNodesTest {
       assertThat(cluster.objects("second")).as("objects on the second memory node (shards go to the roomier node)")
           .isPositive();
       assertThat(cluster.objects("front")).as("objects in the front's own pool").isZero();
+      assertThat(cluster.figure("front", "swap0.remote_shards")).as("the front's stats count its remote shards")
+          .isEqualTo(SHARDS);
+      assertThat(cluster.stats("front")).as("and say where they live")
+          .anySatisfy(l -> assertThat(l).contains("shards_on").contains("(127.0.0.1:"));
 
       ProcessHandle.of(second.pid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL: no goodbye
 
