@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorRefResolver;
 import akka.actor.typed.javadsl.Adapter;
 import akka.serialization.SerializerWithStringManifest;
+import io.zswapd.actors.metrics.MetricNames;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
@@ -48,9 +49,33 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   private static final String STATS = "T";
 
   private final ActorRefResolver resolver;
+  private final String engine;
+  /**
+   * Bytes of zswapd messages this node serialized (to send) and deserialized (received): made
+   * on first use, since Akka makes every configured serializer, cluster or not. Two threads
+   * may both make them; Kamon hands both the same instruments.
+   */
+  private volatile Counters counters;
+
+  private record Counters(kamon.metric.Counter sent, kamon.metric.Counter received) {}
 
   public ClusterSerializer(ExtendedActorSystem system) {
     this.resolver = ActorRefResolver.get(Adapter.toTyped(system));
+    this.engine = system.name();
+  }
+
+  private Counters counters() {
+    Counters c = counters;
+    if (c == null) {
+      kamon.metric.Metric.Counter bytes = kamon.Kamon.counter(MetricNames.CLUSTER_MESSAGE_BYTES,
+          "bytes of zswapd's page protocol messages between nodes (payload, without Artery's framing)",
+          kamon.metric.MeasurementUnit.information().bytes());
+      kamon.tag.TagSet tags = kamon.tag.TagSet.of(MetricNames.ENGINE, engine);
+      c = new Counters(bytes.withTags(tags.withTag(MetricNames.DIRECTION, "sent")),
+          bytes.withTags(tags.withTag(MetricNames.DIRECTION, "received")));
+      counters = c;
+    }
+    return c;
   }
 
   @Override
@@ -124,11 +149,13 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
     } catch (IOException e) {
       throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
     }
+    counters().sent().increment(bytes.size());
     return bytes.toByteArray();
   }
 
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+    counters().received().increment(bytes.length);
     DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
     try {
       int version = in.readUnsignedByte();

@@ -44,6 +44,8 @@ final class EngineMetrics {
   private final Map<String, List<Feed<ExportStats>>> exports = new HashMap<>();
   private final Map<Integer, List<Feed<SizeClassStats>>> classes = new HashMap<>();
   private final Gauge[] fullness = new Gauge[12];
+  /** Remote shards per (export, memory node) of clustered exports, as last published. */
+  private final Map<List<String>, Gauge> remoteShards = new HashMap<>();
 
   /**
    * @param engine     value of the {@code engine} tag (the actor system's name)
@@ -102,6 +104,7 @@ final class EngineMetrics {
       }
       return false;
     });
+    publishRemoteShards(stats);
     long[] byFullness = new long[fullness.length];
     for (SizeClassStats c : stats.classes()) {
       for (Feed<SizeClassStats> f : classes.computeIfAbsent(c.size(), this::classFeeds)) {
@@ -116,8 +119,32 @@ final class EngineMetrics {
     }
   }
 
+  /** One gauge per (export, memory node) holding shards of it; those no longer holding any go. */
+  private void publishRemoteShards(EngineStats stats) {
+    Set<List<String>> now = new HashSet<>();
+    for (ExportStats e : stats.exports()) {
+      e.shardsByNode().forEach((node, count) -> {
+        List<String> key = List.of(e.export(), node);
+        now.add(key);
+        remoteShards.computeIfAbsent(key, k -> Kamon.gauge(REMOTE_SHARDS,
+            "tree shards of the export held by the memory node (\"\" for those not placed yet)", NONE)
+            .withTags(engineTags.withTag(EXPORT, k.get(0)).withTag(NODE, k.get(1)))).update(count);
+      });
+    }
+    remoteShards.entrySet().removeIf(entry -> {
+      if (!now.contains(entry.getKey())) {
+        entry.getValue().update(0);
+        entry.getValue().remove();
+        return true;
+      }
+      return false;
+    });
+  }
+
   /** Removes every instrument of this engine from Kamon (the engine stopped). */
   void close() {
+    remoteShards.values().forEach(Gauge::remove);
+    remoteShards.clear();
     pool.forEach(Feed::remove);
     exports.values().forEach(l -> l.forEach(Feed::remove));
     classes.values().forEach(l -> l.forEach(Feed::remove));

@@ -89,4 +89,15 @@ public final class MetricNames {
   public static final String LOAD_LATENCY = "zswapd_load_latency";
   public static final String WRITEBACK_LATENCY = "zswapd_writeback_latency";
   public static final String COMPRESSED_SIZE = "zswapd_compressed_size";
+
+  // memory nodes (zswapd.cluster): the front's view of its exports' remote shards
+  /** The memory node ({@code host:port}) a remote shard lives on. */
+  public static final String NODE = "node";
+  /** {@code sent} or {@code received}. */
+  public static final String DIRECTION = "direction";
+  public static final String REMOTE_SHARDS = "zswapd_remote_shards";
+  public static final String REMOTE_BATCH_LATENCY = "zswapd_remote_batch_latency";
+  public static final String REMOTE_PAGES_LOST = "zswapd_remote_pages_lost";
+  public static final String REMOTE_PAGES_RESTORED = "zswapd_remote_pages_restored";
+  public static final String CLUSTER_MESSAGE_BYTES = "zswapd_cluster_messages";
 }

@@ -6,6 +6,7 @@ import io.zswapd.protocol.engine.PageImage;
 import java.util.HashMap;
 import java.util.Map;
 import kamon.Kamon;
+import kamon.metric.Counter;
 import kamon.metric.Histogram;
 import kamon.metric.MeasurementUnit;
 import kamon.tag.TagSet;
@@ -63,6 +64,30 @@ public final class RequestMetrics {
   public static Histogram writebackLatency(String engine, String export) {
     return Kamon.histogram(WRITEBACK_LATENCY, "time from choosing a page for writeback to its write landing", NANOS)
         .withTags(TagSet.of(ENGINE, engine).withTag(EXPORT, export));
+  }
+
+  /**
+   * A clustered export's instruments, shared by its remote shards: the time from sending a batch
+   * to a memory node to its acceptance, and the pages lost with a memory node and restored from
+   * the front's backing file.
+   */
+  public record RemoteInstruments(Histogram batchLatency, Counter pagesLost, Counter pagesRestored) {
+    public static RemoteInstruments of(String engine, String export) {
+      TagSet t = TagSet.of(ENGINE, engine).withTag(EXPORT, export);
+      return new RemoteInstruments(
+          Kamon.histogram(REMOTE_BATCH_LATENCY, "time from sending a batch of page requests to a memory node to "
+              + "its acceptance (a round trip)", NANOS).withTags(t),
+          Kamon.counter(REMOTE_PAGES_LOST, "pages whose memory node was lost: without a backing-file copy they read "
+              + "as EIO until rewritten").withTags(t),
+          Kamon.counter(REMOTE_PAGES_RESTORED, "pages stored again on a shard's new memory node from their copies "
+              + "in the front's backing file").withTags(t));
+    }
+
+    public void remove() {
+      batchLatency.remove();
+      pagesLost.remove();
+      pagesRestored.remove();
+    }
   }
 
   /** Removes every instrument from Kamon (the engine stopped). */

@@ -14,6 +14,7 @@ import io.zswapd.actors.cluster.ShardAnswer;
 import io.zswapd.actors.cluster.ShardHost;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.codec.PageCompressor;
+import io.zswapd.actors.metrics.RequestMetrics;
 import io.zswapd.actors.support.LocalRef;
 import io.zswapd.actors.writeback.BackingStore;
 import io.zswapd.actors.writeback.ReadReply;
@@ -91,8 +92,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   /** Copies restored to a new memory node at a time. */
   static final int RESTORES_IN_FLIGHT = 256;
 
-  /** The batch in flight: its items (ids {@code firstId}..), as sent. */
-  private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message) {}
+  /** The batch in flight: its items (ids {@code firstId}..), as sent, first at {@code sentNanos}. */
+  private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message, long sentNanos) {}
 
   private final String export;
   private final String shardName;
@@ -121,6 +122,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private final List<Runnable> callerReplies = new ArrayList<>();
   private final PageCompressor compressor;
   private final CodecKind codec;
+  private final RequestMetrics.RemoteInstruments metrics;
   /** The pages' copies in the export's backing file, or null when it has none. */
   private final RemoteCopies copies;
   /** Lost pages whose copies are to be stored on the shard's new memory node. */
@@ -133,14 +135,16 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    * @param backing    the export's backing store, which keeps a copy of every page, or null
    */
   public static Behavior<Object> create(String export, long shardIndex, long frontRun, PageCompressor compressor,
-      ActorRef<BackingStore.Command> backing) {
+      ActorRef<BackingStore.Command> backing, RequestMetrics.RemoteInstruments metrics) {
     return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new RemoteShard(ctx, timers, export, shardIndex,
-        frontRun, compressor, backing)));
+        frontRun, compressor, backing, metrics)));
   }
 
   private RemoteShard(ActorContext<Object> ctx, TimerScheduler<Object> timers, String export,
-      long shardIndex, long frontRun, PageCompressor compressor, ActorRef<BackingStore.Command> backing) {
+      long shardIndex, long frontRun, PageCompressor compressor, ActorRef<BackingStore.Command> backing,
+      RequestMetrics.RemoteInstruments metrics) {
     super(ctx);
+    this.metrics = metrics;
     this.timers = timers;
     this.compressor = compressor;
     this.codec = compressor.kind();
@@ -469,6 +473,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           if (reply instanceof StoreReply.Stored && copies.generation(offset) == generation && lost.get(offset)) {
             lost.clear(offset);
             stored.set(offset);
+            metrics.pagesRestored().increment();
           }
           restoreNext();
         }, true));
@@ -555,7 +560,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     }
     long batchId = nextBatch++;
     ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, codec, ops);
-    inFlight = new InFlight(batchId, firstId, items, message);
+    inFlight = new InFlight(batchId, firstId, items, message, System.nanoTime());
     host.tell(message);
     timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
   }
@@ -577,6 +582,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           incarnation = acc.incarnation();
         }
         node = acc.node();
+        metrics.batchLatency().record(System.nanoTime() - inFlight.sentNanos());
         inFlight = null;
         timers.cancel(Retransmit.INSTANCE);
         sendNext();
@@ -617,6 +623,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           + "served from their copies in the backing file and stored there again", shardName, export,
           stored.cardinality());
     }
+    metrics.pagesLost().increment(stored.cardinality());
     lost.or(stored);
     stored.clear();
     incarnation = newIncarnation;

@@ -168,6 +168,8 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final SpawnHook spawnHook;
   /** 0, or the engine's run number when the shards are remote ({@link RemoteShard}). */
   private final long frontRun;
+  /** The remote shards' instruments (batch round trips, pages lost and restored); null when local. */
+  private final RequestMetrics.RemoteInstruments remoteMetrics;
   private final Executor dispatcher;
   /** The export's second codec, or null. */
   private final Recompressor recompressor;
@@ -183,6 +185,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
       ActorRef<BackingStore.Command> backing, Recompressor recompressor, SpawnHook spawnHook, long frontRun) {
     super(ctx);
     this.frontRun = frontRun;
+    this.remoteMetrics = frontRun == 0 ? null : RequestMetrics.RemoteInstruments.of(ctx.getSystem().name(), name);
     this.recompressor = recompressor;
     this.spawnHook = spawnHook;
     this.compressor = compressor;
@@ -554,7 +557,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     }
     ActorRef<TreeShard.Command> ref = frontRun != 0
         ? getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
-            RemoteShard.create(name, shardIndex, frontRun, compressor, backing)), "shard-" + shardIndex,
+            RemoteShard.create(name, shardIndex, frontRun, compressor, backing, remoteMetrics)), "shard-" + shardIndex,
             EngineDispatcher.SAME).narrow()
         : getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
             TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor)),

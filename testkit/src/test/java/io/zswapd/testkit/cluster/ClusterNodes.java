@@ -9,6 +9,7 @@ import io.zswapd.testkit.admin.StatsLines;
 import io.zswapd.testkit.daemon.Daemon;
 import io.zswapd.testkit.daemon.DaemonJar;
 import io.zswapd.testkit.interop.ExternalTool;
+import io.zswapd.testkit.metrics.Scrape;
 import io.zswapd.testkit.nbd.NbdClient;
 import io.zswapd.testkit.nbd.Reply;
 import java.io.IOException;
@@ -37,6 +38,7 @@ final class ClusterNodes implements AutoCloseable {
   private final int seedPort = Daemon.freePort();
   private final List<Daemon> daemons = new ArrayList<>();
   private int nbdPort;
+  private int metricsPort;
 
   ClusterNodes(Path dir, String test) {
     DaemonJar.path();
@@ -65,10 +67,14 @@ final class ClusterNodes implements AutoCloseable {
         """.formatted(port, seedPort, home.resolve("admin.sock"))), JVM));
   }
 
-  /** The front, named "front", serving {@code swap0} ({@code size}, placed on the cluster, then {@code extra}). */
+  /**
+   * The front, named "front", serving {@code swap0} ({@code size}, placed on the cluster, then
+   * {@code extra}), with its metrics on a port of its own ({@link #frontMetrics()}).
+   */
   Daemon front(String size, String extra) throws IOException {
     Path home = Files.createDirectories(dir.resolve("front"));
     nbdPort = Daemon.freePort();
+    metricsPort = Daemon.freePort();
     return started(Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
         zswapd {
           pool.max-size = 64 MiB
@@ -76,9 +82,15 @@ final class ClusterNodes implements AutoCloseable {
           cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s }
           nbd { tcp = "127.0.0.1:%d", unix-socket = off }
           admin.unix-socket = "%s"
-          metrics.prometheus = off
+          metrics { prometheus = "127.0.0.1:%d", tick-interval = 1s }
         }
-        """.formatted(size, extra, Daemon.freePort(), seedPort, nbdPort, home.resolve("admin.sock"))), JVM));
+        """.formatted(size, extra, Daemon.freePort(), seedPort, nbdPort, home.resolve("admin.sock"), metricsPort)),
+        JVM));
+  }
+
+  /** A scrape of the front's Prometheus endpoint. */
+  Scrape frontMetrics() {
+    return Scrape.of(new InetSocketAddress("127.0.0.1", metricsPort));
   }
 
   private Daemon started(Daemon d) {

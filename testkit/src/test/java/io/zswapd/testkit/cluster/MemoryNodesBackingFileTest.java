@@ -3,9 +3,13 @@ package io.zswapd.testkit.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.zswapd.testkit.daemon.Daemon;
+import io.zswapd.testkit.metrics.MetricsDoc;
+import io.zswapd.testkit.metrics.Scrape;
 import io.zswapd.testkit.nbd.NbdClient;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,5 +72,22 @@ class MemoryNodesBackingFileTest {
       }
       nbd.disconnect();
     }
+    Map<String, String> swap0 = Map.of("export", "swap0");
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> {
+      Scrape s = cluster.frontMetrics();
+      long lost = s.longValue("zswapd_remote_pages_lost_total", swap0);
+      assertThat(lost).as("pages lost with the node").isPositive();
+      assertThat(s.longValue("zswapd_remote_pages_restored_total", swap0)).as("restored from the copies")
+          .isPositive().isLessThanOrEqualTo(lost);
+      assertThat(s.value("zswapd_remote_shards", Map.of("export", "swap0", "node", "")).orElse(0))
+          .as("shards not placed").isZero();
+      assertThat(s.longValue("zswapd_cluster_messages_bytes_total", Map.of("direction", "sent")))
+          .as("page protocol bytes sent").isGreaterThan(SHARDS * ClusterNodes.PAGES_PER_SHARD * 100L);
+      assertThat(s.value("zswapd_remote_batch_latency_seconds_count", swap0).orElse(0)).isPositive();
+      // every series METRICS.md lists for memory nodes is in a front's scrape
+      Set<String> documented = MetricsDoc.documentedNames(MetricsDoc.clusterSection(MetricsDoc.text()));
+      assertThat(documented).hasSize(5);
+      assertThat(MetricsDoc.asDocumented(s.names(), documented)).containsAll(documented);
+    });
   }
 }

@@ -71,14 +71,14 @@ public final class Scrape {
   }
 
   /** Every sample name in the scrape. */
-  Set<String> names() {
+  public Set<String> names() {
     Set<String> names = new TreeSet<>();
     samples.forEach(s -> names.add(s.name()));
     return names;
   }
 
   /** The value of the one sample named {@code name} whose labels include {@code labels}. */
-  OptionalDouble value(String name, Map<String, String> labels) {
+  public OptionalDouble value(String name, Map<String, String> labels) {
     List<Sample> found = samples.stream()
         .filter(s -> s.name().equals(name) && s.labels().entrySet().containsAll(labels.entrySet())).toList();
     if (found.size() > 1) {
