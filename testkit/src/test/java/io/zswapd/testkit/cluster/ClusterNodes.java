@@ -38,6 +38,7 @@ final class ClusterNodes implements AutoCloseable {
   private final int seedPort = Daemon.freePort();
   private final List<Daemon> daemons = new ArrayList<>();
   private int nbdPort;
+  private String export;
   private int metricsPort;
 
   ClusterNodes(Path dir, String test) {
@@ -54,6 +55,11 @@ final class ClusterNodes implements AutoCloseable {
 
   /** A memory node named {@code name} (its files in a folder of that name), ready to take shards. */
   Daemon memoryNode(String name) throws IOException {
+    return memoryNode(name, "");
+  }
+
+  /** As {@link #memoryNode(String)}, with {@code extra} settings after the test's. */
+  Daemon memoryNode(String name, String extra) throws IOException {
     Path home = Files.createDirectories(dir.resolve(name));
     int port = daemons.isEmpty() ? seedPort : Daemon.freePort();
     return started(Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
@@ -64,7 +70,8 @@ final class ClusterNodes implements AutoCloseable {
           admin.unix-socket = "%s"
           metrics.prometheus = off
         }
-        """.formatted(port, seedPort, home.resolve("admin.sock"))), JVM));
+        %s
+        """.formatted(port, seedPort, home.resolve("admin.sock"), extra)), JVM));
   }
 
   /**
@@ -72,20 +79,31 @@ final class ClusterNodes implements AutoCloseable {
    * {@code extra}), with its metrics on a port of its own ({@link #frontMetrics()}).
    */
   Daemon front(String size, String extra) throws IOException {
-    Path home = Files.createDirectories(dir.resolve("front"));
+    return front("front", "swap0", size, extra, "");
+  }
+
+  /**
+   * A front named {@code name} serving {@code export} (placed on the cluster, then
+   * {@code extra} in its entry, {@code settings} after the test's); {@link #connect()} reaches
+   * the last front started.
+   */
+  Daemon front(String name, String export, String size, String extra, String settings) throws IOException {
+    Path home = Files.createDirectories(dir.resolve(name));
+    this.export = export;
     nbdPort = Daemon.freePort();
     metricsPort = Daemon.freePort();
     return started(Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
         zswapd {
           pool.max-size = 64 MiB
-          exports = [ { name = "swap0", size = %s, placement = cluster %s } ]
+          exports = [ { name = "%s", size = %s, placement = cluster %s } ]
           cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s }
           nbd { tcp = "127.0.0.1:%d", unix-socket = off }
           admin.unix-socket = "%s"
           metrics { prometheus = "127.0.0.1:%d", tick-interval = 1s }
         }
-        """.formatted(size, extra, Daemon.freePort(), seedPort, nbdPort, home.resolve("admin.sock"), metricsPort)),
-        JVM));
+        %s
+        """.formatted(export, size, extra, Daemon.freePort(), seedPort, nbdPort, home.resolve("admin.sock"),
+        metricsPort, settings)), JVM));
   }
 
   /** A scrape of the front's Prometheus endpoint. */
@@ -100,7 +118,7 @@ final class ClusterNodes implements AutoCloseable {
   }
 
   NbdClient connect() throws IOException {
-    NbdClient nbd = NbdClient.connectGo(new InetSocketAddress("127.0.0.1", nbdPort), "swap0", true);
+    NbdClient nbd = NbdClient.connectGo(new InetSocketAddress("127.0.0.1", nbdPort), export, true);
     nbd.timeout(Duration.ofSeconds(90));
     return nbd;
   }
