@@ -36,7 +36,7 @@ import scala.concurrent.Future;
 
 /**
  * Tree shards as Cluster Sharding entities: the entity type, how an entity id names a tree shard
- * ({@code export#index}), where a new shard goes, and the Akka settings of a zswapd node.
+ * ({@code front/export#index}), where a new shard goes, and the Akka settings of a zswapd node.
  *
  * <p>Each tree shard is a sharding shard of its own (the shard id is the entity id), so shards
  * are placed one by one: a new one goes to the memory node with more room of two picked at
@@ -120,9 +120,14 @@ public final class ClusterShards {
     });
   }
 
-  /** The entity of shard {@code index} of {@code export}. */
+  /**
+   * The entity of shard {@code index} of this front's {@code export}. Its id names the front
+   * (its cluster address), so two fronts may each serve an export of the same name.
+   */
   public static EntityRef<ShardHost.Command> shard(ActorSystem<?> system, String export, long index) {
-    return ClusterSharding.get(system).entityRefFor(ENTITY, entityId(export, index));
+    akka.actor.Address self = akka.cluster.Cluster.get(Adapter.toClassic(system)).selfAddress();
+    String front = self.host().isDefined() ? self.host().get() + ":" + self.port().get() : self.toString();
+    return ClusterSharding.get(system).entityRefFor(ENTITY, entityId(front, export, index));
   }
 
   /** A number for one run of a front's engine, so memory nodes can tell its runs apart. */
@@ -134,16 +139,19 @@ public final class ClusterShards {
     return run;
   }
 
-  static String entityId(String export, long index) {
-    return export + "#" + index;
+  /** {@code front/export#index}: the front's host:port, the export, the shard's index. */
+  static String entityId(String front, String export, long index) {
+    return front + "/" + export + "#" + index;
   }
 
+  /** The export an entity id names. */
   static String exportOf(String entityId) {
+    int slash = entityId.lastIndexOf('/');
     int hash = entityId.lastIndexOf('#');
-    if (hash <= 0) {
-      throw new IllegalArgumentException("not a tree shard's entity id: " + entityId);
+    if (slash <= 0 || hash <= slash + 1) {
+      throw new IllegalArgumentException("not a tree shard's entity id (front/export#index): " + entityId);
     }
-    return entityId.substring(0, hash);
+    return entityId.substring(slash + 1, hash);
   }
 
   /**

@@ -82,7 +82,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   private record PoolReady(ClusterShards.PoolParts parts) implements Command {}
 
   /**
-   * The entity for {@code entityId} ({@code export#shardIndex}): it asks its engine for the
+   * The entity for {@code entityId} ({@code front/export#shardIndex}): it asks its engine for the
    * pool ({@code poolParts}), holding what arrives meanwhile, then makes its tree shard there.
    */
   public static Behavior<Command> create(String entityId, Consumer<ActorRef<ClusterShards.PoolParts>> poolParts) {

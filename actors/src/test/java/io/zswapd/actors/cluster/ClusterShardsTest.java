@@ -97,10 +97,12 @@ class ClusterShardsTest {
   }
 
   @Test
-  void anEntityIdNamesTheExportAndTheShard() {
-    assertThat(ClusterShards.entityId("swap-0.a", 12)).isEqualTo("swap-0.a#12");
-    assertThat(ClusterShards.exportOf("swap-0.a#12")).isEqualTo("swap-0.a");
-    assertThatThrownBy(() -> ClusterShards.exportOf("12")).hasMessageContaining("not a tree shard's entity id");
+  void anEntityIdNamesTheFrontTheExportAndTheShard() {
+    assertThat(ClusterShards.entityId("10.0.0.1:25520", "swap-0.a", 12)).isEqualTo("10.0.0.1:25520/swap-0.a#12");
+    assertThat(ClusterShards.exportOf("10.0.0.1:25520/swap-0.a#12")).isEqualTo("swap-0.a");
+    assertThat(ClusterShards.exportOf("[::1]:25520/swap0#0")).isEqualTo("swap0");
+    assertThatThrownBy(() -> ClusterShards.exportOf("swap0#12")).hasMessageContaining("not a tree shard's entity id");
+    assertThatThrownBy(() -> ClusterShards.exportOf("a/#12")).hasMessageContaining("not a tree shard's entity id");
   }
 
   @Test

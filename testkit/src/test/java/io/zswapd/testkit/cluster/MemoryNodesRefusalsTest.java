@@ -51,7 +51,7 @@ class MemoryNodesRefusalsTest {
 
   @Test
   void aFullPoolRefusesWritesWithEnospcAndKeepsWhatItHolds() throws IOException {
-    cluster.front("front-a", "full-a", "64 MiB", "", "");
+    cluster.front("front-a", "swap0", "64 MiB", "", "");
     try (NbdClient nbd = cluster.connect()) {
       byte[] first = randomPages(16, 1);
       nbd.write(0, first);
@@ -71,7 +71,8 @@ class MemoryNodesRefusalsTest {
 
   @Test
   void aFrontWithAnotherCodecIsRefusedWithEinvalAndTheNodeSaysWhy() throws IOException {
-    cluster.front("front-b", "other-codec", "64 MiB", "", "zswapd.pool.compressor = zstd");
+    // an export of the same name as the other front's: the entity ids name the front too
+    cluster.front("front-b", "swap0", "64 MiB", "", "zswapd.pool.compressor = zstd");
     try (NbdClient nbd = cluster.connect()) {
       Reply r = nbd.request(Nbd.CMD_WRITE, 0, 0, 4096, randomPages(1, 9));
       assertThat(r.error()).as("a write whose image the memory node would misread").isEqualTo(Nbd.EINVAL);
