@@ -83,6 +83,17 @@ def fio(uri, rw, runtime, extra=()):
     return side["iops"], side["total_ios"]
 
 
+def failed_first_reads(h, shards):
+    """How many shards' first page fails to read (EIO: their memory node was lost)."""
+    failed = 0
+    for s in range(shards):
+        try:
+            h.pread(4096, s * SHARD)
+        except nbd.Error:
+            failed += 1
+    return failed
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runtime", type=int, default=10)
@@ -142,20 +153,10 @@ def main():
         h = nbd.NBD()
         h.connect_uri(uri["remote0"])
         shards = (EXPORT_GIB << 30) // SHARD
-        lost_reads = 0
-        for s in range(shards):
-            try:
-                h.pread(4096, s * SHARD)
-            except nbd.Error:
-                lost_reads += 1
+        lost_reads = failed_first_reads(h, shards)
         os.killpg(procs["mem2"].pid, signal.SIGKILL)
         killed = time.time()
-        lost = 0
-        for s in range(shards):
-            try:
-                h.pread(4096, s * SHARD)
-            except nbd.Error:
-                lost += 1
+        lost = failed_first_reads(h, shards)
         detected = time.time() - killed
         page = os.urandom(4096)
         for s in range(shards):

@@ -22,7 +22,9 @@ import java.util.function.Consumer;
  * <p>Every store admitted for the shard is also written, compressed as it travels, to a slot of
  * the export's backing file (write-behind: the caller's answer does not wait for it). Until its
  * write completes, the page's image stays here in memory ({@code unwritten}), so a page is never
- * without a copy between its store and its slot. Same-filled pages keep their word and no slot.
+ * without a copy between its store and its slot. The shard sends no batch while more than
+ * {@link RemoteShard#COPY_BACKLOG} bytes wait here: the write-behind is bounded, and a slow
+ * file slows the writers down instead of filling the heap. Same-filled pages keep their word and no slot.
  * A patch (made by the memory node) has no copy until the page's new bytes come back. A page
  * whose write the file refused (it is full: {@code backing-size}) has no copy.
  *
@@ -54,6 +56,8 @@ final class RemoteCopies {
   /** Reads of copies in flight, by page offset, answered in order. */
   private final Map<Integer, ArrayDeque<Consumer<byte[]>>> reading = new HashMap<>();
   private long refusedWrites;
+  /** Bytes of the images in {@link #unwritten}: what the shard's write-behind holds in memory. */
+  private long unwrittenBytes;
 
   RemoteCopies(ActorRef<BackingStore.Command> backing, ActorRef<WriteReply> writeReplies,
       ActorRef<ReadReply> readReplies, CodecKind codec, long basePage) {
@@ -89,6 +93,7 @@ final class RemoteCopies {
     }
     byte[] bytes = bytesOf(image);
     unwritten.put(offset, image);
+    unwrittenBytes += bytes.length;
     writing.put(key(offset, generation[offset]), bytes.length);
     backing.tell(new BackingStore.Write(bytes, offset, generation[offset], writeReplies));
   }
@@ -106,7 +111,10 @@ final class RemoteCopies {
     }
     length[offset] = 0;
     words.remove(offset);
-    unwritten.remove(offset);
+    PageImage dropped = unwritten.remove(offset);
+    if (dropped != null) {
+      unwrittenBytes -= bytesOf(dropped).length;
+    }
   }
 
   /** A slot write finished: installed if its page has not changed since, else freed. */
@@ -116,7 +124,7 @@ final class RemoteCopies {
     boolean current = reply.generation() == generation[offset] && unwritten.containsKey(offset);
     if (reply instanceof WriteReply.Written w) {
       if (current) {
-        unwritten.remove(offset);
+        unwrittenBytes -= bytesOf(unwritten.remove(offset)).length;
         slot[offset] = w.slotOffset();
         length[offset] = written == null ? PageImage.PAGE_SIZE : written;
       } else { // the page changed meanwhile: these bytes are no longer its copy
@@ -124,7 +132,7 @@ final class RemoteCopies {
       }
     } else if (current) {
       refusedWrites++;
-      unwritten.remove(offset); // the file is full or failing: this page has no copy
+      unwrittenBytes -= bytesOf(unwritten.remove(offset)).length; // the file is full or failing: no copy
     }
   }
 
@@ -134,6 +142,11 @@ final class RemoteCopies {
 
   long refusedWrites() {
     return refusedWrites;
+  }
+
+  /** Bytes of images held in memory until their slot writes complete. */
+  long unwrittenBytes() {
+    return unwrittenBytes;
   }
 
   /**

@@ -91,6 +91,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   /** Copies restored to a new memory node at a time. */
   static final int RESTORES_IN_FLIGHT = 256;
+  /**
+   * Most bytes of page images a shard holds in memory while their backing-file writes are under
+   * way; past it, the shard sends nothing more until the file catches up (backpressure that
+   * reaches the NBD connections through their buffer-memory).
+   */
+  static final long COPY_BACKLOG = 512 * 1024;
 
   /** The batch in flight: its items (ids {@code firstId}..), as sent, first at {@code sentNanos}. */
   private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message, long sentNanos) {}
@@ -170,6 +176,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         .onMessage(StatsTimedOut.class, this::statsTimedOut)
         .onMessage(CopyWritten.class, m -> {
           copies.written(m.reply());
+          sendNext();
           return this;
         })
         .onMessage(CopyRead.class, m -> {
@@ -538,6 +545,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private void sendNext() {
     if (inFlight != null || queued.isEmpty()) {
       return;
+    }
+    if (copies != null && copies.unwrittenBytes() > COPY_BACKLOG) {
+      return; // the backing file is behind: the next batch waits for its copies (CopyWritten)
     }
     List<Item> items = new ArrayList<>();
     int bytes = 0;
