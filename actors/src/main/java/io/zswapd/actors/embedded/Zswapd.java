@@ -189,7 +189,10 @@ public final class Zswapd implements Extension {
       metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
       requestMetrics.close();
     });
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+    // a cluster node drains before it leaves the cluster: a front's remote shards free their
+    // pages on the memory nodes while Cluster Sharding still reaches them
+    CoordinatedShutdown.get(system).addTask(settings.cluster().enabled()
+            ? CoordinatedShutdown.PhaseBeforeClusterShutdown() : CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
   }
 

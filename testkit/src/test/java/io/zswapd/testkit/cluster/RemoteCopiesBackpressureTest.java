@@ -2,18 +2,8 @@ package io.zswapd.testkit.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import akka.actor.setup.ActorSystemSetup;
-import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.BootstrapSetup;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.embedded.Zswapd;
-import io.zswapd.actors.embedded.ZswapdSetup;
-import io.zswapd.config.ZswapdSettings;
 import io.zswapd.testkit.GatedBackingIo;
-import io.zswapd.testkit.daemon.Daemon;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,48 +32,26 @@ class RemoteCopiesBackpressureTest {
 
   @TempDir
   static Path dir;
-  private static ActorSystem<Void> memory;
-  private static ActorSystem<Void> front;
   private static final GatedBackingIo io = GatedBackingIo.inMemory();
-
-  private static Config node(String zswapd) {
-    Config settings = ConfigFactory.parseString(zswapd);
-    String akka = ClusterShards.akkaConfig(ZswapdSettings.fromConfig(settings).cluster(), "zswapd-copies");
-    return ConfigFactory.parseString(akka + "akka.cluster.jmx.multi-mbeans-in-same-jvm = on\n")
-        .withFallback(settings).withFallback(ConfigFactory.load());
-  }
+  private static InJvmNodes nodes;
+  private static Zswapd zswapd;
 
   @BeforeAll
   static void start() {
-    int seed = Daemon.freePort();
-    memory = ActorSystem.create(Behaviors.empty(), "zswapd-copies", node("""
-        zswapd { pool.max-size = 64 MiB, exports = [],
-          cluster { role = memory, bind = "127.0.0.1:%d", down-unreachable-after = 2s } }
-        """.formatted(seed)));
-    Zswapd.get(memory);
-    ClusterShards.whenHosting(memory).toCompletableFuture().join();
-    Config frontConfig = node("""
-        zswapd { pool.max-size = 64 MiB,
-          exports = [ { name = swap0, size = 64 MiB, placement = cluster, backing-file = "%s" } ]
-          cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s } }
-        """.formatted(dir.resolve("swap0.backing"), Daemon.freePort(), seed));
-    front = ActorSystem.create(Behaviors.empty(), "zswapd-copies", ActorSystemSetup.create(
-        BootstrapSetup.create(frontConfig)).and(new ZswapdSetup(export -> io)));
+    nodes = new InJvmNodes();
+    nodes.memoryNode();
+    zswapd = nodes.front(dir, io);
   }
 
   @AfterAll
   static void stop() {
-    for (ActorSystem<Void> s : new ArrayList<>(java.util.Arrays.asList(front, memory))) {
-      if (s != null) {
-        s.terminate();
-        s.getWhenTerminated().toCompletableFuture().join();
-      }
+    if (nodes != null) {
+      nodes.close();
     }
   }
 
   @Test
   void heldBackingWritesStopTheStoresAtTheBoundAndReleasedTheyAllComplete() throws Exception {
-    Zswapd zswapd = Zswapd.get(front);
     // one page first, so that the shard is placed and the cluster is warm before the gate
     byte[] warm = new byte[4096];
     new Random(1).nextBytes(warm);

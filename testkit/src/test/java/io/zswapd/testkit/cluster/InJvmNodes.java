@@ -1,0 +1,75 @@
+package io.zswapd.testkit.cluster;
+
+import akka.actor.BootstrapSetup;
+import akka.actor.setup.ActorSystemSetup;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.zswapd.actors.cluster.ClusterShards;
+import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.embedded.ZswapdSetup;
+import io.zswapd.config.ZswapdSettings;
+import io.zswapd.testkit.GatedBackingIo;
+import io.zswapd.testkit.daemon.Daemon;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Cluster nodes as actor systems in the test's JVM (loopback, each on a port of its own), for
+ * race tests that hold a front's backing-file I/O behind a {@link GatedBackingIo}: memory nodes
+ * that join the first, and a front serving {@code swap0} (one 64 MiB shard) placed on them.
+ */
+final class InJvmNodes implements AutoCloseable {
+  private static final String NAME = "zswapd-nodes";
+  private final int seed = Daemon.freePort();
+  private final List<ActorSystem<Void>> systems = new ArrayList<>();
+
+  private static Config node(String zswapd) {
+    Config settings = ConfigFactory.parseString(zswapd);
+    String akka = ClusterShards.akkaConfig(ZswapdSettings.fromConfig(settings).cluster(), NAME);
+    return ConfigFactory.parseString(akka + "akka.cluster.jmx.multi-mbeans-in-same-jvm = on\n")
+        .withFallback(settings).withFallback(ConfigFactory.load());
+  }
+
+  /** A memory node with a 64 MiB pool, once it can take shards. */
+  ActorSystem<Void> memoryNode() {
+    int port = systems.isEmpty() ? seed : Daemon.freePort();
+    ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, node("""
+        zswapd { pool.max-size = 64 MiB, exports = [],
+          cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s } }
+        """.formatted(port, seed)));
+    systems.add(s);
+    Zswapd.get(s);
+    ClusterShards.whenHosting(s).toCompletableFuture().join();
+    return s;
+  }
+
+  /** The front: {@code swap0}, 64 MiB on the cluster, its backing file {@code io}. */
+  Zswapd front(Path dir, GatedBackingIo io) {
+    ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, ActorSystemSetup.create(BootstrapSetup.create(
+        node("""
+            zswapd { pool.max-size = 64 MiB,
+              exports = [ { name = swap0, size = 64 MiB, placement = cluster, backing-file = "%s" } ]
+              cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"],
+                down-unreachable-after = 2s } }
+            """.formatted(dir.resolve("swap0.backing"), Daemon.freePort(), seed))))
+        .and(new ZswapdSetup(export -> io)));
+    systems.add(s);
+    return Zswapd.get(s);
+  }
+
+  /** Stops a node as SIGTERM would: it leaves the cluster, and its shards stop with it. */
+  static void leave(ActorSystem<Void> node) {
+    node.terminate();
+    node.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  @Override
+  public void close() {
+    for (int i = systems.size() - 1; i >= 0; i--) {
+      leave(systems.get(i));
+    }
+  }
+}
