@@ -688,7 +688,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private void reply(PageRequest r, Object reply) {
-    ActorRef to = replyTo(r);
+    ActorRef to = r.replyTo();
     if (to instanceof LocalRef<?> local && local.runsCallerCode()) {
       callerReplies.add(() -> to.tell(reply));
     } else {
@@ -697,7 +697,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   }
 
   private void refuse(PageRequest r, EngineError error) {
-    if (replyTo(r) instanceof LocalRef<?> local && local.runsCallerCode()) {
+    if (r.replyTo() instanceof LocalRef<?> local && local.runsCallerCode()) {
       callerReplies.add(() -> r.refuse(error));
     } else {
       r.refuse(error);
@@ -711,25 +711,5 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       dispatcher.execute(() -> batch.forEach(Runnable::run));
     }
     return this;
-  }
-
-  private static ActorRef<?> replyTo(PageRequest r) {
-    if (r instanceof EngineCommand.Store s) {
-      return s.replyTo();
-    } else if (r instanceof EngineCommand.Patch p) {
-      return p.replyTo();
-    } else if (r instanceof EngineCommand.Load l) {
-      return l.replyTo();
-    } else if (r instanceof EngineCommand.StoreRange s) {
-      return s.replyTo();
-    } else if (r instanceof EngineCommand.LoadRange l) {
-      return l.replyTo();
-    } else if (r instanceof EngineCommand.Invalidate i) {
-      return i.replyTo();
-    } else if (r instanceof EngineCommand.InvalidateRange i) {
-      return i.replyTo();
-    } else {
-      return ((EngineCommand.InvalidateArea) r).replyTo();
-    }
   }
 }

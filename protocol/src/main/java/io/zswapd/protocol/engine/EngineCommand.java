@@ -25,6 +25,9 @@ public sealed interface EngineCommand {
 
     /** Answers the request with {@code error} (and nothing else): it was not carried out. */
     void refuse(EngineError error);
+
+    /** Where the request's one reply goes. */
+    ActorRef<?> replyTo();
   }
 
   /** A command for the whole engine, answered by its guardian. */
