@@ -47,6 +47,7 @@ public final class NodeRoom {
       String self = akka.cluster.Cluster.get(Adapter.toClassic(ctx.getSystem())).selfAddress().toString();
       ActorRef<EngineStats> statsTo = ctx.messageAdapter(EngineStats.class, s -> s);
       timers.startTimerWithFixedDelay("look", "look", PERIOD);
+      stats.accept(statsTo); // a first look at once: a node that just joined is known the sooner
       long[] announced = {Long.MIN_VALUE};
       return Behaviors.receiveMessage(m -> {
         if ("look".equals(m)) {
