@@ -125,9 +125,13 @@ public final class ClusterShards {
    * (its cluster address), so two fronts may each serve an export of the same name.
    */
   public static EntityRef<ShardHost.Command> shard(ActorSystem<?> system, String export, long index) {
+    return ClusterSharding.get(system).entityRefFor(ENTITY, entityId(selfHostPort(system), export, index));
+  }
+
+  /** This node's cluster address as {@code host:port}: how entity ids and stats name a node. */
+  static String selfHostPort(ActorSystem<?> system) {
     akka.actor.Address self = akka.cluster.Cluster.get(Adapter.toClassic(system)).selfAddress();
-    String front = self.host().isDefined() ? self.host().get() + ":" + self.port().get() : self.toString();
-    return ClusterSharding.get(system).entityRefFor(ENTITY, entityId(front, export, index));
+    return self.host().isDefined() ? self.host().get() + ":" + self.port().get() : self.toString();
   }
 
   /** A number for one run of a front's engine, so memory nodes can tell its runs apart. */

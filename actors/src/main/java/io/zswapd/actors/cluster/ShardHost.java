@@ -111,40 +111,26 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       inc = ThreadLocalRandom.current().nextLong();
     } while (inc == 0);
     this.incarnation = inc;
-    akka.actor.Address self = akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem()))
-        .selfAddress();
-    this.node = self.host().isDefined() ? self.host().get() + ":" + self.port().get() : self.toString();
+    this.node = ClusterShards.selfHostPort(ctx.getSystem());
     ctx.watch(shard);
   }
 
-  /** A reply-to of one op: hands the reply to the host (never runs a caller's code). */
-  private final class OpReply<T> extends LocalRef<T> {
+  /**
+   * A reply-to inside the memory node: hands the tree shard's reply on ({@code relay}: as a
+   * message to this host, or nowhere), never running a caller's code, so the shard tells it at once.
+   */
+  private static final class Relay<T> extends LocalRef<T> {
     private static final long serialVersionUID = 1L;
-    private final long id;
-    private final transient ActorRef<Command> host;
+    private final transient Consumer<T> relay;
 
-    OpReply(long id, ActorRef<Command> host) {
-      this.id = id;
-      this.host = host;
+    Relay(Consumer<T> relay) {
+      this.relay = relay;
     }
 
     @Override
     protected void receive(T message) {
-      host.tell(new Replied(id, message));
+      relay.accept(message);
     }
-
-    @Override
-    public boolean runsCallerCode() {
-      return false;
-    }
-  }
-
-  /** A reply-to whose reply nobody needs. */
-  private static final class Ignored<T> extends LocalRef<T> {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    protected void receive(T message) {}
 
     @Override
     public boolean runsCallerCode() {
@@ -191,7 +177,8 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     ActorRef<Command> self = getContext().getSelf();
     List<PageRequest> requests = new ArrayList<>(b.ops().size());
     for (int i = 0; i < b.ops().size(); i++) {
-      requests.add(PageOp.toRequest(b.ops().get(i), export, new OpReply<>(b.firstId() + i, self)));
+      long id = b.firstId() + i;
+      requests.add(PageOp.toRequest(b.ops().get(i), export, new Relay<>(reply -> self.tell(new Replied(id, reply)))));
     }
     if (b.codec() != codec) {
       // the tree shard would decode the front's images with this node's codec: refuse, and say why
@@ -219,7 +206,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
 
   /** Frees every page of the shard (the reply is not needed: the shard serves it before anything later). */
   private void emptyShard() {
-    shard.tell(new TreeShard.Pages(List.of(new EngineCommand.InvalidateArea(export, new Ignored<>()))));
+    shard.tell(new TreeShard.Pages(List.of(new EngineCommand.InvalidateArea(export, new Relay<>(reply -> {})))));
   }
 
   private Behavior<Command> replied(Replied r) {
@@ -278,19 +265,8 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
 
   private Behavior<Command> getStats(GetStats g) {
     ActorRef<Command> self = getContext().getSelf();
-    shard.tell(new TreeShard.GetStats(new LocalRef<>() {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected void receive(ShardStats stats) {
-        self.tell(new StatsReady(g.front(), g.requestId(), stats));
-      }
-
-      @Override
-      public boolean runsCallerCode() {
-        return false;
-      }
-    }));
+    shard.tell(new TreeShard.GetStats(new Relay<ShardStats>(
+        stats -> self.tell(new StatsReady(g.front(), g.requestId(), stats)))));
     return this;
   }
 

@@ -554,11 +554,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     int taken = 0;
     while (taken < queued.size()) {
       Item item = queued.get(taken);
-      if (!items.isEmpty() && bytes + item.weight() > BATCH_BYTES) {
+      int weight = item.weight();
+      if (!items.isEmpty() && bytes + weight > BATCH_BYTES) {
         break;
       }
       items.add(item);
-      bytes += item.weight();
+      bytes += weight;
       taken++;
     }
     queued = taken == queued.size() ? new ArrayList<>() : new ArrayList<>(queued.subList(taken, queued.size()));
@@ -688,19 +689,18 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private void reply(PageRequest r, Object reply) {
-    ActorRef to = r.replyTo();
-    if (to instanceof LocalRef<?> local && local.runsCallerCode()) {
-      callerReplies.add(() -> to.tell(reply));
-    } else {
-      to.tell(reply);
-    }
+    toCaller(r, () -> ((ActorRef) r.replyTo()).tell(reply));
   }
 
   private void refuse(PageRequest r, EngineError error) {
+    toCaller(r, () -> r.refuse(error));
+  }
+
+  private void toCaller(PageRequest r, Runnable send) {
     if (r.replyTo() instanceof LocalRef<?> local && local.runsCallerCode()) {
-      callerReplies.add(() -> r.refuse(error));
+      callerReplies.add(send);
     } else {
-      r.refuse(error);
+      send.run();
     }
   }
 
