@@ -7,11 +7,10 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.serialization.SerializerWithStringManifest;
 import io.zswapd.actors.metrics.MetricNames;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.tree.ImagesReply;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
-import io.zswapd.protocol.engine.LoadRangeReply;
-import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
 import java.io.ByteArrayInputStream;
@@ -39,7 +38,7 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   /** The serializer's id, unique in the actor system (Akka reserves 0-40). */
   public static final int IDENTIFIER = 7_351_001;
   /** The version of the page protocol this build speaks. */
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
 
   private static final String BATCH = "B";
   private static final String GET_STATS = "S";
@@ -267,14 +266,14 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   private static PageOp readOp(DataInputStream in) throws IOException {
     int tag = in.readUnsignedByte();
     return switch (tag) {
-      case 1 -> new PageOp.Store(in.readLong(), readImage(in));
+      case 1 -> new PageOp.Store(in.readLong(), storedImage(in));
       case 2 -> new PageOp.Patch(in.readLong(), in.readInt(), readBytes(in, PageImage.PAGE_SIZE));
       case 3 -> new PageOp.Load(in.readLong());
       case 4 -> {
         long first = in.readLong();
         PageImage[] images = new PageImage[count(in, 1 << 14)];
         for (int i = 0; i < images.length; i++) {
-          images[i] = readImage(in);
+          images[i] = storedImage(in);
         }
         yield new PageOp.StoreRange(first, images);
       }
@@ -287,7 +286,9 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   }
 
   private static void writeImage(DataOutputStream out, PageImage image) throws IOException {
-    if (image instanceof PageImage.SameFilled s) {
+    if (image == null) {
+      out.writeByte(0); // a page never written, in a load's answer
+    } else if (image instanceof PageImage.SameFilled s) {
       out.writeByte(1);
       out.writeLong(s.word());
     } else if (image instanceof PageImage.Compressed c) {
@@ -299,9 +300,19 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
     }
   }
 
+  /** An image a store carries: never the "never written" of a load's answer. */
+  private static PageImage storedImage(DataInputStream in) throws IOException {
+    PageImage image = readImage(in);
+    if (image == null) {
+      throw new IOException("a store without a page image");
+    }
+    return image;
+  }
+
   private static PageImage readImage(DataInputStream in) throws IOException {
     int tag = in.readUnsignedByte();
     return switch (tag) {
+      case 0 -> null;
       case 1 -> new PageImage.SameFilled(in.readLong());
       case 2 -> new PageImage.Compressed(readBytes(in, PageImage.PAGE_SIZE - 1));
       case 3 -> {
@@ -321,20 +332,15 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
       out.writeByte(2);
       out.writeLong(r.pageIndex());
       writeError(out, r.error());
-    } else if (reply instanceof LoadReply.Loaded l) {
+    } else if (reply instanceof ImagesReply.Images l) {
       out.writeByte(3);
-      out.writeLong(l.pageIndex());
-      out.write(l.page());
-    } else if (reply instanceof LoadReply.LoadFailed f) {
-      out.writeByte(4);
-      out.writeLong(f.pageIndex());
-      writeError(out, f.error());
-    } else if (reply instanceof LoadRangeReply.LoadedRange l) {
-      out.writeByte(5);
       out.writeLong(l.firstPage());
-      writeBytes(out, l.pages());
-    } else if (reply instanceof LoadRangeReply.LoadRangeFailed f) {
-      out.writeByte(6);
+      out.writeInt(l.images().length);
+      for (PageImage image : l.images()) {
+        writeImage(out, image);
+      }
+    } else if (reply instanceof ImagesReply.ImagesFailed f) {
+      out.writeByte(4);
       out.writeLong(f.firstPage());
       writeError(out, f.error());
     } else if (reply instanceof InvalidateReply.Invalidated i) {
@@ -354,14 +360,14 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
       case 1 -> new StoreReply.Stored(in.readLong());
       case 2 -> new StoreReply.Refused(in.readLong(), readError(in));
       case 3 -> {
-        long page = in.readLong();
-        byte[] bytes = new byte[PageImage.PAGE_SIZE];
-        in.readFully(bytes);
-        yield new LoadReply.Loaded(page, bytes);
+        long first = in.readLong();
+        PageImage[] images = new PageImage[count(in, 1 << 14)];
+        for (int i = 0; i < images.length; i++) {
+          images[i] = readImage(in);
+        }
+        yield new ImagesReply.Images(first, images);
       }
-      case 4 -> new LoadReply.LoadFailed(in.readLong(), readError(in));
-      case 5 -> new LoadRangeReply.LoadedRange(in.readLong(), readBytes(in, PageImage.PAGE_SIZE << 14));
-      case 6 -> new LoadRangeReply.LoadRangeFailed(in.readLong(), readError(in));
+      case 4 -> new ImagesReply.ImagesFailed(in.readLong(), readError(in));
       case 7 -> new InvalidateReply.Invalidated(in.readLong());
       case 8 -> new InvalidateReply.InvalidateFailed(readError(in));
       default -> throw new IOException("unknown page reply tag " + tag);

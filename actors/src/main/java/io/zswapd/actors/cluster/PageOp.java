@@ -4,8 +4,6 @@ import akka.actor.typed.ActorRef;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineCommand.PageRequest;
 import io.zswapd.protocol.engine.InvalidateReply;
-import io.zswapd.protocol.engine.LoadRangeReply;
-import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
 
@@ -32,6 +30,26 @@ public sealed interface PageOp {
 
   record InvalidateArea() implements PageOp {}
 
+  /** The first page an op names (0 for {@link InvalidateArea}). */
+  static long firstPage(PageOp op) {
+    if (op instanceof Store s) {
+      return s.page();
+    } else if (op instanceof Patch p) {
+      return p.page();
+    } else if (op instanceof Load l) {
+      return l.page();
+    } else if (op instanceof StoreRange s) {
+      return s.firstPage();
+    } else if (op instanceof LoadRange l) {
+      return l.firstPage();
+    } else if (op instanceof Invalidate i) {
+      return i.page();
+    } else if (op instanceof InvalidateRange i) {
+      return i.firstPage();
+    }
+    return 0;
+  }
+
   /** The op of a request, as the front sends it. */
   public static PageOp of(PageRequest r) {
     if (r instanceof EngineCommand.Store s) {
@@ -53,19 +71,17 @@ public sealed interface PageOp {
     }
   }
 
-  /** The request again, on the memory node, answering to {@code replyTo}. */
+  /** A store or trim op's request again, on the memory node, answering to {@code replyTo}. */
   @SuppressWarnings("unchecked")
   public static PageRequest toRequest(PageOp op, String export, ActorRef<?> replyTo) {
     if (op instanceof Store s) {
       return new EngineCommand.Store(export, s.page(), s.image(), (ActorRef<StoreReply>) replyTo);
     } else if (op instanceof Patch p) {
       return new EngineCommand.Patch(export, p.page(), p.offset(), p.bytes(), (ActorRef<StoreReply>) replyTo);
-    } else if (op instanceof Load l) {
-      return new EngineCommand.Load(export, l.page(), (ActorRef<LoadReply>) replyTo);
     } else if (op instanceof StoreRange s) {
       return new EngineCommand.StoreRange(export, s.firstPage(), s.images(), (ActorRef<StoreReply>) replyTo);
-    } else if (op instanceof LoadRange l) {
-      return new EngineCommand.LoadRange(export, l.firstPage(), l.pageCount(), (ActorRef<LoadRangeReply>) replyTo);
+    } else if (op instanceof Load || op instanceof LoadRange) {
+      throw new IllegalArgumentException("a load reaches the memory node's tree shard as TreeShard.LoadImages");
     } else if (op instanceof Invalidate i) {
       return new EngineCommand.Invalidate(export, i.page(), (ActorRef<InvalidateReply>) replyTo);
     } else if (op instanceof InvalidateRange i) {

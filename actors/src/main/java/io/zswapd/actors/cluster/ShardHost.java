@@ -10,14 +10,14 @@ import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.codec.CodecKind;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.LocalRef;
+import io.zswapd.actors.tree.ImagesReply;
 import io.zswapd.actors.tree.ShardStats;
 import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineCommand.PageRequest;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
-import io.zswapd.protocol.engine.LoadRangeReply;
-import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.PageImage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -175,20 +175,43 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     }
     lastBatch = b.batchId();
     ActorRef<Command> self = getContext().getSelf();
-    List<PageRequest> requests = new ArrayList<>(b.ops().size());
-    for (int i = 0; i < b.ops().size(); i++) {
-      long id = b.firstId() + i;
-      requests.add(PageOp.toRequest(b.ops().get(i), export, new Relay<>(reply -> self.tell(new Replied(id, reply)))));
-    }
     if (b.codec() != codec) {
       // the tree shard would decode the front's images with this node's codec: refuse, and say why
       EngineError mismatch = new EngineError(ErrorCode.INVALID, "the front compresses with " + b.codec()
           + " and this memory node's pool with " + codec + "; set the same zswapd.pool.compressor on every node");
       LOG.error("shard {} of export {}: {}", getContext().getSelf().path().name(), export, mismatch.message());
-      requests.forEach(r -> r.refuse(mismatch));
+      for (int i = 0; i < b.ops().size(); i++) {
+        long id = b.firstId() + i;
+        PageOp op = b.ops().get(i);
+        if (op instanceof PageOp.Load || op instanceof PageOp.LoadRange) {
+          self.tell(new Replied(id, new ImagesReply.ImagesFailed(PageOp.firstPage(op), mismatch)));
+        } else {
+          PageOp.toRequest(op, export, new Relay<>(reply -> self.tell(new Replied(id, reply)))).refuse(mismatch);
+        }
+      }
       return this;
     }
-    shard.tell(new TreeShard.Pages(requests));
+    // in order: runs of stores and trims as one Pages message, each load as LoadImages (the
+    // front gets loaded pages as the pool keeps them, and decompresses them itself)
+    List<PageRequest> requests = new ArrayList<>();
+    for (int i = 0; i < b.ops().size(); i++) {
+      long id = b.firstId() + i;
+      PageOp op = b.ops().get(i);
+      Relay<Object> relay = new Relay<>(reply -> self.tell(new Replied(id, reply)));
+      if (op instanceof PageOp.Load || op instanceof PageOp.LoadRange) {
+        if (!requests.isEmpty()) {
+          shard.tell(new TreeShard.Pages(requests));
+          requests = new ArrayList<>();
+        }
+        int pages = op instanceof PageOp.LoadRange l ? l.pageCount() : 1;
+        shard.tell(new TreeShard.LoadImages(PageOp.firstPage(op), pages, Integer.MAX_VALUE, relay.<ImagesReply>narrow()));
+      } else {
+        requests.add(PageOp.toRequest(op, export, relay));
+      }
+    }
+    if (!requests.isEmpty()) {
+      shard.tell(new TreeShard.Pages(requests));
+    }
     return this;
   }
 
@@ -255,10 +278,12 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   }
 
   private static int replyBytes(Object reply) {
-    if (reply instanceof LoadReply.Loaded l) {
-      return 16 + l.page().length;
-    } else if (reply instanceof LoadRangeReply.LoadedRange l) {
-      return 16 + l.pages().length;
+    if (reply instanceof ImagesReply.Images l) {
+      int bytes = 16;
+      for (PageImage image : l.images()) {
+        bytes += 9 + (image == null ? 0 : image.storedLength());
+      }
+      return bytes;
     }
     return 64;
   }

@@ -13,6 +13,8 @@ import io.zswapd.actors.cluster.PageOp;
 import io.zswapd.actors.cluster.ShardAnswer;
 import io.zswapd.actors.cluster.ShardHost;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.codec.CorruptPageException;
+import io.zswapd.actors.codec.SameFilledPage;
 import io.zswapd.actors.codec.PageCompressor;
 import io.zswapd.actors.metrics.RequestMetrics;
 import io.zswapd.actors.support.LocalRef;
@@ -25,6 +27,7 @@ import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
+import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.protocol.engine.StoreReply;
 import io.zswapd.protocol.engine.WritebackResult;
@@ -126,7 +129,6 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private final Map<Long, ActorRef<ShardStats>> statsWaiting = new HashMap<>();
   private long nextStats = 1;
   private final List<Runnable> callerReplies = new ArrayList<>();
-  private final PageCompressor compressor;
   private final CodecKind codec;
   private final RequestMetrics.RemoteInstruments metrics;
   /** The pages' copies in the export's backing file, or null when it has none. */
@@ -137,7 +139,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   /**
    * @param compressor the front's compressor: the images travel as it made them (the memory
-   *                   nodes' pools must use its codec), and patched pages are compressed with it
+   *                   nodes' pools must use its codec), and loaded images come back in it
    * @param backing    the export's backing store, which keeps a copy of every page, or null
    */
   public static Behavior<Object> create(String export, long shardIndex, long frontRun, PageCompressor compressor,
@@ -152,7 +154,6 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     super(ctx);
     this.metrics = metrics;
     this.timers = timers;
-    this.compressor = compressor;
     this.codec = compressor.kind();
     this.copies = backing == null ? null : new RemoteCopies(backing,
         ctx.messageAdapter(WriteReply.class, CopyWritten::new), ctx.messageAdapter(ReadReply.class, CopyRead::new),
@@ -394,8 +395,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       copies.forget(offset);
       int generation = copies.generation(offset);
       queued.add(new Item(null, null, new PageOp.Load(p.page()), offset, 1, reply -> {
-        if (reply instanceof LoadReply.Loaded l && copies.generation(offset) == generation) {
-          copies.stored(offset, compressor.compress(l.page(), 0));
+        if (reply instanceof ImagesReply.Images l && l.images().length == 1 && l.images()[0] != null
+            && copies.generation(offset) == generation) {
+          copies.stored(offset, l.images()[0]);
         }
       }, false));
     } else if (op instanceof PageOp.Invalidate || op instanceof PageOp.InvalidateRange
@@ -536,6 +538,49 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     }
   }
 
+  /**
+   * A load's answer: the images the memory node's pool keeps, decompressed here (so loaded
+   * pages cross the network compressed), as the reply the caller's load expects.
+   */
+  private Object loaded(Item item, ImagesReply reply) {
+    long first = basePage + item.from;
+    boolean single = item.op instanceof PageOp.Load;
+    EngineError error = null;
+    byte[] pages = new byte[item.count * PAGE_BYTES];
+    if (reply instanceof ImagesReply.ImagesFailed f) {
+      error = f.error();
+    } else {
+      PageImage[] images = ((ImagesReply.Images) reply).images();
+      if (images.length != item.count) {
+        error = new EngineError(ErrorCode.IO_ERROR, "the memory node of shard " + shardName + " answered "
+            + images.length + " pages for a load of " + item.count);
+      }
+      for (int i = 0; error == null && i < images.length; i++) {
+        try {
+          toPage(images[i], pages, i * PAGE_BYTES);
+        } catch (CorruptPageException e) {
+          error = new EngineError(ErrorCode.CORRUPT, "page " + (first + i) + " from the memory node of shard "
+              + shardName + " does not decompress: " + e.getMessage());
+        }
+      }
+    }
+    if (single) {
+      return error == null ? new LoadReply.Loaded(first, pages) : new LoadReply.LoadFailed(first, error);
+    }
+    return error == null ? new LoadRangeReply.LoadedRange(first, pages) : new LoadRangeReply.LoadRangeFailed(first, error);
+  }
+
+  /** Writes the page {@code image} holds at {@code pages[at..]}; a null image (never written) leaves zeros. */
+  private void toPage(PageImage image, byte[] pages, int at) {
+    if (image instanceof PageImage.SameFilled w) {
+      SameFilledPage.fill(w.word(), pages, at, PAGE_BYTES);
+    } else if (image instanceof PageImage.Compressed c) {
+      PageCompressor.decompress(c.bytes(), 0, c.bytes().length, codec, pages, at);
+    } else if (image instanceof PageImage.Raw r) {
+      System.arraycopy(r.bytes(), 0, pages, at, PAGE_BYTES);
+    }
+  }
+
   private EngineError lostError(long page) {
     return new EngineError(ErrorCode.NODE_LOST, "page " + page + " of export \"" + export
         + "\" was on a memory node that left the cluster (shard " + shardName + "); write it again to use it");
@@ -607,7 +652,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         for (int i = 0; i < r.ids().length; i++) {
           Item item = waiting.remove(r.ids()[i]);
           if (item != null) {
-            answer(item, r.replies()[i], null, 0);
+            Object reply = r.replies()[i];
+            answer(item, reply instanceof ImagesReply images && item.internal == null ? loaded(item, images) : reply,
+                null, 0);
           }
         }
       }

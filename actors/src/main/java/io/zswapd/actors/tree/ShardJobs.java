@@ -152,19 +152,26 @@ final class ShardJobs {
     final ActorRef<LoadReply> pageReplyTo;
     /** The caller of a range load, else null. */
     final ActorRef<LoadRangeReply> rangeReplyTo;
+    /** The caller of a {@link TreeShard.LoadImages}, else null. */
+    final ActorRef<ImagesReply> imagesReplyTo;
+    /** The loaded pages, decompressed; null for images. */
     final byte[] pages;
+    /** The loaded images ({@link #imagesReplyTo}'s), null where never written; else null. */
+    final PageImage[] images;
     int outstanding = 1; // held until the walk of the request is done
     private EngineError error;
     private long errorPage;
 
     LoadJob(long id, long firstPage, int count, ActorRef<LoadReply> pageReplyTo,
-        ActorRef<LoadRangeReply> rangeReplyTo) {
+        ActorRef<LoadRangeReply> rangeReplyTo, ActorRef<ImagesReply> imagesReplyTo) {
       this.id = id;
       this.firstPage = firstPage;
       this.count = count;
       this.pageReplyTo = pageReplyTo;
       this.rangeReplyTo = rangeReplyTo;
-      this.pages = new byte[count * PageImage.PAGE_SIZE];
+      this.imagesReplyTo = imagesReplyTo;
+      this.pages = imagesReplyTo == null ? new byte[count * PageImage.PAGE_SIZE] : null;
+      this.images = imagesReplyTo == null ? null : new PageImage[count];
     }
 
     boolean single() {
@@ -180,13 +187,20 @@ final class ShardJobs {
 
     /** Fills page {@code pageIndex} with {@code word}. */
     void fill(long pageIndex, long word) {
-      if (word != 0) {
+      if (images != null) {
+        images[(int) (pageIndex - firstPage)] = new PageImage.SameFilled(word);
+      } else if (word != 0) {
         SameFilledPage.fill(word, pages, (int) (pageIndex - firstPage) * PageImage.PAGE_SIZE, PageImage.PAGE_SIZE);
       }
     }
 
+    /** Page {@code pageIndex}, decompressed (read back from the backing file). */
     void copy(long pageIndex, byte[] page) {
-      System.arraycopy(page, 0, pages, (int) (pageIndex - firstPage) * PageImage.PAGE_SIZE, PageImage.PAGE_SIZE);
+      if (images != null) {
+        images[(int) (pageIndex - firstPage)] = new PageImage.Raw(page);
+      } else {
+        System.arraycopy(page, 0, pages, (int) (pageIndex - firstPage) * PageImage.PAGE_SIZE, PageImage.PAGE_SIZE);
+      }
     }
 
     /** One part answered; true when it was the last (and the reply is in the outbox). */
@@ -197,9 +211,12 @@ final class ShardJobs {
       if (pageReplyTo != null) {
         out.add(pageReplyTo, error != null ? new LoadReply.LoadFailed(firstPage, error)
             : new LoadReply.Loaded(firstPage, pages));
-      } else {
+      } else if (rangeReplyTo != null) {
         out.add(rangeReplyTo, error != null ? new LoadRangeReply.LoadRangeFailed(firstPage, error)
             : new LoadRangeReply.LoadedRange(firstPage, pages));
+      } else {
+        out.add(imagesReplyTo, error != null ? new ImagesReply.ImagesFailed(errorPage, error)
+            : new ImagesReply.Images(firstPage, images));
       }
       return true;
     }

@@ -148,21 +148,48 @@ final class ShardLoads {
    * class, same-filled ones filled at once, the rest (pending, written back) in their turn.
    */
   void loadRange(EngineCommand.LoadRange m) {
-    LoadJob job = newJob(m.firstPage(), m.pageCount(), null, m.replyTo());
-    long[] entries = shard.entries(); // a load never makes the array, so this holds for the whole walk
+    walk(newJob(m.firstPage(), m.pageCount(), null, m.replyTo(), null));
+  }
+
+  /**
+   * Images of pages as the pool keeps them: as many pages from {@code firstPage} as the request
+   * allows by count and stored bytes, each read as a range load reads it, but not decompressed.
+   */
+  void loadImages(TreeShard.LoadImages m) {
+    long[] entries = shard.entries();
     int first = TreeShard.slotOf(m.firstPage());
+    int limit = Math.max(1, Math.min(m.maxPages(), TreeShard.PAGES - first));
+    int count = 0;
+    long bytes = 0;
+    while (count < limit) {
+      long e = entries == null ? 0 : entries[first + count];
+      int state = Entry.state(e);
+      int length = Entry.inPool(e) || state == Entry.WRITTEN_BACK ? Entry.length(e) : 0;
+      if (count > 0 && bytes + length > m.maxBytes()) {
+        break;
+      }
+      bytes += length;
+      count++;
+    }
+    walk(newJob(m.firstPage(), count, null, null, m.replyTo()));
+  }
+
+  /** Reads the pages of a range or images job. */
+  private void walk(LoadJob job) {
+    long[] entries = shard.entries(); // a load never makes the array, so this holds for the whole walk
+    int first = TreeShard.slotOf(job.firstPage);
     int[][] slots = null;
     int[][] lengths = null;
     byte[][] codecs = null;
     int[][] positions = null;
     int[] counts = null;
-    for (int i = 0; i < m.pageCount(); i++) {
+    for (int i = 0; i < job.count; i++) {
       int slot = first + i;
       long e = entries == null ? 0 : entries[slot];
       int state = Entry.state(e);
       if (shard.isPending(slot) || state == Entry.WRITTEN_BACK) {
         job.outstanding++;
-        shard.perPage(slot, new LoadOp(m.firstPage() + i, job));
+        shard.perPage(slot, new LoadOp(job.firstPage + i, job));
         continue;
       }
       counters.loads++;
@@ -181,10 +208,10 @@ final class ShardLoads {
         long h = Entry.handle(e);
         int c = Handle.classIndex(h);
         if (slots[c] == null) {
-          slots[c] = new int[m.pageCount() - i];
-          lengths[c] = new int[m.pageCount() - i];
-          codecs[c] = new byte[m.pageCount() - i];
-          positions[c] = new int[m.pageCount() - i];
+          slots[c] = new int[job.count - i];
+          lengths[c] = new int[job.count - i];
+          codecs[c] = new byte[job.count - i];
+          positions[c] = new int[job.count - i];
         }
         int k = counts[c]++;
         slots[c][k] = Handle.slot(h);
@@ -192,7 +219,7 @@ final class ShardLoads {
         codecs[c][k] = (byte) Entry.codec(e).ordinal();
         positions[c][k] = i;
       } else if (state == Entry.SAME_FILLED) {
-        job.fill(m.firstPage() + i, shard.word(slot));
+        job.fill(job.firstPage + i, shard.word(slot));
       }
     }
     if (counts != null) {
@@ -214,6 +241,11 @@ final class ShardLoads {
     for (int i = 0; i < r.count(); i++) {
       int length = r.lengths()[i];
       int position = r.positions()[i];
+      if (job.images != null) {
+        image(job, r, at, length, position, i);
+        at += length;
+        continue;
+      }
       try {
         PageCompressor.decompress(r.bytes(), at, length, CODECS[r.codecs()[i]], job.pages,
             position * PageImage.PAGE_SIZE);
@@ -226,9 +258,34 @@ final class ShardLoads {
     partDone(job);
   }
 
+  /** An object of an images job, kept as it is stored: raw when it fills a page, else compressed. */
+  private void image(LoadJob job, SizeClass.ObjectsRead r, int at, int length, int position, int i) {
+    byte[] bytes = java.util.Arrays.copyOfRange(r.bytes(), at, at + length);
+    if (length == PageImage.PAGE_SIZE) {
+      job.images[position] = new PageImage.Raw(bytes);
+    } else if (CODECS[r.codecs()[i]] == shard.poolCodec()) {
+      job.images[position] = new PageImage.Compressed(bytes);
+    } else {
+      // recompressed with the export's second codec: not in the pool's, which the images speak
+      try {
+        byte[] page = new byte[PageImage.PAGE_SIZE];
+        PageCompressor.decompress(bytes, 0, length, CODECS[r.codecs()[i]], page, 0);
+        job.images[position] = new PageImage.Raw(page);
+      } catch (CorruptPageException e) {
+        long page = job.firstPage + position;
+        job.fail(page, new EngineError(ErrorCode.CORRUPT, "page " + page + ": " + e.getMessage()));
+      }
+    }
+  }
+
   private LoadJob newJob(long firstPage, int count, ActorRef<LoadReply> pageReplyTo,
       ActorRef<io.zswapd.protocol.engine.LoadRangeReply> rangeReplyTo) {
-    LoadJob job = new LoadJob(nextJob++, firstPage, count, pageReplyTo, rangeReplyTo);
+    return newJob(firstPage, count, pageReplyTo, rangeReplyTo, null);
+  }
+
+  private LoadJob newJob(long firstPage, int count, ActorRef<LoadReply> pageReplyTo,
+      ActorRef<io.zswapd.protocol.engine.LoadRangeReply> rangeReplyTo, ActorRef<ImagesReply> imagesReplyTo) {
+    LoadJob job = new LoadJob(nextJob++, firstPage, count, pageReplyTo, rangeReplyTo, imagesReplyTo);
     jobs.put(job.id, job);
     return job;
   }

@@ -94,6 +94,15 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    */
   public record Pages(List<EngineCommand.PageRequest> requests) implements Command {}
 
+  /**
+   * The images of pages from {@code firstPage} on, as the pool keeps them ({@link ImagesReply}):
+   * at most {@code maxPages} (not past the shard's last page), and no more once their stored
+   * bytes would pass {@code maxBytes} (at least one page). In order with {@link Pages}: a page
+   * with work in flight is read in its turn. A memory node's loads, and a hand-off's reads.
+   */
+  public record LoadImages(long firstPage, int maxPages, int maxBytes, ActorRef<ImagesReply> replyTo)
+      implements Command {}
+
   /** Write back up to {@code maxPages} pages chosen by {@code mode}; answered when all finished. */
   public record Shrink(int maxPages, WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Command {}
 
@@ -227,6 +236,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
           for (EngineCommand.PageRequest r : m.requests()) {
             serve(r);
           }
+          return turnEnds();
+        })
+        .onMessage(LoadImages.class, m -> {
+          loads.loadImages(m);
           return turnEnds();
         })
         .onMessage(AllocatedMany.class, m -> {
@@ -372,6 +385,11 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   /** True when {@code e}, a page in the pool, is held by the export's second codec. */
   boolean isRecompressed(long e) {
     return recompress.isRecompressed(e);
+  }
+
+  /** The codec of the pool's compressor: what a {@link LoadImages} answer's compressed images are in. */
+  io.zswapd.actors.codec.CodecKind poolCodec() {
+    return compressor.kind();
   }
 
   /** True when the page has work in flight, so anything more about it must queue. */

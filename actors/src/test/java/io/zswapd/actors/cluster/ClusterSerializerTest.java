@@ -10,11 +10,10 @@ import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
 import akka.serialization.Serializer;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.tree.ImagesReply;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
-import io.zswapd.protocol.engine.LoadRangeReply;
-import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.StoreReply;
 import java.io.NotSerializableException;
@@ -87,10 +86,11 @@ class ClusterSerializerTest {
   void repliesOfEveryKindComeBackEqual() throws Exception {
     EngineError full = new EngineError(ErrorCode.POOL_FULL, "the pool is full");
     EngineError lost = new EngineError(ErrorCode.NODE_LOST, "gone");
-    ShardAnswer.Replies replies = new ShardAnswer.Replies(42, new long[] {1, 2, 3, 4, 5, 6, 7, 8}, new Object[] {
-        new StoreReply.Stored(7), new StoreReply.Refused(8, full), new LoadReply.Loaded(9, page(4)),
-        new LoadReply.LoadFailed(10, lost), new LoadRangeReply.LoadedRange(16, Arrays.copyOf(page(5), 8192)),
-        new LoadRangeReply.LoadRangeFailed(32, full), new InvalidateReply.Invalidated(3),
+    PageImage[] images = {new PageImage.Compressed(Arrays.copyOf(page(4), 999)), null,
+        new PageImage.SameFilled(-1), new PageImage.Raw(page(5))};
+    ShardAnswer.Replies replies = new ShardAnswer.Replies(42, new long[] {1, 2, 3, 4, 5, 6}, new Object[] {
+        new StoreReply.Stored(7), new StoreReply.Refused(8, full), new ImagesReply.Images(16, images),
+        new ImagesReply.ImagesFailed(10, lost), new InvalidateReply.Invalidated(3),
         new InvalidateReply.InvalidateFailed(lost)});
 
     assertThat(roundTrip(replies)).usingRecursiveComparison().isEqualTo(replies);
@@ -117,6 +117,30 @@ class ClusterSerializerTest {
   }
 
   @Test
+  void aLoadedPageTravelsCompressed() {
+    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
+    PageImage.Compressed image = new PageImage.Compressed(new byte[1500]);
+    int one = s.toBinary(new ShardAnswer.Replies(1, new long[] {1},
+        new Object[] {new ImagesReply.Images(1, new PageImage[] {image})})).length;
+    int two = s.toBinary(new ShardAnswer.Replies(1, new long[] {1, 2}, new Object[] {
+        new ImagesReply.Images(1, new PageImage[] {image}), new ImagesReply.Images(2, new PageImage[] {image})})).length;
+
+    assertThat(two - one).as("bytes per loaded compressed page on the wire").isBetween(1500, 1500 + 32);
+  }
+
+  @Test
+  void aStoreWithoutAnImageIsRefused() {
+    ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
+    ShardHost.Batch batch = new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
+        List.of(new PageOp.Store(1, new PageImage.SameFilled(0))));
+    byte[] bytes = s.toBinary(batch);
+    bytes[bytes.length - 9] = 0; // the image's tag: "never written", which only a load's answer may carry
+
+    assertThatThrownBy(() -> s.fromBinary(bytes, s.manifest(batch))).isInstanceOf(NotSerializableException.class)
+        .hasMessageContaining("a store without a page image");
+  }
+
+  @Test
   void anotherProtocolVersionIsRefusedNamingBoth() {
     ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
     byte[] bytes = s.toBinary(new ShardAnswer.Accepted(1, 2, ""));
@@ -131,8 +155,8 @@ class ClusterSerializerTest {
   @Test
   void anUnknownManifestAndATruncatedMessageAreRefused() {
     ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
-    ShardAnswer.Replies replies = new ShardAnswer.Replies(1, new long[] {1}, new Object[] {new LoadReply.Loaded(1,
-        page(6))});
+    ShardAnswer.Replies replies = new ShardAnswer.Replies(1, new long[] {1}, new Object[] {new ImagesReply.Images(1,
+        new PageImage[] {new PageImage.Raw(page(6))})});
     byte[] bytes = s.toBinary(replies);
 
     assertThatThrownBy(() -> s.fromBinary(bytes, "Z")).isInstanceOf(NotSerializableException.class)
