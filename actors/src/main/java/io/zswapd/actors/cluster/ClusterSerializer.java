@@ -46,6 +46,12 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   private static final String GONE = "G";
   private static final String REPLIES = "R";
   private static final String STATS = "T";
+  private static final String DEPARTING = "D";
+  private static final String DEPARTURE_NOTED = "N";
+  private static final String PAGES_LOST = "L";
+  private static final String PULL = "P";
+  private static final String PULLED = "Q";
+  private static final String PULL_REFUSED = "X";
 
   private final ActorRefResolver resolver;
   private final String engine;
@@ -96,6 +102,18 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
       return REPLIES;
     } else if (o instanceof ShardAnswer.Stats) {
       return STATS;
+    } else if (o instanceof ShardAnswer.Departing) {
+      return DEPARTING;
+    } else if (o instanceof ShardHost.DepartureNoted) {
+      return DEPARTURE_NOTED;
+    } else if (o instanceof ShardAnswer.PagesLost) {
+      return PAGES_LOST;
+    } else if (o instanceof HostedShards.Pull) {
+      return PULL;
+    } else if (o instanceof ShardHost.Pulled) {
+      return PULLED;
+    } else if (o instanceof ShardHost.PullRefused) {
+      return PULL_REFUSED;
     }
     throw new IllegalArgumentException("not a zswapd cluster message: " + o.getClass().getName());
   }
@@ -116,6 +134,11 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
         out.writeInt(b.ops().size());
         for (PageOp op : b.ops()) {
           writeOp(out, op);
+        }
+        out.writeBoolean(b.adopt() != null);
+        if (b.adopt() != null) {
+          out.writeUTF(resolver.toSerializationFormat(b.adopt().source()));
+          out.writeLong(b.adopt().incarnation());
         }
       } else if (o instanceof ShardHost.GetStats g) {
         out.writeUTF(resolver.toSerializationFormat(g.front()));
@@ -141,6 +164,32 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
         for (long f : s.figures()) {
           out.writeLong(f);
         }
+      } else if (o instanceof ShardAnswer.Departing d) {
+        out.writeLong(d.incarnation());
+        out.writeUTF(resolver.toSerializationFormat(d.source()));
+        out.writeUTF(resolver.toSerializationFormat(d.host()));
+      } else if (o instanceof ShardHost.DepartureNoted n) {
+        out.writeLong(n.incarnation());
+      } else if (o instanceof ShardAnswer.PagesLost l) {
+        out.writeLong(l.incarnation());
+        out.writeInt(l.offsets().length);
+        for (int offset : l.offsets()) {
+          out.writeInt(offset);
+        }
+      } else if (o instanceof HostedShards.Pull p) {
+        out.writeLong(p.incarnation());
+        out.writeInt(p.fromSlot());
+        out.writeUTF(resolver.toSerializationFormat(p.replyTo()));
+      } else if (o instanceof ShardHost.Pulled p) {
+        out.writeLong(p.sourceIncarnation());
+        out.writeInt(p.firstSlot());
+        out.writeInt(p.images().length);
+        for (PageImage image : p.images()) {
+          writeImage(out, image);
+        }
+      } else if (o instanceof ShardHost.PullRefused r) {
+        out.writeLong(r.sourceIncarnation());
+        out.writeUTF(r.reason().length() > 8_000 ? r.reason().substring(0, 8_000) : r.reason());
       } else {
         throw new IllegalArgumentException("not a zswapd cluster message: " + o.getClass().getName());
       }
@@ -181,7 +230,9 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
           for (int i = 0; i < n; i++) {
             ops.add(readOp(in));
           }
-          yield new ShardHost.Batch(front, run, incarnation, batchId, firstId, codec, List.copyOf(ops));
+          ShardHost.Adopt adopt = in.readBoolean()
+              ? new ShardHost.Adopt(resolver.resolveActorRef(in.readUTF()), in.readLong()) : null;
+          yield new ShardHost.Batch(front, run, incarnation, batchId, firstId, codec, List.copyOf(ops), adopt);
         }
         case GET_STATS -> new ShardHost.GetStats(resolver.resolveActorRef(in.readUTF()), in.readLong());
         case ACCEPTED -> new ShardAnswer.Accepted(in.readLong(), in.readLong(), in.readUTF());
@@ -206,6 +257,28 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
           }
           yield new ShardAnswer.Stats(incarnation, requestId, figures);
         }
+        case DEPARTING -> new ShardAnswer.Departing(in.readLong(), resolver.resolveActorRef(in.readUTF()),
+            resolver.resolveActorRef(in.readUTF()));
+        case DEPARTURE_NOTED -> new ShardHost.DepartureNoted(in.readLong());
+        case PAGES_LOST -> {
+          long incarnation = in.readLong();
+          int[] offsets = new int[count(in, 1 << 14)];
+          for (int i = 0; i < offsets.length; i++) {
+            offsets[i] = in.readInt();
+          }
+          yield new ShardAnswer.PagesLost(incarnation, offsets);
+        }
+        case PULL -> new HostedShards.Pull(in.readLong(), in.readInt(), resolver.resolveActorRef(in.readUTF()));
+        case PULLED -> {
+          long incarnation = in.readLong();
+          int first = in.readInt();
+          PageImage[] images = new PageImage[count(in, 1 << 14)];
+          for (int i = 0; i < images.length; i++) {
+            images[i] = readImage(in);
+          }
+          yield new ShardHost.Pulled(incarnation, first, images);
+        }
+        case PULL_REFUSED -> new ShardHost.PullRefused(in.readLong(), in.readUTF());
         default -> throw new NotSerializableException("unknown zswapd cluster message manifest \"" + manifest + "\"");
       };
     } catch (IOException | RuntimeException e) {

@@ -21,7 +21,9 @@ import io.zswapd.actors.pool.PoolGeometry;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.config.ClusterSettings;
 import io.zswapd.protocol.engine.EngineStats;
+import akka.actor.typed.javadsl.AskPattern;
 import akka.pattern.Patterns;
+import io.zswapd.actors.support.EngineDispatcher;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,16 +79,45 @@ public final class ClusterShards {
           + " needs akka.actor.provider = cluster (it is " + provider + "); the daemon sets it, an application "
           + "adds ClusterShards.akkaConfig(settings, systemName) to its configuration");
     }
-    ClusterSharding.get(system).init(Entity.of(ENTITY, ctx -> ShardHost.create(ctx.getEntityId(), poolParts))
+    ActorRef<HostedShards.Command> hosted = settings.role() != ClusterSettings.Role.MEMORY ? null
+        : system.systemActorOf(HostedShards.create(poolParts), "zswapd-hosted-shards", EngineDispatcher.PROPS);
+    ClusterSharding.get(system).init(Entity.of(ENTITY, ctx -> ShardHost.create(ctx.getEntityId(), hosted))
         .withRole(ClusterSettings.Role.MEMORY_ROLE)
+        .withStopMessage(ShardHost.HandOff.INSTANCE)
         .withMessageExtractor(new OneShardPerEntity())
         .withAllocationStrategy(new TwoChoices(Adapter.toClassic(system)))
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
-    if (settings.role() == ClusterSettings.Role.MEMORY) {
+    if (hosted != null) {
       system.systemActorOf(NodeRoom.announcer(stats, acceptThreshold), "zswapd-node-room",
           akka.actor.typed.Props.empty());
+      waitForDepartures(system, hosted);
     }
   }
+
+  /**
+   * A leaving memory node stays in the cluster until the shards it handed off have been pulled
+   * by their new homes (or the {@value #HAND_OFF_PHASE} phase times out): a task of that phase,
+   * between the sharding regions' shutdown (the hand-offs) and the leave.
+   */
+  private static void waitForDepartures(ActorSystem<?> system, ActorRef<HostedShards.Command> hosted) {
+    akka.actor.CoordinatedShutdown shutdown = akka.actor.CoordinatedShutdown.get(Adapter.toClassic(system));
+    if (!shutdown.orderedPhases().contains(HAND_OFF_PHASE)) {
+      LOG.warn("akka.coordinated-shutdown has no phase {}: a leaving memory node will not wait for its shards' "
+          + "pages to be taken over (add ClusterShards.akkaConfig to the configuration)", HAND_OFF_PHASE);
+      return;
+    }
+    Duration timeout = Duration.ofMillis(shutdown.timeout(HAND_OFF_PHASE).toMillis());
+    shutdown.addTask(HAND_OFF_PHASE, "zswapd-departures", () -> AskPattern.<HostedShards.Command, Done>ask(hosted,
+            HostedShards.WhenEmpty::new, timeout, system.scheduler())
+        .exceptionally(e -> {
+          LOG.warn("the shards this node handed off were not all taken over ({}); their remaining pages are lost",
+              e instanceof java.util.concurrent.TimeoutException ? "not within " + timeout.toSeconds() + " s" : e);
+          return Done.getInstance();
+        }));
+  }
+
+  /** The phase of a memory node's coordinated shutdown that waits for its handed-off shards. */
+  static final String HAND_OFF_PHASE = "zswapd-hand-off";
 
   /**
    * Completes once this memory node can take shards: it is a member of the cluster and the
@@ -179,7 +210,13 @@ public final class ClusterShards {
         + "akka.cluster.roles = " + roles + "\n"
         + "akka.cluster.downing-provider-class = \"akka.cluster.sbr.SplitBrainResolverProvider\"\n"
         + "akka.cluster.split-brain-resolver.active-strategy = keep-majority\n"
-        + "akka.cluster.split-brain-resolver.stable-after = " + c.downUnreachableAfter().toMillis() + "ms\n";
+        + "akka.cluster.split-brain-resolver.stable-after = " + c.downUnreachableAfter().toMillis() + "ms\n"
+        + "akka.coordinated-shutdown.phases." + HAND_OFF_PHASE + " {\n"
+        + "  depends-on = [cluster-sharding-shutdown-region]\n"
+        + "  timeout = 120s\n"
+        + "}\n"
+        + "akka.coordinated-shutdown.phases.cluster-leave.depends-on = [cluster-sharding-shutdown-region, "
+        + HAND_OFF_PHASE + "]\n";
   }
 
   private static String host(InetSocketAddress a) {

@@ -29,4 +29,19 @@ public sealed interface ShardAnswer extends ClusterMessage {
 
   /** The shard's counters ({@code ShardStats.toArray()}), for the stats request {@code requestId}. */
   record Stats(long incarnation, long requestId, long[] figures) implements ShardAnswer {}
+
+  /**
+   * The shard leaves its node (Cluster Sharding hands it to another); its pages wait there, in
+   * {@code source}, as the departure of {@code incarnation}, for the shard's next home to pull.
+   * The front notes it ({@link ShardHost.DepartureNoted} to {@code host}) and names the departure
+   * in its first batch to the next home.
+   */
+  record Departing(long incarnation, akka.actor.typed.ActorRef<HostedShards.Command> source,
+      akka.actor.typed.ActorRef<ShardHost.Command> host) implements ShardAnswer {}
+
+  /**
+   * Pages ({@code offsets} in the shard) the shard's new home could not take over from its
+   * departure (its pool refused them): they are lost, as on a lost node.
+   */
+  record PagesLost(long incarnation, int[] offsets) implements ShardAnswer {}
 }

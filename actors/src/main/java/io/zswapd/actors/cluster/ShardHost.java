@@ -8,8 +8,6 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import io.zswapd.actors.codec.CodecKind;
-import io.zswapd.actors.support.EngineDispatcher;
-import io.zswapd.actors.support.LocalRef;
 import io.zswapd.actors.tree.ImagesReply;
 import io.zswapd.actors.tree.ShardStats;
 import io.zswapd.actors.tree.TreeShard;
@@ -18,10 +16,12 @@ import io.zswapd.protocol.engine.EngineCommand.PageRequest;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.PageImage;
+import akka.actor.typed.javadsl.TimerScheduler;
+import io.zswapd.protocol.engine.StoreReply;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
 
 /**
  * A tree shard of another node's export, on a memory node: the sharded entity
@@ -38,6 +38,18 @@ import java.util.function.Consumer;
  * <p>The pages belong to one run of one front: when a batch comes from a new run (the front was
  * restarted) the shard is emptied first, and when the front's node leaves the cluster
  * (Terminated, by death watch) the shard is emptied and waits for a new run.
+ *
+ * <p><b>A hand-off moves the pages.</b> The tree shard is a child of the node's
+ * {@link HostedShards}, not of this entity, so it can outlive it. Told to stop for a hand-off
+ * ({@link HandOff}: the node leaves, or the shard is rebalanced), the entity lets its ops finish,
+ * leaves the tree shard behind as a departure, tells the front ({@link ShardAnswer.Departing}),
+ * and stops once the front noted it. The shard starts again on another node, empty; the front's
+ * first batch there is answered Gone, and the front sends it again naming the departure
+ * ({@link Adopt}). The new entity then pulls the pages, as the old pool kept them
+ * ({@link HostedShards.Pull}, {@link Pulled}), stores them, and only then carries out the batch
+ * and those after it: nothing acknowledged is lost, and no request overtakes the pages it
+ * follows. Pages its pool refuses are reported lost ({@link ShardAnswer.PagesLost}); if the pull
+ * fails, the batch is answered Gone and the front counts the whole shard lost.
  */
 public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ShardHost.class);
@@ -51,7 +63,32 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
    * images (the front's {@code pool.compressor}), which this node's pool must share.
    */
   public record Batch(ActorRef<ShardAnswer> front, long frontRun, long incarnation, long batchId, long firstId,
-      CodecKind codec, List<PageOp> ops) implements Command, ClusterMessage {}
+      CodecKind codec, List<PageOp> ops, Adopt adopt) implements Command, ClusterMessage {}
+
+  /**
+   * In the first batch to a shard's new home after a hand-off: the shard's pages wait on the
+   * node it left, {@code source}, as the departure of {@code incarnation}. The host takes them
+   * all before it carries out the batch.
+   */
+  public record Adopt(ActorRef<HostedShards.Command> source, long incarnation) {}
+
+  /**
+   * Cluster Sharding's stop message for this entity: its shard goes to another node (the node
+   * leaves, or the shard is rebalanced). Local only.
+   */
+  public enum HandOff implements Command { INSTANCE }
+
+  /** The front has recorded this shard's departure (of {@code incarnation}): the entity may stop. */
+  public record DepartureNoted(long incarnation) implements Command, ClusterMessage {}
+
+  /**
+   * The images of the departed shard of {@code sourceIncarnation} from slot {@code firstSlot}
+   * on, null where a page was never written; the last reaches slot {@link TreeShard#PAGES}.
+   */
+  public record Pulled(long sourceIncarnation, int firstSlot, PageImage[] images) implements Command, ClusterMessage {}
+
+  /** The departed shard of {@code sourceIncarnation} cannot be pulled ({@code reason}). */
+  public record PullRefused(long sourceIncarnation, String reason) implements Command, ClusterMessage {}
 
   /** The tree shard's counters, answered with {@link ShardAnswer.Stats}. */
   public record GetStats(ActorRef<ShardAnswer> front, long requestId) implements Command, ClusterMessage {}
@@ -61,6 +98,19 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   private record StatsReady(ActorRef<ShardAnswer> front, long requestId, ShardStats stats) implements Command {}
 
   private enum Flush implements Command { INSTANCE }
+
+  private record TreeReady(HostedShards.Spawned spawned) implements Command {}
+
+  private record AdoptStored(int slot, StoreReply reply) implements Command {}
+
+  private enum DepartTimeout implements Command { INSTANCE }
+
+  private enum PullTimeout implements Command { INSTANCE }
+
+  /** How long a departing entity waits for its front to note the departure before it stops anyway. */
+  static final Duration DEPART_TIMEOUT = Duration.ofSeconds(5);
+  /** How long a pull may go unanswered before the adoption is given up. */
+  static final Duration PULL_TIMEOUT = Duration.ofSeconds(10);
 
   /** Most bytes of pages in one {@link ShardAnswer.Replies}: inside Artery's 256 KiB frame. */
   static final int REPLIES_BYTES = 160 * 1024;
@@ -78,31 +128,65 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   private List<Long> outIds = new ArrayList<>();
   private List<Object> outReplies = new ArrayList<>();
   private boolean flushSent;
+  private final ActorRef<HostedShards.Command> hosted;
+  private final TimerScheduler<Command> timers;
+  /** The entity id, {@code front/export#index}: how the logs name this shard. */
+  private final String name;
+  /** Ops handed to the tree shard whose reply has not come back. */
+  private int outstanding;
+  /** Told to stop for a hand-off: takes no batch, departs once {@link #outstanding} is 0. */
+  private boolean leaving;
+  private boolean departed;
+  /** The adoption under way (pulling a departed shard's pages), or null. */
+  private Adoption adoption;
+  /** The departure this host took its pages from (0: none): a batch naming it again is a retransmission. */
+  private long adoptedFrom;
+
+  /** Pulling the pages of a departed shard before the batch {@code held} is carried out. */
+  private static final class Adoption {
+    final Batch held;
+    final Adopt from;
+    final long startNanos = System.nanoTime();
+    int nextSlot;
+    int storing;
+    int pages;
+    boolean pulledAll;
+    final java.util.BitSet lost = new java.util.BitSet();
+
+    Adoption(Batch held, Adopt from) {
+      this.held = held;
+      this.from = from;
+    }
+  }
 
   private record PoolReady(ClusterShards.PoolParts parts) implements Command {}
 
   /**
-   * The entity for {@code entityId} ({@code front/export#shardIndex}): it asks its engine for the
-   * pool ({@code poolParts}), holding what arrives meanwhile, then makes its tree shard there.
+   * The entity for {@code entityId} ({@code front/export#shardIndex}): it asks its node's
+   * {@code hosted} shards for its tree shard, holding what arrives meanwhile.
    */
-  public static Behavior<Command> create(String entityId, Consumer<ActorRef<ClusterShards.PoolParts>> poolParts) {
-    return Behaviors.withStash(100_000, stash -> Behaviors.setup(ctx -> {
-      poolParts.accept(ctx.messageAdapter(ClusterShards.PoolParts.class, PoolReady::new));
+  public static Behavior<Command> create(String entityId, ActorRef<HostedShards.Command> hosted) {
+    return Behaviors.withStash(100_000, stash -> Behaviors.withTimers(timers -> Behaviors.setup(ctx -> {
+      hosted.tell(new HostedShards.Spawn(ctx.getSelf(),
+          ctx.messageAdapter(HostedShards.Spawned.class, TreeReady::new)));
       return Behaviors.receive(Command.class)
-          .onMessage(PoolReady.class, r -> stash.unstashAll(Behaviors.setup(c -> new ShardHost(c,
-              ClusterShards.exportOf(entityId), r.parts().compressor().kind(),
-              c.spawn(TreeShard.create(r.parts().classes(), r.parts().geometry(), r.parts().compressor(), null, null,
-                  null), "tree", EngineDispatcher.SAME)))))
+          .onMessage(TreeReady.class, r -> stash.unstashAll(Behaviors.setup(c -> new ShardHost(c, timers,
+              ClusterShards.exportOf(entityId), r.spawned().codec(), r.spawned().tree(), hosted))))
+          .onMessage(HandOff.class, h -> Behaviors.stopped()) // nothing held yet
           .onAnyMessage(m -> {
             stash.stash(m);
             return Behaviors.same();
           })
           .build();
-    }));
+    })));
   }
 
-  private ShardHost(ActorContext<Command> ctx, String export, CodecKind codec, ActorRef<TreeShard.Command> shard) {
+  private ShardHost(ActorContext<Command> ctx, TimerScheduler<Command> timers, String export, CodecKind codec,
+      ActorRef<TreeShard.Command> shard, ActorRef<HostedShards.Command> hosted) {
     super(ctx);
+    this.timers = timers;
+    this.hosted = hosted;
+    this.name = nameOf(ctx.getSelf());
     this.export = export;
     this.codec = codec;
     this.shard = shard;
@@ -115,27 +199,9 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     ctx.watch(shard);
   }
 
-  /**
-   * A reply-to inside the memory node: hands the tree shard's reply on ({@code relay}: as a
-   * message to this host, or nowhere), never running a caller's code, so the shard tells it at once.
-   */
-  private static final class Relay<T> extends LocalRef<T> {
-    private static final long serialVersionUID = 1L;
-    private final transient Consumer<T> relay;
-
-    Relay(Consumer<T> relay) {
-      this.relay = relay;
-    }
-
-    @Override
-    protected void receive(T message) {
-      relay.accept(message);
-    }
-
-    @Override
-    public boolean runsCallerCode() {
-      return false;
-    }
+  /** An entity's id, from its actor name (which Cluster Sharding URL-encodes). */
+  static String nameOf(ActorRef<?> entity) {
+    return java.net.URLDecoder.decode(entity.path().name(), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Override
@@ -145,6 +211,20 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
         .onMessage(Replied.class, this::replied)
         .onMessage(Flush.class, f -> flush())
         .onMessage(GetStats.class, this::getStats)
+        .onMessage(HandOff.class, h -> handOff())
+        .onMessage(DepartureNoted.class, d -> Behaviors.stopped())
+        .onMessage(DepartTimeout.class, d -> {
+          LOG.warn("shard {} of export {}: its front did not note the hand-off within {} s; stopping (the front "
+              + "will count its pages as lost)", name, export,
+              DEPART_TIMEOUT.toSeconds());
+          return Behaviors.stopped();
+        })
+        .onMessage(Pulled.class, this::pulled)
+        .onMessage(PullRefused.class, p -> adoptionFailed(p.sourceIncarnation(), p.reason()))
+        .onMessage(PullTimeout.class, p -> adoption == null ? this
+            : adoptionFailed(adoption.from.incarnation(), "no answer from " + adoption.from.source().path().address()
+                + " within " + PULL_TIMEOUT.toSeconds() + " s"))
+        .onMessage(AdoptStored.class, this::adoptStored)
         .onMessage(StatsReady.class, s -> {
           s.front().tell(new ShardAnswer.Stats(incarnation, s.requestId(), s.stats().toArray()));
           return this;
@@ -154,9 +234,15 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   }
 
   private Behavior<Command> batch(Batch b) {
+    if (leaving) {
+      return this; // unanswered: the front sends it again, and it reaches the shard's next home
+    }
     if (b.incarnation() != 0 && b.incarnation() != incarnation) {
       b.front().tell(new ShardAnswer.Gone(incarnation, b.batchId()));
       return this;
+    }
+    if (adoption != null) {
+      return this; // the batch the adoption holds, sent again: answered once the pages are in
     }
     if (b.frontRun() != boundRun) {
       if (boundRun != 0 && b.incarnation() != 0) {
@@ -164,10 +250,13 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       }
       if (boundRun != 0) { // a new run starts with incarnation 0: its front was restarted
         LOG.info("shard {} of export {}: a new run of its front; dropping the earlier run's pages",
-            getContext().getSelf().path().name(), export);
+            name, export);
         emptyShard();
       }
       bind(b.front(), b.frontRun());
+    }
+    if (b.adopt() != null && b.adopt().incarnation() != adoptedFrom) {
+      return adopt(b);
     }
     b.front().tell(new ShardAnswer.Accepted(incarnation, b.batchId(), node));
     if (b.batchId() <= lastBatch) {
@@ -175,11 +264,12 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     }
     lastBatch = b.batchId();
     ActorRef<Command> self = getContext().getSelf();
+    outstanding += b.ops().size();
     if (b.codec() != codec) {
       // the tree shard would decode the front's images with this node's codec: refuse, and say why
       EngineError mismatch = new EngineError(ErrorCode.INVALID, "the front compresses with " + b.codec()
           + " and this memory node's pool with " + codec + "; set the same zswapd.pool.compressor on every node");
-      LOG.error("shard {} of export {}: {}", getContext().getSelf().path().name(), export, mismatch.message());
+      LOG.error("shard {} of export {}: {}", name, export, mismatch.message());
       for (int i = 0; i < b.ops().size(); i++) {
         long id = b.firstId() + i;
         PageOp op = b.ops().get(i);
@@ -233,6 +323,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
   }
 
   private Behavior<Command> replied(Replied r) {
+    outstanding--;
     if (front == null) {
       return this;
     }
@@ -242,7 +333,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       flushSent = true;
       getContext().getSelf().tell(Flush.INSTANCE); // behind the replies already queued: one message for them all
     }
-    return this;
+    return leaving ? departWhenDrained() : this;
   }
 
   /** Sends the replies gathered this turn, in messages of at most {@link #REPLIES_BYTES} of pages. */
@@ -288,6 +379,131 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     return 64;
   }
 
+  /**
+   * The shard goes to another node. With a front bound and its pages whole, they stay on this
+   * node as a departure ({@link HostedShards}) for the next home to pull: the entity lets the
+   * ops under way finish, sends their replies, declares the departure, tells the front where
+   * the pages wait ({@link ShardAnswer.Departing}), and stops once the front noted it. Without a
+   * front, or in the middle of an adoption (the pages are not all here), it stops at once and
+   * its pages go with it: the front then counts them lost.
+   */
+  private Behavior<Command> handOff() {
+    if (front == null || adoption != null) {
+      if (adoption != null) {
+        LOG.warn("shard {} of export {}: handed off while still taking its pages from {}; its pages are dropped",
+            name, export, adoption.from.source().path().address());
+      }
+      return Behaviors.stopped();
+    }
+    leaving = true;
+    return departWhenDrained();
+  }
+
+  private Behavior<Command> departWhenDrained() {
+    if (departed || outstanding > 0) {
+      return this;
+    }
+    departed = true;
+    flush();
+    hosted.tell(new HostedShards.Depart(getContext().getSelf(), incarnation));
+    front.tell(new ShardAnswer.Departing(incarnation, hosted, getContext().getSelf()));
+    timers.startSingleTimer(DepartTimeout.INSTANCE, DEPART_TIMEOUT);
+    LOG.info("shard {} of export {} leaves this node; its pages wait here for its next home",
+        name, export);
+    return this;
+  }
+
+  /** Takes the pages of the departure {@code b} names, then carries out {@code b}. */
+  private Behavior<Command> adopt(Batch b) {
+    adoption = new Adoption(b, b.adopt());
+    pull();
+    return this;
+  }
+
+  private void pull() {
+    adoption.from.source().tell(new HostedShards.Pull(adoption.from.incarnation(), adoption.nextSlot,
+        getContext().getSelf()));
+    timers.startSingleTimer(PullTimeout.INSTANCE, PULL_TIMEOUT);
+  }
+
+  /** The next images of the departed shard: stored here as they are, and the next asked for. */
+  private Behavior<Command> pulled(Pulled p) {
+    Adoption a = adoption;
+    if (a == null || p.sourceIncarnation() != a.from.incarnation() || p.firstSlot() != a.nextSlot) {
+      return this;
+    }
+    ActorRef<Command> self = getContext().getSelf();
+    List<PageRequest> stores = new ArrayList<>();
+    for (int i = 0; i < p.images().length; i++) {
+      if (p.images()[i] != null) {
+        int slot = p.firstSlot() + i;
+        stores.add(new EngineCommand.Store(export, slot, p.images()[i],
+            new Relay<>(reply -> self.tell(new AdoptStored(slot, reply)))));
+      }
+    }
+    if (!stores.isEmpty()) {
+      a.storing += stores.size();
+      a.pages += stores.size();
+      shard.tell(new TreeShard.Pages(stores));
+    }
+    a.nextSlot = p.firstSlot() + p.images().length;
+    if (a.nextSlot >= TreeShard.PAGES || p.images().length == 0) {
+      a.pulledAll = true;
+      timers.cancel(PullTimeout.INSTANCE);
+    } else {
+      pull();
+    }
+    return adopted();
+  }
+
+  private Behavior<Command> adoptStored(AdoptStored s) {
+    Adoption a = adoption;
+    if (a == null) {
+      return this;
+    }
+    a.storing--;
+    if (!(s.reply() instanceof StoreReply.Stored)) {
+      a.lost.set(s.slot());
+    }
+    return adopted();
+  }
+
+  /** Once every page is pulled and stored: the front hears of any page this pool refused, then the held batch runs. */
+  private Behavior<Command> adopted() {
+    Adoption a = adoption;
+    if (!a.pulledAll || a.storing > 0) {
+      return this;
+    }
+    adoption = null;
+    adoptedFrom = a.from.incarnation();
+    LOG.info("shard {} of export {}: took its {} pages from {} in {} ms{}", name,
+        export, a.pages, a.from.source().path().address(), (System.nanoTime() - a.startNanos) / 1_000_000,
+        a.lost.isEmpty() ? "" : "; " + a.lost.cardinality() + " did not fit this node's pool and are lost");
+    if (!a.lost.isEmpty()) {
+      front.tell(new ShardAnswer.PagesLost(incarnation, a.lost.stream().toArray()));
+    }
+    return batch(a.held);
+  }
+
+  /**
+   * The departed shard's pages cannot be had: what came of them is dropped, and the held batch
+   * is answered {@link ShardAnswer.Gone}, so the front counts every page of the shard lost.
+   */
+  private Behavior<Command> adoptionFailed(long sourceIncarnation, String reason) {
+    Adoption a = adoption;
+    if (a == null || sourceIncarnation != a.from.incarnation()) {
+      return this;
+    }
+    adoption = null;
+    adoptedFrom = a.from.incarnation();
+    timers.cancel(PullTimeout.INSTANCE);
+    LOG.error("shard {} of export {}: could not take its pages from {} ({}); they are lost",
+        name, export, a.from.source().path().address(), reason);
+    emptyShard();
+    a.held.front().tell(new ShardAnswer.Gone(incarnation, a.held.batchId()));
+    return this;
+  }
+
   private Behavior<Command> getStats(GetStats g) {
     ActorRef<Command> self = getContext().getSelf();
     shard.tell(new TreeShard.GetStats(new Relay<ShardStats>(
@@ -297,15 +513,18 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
 
   private Behavior<Command> terminated(Terminated t) {
     if (t.getRef().equals(shard)) {
-      throw new IllegalStateException("the tree shard of " + getContext().getSelf().path().name() + " stopped");
+      throw new IllegalStateException("the tree shard of " + name + " stopped");
     }
     if (t.getRef().equals(front)) {
       LOG.info("shard {} of export {}: its front left the cluster; dropping its pages",
-          getContext().getSelf().path().name(), export);
+          name, export);
       emptyShard();
       front = null;
       boundRun = 0;
       lastBatch = 0;
+      if (leaving && !departed) {
+        return Behaviors.stopped();
+      }
     }
     return this;
   }

@@ -189,11 +189,16 @@ public final class Zswapd implements Extension {
       metricsEndpoint.ifPresent(PrometheusEndpoint::stop);
       requestMetrics.close();
     });
-    // a cluster node drains before it leaves the cluster: a front's remote shards free their
-    // pages on the memory nodes while Cluster Sharding still reaches them
-    CoordinatedShutdown.get(system).addTask(settings.cluster().enabled()
-            ? CoordinatedShutdown.PhaseBeforeClusterShutdown() : CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
-        "zswapd-drain", () -> shutdown().thenApply(r -> Done.getInstance()));
+    // a front drains before it leaves the cluster: its remote shards free their pages on the
+    // memory nodes while Cluster Sharding still reaches them; a memory node drains once the
+    // shards it handed off have been taken (their pages are read from its pool until then)
+    String drainPhase = switch (settings.cluster().role()) {
+      case FRONT -> CoordinatedShutdown.PhaseBeforeClusterShutdown();
+      case MEMORY -> CoordinatedShutdown.PhaseClusterLeave();
+      case OFF -> CoordinatedShutdown.PhaseBeforeActorSystemTerminate();
+    };
+    CoordinatedShutdown.get(system).addTask(drainPhase, "zswapd-drain",
+        () -> shutdown().thenApply(r -> Done.getInstance()));
   }
 
   /**

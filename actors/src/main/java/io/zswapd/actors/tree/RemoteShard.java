@@ -116,6 +116,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private String node = "";
   /** The host incarnation last heard from; 0 before the first answer. */
   private long incarnation;
+  /** Where the shard's pages wait after its host announced a hand-off ({@link ShardAnswer.Departing}), or null. */
+  private ShardHost.Adopt departure;
+  /** The departure the next batch names, for the shard's next home to take the pages from, or null. */
+  private ShardHost.Adopt adopt;
+  /** The next batch goes even if empty: it reaches the shard's next home, which then takes the pages. */
+  private boolean probe;
   private long nextId = 1;
   private long nextBatch = 1;
   private InFlight inFlight;
@@ -586,9 +592,13 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         + "\" was on a memory node that left the cluster (shard " + shardName + "); write it again to use it");
   }
 
-  /** Sends the next batch when none is in flight: queued items up to {@link #BATCH_BYTES}, at least one. */
+  /**
+   * Sends the next batch when none is in flight: queued items up to {@link #BATCH_BYTES}, at least
+   * one; or none, to reach the shard where it is now (after a departure, {@link #probe}) or to
+   * name the departure its pages wait in ({@link #adopt}).
+   */
   private void sendNext() {
-    if (inFlight != null || queued.isEmpty()) {
+    if (inFlight != null || (queued.isEmpty() && adopt == null && !probe)) {
       return;
     }
     if (copies != null && copies.unwrittenBytes() > COPY_BACKLOG) {
@@ -615,7 +625,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       waiting.put(nextId++, item);
     }
     long batchId = nextBatch++;
-    ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, codec, ops);
+    ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, codec, ops, adopt);
+    adopt = null; // the batch carries it, and so does every retransmission of it
+    probe = false;
     inFlight = new InFlight(batchId, firstId, items, message, System.nanoTime());
     host.tell(message);
     timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
@@ -645,7 +657,24 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       }
     } else if (a instanceof ShardAnswer.Gone gone) {
       if (inFlight != null && gone.batchId() == inFlight.batchId()) {
-        hostLost(gone.incarnation());
+        if (departure != null && departure.incarnation() == incarnation) {
+          handedOff(gone.incarnation());
+        } else {
+          hostLost(gone.incarnation());
+        }
+      }
+    } else if (a instanceof ShardAnswer.Departing d) {
+      if (d.incarnation() == incarnation) {
+        LOG.info("shard {} of export {} leaves memory node {}; its pages wait there for its next home", shardName,
+            export, node);
+        departure = new ShardHost.Adopt(d.source(), d.incarnation());
+        probe = true; // even with nothing to send: the next home starts and takes the pages now
+        sendNext();
+      }
+      d.host().tell(new ShardHost.DepartureNoted(d.incarnation()));
+    } else if (a instanceof ShardAnswer.PagesLost l) {
+      if (l.incarnation() == incarnation) {
+        pagesLost(l.offsets());
       }
     } else if (a instanceof ShardAnswer.Replies r) {
       if (r.incarnation() == incarnation) {
@@ -665,6 +694,62 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       }
     }
     return replyToCallers();
+  }
+
+  /**
+   * The shard was started again elsewhere ({@code newIncarnation}) after its host handed it
+   * off: its pages wait on the node it left. The batch in flight goes again, to the new
+   * incarnation, naming the departure, and the new host takes the pages before it carries the
+   * batch out; so nothing is lost, and every request keeps its order.
+   */
+  private void handedOff(long newIncarnation) {
+    LOG.info("shard {} of export {} starts again on another memory node, which takes its pages over", shardName,
+        export);
+    adopt = departure;
+    departure = null;
+    incarnation = newIncarnation;
+    node = "";
+    timers.cancel(Retransmit.INSTANCE);
+    List<Item> again = inFlight.items();
+    for (int i = 0; i < again.size(); i++) {
+      waiting.remove(inFlight.firstId() + i);
+    }
+    // the host answered every op it took before it departed; anything else is not coming
+    EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName
+        + " handed it off before answering");
+    List<Item> unanswered = new ArrayList<>(waiting.values());
+    waiting.clear();
+    for (Item item : unanswered) {
+      answer(item, null, gone, basePage + item.from);
+    }
+    inFlight = null;
+    List<Item> behind = queued;
+    queued = new ArrayList<>(again);
+    queued.addAll(behind);
+    sendNext();
+  }
+
+  /** Pages the shard's new home could not take over: lost, as on a lost node (copies restore them). */
+  private void pagesLost(int[] offsets) {
+    int count = 0;
+    for (int offset : offsets) {
+      if (stored.get(offset)) {
+        stored.clear(offset);
+        lost.set(offset);
+        count++;
+      }
+    }
+    LOG.warn("shard {} of export {}: {} pages did not fit its new memory node and are {}", shardName, export, count,
+        copies == null ? "lost (loads answer NODE_LOST, EIO, until rewritten)" : "served from their copies");
+    metrics.pagesLost().increment(count);
+    if (copies != null) {
+      for (int offset : offsets) {
+        if (lost.get(offset)) {
+          toRestore.set(offset);
+        }
+      }
+      restoreNext();
+    }
   }
 
   /**

@@ -164,7 +164,8 @@ final class ShardLoads {
     while (count < limit) {
       long e = entries == null ? 0 : entries[first + count];
       int state = Entry.state(e);
-      int length = Entry.inPool(e) || state == Entry.WRITTEN_BACK ? Entry.length(e) : 0;
+      int length = Entry.inPool(e) || state == Entry.WRITTEN_BACK ? Entry.length(e)
+          : state == Entry.SAME_FILLED ? Long.BYTES : 0;
       if (count > 0 && bytes + length > m.maxBytes()) {
         break;
       }

@@ -96,8 +96,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   /**
    * The images of pages from {@code firstPage} on, as the pool keeps them ({@link ImagesReply}):
-   * at most {@code maxPages} (not past the shard's last page), and no more once their stored
-   * bytes would pass {@code maxBytes} (at least one page). In order with {@link Pages}: a page
+   * at most {@code maxPages} (not past the shard's last page), and no more once their bytes
+   * (stored length, 8 for a same-filled word) would pass {@code maxBytes} (at least one page). In order with {@link Pages}: a page
    * with work in flight is read in its turn. A memory node's loads, and a hand-off's reads.
    */
   public record LoadImages(long firstPage, int maxPages, int maxBytes, ActorRef<ImagesReply> replyTo)

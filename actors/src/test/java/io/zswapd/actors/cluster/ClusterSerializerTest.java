@@ -33,12 +33,16 @@ class ClusterSerializerTest {
   private static ActorTestKit testKit;
   private static Serialization serialization;
   private static TestProbe<ShardAnswer> front;
+  private static TestProbe<HostedShards.Command> hosted;
+  private static TestProbe<ShardHost.Command> host;
 
   @BeforeAll
   static void start() {
     testKit = ActorTestKit.create();
     serialization = SerializationExtension.get(Adapter.toClassic(testKit.system()));
     front = testKit.createTestProbe(ShardAnswer.class);
+    hosted = testKit.createTestProbe(HostedShards.Command.class);
+    host = testKit.createTestProbe(ShardHost.Command.class);
   }
 
   @AfterAll
@@ -74,12 +78,16 @@ class ClusterSerializerTest {
         new PageOp.Invalidate(12),
         new PageOp.InvalidateRange(40, 1L << 40),
         new PageOp.InvalidateArea());
-    ShardHost.Batch batch = new ShardHost.Batch(front.ref(), -5, 77, 3, 1000, CodecKind.ZSTD, ops);
+    ShardHost.Batch batch = new ShardHost.Batch(front.ref(), -5, 77, 3, 1000, CodecKind.ZSTD, ops,
+        new ShardHost.Adopt(hosted.ref(), -99));
 
     Object back = roundTrip(batch);
 
     assertThat(back).usingRecursiveComparison().isEqualTo(batch);
     assertThat(((ShardHost.Batch) back).front()).isEqualTo(front.ref());
+    assertThat(((ShardHost.Batch) back).adopt().source()).isEqualTo(hosted.ref());
+    ShardHost.Batch plain = new ShardHost.Batch(front.ref(), 1, 0, 1, 1, CodecKind.LZ4, List.of(), null);
+    assertThat(roundTrip(plain)).usingRecursiveComparison().isEqualTo(plain);
   }
 
   @Test
@@ -105,13 +113,25 @@ class ClusterSerializerTest {
   }
 
   @Test
+  void theHandOffMessagesComeBackEqual() throws Exception {
+    PageImage[] images = {null, new PageImage.Compressed(Arrays.copyOf(page(7), 1000)), new PageImage.SameFilled(3),
+        new PageImage.Raw(page(8))};
+    for (Object m : List.of(new ShardAnswer.Departing(-7, hosted.ref(), host.ref()),
+        new ShardHost.DepartureNoted(-7), new ShardAnswer.PagesLost(8, new int[] {0, 5, 16383}),
+        new HostedShards.Pull(-7, 4096, host.ref()), new ShardHost.Pulled(-7, 4096, images),
+        new ShardHost.PullRefused(-7, "no such departure"))) {
+      assertThat(roundTrip(m)).as(m.getClass().getSimpleName()).usingRecursiveComparison().isEqualTo(m);
+    }
+  }
+
+  @Test
   void aCompressedPageCostsItsBytesAndAFewMore() {
     ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
     PageImage.Compressed image = new PageImage.Compressed(new byte[1500]);
     int one = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
-        List.of(new PageOp.Store(1, image)))).length;
+        List.of(new PageOp.Store(1, image)), null)).length;
     int two = s.toBinary(new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
-        List.of(new PageOp.Store(1, image), new PageOp.Store(2, image)))).length;
+        List.of(new PageOp.Store(1, image), new PageOp.Store(2, image)), null)).length;
 
     assertThat(two - one).as("bytes per compressed page on the wire").isBetween(1500, 1500 + 16);
   }
@@ -132,9 +152,10 @@ class ClusterSerializerTest {
   void aStoreWithoutAnImageIsRefused() {
     ClusterSerializer s = (ClusterSerializer) serialization.findSerializerFor(new ShardAnswer.Accepted(1, 1, ""));
     ShardHost.Batch batch = new ShardHost.Batch(front.ref(), 1, 1, 1, 1, CodecKind.LZ4,
-        List.of(new PageOp.Store(1, new PageImage.SameFilled(0))));
+        List.of(new PageOp.Store(1, new PageImage.SameFilled(0))), null);
     byte[] bytes = s.toBinary(batch);
-    bytes[bytes.length - 9] = 0; // the image's tag: "never written", which only a load's answer may carry
+    // the image's tag (its word and "no adopt" follow): "never written", which only a load's answer carries
+    bytes[bytes.length - 10] = 0;
 
     assertThatThrownBy(() -> s.fromBinary(bytes, s.manifest(batch))).isInstanceOf(NotSerializableException.class)
         .hasMessageContaining("a store without a page image");

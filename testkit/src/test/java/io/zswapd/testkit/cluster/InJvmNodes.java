@@ -33,12 +33,13 @@ final class InJvmNodes implements AutoCloseable {
         .withFallback(settings).withFallback(ConfigFactory.load());
   }
 
-  /** A memory node with a 64 MiB pool, once it can take shards. */
+  /** A memory node with a 64 MiB pool, once it can take shards; it stops as if killed ({@link #crash}). */
   ActorSystem<Void> memoryNode() {
     int port = systems.isEmpty() ? seed : Daemon.freePort();
     ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, node("""
         zswapd { pool.max-size = 64 MiB, exports = [],
           cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s } }
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
         """.formatted(port, seed)));
     systems.add(s);
     Zswapd.get(s);
@@ -60,16 +61,23 @@ final class InJvmNodes implements AutoCloseable {
     return Zswapd.get(s);
   }
 
-  /** Stops a node as SIGTERM would: it leaves the cluster, and its shards stop with it. */
-  static void leave(ActorSystem<Void> node) {
+  /**
+   * Loses a memory node as SIGKILL would: its actor system stops without its coordinated
+   * shutdown (memory nodes here skip it), so it hands nothing off and leaves nothing; the others
+   * see it unreachable, down it, and its shards start again elsewhere, empty.
+   */
+  static void crash(ActorSystem<Void> node) {
     node.terminate();
     node.getWhenTerminated().toCompletableFuture().join();
   }
 
+
   @Override
   public void close() {
     for (int i = systems.size() - 1; i >= 0; i--) {
-      leave(systems.get(i));
+      // the front first (its coordinated shutdown drains it while its memory nodes run)
+      systems.get(i).terminate();
+      systems.get(i).getWhenTerminated().toCompletableFuture().join();
     }
   }
 }

@@ -6,6 +6,7 @@ import akka.actor.typed.ActorSystem;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.testkit.GatedBackingIo;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A store that arrives while a lost shard's pages are being restored from the front's backing
  * file wins over the restore of its page's older copy. Replayed with a gate: the memory node
- * holding the shard leaves, a load finds the shard started again elsewhere (both pages become
+ * holding the shard is lost, a load finds the shard started again elsewhere (both pages become
  * lost, and their restores start), the front's reads of the copies are held, the page is written
  * again (with new bytes, to the shard's new memory node), and only then are the reads released.
  * The page must read back as last written, and the other page as it was.
@@ -68,12 +69,13 @@ class RestoreVsStoreTest {
     ActorSystem<Void> holder = objects(first) > 0 ? first : second;
 
     io.holdReads(true);
-    InJvmNodes.leave(holder); // its shard stops, and starts again, empty, on the other node
+    InJvmNodes.crash(holder); // its shard starts again, empty, on the other node
 
     // a load meets the new incarnation: the front marks both pages lost, answers the load from
     // page 8's copy and starts both restores; the gate holds those three reads of the copies
     var loaded = zswapd.load("swap0", 8).toCompletableFuture();
-    Awaitility.await().until(() -> io.heldReads() >= 3);
+    // (once the cluster has downed the lost node, a few seconds)
+    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> io.heldReads() >= 3);
     // now page 7 is written again, to the new node, while its older copy's restore is held
     zswapd.store("swap0", 7, fresh).toCompletableFuture().get(60, TimeUnit.SECONDS);
 
