@@ -42,9 +42,9 @@ import scala.concurrent.Future;
  *
  * <p>Each tree shard is a sharding shard of its own (the shard id is the entity id), so shards
  * are placed one by one: a new one goes to the memory node with more room of two picked at
- * random (the power of two choices, as Infiniswap places slabs; {@link NodeRoom}). Shards are
- * never rebalanced: a move would start the entity empty elsewhere, and copying its pages to the
- * new owner is not built yet; a node that leaves takes its shards with it (docs/CLUSTER.md).
+ * random (the power of two choices, as Infiniswap places slabs; {@link NodeRoom}). A shard
+ * moves only off a node past its accept threshold, or off a node that leaves, and its pages go
+ * with it ({@link ShardHost}: the hand-off).
  */
 public final class ClusterShards {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClusterShards.class);
@@ -249,7 +249,8 @@ public final class ClusterShards {
    * threshold), fewer shards breaking a tie. A node past its accept threshold is never picked
    * while another has room; when none has, the one with the most room is (its pool then refuses
    * stores with POOL_FULL, ENOSPC over NBD, rather than a request waiting for a home). A node
-   * whose room is not known yet (it just joined) counts as empty. Shards never move once placed.
+   * whose room is not known yet (it just joined) counts as empty. A shard moves off a node past
+   * its accept threshold when another has room ({@link #donor}).
    */
   static final class TwoChoices extends ShardCoordinator.AbstractShardAllocationStrategy {
     private final akka.actor.ActorSystem system;
@@ -262,7 +263,49 @@ public final class ClusterShards {
     public Future<akka.actor.ActorRef> allocateShard(akka.actor.ActorRef requester, String shardId,
         Map<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> current) {
       akka.actor.Address self = akka.cluster.Cluster.get(system).selfAddress();
-      CompletionStage<akka.actor.ActorRef> choice = Patterns.ask(DistributedData.get(system).replicator(),
+      CompletionStage<akka.actor.ActorRef> choice = regions(current).thenApply(regions -> {
+        Region chosen = choose(regions, ThreadLocalRandom.current());
+        // once per 64 MiB of an export: where each shard lives, in the coordinator's log
+        LOG.info("tree shard {} goes to {} (room {} MiB, {} shards) of {} memory node(s)", shardId,
+            chosen.ref().path().address().hasGlobalScope() ? chosen.ref().path().address() : self,
+            chosen.room() == Long.MAX_VALUE ? "not yet known" : chosen.room() >> 20, chosen.shards(),
+            regions.size());
+        return chosen.ref();
+      });
+      return scala.jdk.javaapi.FutureConverters.asScala(choice);
+    }
+
+    /**
+     * One shard at a time moves off a memory node past its accept threshold, when another has
+     * {@link #REBALANCE_ROOM} or more ({@link #donor}); its pages go along (a hand-off,
+     * {@link ShardHost}), and it is placed again as a new shard is, so not on a node past its
+     * threshold.
+     */
+    @Override
+    public Future<Set<String>> rebalance(Map<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> current,
+        Set<String> inProgress) {
+      if (!inProgress.isEmpty()) {
+        return Future.successful(new HashSet<>());
+      }
+      CompletionStage<Set<String>> moves = regions(current).thenApply(regions -> {
+        Set<String> move = new HashSet<>();
+        donor(regions).ifPresent(d -> {
+          String shard = current.get(d.ref()).head();
+          LOG.info("tree shard {} moves off {}: past its accept threshold (room {} MiB) while another node has room",
+              shard, d.ref().path().address(), d.room() >> 20);
+          move.add(shard);
+        });
+        return move;
+      });
+      return scala.jdk.javaapi.FutureConverters.asScala(moves);
+    }
+
+    /** The regions with their rooms, as this node's replica of {@link NodeRoom#KEY} has them. */
+    @SuppressWarnings("unchecked")
+    private CompletionStage<List<Region>> regions(
+        Map<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> current) {
+      akka.actor.Address self = akka.cluster.Cluster.get(system).selfAddress();
+      return Patterns.ask(DistributedData.get(system).replicator(),
               new Replicator.Get<>(NodeRoom.KEY, Replicator.readLocal()), Duration.ofSeconds(3))
           .handle((answer, failure) -> {
             Map<String, Long> rooms = answer instanceof Replicator.GetSuccess<?> ok
@@ -273,22 +316,34 @@ public final class ClusterShards {
               String node = (address.hasGlobalScope() ? address : self).toString();
               regions.add(new Region(e.getKey(), rooms.getOrDefault(node, Long.MAX_VALUE), e.getValue().size()));
             }
-            Region chosen = choose(regions, ThreadLocalRandom.current());
-            // once per 64 MiB of an export: where each shard lives, in the coordinator's log
-            LOG.info("tree shard {} goes to {} (room {} MiB, {} shards) of {} memory node(s)", shardId,
-                chosen.ref().path().address().hasGlobalScope() ? chosen.ref().path().address() : self,
-                chosen.room() == Long.MAX_VALUE ? "not yet known" : chosen.room() >> 20, chosen.shards(),
-                regions.size());
-            return chosen.ref();
+            return regions;
           });
-      return scala.jdk.javaapi.FutureConverters.asScala(choice);
     }
+  }
 
-    @Override
-    public Future<Set<String>> rebalance(Map<akka.actor.ActorRef, scala.collection.immutable.IndexedSeq<String>> current,
-        Set<String> inProgress) {
-      return Future.successful(new HashSet<>());
+  /** Room another node must have for a shard to move to it off a node past its accept threshold. */
+  static final long REBALANCE_ROOM = 16L << 20;
+
+  /**
+   * The region a shard should move off, if any: the one with the least room, when it holds
+   * shards and is past its accept threshold (room 0 or less), and another region has at least
+   * {@link #REBALANCE_ROOM}.
+   */
+  static java.util.Optional<Region> donor(List<Region> regions) {
+    Region least = null;
+    Region most = null;
+    for (Region r : regions) {
+      if (r.shards() > 0 && (least == null || r.room() < least.room())) {
+        least = r;
+      }
+      if (most == null || r.room() > most.room()) {
+        most = r;
+      }
     }
+    if (least == null || least.room() > 0 || most == least || most.room() < REBALANCE_ROOM) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(least);
   }
 
   /** A memory node's region as placement sees it: its room in bytes and how many shards it has. */

@@ -91,6 +91,22 @@ class ClusterShardsTest {
   }
 
   @Test
+  void aShardMovesOffANodePastItsThresholdOnlyWhenAnotherHasRoom() {
+    ClusterShards.Region full = region("past", -2 * MIB, 5);
+    ClusterShards.Region roomy = region("roomy", 300 * MIB, 1);
+    ClusterShards.Region tight = region("tight", 10 * MIB, 0);
+    assertThat(ClusterShards.donor(List.of(roomy, full))).contains(full);
+    assertThat(ClusterShards.donor(List.of(full, tight))).as("no node with room for it").isEmpty();
+    assertThat(ClusterShards.donor(List.of(region("full-but-empty", -9 * MIB, 0), roomy)))
+        .as("nothing to move off a node that holds no shard").isEmpty();
+    assertThat(ClusterShards.donor(List.of(region("at", 0, 2), roomy))).as("at its threshold counts as past it")
+        .isPresent();
+    assertThat(ClusterShards.donor(List.of(region("below", 1 * MIB, 9), roomy))).as("below its threshold: stays")
+        .isEmpty();
+    assertThat(ClusterShards.donor(List.of(full))).as("a single node").isEmpty();
+  }
+
+  @Test
   void noNodeIsAnError() {
     assertThatThrownBy(() -> ClusterShards.choose(List.of(), new Random(7)))
         .hasMessage("no memory node to place a tree shard on");
