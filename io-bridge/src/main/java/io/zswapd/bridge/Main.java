@@ -311,12 +311,22 @@ public final class Main {
     system.getWhenTerminated().toCompletableFuture().join();
     Optional<CoordinatedShutdown.Reason> reason = CoordinatedShutdown.get(system).getShutdownReason();
     if (reason.isPresent() && (reason.get() == CoordinatedShutdown.clusterDowningReason()
-        || reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason())) {
+        || reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason()
+        || reason.get() == CoordinatedShutdown.incompatibleConfigurationDetectedReason())) {
       // the cluster removed this node (unreachable past down-unreachable-after, or it never
       // joined): its shards or its exports' pages are gone; a supervisor starts a fresh node
-      err.println("zswapd: this node " + (reason.get() == CoordinatedShutdown.clusterDowningReason()
-          ? "was downed by the cluster (unreachable for longer than zswapd.cluster.down-unreachable-after)"
-          : "could not join the cluster (zswapd.cluster.seed-nodes)") + "; exiting with status " + EXIT_ENGINE_FAILED);
+      String why;
+      if (reason.get() == CoordinatedShutdown.clusterDowningReason()) {
+        why = "was downed by the cluster (unreachable for longer than zswapd.cluster.down-unreachable-after)";
+      } else if (reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason()) {
+        why = "could not join the cluster (zswapd.cluster.seed-nodes)";
+      } else {
+        why = "was refused by the cluster: its settings are incompatible (the seed node's log says which; this "
+            + "node speaks zswapd page protocol version "
+            + system.settings().config().getInt(io.zswapd.actors.cluster.ProtocolCompatCheck.KEY)
+            + ", and every node must speak the same)";
+      }
+      err.println("zswapd: this node " + why + "; exiting with status " + EXIT_ENGINE_FAILED);
       return EXIT_ENGINE_FAILED;
     }
     return zswapd.whenFailed().toCompletableFuture().isDone() ? EXIT_ENGINE_FAILED : 0;

@@ -28,9 +28,11 @@ import java.util.List;
  * them (a compressed page is its length and bytes, a same-filled page its 8-byte word), with a
  * few bytes of framing per op; no JSON, no Java serialization.
  *
- * <p>Each message starts with the protocol version ({@link #VERSION}); a node that receives
- * another version refuses the message with an error naming both (Akka logs it and drops the
- * message), so two builds that do not speak the same protocol never misread each other's pages.
+ * <p>Each message starts with the protocol version ({@link #VERSION}). A node of another
+ * version is refused when it joins the cluster ({@link ProtocolCompatCheck}); should a message
+ * of another version arrive anyway, it is refused with an error naming both (Akka logs it and
+ * drops the message), so two builds that do not speak the same protocol never misread each
+ * other's pages.
  * Error codes travel by name, so a code added later reads as {@code INVALID} on an older node
  * rather than as another code.
  */
@@ -55,6 +57,8 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
 
   private final ActorRefResolver resolver;
   private final String engine;
+  /** The version this node writes and reads: {@link ProtocolCompatCheck#KEY}, {@link #VERSION} unless a test plays another release. */
+  private final int version;
   /**
    * Bytes of zswapd messages this node serialized (to send) and deserialized (received): made
    * on first use, since Akka makes every configured serializer, cluster or not. Two threads
@@ -67,6 +71,8 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   public ClusterSerializer(ExtendedActorSystem system) {
     this.resolver = ActorRefResolver.get(Adapter.toTyped(system));
     this.engine = system.name();
+    com.typesafe.config.Config config = system.settings().config();
+    this.version = config.hasPath(ProtocolCompatCheck.KEY) ? config.getInt(ProtocolCompatCheck.KEY) : VERSION;
   }
 
   private Counters counters() {
@@ -123,7 +129,7 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
     DataOutputStream out = new DataOutputStream(bytes);
     try {
-      out.writeByte(VERSION);
+      out.writeByte(version);
       if (o instanceof ShardHost.Batch b) {
         out.writeUTF(resolver.toSerializationFormat(b.front()));
         out.writeLong(b.frontRun());
@@ -207,9 +213,9 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
     DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
     try {
       int version = in.readUnsignedByte();
-      if (version != VERSION) {
+      if (version != this.version) {
         throw new NotSerializableException("zswapd cluster message of protocol version " + version
-            + "; this node speaks version " + VERSION + " (run the same zswapd release on every node)");
+            + "; this node speaks version " + this.version + " (run the same zswapd release on every node)");
       }
       return switch (manifest) {
         case BATCH -> {

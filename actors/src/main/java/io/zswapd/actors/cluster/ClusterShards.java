@@ -122,13 +122,17 @@ public final class ClusterShards {
   /**
    * Completes once this memory node can take shards: it is a member of the cluster and the
    * sharding coordinator lists its region. Asked every 200 ms (a node whose seed nodes are not
-   * up yet keeps waiting, as Akka keeps trying to join); fails if the actor system stops first.
+   * up yet keeps waiting, as Akka keeps trying to join); fails as soon as the actor system stops
+   * first.
    */
   public static CompletionStage<Done> whenHosting(ActorSystem<?> system) {
     akka.actor.ActorSystem classic = Adapter.toClassic(system);
     akka.actor.ActorRef region = akka.cluster.sharding.ClusterSharding.get(classic).shardRegion(ENTITY.name());
     akka.actor.Address self = akka.cluster.Cluster.get(classic).selfAddress();
     CompletableFuture<Done> hosting = new CompletableFuture<>();
+    // a node that stops first (refused, downed, SIGTERM) never hears back from an ask
+    system.getWhenTerminated().thenRun(() -> hosting.completeExceptionally(
+        new IllegalStateException("the actor system stopped before the node joined")));
     askRegions(system, region, self, hosting);
     return hosting;
   }

@@ -60,9 +60,14 @@ final class ClusterNodes implements AutoCloseable {
 
   /** As {@link #memoryNode(String)}, with {@code extra} settings after the test's. */
   Daemon memoryNode(String name, String extra) throws IOException {
+    return started(memoryNodeStarting(name, extra));
+  }
+
+  /** As {@link #memoryNode(String, String)}, not waiting for it to be ready (it may not get there). */
+  Daemon memoryNodeStarting(String name, String extra) throws IOException {
     Path home = Files.createDirectories(dir.resolve(name));
     int port = daemons.isEmpty() ? seedPort : Daemon.freePort();
-    return started(Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
+    Daemon d = Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
         zswapd {
           pool.max-size = 64 MiB
           exports = []
@@ -71,7 +76,9 @@ final class ClusterNodes implements AutoCloseable {
           metrics.prometheus = off
         }
         %s
-        """.formatted(port, seedPort, home.resolve("admin.sock"), extra)), JVM));
+        """.formatted(port, seedPort, home.resolve("admin.sock"), extra)), JVM);
+    daemons.add(d);
+    return d;
   }
 
   /**
@@ -112,7 +119,9 @@ final class ClusterNodes implements AutoCloseable {
   }
 
   private Daemon started(Daemon d) {
-    daemons.add(d);
+    if (!daemons.contains(d)) {
+      daemons.add(d);
+    }
     d.awaitReady();
     return d;
   }

@@ -6,7 +6,9 @@ import io.zswapd.protocol.nbd.Nbd;
 import io.zswapd.testkit.daemon.Daemon;
 import io.zswapd.testkit.nbd.NbdClient;
 import io.zswapd.testkit.nbd.Reply;
+import io.zswapd.actors.cluster.ClusterSerializer;
 import java.io.IOException;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>every memory node's pool is full: the write is refused with ENOSPC, and the pages
  *       written before still read back;</li>
  *   <li>the front compresses with another codec than the memory nodes' pools: every op is
- *       refused with EINVAL, and the memory node says which codecs differ.</li>
+ *       refused with EINVAL, and the memory node says which codecs differ;</li>
+ *   <li>a memory node of a release that speaks another page protocol version is refused when it
+ *       joins: it stops, saying which versions differ, and takes no shard.</li>
  * </ul>
  */
 class MemoryNodesRefusalsTest {
@@ -80,5 +84,16 @@ class MemoryNodesRefusalsTest {
     }
     assertThat(memory.stderr()).anySatisfy(l -> assertThat(l)
         .contains("the front compresses with ZSTD and this memory node's pool with LZ4"));
+  }
+
+  @Test
+  void aNodeSpeakingAnotherProtocolVersionIsRefusedWhenItJoins() throws IOException {
+    Daemon other = cluster.memoryNodeStarting("other-release", "zswapd-cluster-protocol-version = 99");
+    int status = other.awaitExit(Duration.ofSeconds(90));
+    assertThat(status).as("exit status of a node the cluster refused").isEqualTo(70);
+    assertThat(other.stderr()).as("it says why").anySatisfy(l -> assertThat(l)
+        .contains("was refused by the cluster").contains("page protocol version 99"));
+    assertThat(memory.stderr()).as("the seed node names both versions").anySatisfy(l -> assertThat(l)
+        .contains("zswapd page protocol version 99 and this cluster version " + ClusterSerializer.VERSION));
   }
 }
