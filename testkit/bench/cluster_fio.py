@@ -7,9 +7,11 @@ placement: "local0" keeps its tree shards in the front's pool, "remote0" on the 
 writes and random reads (iodepth 32, 50% compressible buffers) on each in turn. NBD goes over a
 Unix socket, so the loopback interface carries only the cluster's traffic: its byte counters
 give the bytes on the wire per page. CPU seconds per page are read from /proc for each process.
-Last, one memory node is killed (SIGKILL) and the time until every shard of "remote0" takes a
-write again is measured (failure detection, downing, a new home), with how many pages read as
-errors meanwhile. Prints Markdown for docs/BENCHMARKS.md.
+Then one of the three memory nodes leaves (SIGTERM): the time until it has handed its shards
+over and exited, the pages the others took and how fast, and whether every shard's first page
+still reads the same. Last, one memory node is killed (SIGKILL) and the time until every shard
+of "remote0" takes a write again is measured (failure detection, downing, a new home), with
+how many pages read as errors meanwhile. Prints Markdown for docs/BENCHMARKS.md.
 
 Usage: testkit/bench/cluster_fio.py (Debian's /usr/bin/python3, which has the nbd module) [--runtime SECONDS] [--jar io-bridge/target/zswapd.jar]
 Needs: java 17+, fio (with the nbd engine), nbdinfo, python3-libnbd (Debian: fio libnbd-bin python3-libnbd).
@@ -17,6 +19,7 @@ Needs: java 17+, fio (with the nbd engine), nbdinfo, python3-libnbd (Debian: fio
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -104,7 +107,7 @@ def main():
     seed = free_port()
     procs = {}
     try:
-        for i, port in enumerate([seed, free_port()]):
+        for i, port in enumerate([seed, free_port(), free_port()]):
             procs[f"mem{i + 1}"] = start(jar, work, f"mem{i + 1}", f"""zswapd {{
   pool.max-size = 2 GiB
   exports = []
@@ -144,15 +147,34 @@ def main():
         print("|---|---|---|---|---|---|")
         for rw, e, iops, wire, cpu in rows:
             print(f"| {e} ({'on the memory nodes' if e == 'remote0' else 'in the front'}) | {rw} | {iops:,.0f} "
-                  f"| {wire:,.0f} | {cpu['front']:.1f} | {cpu['mem1'] + cpu['mem2']:.1f} |")
+                  f"| {wire:,.0f} | {cpu['front']:.1f} | {sum(c for n, c in cpu.items() if n != 'front'):.1f} |")
         ratio = {rw: next(r[2] for r in rows if r[0] == rw and r[1] == "remote0")
                  / next(r[2] for r in rows if r[0] == rw and r[1] == "local0") for rw in ("randwrite", "randread")}
         print(f"\nremote / local: randwrite {ratio['randwrite']:.2f}x, randread {ratio['randread']:.2f}x")
 
-        # Recovery: kill the second memory node; time until every shard of remote0 takes a write again.
         h = nbd.NBD()
         h.connect_uri(uri["remote0"])
         shards = (EXPORT_GIB << 30) // SHARD
+
+        # A graceful leave: the third memory node hands its shards over (SIGTERM) and exits.
+        before = [h.pread(4096, s * SHARD) for s in range(shards)]
+        left0 = time.time()
+        os.killpg(procs["mem3"].pid, signal.SIGTERM)
+        status = procs.pop("mem3").wait(300)
+        left = time.time() - left0
+        changed = sum(1 for s in range(shards) if h.pread(4096, s * SHARD) != before[s])
+        taken = []
+        for n in ("mem1", "mem2"):
+            for m in re.finditer(r"took its (\d+) pages from .* in (\d+) ms", open(os.path.join(work, f"{n}.log")).read()):
+                taken.append((int(m.group(1)), int(m.group(2))))
+        pages = sum(t[0] for t in taken)
+        print(f"\nGraceful leave (SIGTERM) of one of three memory nodes: it handed {len(taken)} shards "
+              f"({pages:,} pages) to the other two and exited (status {status}) {left:.1f} s after the signal; "
+              f"each shard's pages were taken in {min(t[1] for t in taken) if taken else 0}-"
+              f"{max(t[1] for t in taken) if taken else 0} ms; {changed} of {shards} shards' first pages read "
+              "differently afterwards.")
+
+        # Recovery: kill the second memory node; time until every shard of remote0 takes a write again.
         lost_reads = failed_first_reads(h, shards)
         os.killpg(procs["mem2"].pid, signal.SIGKILL)
         killed = time.time()
