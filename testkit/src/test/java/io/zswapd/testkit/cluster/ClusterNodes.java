@@ -37,6 +37,8 @@ final class ClusterNodes implements AutoCloseable {
   private final PageGenerator gen;
   private final int seedPort = Daemon.freePort();
   private final List<Daemon> daemons = new ArrayList<>();
+  /** Each memory node's cluster address, {@code 127.0.0.1:port}, by name. */
+  private final java.util.Map<String, String> addresses = new java.util.HashMap<>();
   private int nbdPort;
   private String export;
   private int metricsPort;
@@ -67,6 +69,7 @@ final class ClusterNodes implements AutoCloseable {
   Daemon memoryNodeStarting(String name, String extra) throws IOException {
     Path home = Files.createDirectories(dir.resolve(name));
     int port = daemons.isEmpty() ? seedPort : Daemon.freePort();
+    addresses.put(name, "127.0.0.1:" + port);
     Daemon d = Daemon.serve(Files.writeString(home.resolve("zswapd.conf"), """
         zswapd {
           pool.max-size = 64 MiB
@@ -111,6 +114,16 @@ final class ClusterNodes implements AutoCloseable {
         %s
         """.formatted(export, size, extra, Daemon.freePort(), seedPort, nbdPort, home.resolve("admin.sock"),
         metricsPort, settings)), JVM));
+  }
+
+  /** A memory node's cluster address, {@code 127.0.0.1:port}: how the front's stats and metrics name it. */
+  String address(String memoryNode) {
+    return addresses.get(memoryNode);
+  }
+
+  /** The NBD port of the last front started (TCP, loopback). */
+  int nbdPort() {
+    return nbdPort;
   }
 
   /** A scrape of the front's Prometheus endpoint. */

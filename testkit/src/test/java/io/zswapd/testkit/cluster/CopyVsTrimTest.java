@@ -77,7 +77,7 @@ class CopyVsTrimTest {
     io.releaseAllWrites(); // in call order: the trimmed page's late write first, then the last one
 
     ActorSystem<Void> holder = objects(first) > 0 ? first : second;
-    InJvmNodes.crash(holder); // the shard starts again, empty: pages 7 and 8 are served from their copies
+    nodes.crash(holder); // the shard starts again, empty: pages 7 and 8 are served from their copies
 
     byte[] seven = zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS);
     assertThat(Arrays.equals(seven, last)).as("page 7 after its node was lost (%s)",

@@ -38,7 +38,7 @@ final class InJvmNodes implements AutoCloseable {
     int port = systems.isEmpty() ? seed : Daemon.freePort();
     ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, node("""
         zswapd { pool.max-size = 64 MiB, exports = [],
-          cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 2s } }
+          cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 20s } }
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         """.formatted(port, seed)));
     systems.add(s);
@@ -54,7 +54,7 @@ final class InJvmNodes implements AutoCloseable {
             zswapd { pool.max-size = 64 MiB,
               exports = [ { name = swap0, size = 64 MiB, placement = cluster, backing-file = "%s" } ]
               cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"],
-                down-unreachable-after = 2s } }
+                down-unreachable-after = 20s } }
             """.formatted(dir.resolve("swap0.backing"), Daemon.freePort(), seed))))
         .and(new ZswapdSetup(export -> io)));
     systems.add(s);
@@ -63,14 +63,20 @@ final class InJvmNodes implements AutoCloseable {
 
   /**
    * Loses a memory node as SIGKILL would: its actor system stops without its coordinated
-   * shutdown (memory nodes here skip it), so it hands nothing off and leaves nothing; the others
-   * see it unreachable, down it, and its shards start again elsewhere, empty.
+   * shutdown (memory nodes here skip it), so it hands nothing off and leaves nothing; another
+   * node then downs it, as the split brain resolver would once it is unreachable long enough
+   * (here at once: the test's nodes wait 20 s before downing anyone themselves, so that a slow
+   * machine never downs a live one), and its shards start again elsewhere, empty.
    */
-  static void crash(ActorSystem<Void> node) {
+  void crash(ActorSystem<Void> node) {
+    akka.actor.Address address = akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(node))
+        .selfAddress();
     node.terminate();
     node.getWhenTerminated().toCompletableFuture().join();
+    ActorSystem<Void> other = systems.stream().filter(s -> s != node && !s.whenTerminated().isCompleted())
+        .findFirst().orElseThrow();
+    akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(other)).down(address);
   }
-
 
   @Override
   public void close() {

@@ -69,7 +69,7 @@ class RestoreVsStoreTest {
     ActorSystem<Void> holder = objects(first) > 0 ? first : second;
 
     io.holdReads(true);
-    InJvmNodes.crash(holder); // its shard starts again, empty, on the other node
+    nodes.crash(holder); // its shard starts again, empty, on the other node
 
     // a load meets the new incarnation: the front marks both pages lost, answers the load from
     // page 8's copy and starts both restores; the gate holds those three reads of the copies
@@ -83,7 +83,7 @@ class RestoreVsStoreTest {
     io.releaseAllReads();
     assertThat(Arrays.equals(loaded.get(60, TimeUnit.SECONDS), other)).as("page 8 from its copy while lost").isTrue();
     ActorSystem<Void> survivor = holder == first ? second : first;
-    Awaitility.await().until(() -> objects(survivor) >= 2); // page 8's copy is restored there
+    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> objects(survivor) >= 2); // page 8's copy is restored there
 
     byte[] seven = zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS);
     assertThat(Arrays.equals(seven, fresh)).as("page 7 reads as written during the restore (%s)",
