@@ -707,26 +707,35 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         export);
     adopt = departure;
     departure = null;
+    // the host answered every op it took before it departed: nothing else is coming
+    List<Item> again = newIncarnation(newIncarnation, "handed it off before answering");
+    again.addAll(queued);
+    queued = again;
+    sendNext();
+  }
+
+  /**
+   * Turns to the shard's new incarnation: the items still waiting for a reply from the old one
+   * fail ({@code NODE_LOST}, the memory node "{@code why}"), and the batch in flight, which the
+   * old one never took, is handed back (to be admitted again, ahead of the queue).
+   */
+  private List<Item> newIncarnation(long newIncarnation, String why) {
     incarnation = newIncarnation;
     node = "";
     timers.cancel(Retransmit.INSTANCE);
-    List<Item> again = inFlight.items();
+    List<Item> again = new ArrayList<>(inFlight.items());
     for (int i = 0; i < again.size(); i++) {
       waiting.remove(inFlight.firstId() + i);
     }
-    // the host answered every op it took before it departed; anything else is not coming
-    EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName
-        + " handed it off before answering");
+    inFlight = null;
+    EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName + " "
+        + why);
     List<Item> unanswered = new ArrayList<>(waiting.values());
     waiting.clear();
     for (Item item : unanswered) {
       answer(item, null, gone, basePage + item.from);
     }
-    inFlight = null;
-    List<Item> behind = queued;
-    queued = new ArrayList<>(again);
-    queued.addAll(behind);
-    sendNext();
+    return again;
   }
 
   /** Pages the shard's new home could not take over: lost, as on a lost node (copies restore them). */
@@ -769,22 +778,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     metrics.pagesLost().increment(stored.cardinality());
     lost.or(stored);
     stored.clear();
-    incarnation = newIncarnation;
-    node = "";
-    timers.cancel(Retransmit.INSTANCE);
-    List<Item> again = inFlight.items();
-    long firstId = inFlight.firstId();
-    for (int i = 0; i < again.size(); i++) {
-      waiting.remove(firstId + i);
-    }
-    EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName
-        + " left the cluster before answering");
-    List<Item> unanswered = new ArrayList<>(waiting.values());
-    waiting.clear();
-    for (Item item : unanswered) {
-      answer(item, null, gone, basePage + item.from);
-    }
-    inFlight = null;
+    List<Item> again = newIncarnation(newIncarnation, "left the cluster before answering");
     List<Item> behind = queued;
     queued = new ArrayList<>();
     again.forEach(item -> admit(item, false));

@@ -8,7 +8,6 @@ import io.zswapd.testkit.GatedBackingIo;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -48,21 +47,11 @@ class CopyVsTrimTest {
     }
   }
 
-  private static byte[] page(long seed) {
-    byte[] p = new byte[4096];
-    new Random(seed).nextBytes(p);
-    return p;
-  }
-
-  private static long objects(ActorSystem<Void> node) throws Exception {
-    return Zswapd.get(node).stats().toCompletableFuture().get(60, TimeUnit.SECONDS).pool().handlesInUse();
-  }
-
   @Test
   void aCopyWrittenLateForATrimmedPageNeverBecomesItsCopy() throws Exception {
-    byte[] trimmed = page(1);
-    byte[] last = page(2);
-    byte[] other = page(3);
+    byte[] trimmed = InJvmNodes.page(1);
+    byte[] last = InJvmNodes.page(2);
+    byte[] other = InJvmNodes.page(3);
     zswapd.store("swap0", 8, other).toCompletableFuture().get(60, TimeUnit.SECONDS);
     Awaitility.await().until(() -> io.writeCalls() >= 1 && io.heldWrites() == 0); // page 8's copy is in the file
 
@@ -76,7 +65,7 @@ class CopyVsTrimTest {
     io.holdWrites(false);
     io.releaseAllWrites(); // in call order: the trimmed page's late write first, then the last one
 
-    ActorSystem<Void> holder = objects(first) > 0 ? first : second;
+    ActorSystem<Void> holder = InJvmNodes.objects(first) > 0 ? first : second;
     nodes.crash(holder); // the shard starts again, empty: pages 7 and 8 are served from their copies
 
     byte[] seven = zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -86,7 +75,8 @@ class CopyVsTrimTest {
     byte[] eight = zswapd.load("swap0", 8).toCompletableFuture().get(60, TimeUnit.SECONDS);
     assertThat(Arrays.equals(eight, other)).as("page 8 from its copy").isTrue();
     ActorSystem<Void> survivor = holder == first ? second : first;
-    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> objects(survivor) >= 2); // both restored there
+    // both restored there
+    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> InJvmNodes.objects(survivor) >= 2);
     assertThat(Arrays.equals(zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS), last))
         .as("page 7 once restored").isTrue();
   }

@@ -78,6 +78,19 @@ final class InJvmNodes implements AutoCloseable {
     akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(other)).down(address);
   }
 
+  /** A page of seeded random bytes (incompressible: kept raw, 4 KiB in the pool). */
+  static byte[] page(long seed) {
+    byte[] p = new byte[4096];
+    new java.util.Random(seed).nextBytes(p);
+    return p;
+  }
+
+  /** Objects a node's pool holds ({@code handles_in_use}). */
+  static long objects(ActorSystem<Void> node) throws Exception {
+    return Zswapd.get(node).stats().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS).pool()
+        .handlesInUse();
+  }
+
   @Override
   public void close() {
     for (int i = systems.size() - 1; i >= 0; i--) {

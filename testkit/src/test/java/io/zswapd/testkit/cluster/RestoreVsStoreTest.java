@@ -8,7 +8,6 @@ import io.zswapd.testkit.GatedBackingIo;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -48,25 +47,15 @@ class RestoreVsStoreTest {
     }
   }
 
-  private static byte[] page(long seed) {
-    byte[] p = new byte[4096];
-    new Random(seed).nextBytes(p);
-    return p;
-  }
-
-  private static long objects(ActorSystem<Void> node) throws Exception {
-    return Zswapd.get(node).stats().toCompletableFuture().get(60, TimeUnit.SECONDS).pool().handlesInUse();
-  }
-
   @Test
   void aStoreDuringTheRestoreWinsOverTheOlderCopy() throws Exception {
-    byte[] old = page(1);
-    byte[] other = page(2);
-    byte[] fresh = page(3);
+    byte[] old = InJvmNodes.page(1);
+    byte[] other = InJvmNodes.page(2);
+    byte[] fresh = InJvmNodes.page(3);
     zswapd.store("swap0", 7, old).toCompletableFuture().get(60, TimeUnit.SECONDS);
     zswapd.store("swap0", 8, other).toCompletableFuture().get(60, TimeUnit.SECONDS);
     Awaitility.await().until(() -> io.writeCalls() >= 2); // both copies are on their way to the file
-    ActorSystem<Void> holder = objects(first) > 0 ? first : second;
+    ActorSystem<Void> holder = InJvmNodes.objects(first) > 0 ? first : second;
 
     io.holdReads(true);
     nodes.crash(holder); // its shard starts again, empty, on the other node
@@ -83,7 +72,8 @@ class RestoreVsStoreTest {
     io.releaseAllReads();
     assertThat(Arrays.equals(loaded.get(60, TimeUnit.SECONDS), other)).as("page 8 from its copy while lost").isTrue();
     ActorSystem<Void> survivor = holder == first ? second : first;
-    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> objects(survivor) >= 2); // page 8's copy is restored there
+    // page 8's copy is restored there
+    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> InJvmNodes.objects(survivor) >= 2);
 
     byte[] seven = zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS);
     assertThat(Arrays.equals(seven, fresh)).as("page 7 reads as written during the restore (%s)",
