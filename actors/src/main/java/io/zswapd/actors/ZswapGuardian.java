@@ -179,7 +179,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private static final Duration FAILED_STATS_TIMEOUT = Duration.ofSeconds(2);
   /** Pool figures when the pool did not answer (it failed). */
   private static final io.zswapd.protocol.engine.PoolStats NO_POOL =
-      new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "none");
+      new io.zswapd.protocol.engine.PoolStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "none", 0);
 
 
 

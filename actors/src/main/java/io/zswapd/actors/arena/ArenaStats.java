@@ -7,6 +7,8 @@ package io.zswapd.actors.arena;
  *                       yet discarded (all of every chunk with direct buffers)
  * @param pagesDiscarded free pages given back inside chunks since start (mmap chunks only)
  * @param memoryKind     "mmap" or "direct" ({@link ChunkMemory#kind()})
+ * @param acceptBelowBytes once the limit was hit, stores are accepted again below this
+ *                       ({@code pool.accept-threshold} of the limit, as set now)
  */
 public record ArenaStats(
     long pagesInUse,
@@ -21,4 +23,5 @@ public record ArenaStats(
     long rejectReclaimFail,
     long bytesResident,
     long pagesDiscarded,
-    String memoryKind) {}
+    String memoryKind,
+    long acceptBelowBytes) {}

@@ -512,7 +512,7 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
     return new ArenaStats(pagesInUse, maxPagesInUse, chunksHeld,
         chunksHeld * pagesPerChunk * (long) PageId.PAGE_SIZE, chunksAllocated, chunksReleased,
         poolLimitHit, limitPages * PageId.PAGE_SIZE, limitHit, rejectReclaimFail,
-        resident * PageId.PAGE_SIZE, pagesDiscarded, memory.kind());
+        resident * PageId.PAGE_SIZE, pagesDiscarded, memory.kind(), acceptBelowPages * PageId.PAGE_SIZE);
   }
 
   /** On stop every chunk goes back to the OS, even if a page was never returned (a leak, logged). */

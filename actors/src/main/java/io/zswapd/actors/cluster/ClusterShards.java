@@ -70,7 +70,7 @@ public final class ClusterShards {
    *
    * @throws IllegalStateException when the actor system is not a cluster node
    */
-  public static void start(ActorSystem<?> system, ClusterSettings settings, double acceptThreshold,
+  public static void start(ActorSystem<?> system, ClusterSettings settings,
       java.util.function.Consumer<ActorRef<PoolParts>> poolParts,
       java.util.function.Consumer<ActorRef<EngineStats>> stats) {
     String provider = system.settings().config().getString("akka.actor.provider");
@@ -88,7 +88,7 @@ public final class ClusterShards {
         .withAllocationStrategy(new TwoChoices(Adapter.toClassic(system)))
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
     if (hosted != null) {
-      system.systemActorOf(NodeRoom.announcer(stats, acceptThreshold), "zswapd-node-room",
+      system.systemActorOf(NodeRoom.announcer(stats), "zswapd-node-room",
           akka.actor.typed.Props.empty());
       waitForDepartures(system, hosted);
     }

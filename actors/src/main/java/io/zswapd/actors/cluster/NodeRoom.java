@@ -37,11 +37,10 @@ public final class NodeRoom {
 
   /**
    * A memory node's announcer: asks {@code stats} for the engine's figures every period and
-   * announces {@code acceptBelow - mem_used_total} under this node's address.
-   *
-   * @param acceptThreshold the pool's accept threshold (a fraction of its limit)
+   * announces {@code acceptBelow - mem_used_total} under this node's address (both as set now:
+   * a {@code zswapd set} of the pool's limit or accept threshold counts at the next look).
    */
-  static Behavior<Object> announcer(Consumer<ActorRef<EngineStats>> stats, double acceptThreshold) {
+  static Behavior<Object> announcer(Consumer<ActorRef<EngineStats>> stats) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       DistributedData ddata = DistributedData.get(Adapter.toClassic(ctx.getSystem()));
       String self = akka.cluster.Cluster.get(Adapter.toClassic(ctx.getSystem())).selfAddress().toString();
@@ -53,8 +52,7 @@ public final class NodeRoom {
         if ("look".equals(m)) {
           stats.accept(statsTo);
         } else if (m instanceof EngineStats s) {
-          long acceptBelow = (long) (s.pool().memLimit() * acceptThreshold);
-          long room = acceptBelow - s.pool().memUsedTotal();
+          long room = s.pool().acceptBelow() - s.pool().memUsedTotal();
           if (announced[0] == Long.MIN_VALUE || Math.abs(room - announced[0]) >= ANNOUNCE_STEP
               || (room > 0) != (announced[0] > 0)) {
             announced[0] = room;

@@ -156,7 +156,7 @@ public final class Zswapd implements Extension {
       this.guardian = engine;
       if (settings.cluster().enabled()) { // before any page request: remote shards are sharded entities
         ActorRef<ZswapGuardian.Command> g = engine;
-        ClusterShards.start(system, settings.cluster(), settings.pool().acceptThreshold(),
+        ClusterShards.start(system, settings.cluster(),
             to -> g.tell(new ZswapGuardian.GetPoolParts(to)),
             to -> g.tell(new ZswapGuardian.Engine(new EngineCommand.GetStats(to))));
       }

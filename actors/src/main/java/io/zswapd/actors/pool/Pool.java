@@ -184,7 +184,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
     PoolStats pool = new PoolStats(a.pagesInUse() * PageId.PAGE_SIZE, a.limitBytes(),
         a.maxPagesInUse() * PageId.PAGE_SIZE, compacted, a.poolLimitHit(), a.pagesInUse(), a.chunksHeld(),
         a.bytesHeld(), a.chunksReleased(), handles, a.rejectReclaimFail(), migrated, isolated, a.chunksAllocated(),
-        a.bytesResident(), a.pagesDiscarded(), a.memoryKind());
+        a.bytesResident(), a.pagesDiscarded(), a.memoryKind(), a.acceptBelowBytes());
     return new PoolReport(pool, sorted);
   }
 

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class LimitWarningsTest {
   private static EngineStats stats(long limitHit, long allocFail, long reclaimFail, long writeErrors, long readErrors) {
-    PoolStats pool = new PoolStats(4096, 8192, 4096, 0, limitHit, 1, 1, 1 << 20, 0, 1, reclaimFail, 0, 0, 1, 4096, 0, "mmap");
+    PoolStats pool = new PoolStats(4096, 8192, 4096, 0, limitHit, 1, 1, 1 << 20, 0, 1, reclaimFail, 0, 0, 1, 4096, 0, "mmap", 3686);
     BackingFigures backing = new BackingFigures(0, 0, 0, writeErrors, readErrors, 0, 0, 0, 0, 0, 0);
     ExportStats e = new ExportStats("swap0", 1, 4096, 100, 0, 0, 0, 0, allocFail, 0, 0, 1, backing, RecompressFigures.NONE);
     return new EngineStats(pool, List.of(e), List.of());

@@ -23,6 +23,8 @@ package io.zswapd.protocol.engine;
  * @param pagesDiscarded   free pages inside chunks given back to the OS (cumulative; mmap chunks only):
  *                         as the kernel's {@code pgfree} for zsmalloc's pages
  * @param offHeap          where chunks come from: "mmap" or "direct" ({@code zswapd.pool.off-heap})
+ * @param acceptBelow      bytes below which a pool that hit its limit accepts stores again:
+ *                         {@code pool.accept-threshold} of {@code memLimit}, as set now
  */
 public record PoolStats(
     long memUsedTotal,
@@ -41,4 +43,5 @@ public record PoolStats(
     long chunksAllocated,
     long arenaBytesResident,
     long pagesDiscarded,
-    String offHeap) {}
+    String offHeap,
+    long acceptBelow) {}

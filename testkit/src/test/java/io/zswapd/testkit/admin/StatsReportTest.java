@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** The text of {@code zswapd stats}: zram's names, exact values with units, sizes people can read. */
 class StatsReportTest {
   static final PoolStats POOL = new PoolStats(1_261_568, 64L << 20, 2_097_152, 3, 7, 308, 1, 2 << 20, 4, 900, 2,
-      0, 0, 5, 1_400_000, 12, "mmap");
+      0, 0, 5, 1_400_000, 12, "mmap", (64L << 20) * 9 / 10);
   static final ExportStats SWAP0 = new ExportStats("swap0", 1000, 4_096_000, 1_200_000, 100, 5, 9, 5, 2, 30, 400,
       1030, new BackingFigures(50, 60, 11, 1, 0, 0, 3, 110_000, 131_072, 11, 60),
       new RecompressFigures("zstd:9", 300, 400_000, 320, 15, 1, 250_000));

@@ -3,6 +3,8 @@ package io.zswapd.testkit.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.zswapd.testkit.daemon.Daemon;
+import io.zswapd.testkit.daemon.DaemonJar;
+import io.zswapd.testkit.interop.ExternalTool;
 import io.zswapd.testkit.nbd.NbdClient;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -16,9 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A shard moves, with its pages, off a memory node past its accept threshold once another node
- * has room: the only memory node (a 16 MiB pool accepting below 50%) takes shards until it is
- * past its threshold; a second node joins, and the coordinator's rebalance hands shards over to
- * it, one at a time, pages and all. Every page reads back bit for bit, none is counted lost.
+ * has room. The only memory node (a 16 MiB pool, accepting below the default 90%) takes shards
+ * until it holds more than 8 MiB, and a second node joins. Then {@code zswapd set
+ * pool.accept-threshold 50%} on the first puts it past its threshold (its announced room follows
+ * the live setting), and the coordinator's rebalance hands shards over to the second, one at a time,
+ * pages and all. Every page reads back bit for bit, none is counted lost.
  *
  * <p>Set {@code -Dzswapd.test.seed=N} to replay the page contents of a failure.
  */
@@ -33,7 +37,7 @@ class MemoryNodesRebalanceTest {
   @BeforeAll
   static void start() throws IOException {
     cluster = new ClusterNodes(dir, "MemoryNodesRebalanceTest");
-    cluster.memoryNode("first", "zswapd.pool { max-size = 16 MiB, accept-threshold = 50% }");
+    cluster.memoryNode("first", "zswapd.pool.max-size = 16 MiB");
     front = cluster.front("1 GiB", "");
   }
 
@@ -54,7 +58,10 @@ class MemoryNodesRebalanceTest {
       }
       long before = cluster.objects("first");
 
-      cluster.memoryNode("second");
+      cluster.memoryNode("second"); // the first is below its threshold: no shard needs to move
+      ExternalTool.Result set = DaemonJar.run("set", "pool.accept-threshold", "50%", "--admin",
+          dir.resolve("first/admin.sock").toString());
+      assertThat(set.exitCode()).as(set.describe()).isZero();
       Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
           assertThat(cluster.objects("second")).as("objects moved to the node that joined").isPositive());
       for (int shard = 0; shard < shards; shard++) {
