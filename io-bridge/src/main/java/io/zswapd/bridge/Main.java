@@ -45,10 +45,13 @@ public final class Main {
                                 of RAM, lz4, socket ./zswapd.sock (mode 0600; TCP is off unless
                                 configured), admin socket ./zswapd-admin.sock). Stops cleanly on
                                 SIGTERM or SIGINT.
-        stats [--classes]       Every figure of a running daemon: the pool, then per export zram's
+        stats [--classes|--shards]
+                                Every figure of a running daemon: the pool, then per export zram's
                                 mm_stat, io_stat and bd_stat (bytes exact and human-readable, the
                                 compression ratio). --classes: the size classes, as zsmalloc's
-                                debugfs "classes" table.
+                                debugfs "classes" table. --shards: one row per remote shard of the
+                                exports placed on memory nodes (node, pages, bytes, round trip,
+                                bytes on the wire).
         compact                 Compact every size class now (zram's compact).
         writeback MODE          Write pages back to the exports' backing files now; MODE is idle,
                                 huge, all or lru (zram's writeback).

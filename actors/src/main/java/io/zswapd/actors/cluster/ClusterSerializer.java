@@ -127,7 +127,23 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
   @Override
   public byte[] toBinary(Object o) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-    DataOutputStream out = new DataOutputStream(bytes);
+    write(new DataOutputStream(bytes), o, version, resolver);
+    counters().sent().increment(bytes.size());
+    return bytes.toByteArray();
+  }
+
+  /**
+   * The length of what {@link #toBinary} makes of {@code message}, counted without keeping the
+   * bytes: what a message costs on the wire (Artery's framing apart), for the front's figures
+   * per shard and per memory node.
+   */
+  public static int wireSize(Object message, ActorRefResolver resolver) {
+    DataOutputStream out = new DataOutputStream(java.io.OutputStream.nullOutputStream());
+    write(out, message, VERSION, resolver);
+    return out.size();
+  }
+
+  private static void write(DataOutputStream out, Object o, int version, ActorRefResolver resolver) {
     try {
       out.writeByte(version);
       if (o instanceof ShardHost.Batch b) {
@@ -201,10 +217,8 @@ public final class ClusterSerializer extends SerializerWithStringManifest {
       }
       out.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+      throw new UncheckedIOException(e); // neither a ByteArrayOutputStream nor the null stream fails
     }
-    counters().sent().increment(bytes.size());
-    return bytes.toByteArray();
   }
 
   @Override

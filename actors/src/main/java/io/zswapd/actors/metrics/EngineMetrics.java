@@ -5,6 +5,7 @@ import static io.zswapd.actors.metrics.MetricNames.*;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.PoolStats;
+import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,7 +46,7 @@ final class EngineMetrics {
   private final Map<Integer, List<Feed<SizeClassStats>>> classes = new HashMap<>();
   private final Gauge[] fullness = new Gauge[12];
   /** Remote shards per (export, memory node) of clustered exports, as last published. */
-  private final Map<List<String>, Gauge> remoteShards = new HashMap<>();
+  private final Map<List<String>, Gauge[]> remoteShards = new HashMap<>();
 
   /**
    * @param engine     value of the {@code engine} tag (the actor system's name)
@@ -119,31 +120,55 @@ final class EngineMetrics {
     }
   }
 
-  /** One gauge per (export, memory node) holding shards of it; those no longer holding any go. */
+  /**
+   * Per (export, memory node) holding shards of it: the shards, their pages and their compressed
+   * bytes there; a node no longer holding any loses its gauges.
+   */
   private void publishRemoteShards(EngineStats stats) {
     Set<List<String>> now = new HashSet<>();
     for (ExportStats e : stats.exports()) {
-      e.shardsByNode().forEach((node, count) -> {
+      Map<String, long[]> byNode = new HashMap<>();
+      for (RemoteShardFigures r : e.remoteShards()) {
+        long[] sums = byNode.computeIfAbsent(r.node(), n -> new long[3]);
+        sums[0]++;
+        sums[1] += r.storedPages();
+        sums[2] += r.comprDataSize();
+      }
+      byNode.forEach((node, sums) -> {
         List<String> key = List.of(e.export(), node);
         now.add(key);
-        remoteShards.computeIfAbsent(key, k -> Kamon.gauge(REMOTE_SHARDS,
-            "tree shards of the export held by the memory node (\"\" for those not placed yet)", NONE)
-            .withTags(engineTags.withTag(EXPORT, k.get(0)).withTag(NODE, k.get(1)))).update(count);
+        Gauge[] g = remoteShards.computeIfAbsent(key, k -> remoteNodeGauges(k.get(0), k.get(1)));
+        for (int i = 0; i < g.length; i++) {
+          g[i].update(sums[i]);
+        }
       });
     }
     remoteShards.entrySet().removeIf(entry -> {
       if (!now.contains(entry.getKey())) {
-        entry.getValue().update(0);
-        entry.getValue().remove();
+        for (Gauge g : entry.getValue()) {
+          g.update(0);
+          g.remove();
+        }
         return true;
       }
       return false;
     });
   }
 
+  private Gauge[] remoteNodeGauges(String export, String node) {
+    TagSet t = engineTags.withTag(EXPORT, export).withTag(NODE, node);
+    return new Gauge[] {
+        Kamon.gauge(REMOTE_SHARDS, "tree shards of the export held by the memory node (\"\" for those not placed "
+            + "yet)", NONE).withTags(t),
+        Kamon.gauge(REMOTE_STORED_PAGES, "pages of the export the memory node holds (compressed, huge or "
+            + "same-filled)", NONE).withTags(t),
+        Kamon.gauge(REMOTE_COMPR_DATA_SIZE, "compressed bytes of the export in the memory node's pool", BYTES)
+            .withTags(t)};
+  }
+
   /** Removes every instrument of this engine from Kamon (the engine stopped). */
   void close() {
-    remoteShards.values().forEach(Gauge::remove);
+    remoteShards.values().forEach(g -> java.util.Arrays.stream(g).forEach(Gauge::remove));
     remoteShards.clear();
     pool.forEach(Feed::remove);
     exports.values().forEach(l -> l.forEach(Feed::remove));

@@ -96,7 +96,10 @@ public final class MetricNames {
   /** {@code sent} or {@code received}. */
   public static final String DIRECTION = "direction";
   public static final String REMOTE_SHARDS = "zswapd_remote_shards";
+  public static final String REMOTE_STORED_PAGES = "zswapd_remote_stored_pages";
+  public static final String REMOTE_COMPR_DATA_SIZE = "zswapd_remote_compr_data_size";
   public static final String REMOTE_BATCH_LATENCY = "zswapd_remote_batch_latency";
+  public static final String REMOTE_MESSAGE_BYTES = "zswapd_remote_messages";
   public static final String REMOTE_PAGES_LOST = "zswapd_remote_pages_lost";
   public static final String REMOTE_PAGES_RESTORED = "zswapd_remote_pages_restored";
   public static final String CLUSTER_MESSAGE_BYTES = "zswapd_cluster_messages";

@@ -9,6 +9,7 @@ import kamon.Kamon;
 import kamon.metric.Counter;
 import kamon.metric.Histogram;
 import kamon.metric.MeasurementUnit;
+import kamon.metric.Metric;
 import kamon.tag.TagSet;
 
 /**
@@ -67,28 +68,37 @@ public final class RequestMetrics {
   }
 
   /**
-   * A clustered export's instruments, shared by its remote shards: the time from sending a batch
-   * to a memory node to its acceptance, and the pages lost with a memory node and restored from
-   * the front's backing file.
+   * A clustered export's instruments, shared by its remote shards: the pages lost with a memory
+   * node and restored from the front's backing file, and per memory node ({@link #node}) the
+   * round trips of batches and the bytes of messages.
    */
-  public record RemoteInstruments(Histogram batchLatency, Counter pagesLost, Counter pagesRestored) {
+  public record RemoteInstruments(TagSet tags, Counter pagesLost, Counter pagesRestored) {
     public static RemoteInstruments of(String engine, String export) {
       TagSet t = TagSet.of(ENGINE, engine).withTag(EXPORT, export);
-      return new RemoteInstruments(
-          Kamon.histogram(REMOTE_BATCH_LATENCY, "time from sending a batch of page requests to a memory node to "
-              + "its acceptance (a round trip)", NANOS).withTags(t),
+      return new RemoteInstruments(t,
           Kamon.counter(REMOTE_PAGES_LOST, "pages whose memory node was lost: without a backing-file copy they read "
               + "as EIO until rewritten").withTags(t),
           Kamon.counter(REMOTE_PAGES_RESTORED, "pages stored again on a shard's new memory node from their copies "
               + "in the front's backing file").withTags(t));
     }
 
-    public void remove() {
-      batchLatency.remove();
-      pagesLost.remove();
-      pagesRestored.remove();
+    /**
+     * The instruments of talking to the memory node {@code node} ({@code host:port}, "" for
+     * messages whose node is not known): Kamon hands every shard that asks the same ones.
+     */
+    public NodeInstruments node(String node) {
+      TagSet t = tags.withTag(NODE, node);
+      Metric.Counter bytes = Kamon.counter(REMOTE_MESSAGE_BYTES, "bytes of page-protocol messages between the "
+          + "front and the memory node, as serialized (without Artery's framing)", MeasurementUnit.information().bytes());
+      return new NodeInstruments(
+          Kamon.histogram(REMOTE_BATCH_LATENCY, "time from sending a batch of page requests to a memory node to "
+              + "its acceptance (a round trip, retransmissions included)", NANOS).withTags(t),
+          bytes.withTags(t.withTag(DIRECTION, "sent")), bytes.withTags(t.withTag(DIRECTION, "received")));
     }
   }
+
+  /** A clustered export's instruments for one memory node ({@link RemoteInstruments#node}). */
+  public record NodeInstruments(Histogram batchLatency, Counter bytesSent, Counter bytesReceived) {}
 
   /** Removes every instrument from Kamon (the engine stopped). */
   public void close() {

@@ -1,6 +1,7 @@
 package io.zswapd.actors.tree;
 
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorRefResolver;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
@@ -8,6 +9,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.cluster.sharding.typed.javadsl.EntityRef;
+import io.zswapd.actors.cluster.ClusterSerializer;
 import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.cluster.PageOp;
 import io.zswapd.actors.cluster.ShardAnswer;
@@ -29,6 +31,7 @@ import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.RecompressResult;
+import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.protocol.engine.StoreReply;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.time.Duration;
@@ -101,10 +104,15 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    */
   static final long COPY_BACKLOG = 512 * 1024;
 
-  /** The batch in flight: its items (ids {@code firstId}..), as sent, first at {@code sentNanos}. */
-  private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message, long sentNanos) {}
+  /**
+   * The batch in flight: its items (ids {@code firstId}..), as sent ({@code size} bytes on the
+   * wire), first at {@code sentNanos}.
+   */
+  private record InFlight(long batchId, long firstId, List<Item> items, ShardHost.Batch message, int size,
+      long sentNanos) {}
 
   private final String export;
+  private final long shardIndex;
   private final String shardName;
   private final long basePage;
   private final long frontRun;
@@ -137,6 +145,18 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private final List<Runnable> callerReplies = new ArrayList<>();
   private final CodecKind codec;
   private final RequestMetrics.RemoteInstruments metrics;
+  /** The instruments of the memory node {@link #metricsNode}: those of the node last heard from. */
+  private RequestMetrics.NodeInstruments nodeMetrics;
+  private String metricsNode;
+  /** Sizes messages as the serializer writes them (for the figures of bytes on the wire). */
+  private final ActorRefResolver resolver;
+  /** Bytes the batch in flight has put on the wire so far: once per send. */
+  private long inFlightBytes;
+  // the shard's own figures (RemoteShardFigures), over its life in this run of the front
+  private long batches;
+  private long batchNanos;
+  private long bytesSent;
+  private long bytesReceived;
   /** The pages' copies in the export's backing file, or null when it has none. */
   private final RemoteCopies copies;
   /** Lost pages whose copies are to be stored on the shard's new memory node. */
@@ -165,6 +185,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         ctx.messageAdapter(WriteReply.class, CopyWritten::new), ctx.messageAdapter(ReadReply.class, CopyRead::new),
         compressor.kind(), shardIndex << TreeShard.PAGES_SHIFT);
     this.export = export;
+    this.shardIndex = shardIndex;
+    this.resolver = ActorRefResolver.get(ctx.getSystem());
     this.shardName = export + "#" + shardIndex;
     this.basePage = shardIndex << TreeShard.PAGES_SHIFT;
     this.frontRun = frontRun;
@@ -628,8 +650,10 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     ShardHost.Batch message = new ShardHost.Batch(answers, frontRun, incarnation, batchId, firstId, codec, ops, adopt);
     adopt = null; // the batch carries it, and so does every retransmission of it
     probe = false;
-    inFlight = new InFlight(batchId, firstId, items, message, System.nanoTime());
-    host.tell(message);
+    int size = ClusterSerializer.wireSize(message, resolver);
+    inFlight = new InFlight(batchId, firstId, items, message, size, System.nanoTime());
+    inFlightBytes = 0;
+    send(message, size);
     timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
   }
 
@@ -637,26 +661,62 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     if (inFlight != null) {
       LOG.debug("shard {}: batch {} not yet accepted; sending it again", shardName,
           inFlight.batchId());
-      host.tell(inFlight.message());
+      send(inFlight.message(), inFlight.size());
       timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
     }
     return this;
   }
 
+  /**
+   * Sends the batch in flight (again): its bytes count for the node that accepts it, or for
+   * the unknown node ("") when the shard turns out to have started again elsewhere.
+   */
+  private void send(ShardHost.Batch message, int size) {
+    inFlightBytes += size;
+    bytesSent += size;
+    host.tell(message);
+  }
+
+  /** The instruments of the memory node the shard is on now ("" while it is not known). */
+  private RequestMetrics.NodeInstruments nodeMetrics() {
+    if (nodeMetrics == null || !metricsNode.equals(node)) {
+      nodeMetrics = metrics.node(node);
+      metricsNode = node;
+    }
+    return nodeMetrics;
+  }
+
+  /** A batch in flight that no node carried out: its bytes went to a node not known. */
+  private void unaccepted() {
+    metrics.node("").bytesSent().increment(inFlightBytes);
+    inFlightBytes = 0;
+  }
+
   private Behavior<Object> answered(ShardAnswer a) {
+    int size = ClusterSerializer.wireSize(a, resolver);
+    bytesReceived += size;
+    if (a instanceof ShardAnswer.Accepted acc && inFlight != null && acc.batchId() == inFlight.batchId()) {
+      node = acc.node();
+    }
+    nodeMetrics().bytesReceived().increment(size);
     if (a instanceof ShardAnswer.Accepted acc) {
       if (inFlight != null && acc.batchId() == inFlight.batchId()) {
         if (incarnation == 0) {
           incarnation = acc.incarnation();
         }
-        node = acc.node();
-        metrics.batchLatency().record(System.nanoTime() - inFlight.sentNanos());
+        long nanos = System.nanoTime() - inFlight.sentNanos();
+        nodeMetrics().batchLatency().record(nanos);
+        nodeMetrics().bytesSent().increment(inFlightBytes);
+        inFlightBytes = 0;
+        batches++;
+        batchNanos += nanos;
         inFlight = null;
         timers.cancel(Retransmit.INSTANCE);
         sendNext();
       }
     } else if (a instanceof ShardAnswer.Gone gone) {
       if (inFlight != null && gone.batchId() == inFlight.batchId()) {
+        unaccepted();
         if (departure != null && departure.incarnation() == incarnation) {
           handedOff(gone.incarnation());
         } else {
@@ -671,7 +731,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         probe = true; // even with nothing to send: the next home starts and takes the pages now
         sendNext();
       }
-      d.host().tell(new ShardHost.DepartureNoted(d.incarnation()));
+      ShardHost.DepartureNoted noted = new ShardHost.DepartureNoted(d.incarnation());
+      countSent(noted);
+      d.host().tell(noted);
     } else if (a instanceof ShardAnswer.PagesLost l) {
       if (l.incarnation() == incarnation) {
         pagesLost(l.offsets());
@@ -690,7 +752,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     } else if (a instanceof ShardAnswer.Stats s) {
       ActorRef<ShardStats> to = statsWaiting.remove(s.requestId());
       if (to != null) {
-        to.tell(ShardStats.of(s.figures()).on(node));
+        ShardStats figures = ShardStats.of(s.figures());
+        to.tell(figures.withRemote(figures(figures)));
       }
     }
     return replyToCallers();
@@ -793,7 +856,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private Behavior<Object> getStats(TreeShard.GetStats g) {
     long id = nextStats++;
     statsWaiting.put(id, g.replyTo());
-    host.tell(new ShardHost.GetStats(answers, id));
+    ShardHost.GetStats ask = new ShardHost.GetStats(answers, id);
+    countSent(ask);
+    host.tell(ask);
     timers.startSingleTimer(new StatsTimedOut(id), STATS_TIMEOUT);
     return this;
   }
@@ -804,9 +869,22 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       // the cluster logs the unreachable node itself; stats are asked every metrics tick
       LOG.debug("shard {} of export {}: no stats from its memory node within {}; counted as zeros",
           shardName, export, STATS_TIMEOUT);
-      to.tell(ShardStats.ZERO.on(node));
+      to.tell(ShardStats.ZERO.withRemote(figures(ShardStats.ZERO)));
     }
     return this;
+  }
+
+  /** The shard's own figures, with the memory figures of {@code held} (from its memory node). */
+  private RemoteShardFigures figures(ShardStats held) {
+    return new RemoteShardFigures(shardIndex, node, held.storedPages(), held.comprBytes(), batches, batchNanos,
+        bytesSent, bytesReceived);
+  }
+
+  /** Counts a message other than a batch as sent to the memory node the shard is on. */
+  private void countSent(Object message) {
+    int size = ClusterSerializer.wireSize(message, resolver);
+    bytesSent += size;
+    nodeMetrics().bytesSent().increment(size);
   }
 
   /**

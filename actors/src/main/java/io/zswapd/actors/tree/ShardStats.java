@@ -1,15 +1,17 @@
 package io.zswapd.actors.tree;
 
+import io.zswapd.protocol.engine.RemoteShardFigures;
+
 /**
- * One shard's counters; a swap type sums its shards' into an {@code ExportStats}. {@code node}
- * is the memory node holding a remote shard ({@code host:port}, "" while none is known), null
- * for a shard in this engine's pool.
+ * One shard's counters; a swap type sums its shards' into an {@code ExportStats}. {@code remote}
+ * is a remote shard's own figures (where it lives, what talking to it cost), null for a shard in
+ * this engine's pool.
  */
 public record ShardStats(long storedPages, long samePages, long hugePages, long comprBytes, long duplicateEntry,
     long rejectCompressPoor, long rejectAllocFail, long invalidatedPages, long loads, long stores,
     long writtenBackPages, long writebacks, long loadsFromBacking, long writeErrors, long readErrors,
     long backingFull, long recompressedPages, long recompressedBytes, long recompressions, long recompressKept,
-    long recompressFailed, long recompressBytesSaved, String node) {
+    long recompressFailed, long recompressBytesSaved, RemoteShardFigures remote) {
 
   /** A local shard's counters (no memory node). */
   public ShardStats(long storedPages, long samePages, long hugePages, long comprBytes, long duplicateEntry,
@@ -23,12 +25,12 @@ public record ShardStats(long storedPages, long samePages, long hugePages, long 
         recompressBytesSaved, null);
   }
 
-  /** These counters, of a remote shard held by the memory node {@code node} ("" before it is known). */
-  ShardStats on(String node) {
+  /** These counters, of a remote shard whose own figures are {@code remote}. */
+  ShardStats withRemote(RemoteShardFigures remote) {
     return new ShardStats(storedPages, samePages, hugePages, comprBytes, duplicateEntry, rejectCompressPoor,
         rejectAllocFail, invalidatedPages, loads, stores, writtenBackPages, writebacks, loadsFromBacking, writeErrors,
         readErrors, backingFull, recompressedPages, recompressedBytes, recompressions, recompressKept,
-        recompressFailed, recompressBytesSaved, node);
+        recompressFailed, recompressBytesSaved, remote);
   }
 
   /** Figures per shard: the length of {@link #toArray()}. */

@@ -33,6 +33,7 @@ import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.RecompressFigures;
 import io.zswapd.protocol.engine.RecompressResult;
+import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.protocol.engine.StoreReply;
 import java.time.Duration;
 import io.zswapd.actors.metrics.RequestMetrics;
@@ -444,17 +445,17 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   /** Shard counters and the backing store's figures, in any order. */
-  private record StatsAcc(ShardStats shards, BackingStats backing, Map<String, Integer> nodes) {
+  private record StatsAcc(ShardStats shards, BackingStats backing, List<RemoteShardFigures> remote) {
     StatsAcc add(Object reply) {
       if (reply instanceof ShardStats s) {
-        Map<String, Integer> n = nodes;
-        if (s.node() != null) {
-          n = new HashMap<>(nodes);
-          n.merge(s.node(), 1, Integer::sum);
+        List<RemoteShardFigures> r = remote;
+        if (s.remote() != null) {
+          r = new ArrayList<>(remote);
+          r.add(s.remote());
         }
-        return new StatsAcc(shards.plus(s), backing, n);
+        return new StatsAcc(shards.plus(s), backing, r);
       }
-      return new StatsAcc(shards, (BackingStats) reply, nodes);
+      return new StatsAcc(shards, (BackingStats) reply, remote);
     }
   }
 
@@ -462,7 +463,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     flush();
     boolean askBacking = backing != null && closedBacking == null;
     ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (askBacking ? 1 : 0),
-        new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking, Map.of()),
+        new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking, List.of()),
         StatsAcc::add,
         acc -> m.replyTo().tell(exportStats(acc)), GATHER_TIMEOUT, acc -> m.replyTo().tell(exportStats(acc)));
     for (Shard shard : allShards) {
@@ -487,7 +488,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
         s.invalidatedPages(), s.loads(), s.stores(), figures,
         recompressor == null ? RecompressFigures.NONE : new RecompressFigures(recompressor.describe(),
             s.recompressedPages(), s.recompressedBytes(), s.recompressions(), s.recompressKept(), s.recompressFailed(),
-            s.recompressBytesSaved()), acc.nodes());
+            s.recompressBytesSaved()), acc.remote());
   }
 
   /** Spreads a writeback over the shards (each takes its share from its own LRU) and sums the results. */

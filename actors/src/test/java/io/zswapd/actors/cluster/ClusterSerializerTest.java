@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every message between zswapd nodes survives the binary serializer bound to it, as Akka
- * serializes it (looked up by class, the manifest kept); a message of another protocol version,
+ * serializes it (looked up by class, the manifest kept), and its wire size, as the front counts
+ * it, is the length the serializer makes; a message of another protocol version,
  * an unknown manifest and a truncated message are refused with a message that says so.
  */
 class ClusterSerializerTest {
@@ -55,6 +56,8 @@ class ClusterSerializerTest {
     assertThat(serializer).as("serializer bound to " + message.getClass()).isInstanceOf(ClusterSerializer.class);
     ClusterSerializer s = (ClusterSerializer) serializer;
     byte[] bytes = s.toBinary(message);
+    assertThat(ClusterSerializer.wireSize(message, akka.actor.typed.ActorRefResolver.get(testKit.system())))
+        .as("the wire size the front counts for " + message.getClass().getSimpleName()).isEqualTo(bytes.length);
     return s.fromBinary(bytes, s.manifest(message));
   }
 

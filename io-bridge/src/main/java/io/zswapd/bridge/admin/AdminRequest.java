@@ -10,7 +10,7 @@ import java.util.Locale;
  * a single line of words.
  *
  * <pre>
- * stats                      stats --classes
+ * stats                      stats --classes            stats --shards
  * compact                    writeback idle|huge|all|lru
  * recompress idle|huge|all [--threshold BYTES]
  * set pool.max-size 512 MiB  reset-max
@@ -26,11 +26,27 @@ public sealed interface AdminRequest {
   /** The request as one line, without the newline. */
   String line();
 
-  /** Every counter, per export; with {@code classes}, the size classes as zsmalloc's debugfs {@code classes}. */
-  record Stats(boolean classes) implements AdminRequest {
+  /** Every counter, per export ({@link View#FIGURES}), the size classes, or the remote shards. */
+  record Stats(View view) implements AdminRequest {
+    /** What {@code stats} prints. */
+    public enum View {
+      /** Every counter, per export: zram's {@code mm_stat}, {@code io_stat}, {@code bd_stat}. */
+      FIGURES(""),
+      /** The size classes, as zsmalloc's debugfs {@code classes}. */
+      CLASSES(" --classes"),
+      /** One row per remote shard of the exports placed on the cluster. */
+      SHARDS(" --shards");
+
+      final String option;
+
+      View(String option) {
+        this.option = option;
+      }
+    }
+
     @Override
     public String line() {
-      return classes ? "stats --classes" : "stats";
+      return "stats" + view.option;
     }
   }
 
@@ -101,13 +117,12 @@ public sealed interface AdminRequest {
     List<String> args = words.subList(1, words.size());
     return switch (command) {
       case "stats" -> {
-        if (args.isEmpty()) {
-          yield new Stats(false);
+        for (Stats.View v : Stats.View.values()) {
+          if (args.equals(v.option.isEmpty() ? List.of() : List.of(v.option.trim()))) {
+            yield new Stats(v);
+          }
         }
-        if (args.equals(List.of("--classes"))) {
-          yield new Stats(true);
-        }
-        throw new BadRequest("stats takes only --classes, not '" + String.join(" ", args) + "'");
+        throw new BadRequest("stats takes --classes or --shards, not '" + String.join(" ", args) + "'");
       }
       case "compact" -> noArguments(command, args, new Compact());
       case "reset-max" -> noArguments(command, args, new ResetMax());

@@ -68,7 +68,11 @@ public final class AdminService {
 
   private CompletionStage<List<String>> execute(AdminRequest request) {
     if (request instanceof AdminRequest.Stats s) {
-      return zswapd.stats().thenApply(stats -> s.classes() ? StatsReport.classes(stats) : StatsReport.figures(stats));
+      return zswapd.stats().thenApply(stats -> switch (s.view()) {
+        case FIGURES -> StatsReport.figures(stats);
+        case CLASSES -> StatsReport.classes(stats);
+        case SHARDS -> StatsReport.shards(stats);
+      });
     }
     if (request instanceof AdminRequest.Compact) {
       return zswapd.compact().thenApply(r -> List.of(String.format(Locale.ROOT,

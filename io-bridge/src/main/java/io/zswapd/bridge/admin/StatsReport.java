@@ -7,6 +7,7 @@ import io.zswapd.protocol.engine.RecompressFigures;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.PoolStats;
+import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +28,7 @@ import java.util.Locale;
  *     compression_ratio                3.41  (orig_data_size / compr_data_size)
  * </pre>
  *
+ * {@link #shards} is the table of {@code stats --shards}, one row per remote shard.
  * {@link #classes} is the size-class table of {@code stats --classes}, after zsmalloc's debugfs
  * {@code classes} file. Pure formatting: the CLI, the daemon and tests share it.
  */
@@ -104,7 +106,7 @@ public final class StatsReport {
       out.add("  cluster_stat");
       int shards = e.shardsByNode().values().stream().mapToInt(Integer::intValue).sum();
       out.add(count(2, "remote_shards", shards));
-      new java.util.TreeMap<>(e.shardsByNode()).forEach((node, n) -> out.add(line(2, "shards_on",
+      e.shardsByNode().forEach((node, n) -> out.add(line(2, "shards_on",
           Integer.toString(n), "  (" + (node.isEmpty() ? "no memory node yet" : node) + ")")));
     }
     RecompressFigures r = e.recompress();
@@ -172,6 +174,28 @@ public final class StatsReport {
     row.append(String.format(Locale.ROOT, " %13d %10d %10d %16s %8d %15d", allocated, used, pages, "", freeable,
         compacted));
     out.add(row.toString());
+    return out;
+  }
+
+  /**
+   * One row per remote shard of the exports placed on the cluster ({@code stats --shards}), in
+   * export and shard order: the memory node holding it ({@code -} while none is known), its pages
+   * and compressed bytes there, the batches it accepted and their mean round trip, and the bytes
+   * of messages the front sent it and received from it. Only the header when no export is placed
+   * on the cluster.
+   */
+  public static List<String> shards(EngineStats stats) {
+    String row = "%-16s %6s %-21s %12s %15s %9s %12s %14s %14s";
+    List<String> out = new ArrayList<>();
+    out.add(String.format(Locale.ROOT, row, "export", "shard", "node", "stored_pages", "compr_data_size", "batches",
+        "rtt_mean_us", "bytes_sent", "bytes_received"));
+    for (ExportStats e : stats.exports()) {
+      for (RemoteShardFigures r : e.remoteShards()) {
+        out.add(String.format(Locale.ROOT, row, e.export(), r.shard(), r.node().isEmpty() ? "-" : r.node(),
+            r.storedPages(), r.comprDataSize(), r.batches(), r.meanRoundTripMicros(), r.bytesSent(),
+            r.bytesReceived()));
+      }
+    }
     return out;
   }
 

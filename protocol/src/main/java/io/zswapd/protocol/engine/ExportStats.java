@@ -27,9 +27,9 @@ package io.zswapd.protocol.engine;
  * @param stores             page stores accepted (cumulative)
  * @param backing            writeback and backing-file figures ({@link BackingFigures#NONE} without a backing file)
  * @param recompress         recompression figures ({@link RecompressFigures#NONE} without a recompressor)
- * @param shardsByNode       for an export placed on the cluster: how many of its shards each memory
- *                           node holds ({@code host:port}; "" for shards whose node is not known yet);
- *                           empty for an export in this engine's pool
+ * @param remoteShards       for an export placed on the cluster: each of its shards, where it lives
+ *                           and what it costs ({@link RemoteShardFigures}), by shard index; empty for an
+ *                           export in this engine's pool
  */
 public record ExportStats(
     String export,
@@ -46,10 +46,11 @@ public record ExportStats(
     long stores,
     BackingFigures backing,
     RecompressFigures recompress,
-    java.util.Map<String, Integer> shardsByNode) {
+    java.util.List<RemoteShardFigures> remoteShards) {
 
   public ExportStats {
-    shardsByNode = java.util.Map.copyOf(shardsByNode);
+    remoteShards = remoteShards.stream()
+        .sorted(java.util.Comparator.comparingLong(RemoteShardFigures::shard)).toList();
   }
 
   /** The figures of an export whose shards are all in this engine's pool. */
@@ -57,7 +58,20 @@ public record ExportStats(
       long hugePages, long duplicateEntry, long rejectCompressPoor, long rejectAllocFail, long invalidatedPages,
       long loads, long stores, BackingFigures backing, RecompressFigures recompress) {
     this(export, storedPages, origDataSize, comprDataSize, samePages, hugePages, duplicateEntry, rejectCompressPoor,
-        rejectAllocFail, invalidatedPages, loads, stores, backing, recompress, java.util.Map.of());
+        rejectAllocFail, invalidatedPages, loads, stores, backing, recompress, java.util.List.of());
+  }
+
+  /**
+   * For an export placed on the cluster: how many of its shards each memory node holds
+   * ({@code host:port}; "" for shards whose node is not known yet), in node order; empty for an
+   * export in this engine's pool.
+   */
+  public java.util.SortedMap<String, Integer> shardsByNode() {
+    java.util.SortedMap<String, Integer> byNode = new java.util.TreeMap<>();
+    for (RemoteShardFigures r : remoteShards) {
+      byNode.merge(r.node(), 1, Integer::sum);
+    }
+    return byNode;
   }
 
   /**

@@ -77,7 +77,8 @@ final class AdminChaos implements Runnable {
     } else if (settings.writeback() && r < 85) {
       return new AdminRequest.Writeback(rnd.nextInt(4) == 0 ? WritebackMode.ALL : WritebackMode.LRU);
     }
-    return new AdminRequest.Stats(rnd.nextBoolean());
+    AdminRequest.Stats.View[] views = AdminRequest.Stats.View.values();
+    return new AdminRequest.Stats(views[rnd.nextInt(views.length)]);
   }
 
   private void send(AdminRequest request) {

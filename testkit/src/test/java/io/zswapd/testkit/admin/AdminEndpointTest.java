@@ -60,7 +60,7 @@ class AdminEndpointTest {
       }
       assertThat(await(z.invalidateRange("swap0", 50, TRIMMED))).isEqualTo(TRIMMED);
 
-      AdminClient.Answer answer = AdminClient.unix(server.unixSocket().orElseThrow()).send(new AdminRequest.Stats(false));
+      AdminClient.Answer answer = AdminClient.unix(server.unixSocket().orElseThrow()).send(new AdminRequest.Stats(AdminRequest.Stats.View.FIGURES));
       EngineStats engineStats = await(z.stats());
       assertThat(answer.ok()).as("error: %s", answer.error()).isTrue();
       assertThat(answer.lines()).isEqualTo(StatsReport.figures(engineStats));
@@ -124,7 +124,7 @@ class AdminEndpointTest {
       assertThat(reset.lines()).containsExactly("mem_used_max reset to mem_used_total: " + pool.memUsedMax() + " B ("
           + StatsReport.human(pool.memUsedMax()) + ")");
 
-      AdminClient.Answer classes = client.send(new AdminRequest.Stats(true));
+      AdminClient.Answer classes = client.send(new AdminRequest.Stats(AdminRequest.Stats.View.CLASSES));
       assertThat(classes.lines().get(0)).startsWith("class  size  empty");
       assertThat(classes.lines()).hasSize(await(z.stats()).classes().size() + 2);
     }
@@ -161,7 +161,7 @@ class AdminEndpointTest {
       AdminServer server = admin(engine);
       assertThat(server.unixSocket()).isEmpty();
       AdminClient client = AdminClient.tcp(server.tcpAddress().orElseThrow());
-      AdminClient.Answer a = client.send(new AdminRequest.Stats(false));
+      AdminClient.Answer a = client.send(new AdminRequest.Stats(AdminRequest.Stats.View.FIGURES));
       assertThat(a.ok()).isTrue();
       assertThat(a.lines()).isEqualTo(StatsReport.figures(await(engine.zswapd().stats())));
       assertThat(client.send(new AdminRequest.Set("pool.accept-threshold", "150%")).error())

@@ -17,8 +17,9 @@ class AdminRequestTest {
 
   @Test
   void everyCommandParsesToItsRequestAndBackToTheSameLine() {
-    assertThat(AdminRequest.parse("stats")).isEqualTo(new AdminRequest.Stats(false));
-    assertThat(AdminRequest.parse("  stats   --classes \r")).isEqualTo(new AdminRequest.Stats(true));
+    assertThat(AdminRequest.parse("stats")).isEqualTo(new AdminRequest.Stats(AdminRequest.Stats.View.FIGURES));
+    assertThat(AdminRequest.parse("  stats   --classes \r")).isEqualTo(new AdminRequest.Stats(AdminRequest.Stats.View.CLASSES));
+    assertThat(AdminRequest.parse("stats --shards")).isEqualTo(new AdminRequest.Stats(AdminRequest.Stats.View.SHARDS));
     assertThat(AdminRequest.parse("compact")).isEqualTo(new AdminRequest.Compact());
     assertThat(AdminRequest.parse("writeback huge")).isEqualTo(new AdminRequest.Writeback(WritebackMode.HUGE));
     assertThat(AdminRequest.parse(List.of("set", "pool.max-size", "2", "GiB")))
@@ -27,7 +28,7 @@ class AdminRequestTest {
     assertThat(AdminRequest.parse("recompress idle")).isEqualTo(new AdminRequest.Recompress(RecompressMode.IDLE, 0));
     assertThat(AdminRequest.parse("recompress huge --threshold 3000"))
         .isEqualTo(new AdminRequest.Recompress(RecompressMode.HUGE, 3000));
-    for (String line : List.of("stats", "stats --classes", "compact", "writeback idle", "writeback all",
+    for (String line : List.of("stats", "stats --classes", "stats --shards", "compact", "writeback idle", "writeback all",
         "writeback lru", "recompress all", "recompress idle --threshold 1024", "set pool.accept-threshold 80%",
         "reset-max")) {
       assertThat(AdminRequest.parse(line).line()).isEqualTo(line);
@@ -38,7 +39,7 @@ class AdminRequestTest {
   @CsvSource(delimiter = '|', value = {
       "''|empty request; commands: stats, compact, writeback, recompress, set, reset-max",
       "frob|unknown command 'frob'; commands: stats, compact, writeback, recompress, set, reset-max",
-      "stats --all|stats takes only --classes, not '--all'",
+      "stats --all|stats takes --classes or --shards, not '--all'",
       "compact now|compact takes no arguments, not 'now'",
       "reset-max 0|reset-max takes no arguments, not '0'",
       "writeback|writeback needs one mode: idle, huge, all or lru",

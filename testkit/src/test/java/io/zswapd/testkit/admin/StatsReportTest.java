@@ -7,6 +7,7 @@ import io.zswapd.protocol.engine.BackingFigures;
 import io.zswapd.protocol.engine.EngineStats;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.RecompressFigures;
+import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.protocol.engine.PoolStats;
 import io.zswapd.protocol.engine.SizeClassStats;
 import java.util.List;
@@ -83,9 +84,7 @@ class StatsReportTest {
 
   @Test
   void anExportOnTheClusterSaysWhereItsShardsLive() {
-    ExportStats remote = new ExportStats("e", 1, 4096, 100, 0, 0, 0, 0, 0, 0, 0, 1, BackingFigures.NONE,
-        RecompressFigures.NONE, java.util.Map.of("10.0.0.2:25520", 3, "10.0.0.1:25520", 2, "", 1));
-    List<String> lines = StatsReport.export(remote);
+    List<String> lines = StatsReport.export(REMOTE);
     int block = lines.indexOf("  cluster_stat");
     assertThat(block).isPositive();
     assertThat(lines.subList(block + 1, block + 5)).containsExactly(
@@ -94,6 +93,34 @@ class StatsReportTest {
         "    shards_on                           2  (10.0.0.1:25520)",
         "    shards_on                           3  (10.0.0.2:25520)");
     assertThat(StatsReport.export(SWAP0)).as("a local export has no such block").doesNotContain("  cluster_stat");
+  }
+
+  /** Shards 0..5 of "e": three on 10.0.0.2, two on 10.0.0.1, one not placed yet (given out of order). */
+  static final ExportStats REMOTE = new ExportStats("e", 1, 4096, 100, 0, 0, 0, 0, 0, 0, 0, 1, BackingFigures.NONE,
+      RecompressFigures.NONE, List.of(
+          new RemoteShardFigures(5, "", 0, 0, 0, 0, 0, 0),
+          new RemoteShardFigures(1, "10.0.0.2:25520", 1024, 2_000_000, 40, 40_000_000, 2_100_000, 9_000),
+          new RemoteShardFigures(0, "10.0.0.1:25520", 16384, 33_554_432, 900, 1_800_000_000, 35_000_000, 120_000),
+          new RemoteShardFigures(2, "10.0.0.2:25520", 1, 4096, 1, 3_000, 4200, 60),
+          new RemoteShardFigures(3, "10.0.0.1:25520", 0, 0, 0, 0, 0, 0),
+          new RemoteShardFigures(4, "10.0.0.2:25520", 7, 700, 2, 2_000_000, 1000, 120)));
+
+  @Test
+  void shardsTableHasARowPerRemoteShardInShardOrder() {
+    List<String> lines = StatsReport.shards(new EngineStats(STATS.pool(), List.of(SWAP0, REMOTE), List.of()));
+    assertThat(lines.get(0).trim().split("\\s+")).containsExactly("export", "shard", "node", "stored_pages",
+        "compr_data_size", "batches", "rtt_mean_us", "bytes_sent", "bytes_received");
+    assertThat(lines).as("the local export has no rows").hasSize(7);
+    assertThat(lines.get(1).trim().split("\\s+")).containsExactly("e", "0", "10.0.0.1:25520", "16384", "33554432",
+        "900", "2000", "35000000", "120000");
+    assertThat(lines.get(2).trim().split("\\s+")).containsExactly("e", "1", "10.0.0.2:25520", "1024", "2000000",
+        "40", "1000", "2100000", "9000");
+    assertThat(lines.get(4).trim().split("\\s+")).as("no batch yet: no round trip")
+        .containsExactly("e", "3", "10.0.0.1:25520", "0", "0", "0", "0", "0", "0");
+    assertThat(lines.get(6).trim().split("\\s+")).as("no node yet")
+        .containsExactly("e", "5", "-", "0", "0", "0", "0", "0", "0");
+    assertThat(StatsReport.shards(new EngineStats(STATS.pool(), List.of(SWAP0), List.of())))
+        .as("nothing on the cluster: the header only").hasSize(1);
   }
 
   @Test

@@ -157,7 +157,15 @@ final class ClusterNodes implements AutoCloseable {
 
   /** A node's {@code zswapd stats} output. */
   List<String> stats(String node) {
-    ExternalTool.Result r = DaemonJar.run("stats", "--admin", dir.resolve(node + "/admin.sock").toString());
+    return stats(node, List.of());
+  }
+
+  /** A node's {@code zswapd stats} output with {@code options} ({@code --shards}, {@code --classes}). */
+  List<String> stats(String node, List<String> options) {
+    List<String> args = new ArrayList<>(List.of("stats"));
+    args.addAll(options);
+    args.addAll(List.of("--admin", dir.resolve(node + "/admin.sock").toString()));
+    ExternalTool.Result r = DaemonJar.run(args.toArray(String[]::new));
     assertThat(r.exitCode()).as(r.describe()).isZero();
     return r.stdout().lines().toList();
   }

@@ -87,6 +87,12 @@ public final class Scrape {
     return found.isEmpty() ? OptionalDouble.empty() : OptionalDouble.of(found.get(0).value());
   }
 
+  /** The sum of every sample named {@code name} whose labels include {@code labels} (0 when none). */
+  public double sum(String name, Map<String, String> labels) {
+    return samples.stream().filter(s -> s.name().equals(name) && s.labels().entrySet().containsAll(labels.entrySet()))
+        .mapToDouble(Sample::value).sum();
+  }
+
   /** {@link #value} as a long; fails when there is no such sample. */
   public long longValue(String name, Map<String, String> labels) {
     double v = value(name, labels).orElseThrow(() -> new AssertionError("no sample " + name + labels
