@@ -6,7 +6,9 @@ placement: "local0" keeps its tree shards in the front's pool, "remote0" on the 
 (placement = cluster). Each export is filled with 1 MiB writes, then fio runs 4 KiB random
 writes and random reads (iodepth 32, 50% compressible buffers) on each in turn. NBD goes over a
 Unix socket, so the loopback interface carries only the cluster's traffic: its byte counters
-give the bytes on the wire per page. CPU seconds per page are read from /proc for each process.
+give the bytes on the wire per page, next to the front's own count of its page-protocol bytes
+(`zswapd stats --shards`, summed over the shards). CPU seconds per page are read from /proc for
+each process.
 Then one of the three memory nodes leaves (SIGTERM): the time until it has handed its shards
 over and exited, the pages the others took and how fast, and whether every shard's first page
 still reads the same. Last, one memory node is killed (SIGKILL) and the time until every shard
@@ -73,6 +75,20 @@ def start(jar, work, name, conf_text):
     return proc
 
 
+def shard_rows(jar, work):
+    """The front's `zswapd stats --shards` rows: dicts by column name."""
+    out = subprocess.run(["java", "-jar", jar, "stats", "--shards", "--admin", f"{work}/front-admin.sock"],
+                         check=True, capture_output=True, text=True).stdout.splitlines()
+    head = out[0].split()
+    return [dict(zip(head, line.split())) for line in out[1:]]
+
+
+def protocol_bytes(jar, work):
+    """Page-protocol bytes the front sent to and received from its remote shards, as it counts them."""
+    rows = shard_rows(jar, work)
+    return sum(int(r["bytes_sent"]) + int(r["bytes_received"]) for r in rows)
+
+
 def fio(uri, rw, runtime, extra=()):
     cmd = ["fio", "--name=bench", "--ioengine=nbd", f"--uri={uri}", f"--rw={rw}", "--bs=4k", "--iodepth=32",
            "--numjobs=1", "--size=512m", "--buffer_compress_percentage=50", "--refill_buffers",
@@ -133,24 +149,30 @@ def main():
         rows = []
         for rw in ("randwrite", "randread"):
             for e in ("local0", "remote0"):
+                counted0 = protocol_bytes(jar, work)
                 cpu0 = {n: cpu_seconds(p.pid) for n, p in procs.items()}
                 lo0 = lo_bytes()
                 iops, ios = fio(uri[e], rw, args.runtime)
                 lo1 = lo_bytes()
                 cpu = {n: (cpu_seconds(p.pid) - cpu0[n]) for n, p in procs.items()}
+                counted = protocol_bytes(jar, work) - counted0
                 per_page = {n: 1e6 * c / max(ios, 1) for n, c in cpu.items()}
-                rows.append((rw, e, iops, (lo1 - lo0) / max(ios, 1), per_page))
+                rows.append((rw, e, iops, (lo1 - lo0) / max(ios, 1), counted / max(ios, 1), per_page))
         print(f"fio 4 KiB, iodepth 32, 1 job, {args.runtime}s per cell, 50% compressible buffers, NBD over a "
               "Unix socket; the memory nodes on the same machine (loopback)\n")
         print("| export | fio | IOPS | bytes on loopback per page (the cluster's traffic) "
-              "| CPU us per page: front | memory nodes |")
-        print("|---|---|---|---|---|---|")
-        for rw, e, iops, wire, cpu in rows:
+              "| page-protocol bytes per page (the front's count) | CPU us per page: front | memory nodes |")
+        print("|---|---|---|---|---|---|---|")
+        for rw, e, iops, wire, counted, cpu in rows:
             print(f"| {e} ({'on the memory nodes' if e == 'remote0' else 'in the front'}) | {rw} | {iops:,.0f} "
-                  f"| {wire:,.0f} | {cpu['front']:.1f} | {sum(c for n, c in cpu.items() if n != 'front'):.1f} |")
+                  f"| {wire:,.0f} | {counted:,.0f} | {cpu['front']:.1f} "
+                  f"| {sum(c for n, c in cpu.items() if n != 'front'):.1f} |")
         ratio = {rw: next(r[2] for r in rows if r[0] == rw and r[1] == "remote0")
                  / next(r[2] for r in rows if r[0] == rw and r[1] == "local0") for rw in ("randwrite", "randread")}
         print(f"\nremote / local: randwrite {ratio['randwrite']:.2f}x, randread {ratio['randread']:.2f}x")
+        shards_table = subprocess.run(["java", "-jar", jar, "stats", "--shards", "--admin", f"{work}/front-admin.sock"],
+                                      check=True, capture_output=True, text=True).stdout.splitlines()
+        print("\n`zswapd stats --shards` on the front, first rows:\n\n```\n" + "\n".join(shards_table[:4]) + "\n```")
 
         h = nbd.NBD()
         h.connect_uri(uri["remote0"])
