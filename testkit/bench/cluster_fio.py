@@ -75,10 +75,15 @@ def start(jar, work, name, conf_text):
     return proc
 
 
+def shards_table(jar, work):
+    """The front's `zswapd stats --shards`: a header line, then a line per remote shard."""
+    return subprocess.run(["java", "-jar", jar, "stats", "--shards", "--admin", f"{work}/front-admin.sock"],
+                          check=True, capture_output=True, text=True).stdout.splitlines()
+
+
 def shard_rows(jar, work):
-    """The front's `zswapd stats --shards` rows: dicts by column name."""
-    out = subprocess.run(["java", "-jar", jar, "stats", "--shards", "--admin", f"{work}/front-admin.sock"],
-                         check=True, capture_output=True, text=True).stdout.splitlines()
+    """The rows of shards_table: dicts by column name."""
+    out = shards_table(jar, work)
     head = out[0].split()
     return [dict(zip(head, line.split())) for line in out[1:]]
 
@@ -170,9 +175,8 @@ def main():
         ratio = {rw: next(r[2] for r in rows if r[0] == rw and r[1] == "remote0")
                  / next(r[2] for r in rows if r[0] == rw and r[1] == "local0") for rw in ("randwrite", "randread")}
         print(f"\nremote / local: randwrite {ratio['randwrite']:.2f}x, randread {ratio['randread']:.2f}x")
-        shards_table = subprocess.run(["java", "-jar", jar, "stats", "--shards", "--admin", f"{work}/front-admin.sock"],
-                                      check=True, capture_output=True, text=True).stdout.splitlines()
-        print("\n`zswapd stats --shards` on the front, first rows:\n\n```\n" + "\n".join(shards_table[:4]) + "\n```")
+        print("\n`zswapd stats --shards` on the front, first rows:\n\n```\n"
+              + "\n".join(shards_table(jar, work)[:4]) + "\n```")
 
         h = nbd.NBD()
         h.connect_uri(uri["remote0"])

@@ -129,7 +129,7 @@ final class EngineMetrics {
     for (ExportStats e : stats.exports()) {
       Map<String, long[]> byNode = new HashMap<>();
       for (RemoteShardFigures r : e.remoteShards()) {
-        long[] sums = byNode.computeIfAbsent(r.node(), n -> new long[3]);
+        long[] sums = byNode.computeIfAbsent(r.node(), n -> new long[3]); // as remoteNodeGauges orders them
         sums[0]++;
         sums[1] += r.storedPages();
         sums[2] += r.comprDataSize();

@@ -31,22 +31,23 @@ public sealed interface AdminRequest {
     /** What {@code stats} prints. */
     public enum View {
       /** Every counter, per export: zram's {@code mm_stat}, {@code io_stat}, {@code bd_stat}. */
-      FIGURES(""),
+      FIGURES(),
       /** The size classes, as zsmalloc's debugfs {@code classes}. */
-      CLASSES(" --classes"),
+      CLASSES("--classes"),
       /** One row per remote shard of the exports placed on the cluster. */
-      SHARDS(" --shards");
+      SHARDS("--shards");
 
-      final String option;
+      /** The words after {@code stats} that ask for this view. */
+      final List<String> options;
 
-      View(String option) {
-        this.option = option;
+      View(String... options) {
+        this.options = List.of(options);
       }
     }
 
     @Override
     public String line() {
-      return "stats" + view.option;
+      return view.options.isEmpty() ? "stats" : "stats " + String.join(" ", view.options);
     }
   }
 
@@ -118,7 +119,7 @@ public sealed interface AdminRequest {
     return switch (command) {
       case "stats" -> {
         for (Stats.View v : Stats.View.values()) {
-          if (args.equals(v.option.isEmpty() ? List.of() : List.of(v.option.trim()))) {
+          if (args.equals(v.options)) {
             yield new Stats(v);
           }
         }
