@@ -31,14 +31,18 @@ import java.util.Optional;
  *                         closed; empty when "off" (the default: a swap device is idle for hours)
  * @param sendTimeout      a connection whose client reads none of its replies for this long is
  *                         closed, its budget returned
+ * @param replyHold        how long a finished request's reply may wait for the other requests
+ *                         read with it, so that their replies leave in one write; zero sends
+ *                         each reply at once
  * @param tls              TLS for TCP connections (NBD's STARTTLS); empty when not configured
  */
 public record NbdSettings(Optional<InetSocketAddress> tcp, Optional<Path> unixSocket, int maxPayloadBytes,
     int maxConnections, long bufferBytes, Duration handshakeTimeout, Optional<Duration> idleTimeout,
-    Duration sendTimeout, Optional<TlsSettings> tls) {
+    Duration sendTimeout, Duration replyHold, Optional<TlsSettings> tls) {
 
   private static final Duration MIN_TIMEOUT = Duration.ofSeconds(1);
   private static final Duration MAX_TIMEOUT = Duration.ofDays(1);
+  private static final Duration MAX_REPLY_HOLD = Duration.ofSeconds(1);
 
   public NbdSettings {
     Objects.requireNonNull(tcp, "tcp");
@@ -46,6 +50,7 @@ public record NbdSettings(Optional<InetSocketAddress> tcp, Optional<Path> unixSo
     Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(sendTimeout, "sendTimeout");
+    Objects.requireNonNull(replyHold, "replyHold");
     Objects.requireNonNull(tls, "tls");
   }
 
@@ -83,7 +88,16 @@ public record NbdSettings(Optional<InetSocketAddress> tcp, Optional<Path> unixSo
     }
     return new NbdSettings(tcp, unixSocket(nbd), (int) payload, connections, buffer,
         timeout(nbd, "handshake-timeout"), nbd.isOff("idle-timeout") ? Optional.empty()
-            : Optional.of(timeout(nbd, "idle-timeout")), timeout(nbd, "send-timeout"), tls);
+            : Optional.of(timeout(nbd, "idle-timeout")), timeout(nbd, "send-timeout"), replyHold(nbd), tls);
+  }
+
+  private static Duration replyHold(Section nbd) {
+    String rule = "must be a duration from 0 (each reply at once) to 1s";
+    Duration d = nbd.duration("reply-hold", rule);
+    if (d.isNegative() || d.compareTo(MAX_REPLY_HOLD) > 0) {
+      throw nbd.invalid("reply-hold", rule);
+    }
+    return d;
   }
 
   private static Duration timeout(Section nbd, String name) {

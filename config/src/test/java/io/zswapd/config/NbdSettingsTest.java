@@ -86,4 +86,17 @@ class NbdSettingsTest {
     assertThatThrownBy(() -> ZswapdSettings.parse("zswapd.nbd.idle-timeout = 2d"))
         .hasMessage("zswapd.nbd.idle-timeout = \"2d\": must be \"off\" or a duration from 1s to 1d");
   }
+
+  @Test
+  void replyHoldIsADurationFromZeroToOneSecond() {
+    assertThat(ZswapdSettings.parse("").nbd().replyHold()).isEqualTo(Duration.ofMillis(10));
+    assertThat(ZswapdSettings.parse("zswapd.nbd.reply-hold = 0").nbd().replyHold()).isZero();
+    assertThat(ZswapdSettings.parse("zswapd.nbd.reply-hold = 1s").nbd().replyHold()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(failure("zswapd.nbd.reply-hold = 1001ms").getMessage())
+        .isEqualTo("zswapd.nbd.reply-hold = \"1001ms\": must be a duration from 0 (each reply at once) to 1s");
+    assertThat(failure("zswapd.nbd.reply-hold = -1ms").getMessage())
+        .endsWith("must be a duration from 0 (each reply at once) to 1s");
+    assertThat(failure("zswapd.nbd.reply-hold = off").getMessage())
+        .endsWith("must be a duration from 0 (each reply at once) to 1s");
+  }
 }

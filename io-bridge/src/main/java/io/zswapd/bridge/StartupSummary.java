@@ -50,6 +50,7 @@ final class StartupSummary {
         .append(" per connection), handshake-timeout ").append(LiveSetting.duration(n.handshakeTimeout()))
         .append(", idle-timeout ").append(n.idleTimeout().map(LiveSetting::duration).orElse("off"))
         .append(", send-timeout ").append(LiveSetting.duration(n.sendTimeout()))
+        .append(", reply-hold ").append(LiveSetting.duration(n.replyHold()))
         .append(nbd.flatMap(NbdServer::tcpAddress).isPresent()
             ? (nbd.get().tlsRequired() ? ", TLS required on TCP" : ", TCP without TLS") : "").append('\n');
     for (ExportSettings e : s.exports()) {

@@ -18,17 +18,19 @@ import java.util.Optional;
  *                              connections never keep more than half of buffer-memory: at most
  *                              buffer-memory / (4 x max-connections) and an eighth of a share,
  *                              within 4 KiB..1 MiB
+ * @param replyHold             how long a finished request's reply may wait for the rest of its
+ *                              pass ({@code zswapd.nbd.reply-hold}); zero: never
  * @param tls                   the credentials, present when TCP connections must start TLS
  */
 record ConnectionContext(ExportCatalog catalog, NbdBackend backend, int maxPayload, NbdMetrics metrics,
     ActorRef<Connections.Command> connections, long connectionBufferBytes, long creditChunk, Duration handshakeTimeout,
-    Optional<Duration> idleTimeout, Duration sendTimeout, Optional<TlsCredentials> tls) {
+    Optional<Duration> idleTimeout, Duration sendTimeout, Duration replyHold, Optional<TlsCredentials> tls) {
 
   static ConnectionContext of(NbdSettings nbd, ExportCatalog catalog, NbdBackend backend, NbdMetrics metrics,
       ActorRef<Connections.Command> connections, Optional<TlsCredentials> tls) {
     return new ConnectionContext(catalog, backend, nbd.maxPayloadBytes(), metrics, connections,
         nbd.connectionBufferBytes(), creditChunk(nbd),
-        nbd.handshakeTimeout(), nbd.idleTimeout(), nbd.sendTimeout(), tls);
+        nbd.handshakeTimeout(), nbd.idleTimeout(), nbd.sendTimeout(), nbd.replyHold(), tls);
   }
 
   static long creditChunk(NbdSettings nbd) {

@@ -34,8 +34,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Batches.</b> Each pass over the bytes read decodes every complete request and sends the
  * engine requests they became as one message ({@link NbdBackend.Connection#flush}); answers come
- * back one {@link NbdBackend.Part} at a time. A reply goes to the socket at once; replies that
- * finish while the socket has not taken the last push go together with the next.
+ * back one {@link NbdBackend.Part} at a time. Requests decoded in one pass form a <em>pass</em>;
+ * a request that finishes while others of its pass are still with the engine has its reply
+ * held back, and the last of the pass to finish sends them all in one push, so one
+ * {@code write} carries the replies of a whole pass instead of one each (the engine answers
+ * the pages of a pass one shard at a time, so they would otherwise go out one by one, each
+ * waking the client). A held reply also goes out with any other push, and at the latest after
+ * {@code reply-hold}, so a slow request (a read from the backing file, a remote shard) delays
+ * the others of its pass by that much at most. A pass of one request is never held, and
+ * {@code reply-hold = 0} holds none. Replies that finish while the socket has not taken the
+ * last push go together with the next.
  *
  * <p><b>What a connection may hold, whatever its client sends.</b> Every request costs bytes of
  * the server's {@code buffer-memory} from the moment its header is decoded until its reply has
@@ -76,6 +84,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
   /** Bytes of requests read ahead of the one being decoded. */
   static final int READ_AHEAD = 256 << 10;
   static final Duration TICK = Duration.ofSeconds(1);
+  private static final String TICK_TIMER = "tick";
+  private static final String HOLD_TIMER = "hold";
   private static final Logger LOG = LoggerFactory.getLogger(NbdConnectionStage.class);
 
   private final Inlet<ByteString> in = Inlet.create("nbd.in");
@@ -120,6 +130,8 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     int error;
     ByteString[] pieces;
     boolean done;
+    /** The pass it was decoded in (null when it came from none, which does not happen today). */
+    Pass pass;
     Job prev;
     Job next;
 
@@ -131,6 +143,11 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       this.writeSeq = writeSeq;
       this.startTick = startTick;
     }
+  }
+
+  /** The requests decoded in one pass over the bytes read: how many of them are still with the engine. */
+  private static final class Pass {
+    int open;
   }
 
   /** Bytes queued for the client (encrypted already under TLS) and what they cost of the budget. */
@@ -164,6 +181,11 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     private int discardError;
     private long discardCost;
     private int inFlight;
+    /** The pass being decoded now, from its first request with the engine; null between passes. */
+    private Pass decoding;
+    /** A finished request's reply is being queued while others of its pass are with the engine. */
+    private boolean holding;
+    private boolean holdTimerSet;
     private long nextWriteSeq = 1;
     private boolean closing;
     private boolean upstreamDone;
@@ -241,7 +263,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         return;
       }
       admitted = true;
-      scheduleWithFixedDelay("tick", TICK, TICK);
+      scheduleWithFixedDelay(TICK_TIMER, TICK, TICK);
       enqueue(ByteString.fromArrayUnsafe(handshake.greeting()), 0);
       process();
     }
@@ -290,6 +312,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       if (engine != null) {
         engine.flush(); // what this pass decoded goes to the engine as one message
       }
+      decoding = null;
       maybePull();
       maybeFinish();
     }
@@ -506,6 +529,11 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
       inFlight++;
       Job job = new Job(r.handle(), r.type(), cost, payload, seq, ticks);
+      if (decoding == null) {
+        decoding = new Pass();
+      }
+      decoding.open++;
+      job.pass = decoding;
       job.prev = newest;
       if (newest == null) {
         oldest = job;
@@ -616,7 +644,14 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       } else if (recorder != null && job.command == Nbd.CMD_WRITE) {
         recorder.bytesWritten(job.payload);
       }
+      // held while others of its pass are with the engine (not while the pass is still being decoded)
+      holding = job.pass != null && --job.pass.open > 0 && job.pass != decoding && !context.replyHold().isZero();
+      if (holding && !holdTimerSet) {
+        holdTimerSet = true;
+        scheduleOnce(HOLD_TIMER, context.replyHold());
+      }
       reply(job.handle, job.error, data, job.cost);
+      holding = false;
       while (!flushes.isEmpty() && (writesInFlight.isEmpty() || writesInFlight.first() > flushes.peek()[0])) {
         inFlight--;
         long[] flush = flushes.poll();
@@ -635,6 +670,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
       if (failed > 0) {
         LOG.warn("nbd {}: {} request(s) failed with EIO: {}", peer, failed, why);
+        flushReplies();
         process();
       }
     }
@@ -675,8 +711,9 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
       }
     }
 
+    /** Pushes every queued reply if the socket has taken the last push, unless a reply is being held. */
     private void flushReplies() {
-      if (!replies.isEmpty() && isAvailable(out)) {
+      if (!holding && !replies.isEmpty() && isAvailable(out)) {
         Reply first = replies.poll();
         ByteString all = first.wire();
         long cost = first.cost();
@@ -726,6 +763,11 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
 
     @Override
     public void onTimer(Object key) {
+      if (HOLD_TIMER.equals(key)) {
+        holdTimerSet = false;
+        flushReplies(); // what waited this long for the rest of its pass goes now
+        return;
+      }
       ticks++;
       if (export == null && ticks >= ticksOf(context.handshakeTimeout())) {
         LOG.info("nbd {}: closing: no export chosen within {} (zswapd.nbd.handshake-timeout)", peer,

@@ -137,6 +137,24 @@ public final class NbdClient implements AutoCloseable {
         return handle;
     }
 
+    /**
+     * Writes requests without payloads (READ, TRIM, ...) of one type and length, one per offset, in
+     * a single system call, so the server reads them together; returns their handles in order.
+     */
+    public long[] sendTogether(int type, long[] offsets, int length) throws IOException {
+        if (disconnected) throw new IllegalStateException("NBD_CMD_DISC was sent; the client must send nothing more");
+        if (type == Nbd.CMD_WRITE || type == Nbd.CMD_DISC) throw new IllegalArgumentException("no WRITE or DISC here");
+        ByteBuffer all = ByteBuffer.allocate(offsets.length * NbdRequest.HEADER_SIZE);
+        long[] handles = new long[offsets.length];
+        for (int i = 0; i < offsets.length; i++) {
+            handles[i] = nextHandle++;
+            outstanding.put(handles[i], new Pending(type, length));
+            all.put(new NbdRequest(0, type, handles[i], offsets[i], length).encode());
+        }
+        connection.writeAll(all.flip());
+        return handles;
+    }
+
     /** The next reply: one already read while awaiting another handle, else the next off the socket. */
     public Reply receive() throws IOException {
         Iterator<Reply> it = arrived.values().iterator();
