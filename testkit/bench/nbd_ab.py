@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""One fio cell, A/B: zswapd builds (and JVM options) against each other and plain nbdkit memory.
+
+On a shared 2-core machine a single fio cell moves by 30% between runs, so a change to the
+request path is judged by alternating its builds in one run, each round starting every
+server afresh, and by what each page costs, not only by IOPS: process CPU per page, voluntary
+context switches (thread wake-ups) of all the server's threads per page, and, where `perf` can
+count tracepoints, the server's system calls and write() calls per page.
+
+Usage:
+  testkit/bench/nbd_ab.py --jars /tmp/a/zswapd.jar /tmp/b/zswapd.jar [--rw randwrite]
+                          [--transport unix|tcp] [--jobs 1] [--rounds 3] [--runtime 8]
+A jar may carry JVM options after a '|': "/tmp/a/zswapd.jar|-XX:+UseSerialGC".
+Each round: fill the region with 1 MiB writes, 3 s of the cell to warm up, then the measured run.
+Needs what nbd_fio.py needs; perf (Debian: linux-perf) for the system call columns.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nbd_fio  # noqa: E402
+
+TRACEPOINTS = "raw_syscalls:sys_enter,syscalls:sys_enter_write"
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wakeups(pid):
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended
+    return total
+
+
+def perf_works():
+    if shutil.which("perf") is None:
+        return False
+    probe = subprocess.run(["perf", "stat", "-x,", "-e", TRACEPOINTS, "true"], capture_output=True, text=True)
+    return probe.returncode == 0 and "not supported" not in probe.stderr
+
+
+def count_syscalls(pid, seconds):
+    """(system calls, write calls) of the process over `seconds`, or None."""
+    p = subprocess.run(["perf", "stat", "-x,", "-e", TRACEPOINTS, "-p", str(pid), "--", "sleep", str(seconds)],
+                       capture_output=True, text=True)
+    counts = {}
+    for line in p.stderr.splitlines():
+        parts = line.split(",")
+        if len(parts) > 2 and parts[0].isdigit():
+            counts[parts[2]] = int(parts[0])
+    if "raw_syscalls:sys_enter" not in counts:
+        return None
+    return counts["raw_syscalls:sys_enter"], counts.get("syscalls:sys_enter_write", 0)
+
+
+def measure(srv, args, use_perf):
+    """Figures of the measured run, sampled inside it (nbdkit's threads end with the connection)."""
+    nbd_fio.fio(srv.uri, "write", args.jobs, 0, ["--bs=1m", "--iodepth=4"])
+    nbd_fio.fio(srv.uri, args.rw, args.jobs, 3)
+    result = {}
+    run = threading.Thread(target=lambda: result.update(fio=nbd_fio.fio(srv.uri, args.rw, args.jobs, args.runtime)))
+    run.start()
+    time.sleep(3)  # past fio's 2 s ramp
+    window = max(1, args.runtime - 2)
+    c0, w0, t0 = cpu_seconds(srv.proc.pid), wakeups(srv.proc.pid), time.time()
+    sys_counts = count_syscalls(srv.proc.pid, window) if use_perf else time.sleep(window)
+    c1, w1, t1 = cpu_seconds(srv.proc.pid), wakeups(srv.proc.pid), time.time()
+    run.join()
+    iops = result["fio"][0]
+    pages = iops * (t1 - t0)
+    row = {"iops": iops, "cpu_us": (c1 - c0) / pages * 1e6, "wakeups": (w1 - w0) / pages}
+    if sys_counts:
+        row["syscalls"] = sys_counts[0] / pages
+        row["writes"] = sys_counts[1] / pages
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jars", nargs="+", required=True)
+    ap.add_argument("--rw", default="randwrite")
+    ap.add_argument("--transport", default="unix", choices=["unix", "tcp"])
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runtime", type=int, default=8)
+    args = ap.parse_args()
+    use_perf = perf_works()
+    work = tempfile.mkdtemp(prefix="zswapd-ab-")
+    print(f"fio 4 KiB {args.rw}, iodepth 32, {args.jobs} job(s), {args.transport}, {args.runtime}s per run; "
+          f"{os.cpu_count()} cores" + ("" if use_perf else "; no perf tracepoints: no system call columns"))
+    print("\n| round | server | IOPS | vs nbdkit | CPU us / page | wake-ups / page | syscalls / page | write() / page |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in range(args.rounds):
+        rows = []
+        for spec in args.jars + ["nbdkit"]:
+            jar, _, opts = spec.partition("|")
+            for f in os.listdir(work):
+                if f.endswith(".sock"):
+                    os.unlink(os.path.join(work, f))
+            os.environ["JAVA_TOOL_OPTIONS"] = opts
+            if jar == "nbdkit":
+                srv = nbd_fio.start_nbdkit("nbdkit", [], work, args.transport)
+            else:
+                srv = nbd_fio.start_zswapd(os.path.abspath(jar), work, args.transport)
+            try:
+                rows.append((spec, measure(srv, args, use_perf)))
+            finally:
+                srv.stop()
+        base = rows[-1][1]["iops"]
+        for spec, m in rows:
+            sys_cols = (f"{m['syscalls']:.2f} | {m['writes']:.2f}" if "syscalls" in m else "- | -")
+            print(f"| {r} | {spec} | {m['iops']:,.0f} | {m['iops'] / base:.2f} | {m['cpu_us']:.1f} | "
+                  f"{m['wakeups']:.3f} | {sys_cols} |", flush=True)
+    os.environ.pop("JAVA_TOOL_OPTIONS", None)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
