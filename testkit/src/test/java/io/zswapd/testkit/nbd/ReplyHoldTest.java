@@ -36,6 +36,13 @@ class ReplyHoldTest {
         """.formatted(replyHold);
   }
 
+  /** Writes a page of seed {@code seed} at {@code offset} and returns it. */
+  byte[] written(NbdClient client, long offset, int seed) throws Exception {
+    byte[] page = pages.page(seed, PageGenerator.Kind.C50);
+    client.write(offset, page);
+    return page;
+  }
+
   /**
    * The rule that bounds the wait: with the read of shard 1 held in the engine (a gate at its
    * tree shard stands for a slow backing file), the read of shard 0 it came with is answered
@@ -48,10 +55,8 @@ class ReplyHoldTest {
     try (NbdFixture nbd = NbdFixture.start(hocon(replyHold), ZswapdSetup.of(actors));
          NbdClient client = NbdClient.connectGo(UnixDomainSocketAddress.of(nbd.unixSocket()), "swap0", true)) {
       client.timeout(Duration.ofSeconds(20));
-      byte[] a = pages.page(1, PageGenerator.Kind.C50);
-      byte[] b = pages.page(2, PageGenerator.Kind.C50);
-      client.write(SHARD_0, a);
-      client.write(SHARD_1, b);
+      byte[] a = written(client, SHARD_0, 1);
+      byte[] b = written(client, SHARD_1, 2);
       MessageGate shard1 = actors.hold("tree shard 1's page batches",
           GatedActors.actor(EngineActor.treeShard("swap0", 1)), GatedActors.named("Pages"));
 
@@ -77,10 +82,8 @@ class ReplyHoldTest {
     try (NbdFixture nbd = NbdFixture.start(hocon(replyHold));
          NbdClient client = NbdClient.connectGo(UnixDomainSocketAddress.of(nbd.unixSocket()), "swap0", true)) {
       client.timeout(Duration.ofSeconds(30));
-      byte[] a = pages.page(3, PageGenerator.Kind.C50);
-      byte[] b = pages.page(4, PageGenerator.Kind.C50);
-      client.write(SHARD_0, a);
-      client.write(SHARD_1, b);
+      byte[] a = written(client, SHARD_0, 3);
+      byte[] b = written(client, SHARD_1, 4);
       int passes = 20;
       long start = System.nanoTime();
       for (int i = 0; i < passes; i++) {
