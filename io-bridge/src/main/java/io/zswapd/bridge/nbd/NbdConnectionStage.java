@@ -130,7 +130,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
     int error;
     ByteString[] pieces;
     boolean done;
-    /** The pass it was decoded in (null when it came from none, which does not happen today). */
+    /** The pass it was decoded in. */
     Pass pass;
     Job prev;
     Job next;
@@ -645,7 +645,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         recorder.bytesWritten(job.payload);
       }
       // held while others of its pass are with the engine (not while the pass is still being decoded)
-      holding = job.pass != null && --job.pass.open > 0 && job.pass != decoding && !context.replyHold().isZero();
+      holding = --job.pass.open > 0 && job.pass != decoding && !context.replyHold().isZero();
       if (holding && !holdTimerSet) {
         holdTimerSet = true;
         scheduleOnce(HOLD_TIMER, context.replyHold());
