@@ -3,7 +3,8 @@
 
 4 KiB random write and random read, iodepth 32, numjobs 1 and 2, over a Unix socket and TCP,
 all servers fed the same compressible data (buffer_compress_percentage=50, refill_buffers).
-Then each server's RSS after 1 GiB has been written. Prints Markdown for docs/BENCHMARKS.md.
+Each server is warmed up with 3 s of each random cell before its cells are measured. Then each
+server's RSS after 1 GiB has been written. Prints Markdown for docs/BENCHMARKS.md.
 
 Usage: testkit/bench/nbd_fio.py [--runtime SECONDS] [--jar io-bridge/target/zswapd.jar]
 Needs: java 17+, fio (with the nbd engine), nbdkit, nbdinfo (Debian: fio nbdkit libnbd-bin).
@@ -127,8 +128,11 @@ def main():
         for transport in ("unix", "tcp"):
             srv = start(transport)
             try:
-                # fill both jobs' regions so random reads read data, then measure
+                # fill both jobs' regions so random reads read data, warm the server up (the JIT
+                # compiles its request path; the first cell measured would otherwise run cold), measure
                 fio(srv.uri, "write", 2, 0, ["--bs=1m", "--iodepth=4"])
+                for rw in ("randwrite", "randread"):
+                    fio(srv.uri, rw, 1, 3)
                 for numjobs in (1, 2):
                     for rw in ("randwrite", "randread"):
                         results[(name, transport, numjobs, rw)] = fio(srv.uri, rw, numjobs, args.runtime)
