@@ -190,6 +190,8 @@ final class NbdBackend {
      * of whole pages in a request of several are compressed by tasks on the dispatcher (so one
      * large request uses every core, like zswap compressing on whichever CPU swaps) and sent
      * by them; partial pages at either end are patched. Returns the number of parts.
+     * {@code data} may be a view of the connection's read buffer: what is still needed after
+     * this returns (the runs the tasks compress, the patches) is copied out of it.
      */
     int write(Object owner, long offset, ByteString data) {
       long end = offset + data.length();
@@ -203,7 +205,7 @@ final class NbdBackend {
           batch.add(new EngineCommand.Store(export, page, compressor.compress(data.asByteBuffer()),
               part(owner, parts, 0, 0, storeLatency)));
         } else if (whole >= 1) {
-          ByteString run = data.slice(at, at + whole * PAGE);
+          ByteString run = data.slice(at, at + whole * PAGE).compact(); // not the whole read buffer
           ActorRef<StoreReply> part = part(owner, parts, 0, 0, storeLatency);
           executor.execute(() -> {
             PageImage[] images = new PageImage[whole];

@@ -338,7 +338,7 @@ public final class NbdConnectionStage extends GraphStage<FlowShape<ByteString, B
         }
         NbdRequest r = awaitingPayload;
         awaitingPayload = null;
-        ByteString payload = buffer.take(r.length()).compact();
+        ByteString payload = buffer.take(r.length()); // a view: what outlives this call is copied (NbdBackend.write)
         buffer = buffer.drop(r.length());
         Job job = begin(r, true, cost(r), r.length());
         sent(job, engine.write(job, r.offset(), payload));
