@@ -121,14 +121,8 @@ public final class NbdClient implements AutoCloseable {
      * tests can send malformed writes. DISC is sent like any other command but expects no reply.
      */
     public long send(int type, int flags, long offset, int length, byte[] payload) throws IOException {
-        if (disconnected) throw new IllegalStateException("NBD_CMD_DISC was sent; the client must send nothing more");
-        long handle = nextHandle++;
+        long handle = file(type, length);
         byte[] header = new NbdRequest(flags, type, handle, offset, length).encode();
-        if (type == Nbd.CMD_DISC) {
-            disconnected = true;
-        } else {
-            outstanding.put(handle, new Pending(type, length));
-        }
         if (payload == null) {
             connection.writeAll(ByteBuffer.wrap(header));
         } else {
@@ -142,17 +136,27 @@ public final class NbdClient implements AutoCloseable {
      * a single system call, so the server reads them together; returns their handles in order.
      */
     public long[] sendTogether(int type, long[] offsets, int length) throws IOException {
-        if (disconnected) throw new IllegalStateException("NBD_CMD_DISC was sent; the client must send nothing more");
         if (type == Nbd.CMD_WRITE || type == Nbd.CMD_DISC) throw new IllegalArgumentException("no WRITE or DISC here");
         ByteBuffer all = ByteBuffer.allocate(offsets.length * NbdRequest.HEADER_SIZE);
         long[] handles = new long[offsets.length];
         for (int i = 0; i < offsets.length; i++) {
-            handles[i] = nextHandle++;
-            outstanding.put(handles[i], new Pending(type, length));
+            handles[i] = file(type, length);
             all.put(new NbdRequest(0, type, handles[i], offsets[i], length).encode());
         }
         connection.writeAll(all.flip());
         return handles;
+    }
+
+    /** A new handle for a request about to go out, filed as outstanding before it can be answered (DISC: none). */
+    private long file(int type, int length) {
+        if (disconnected) throw new IllegalStateException("NBD_CMD_DISC was sent; the client must send nothing more");
+        long handle = nextHandle++;
+        if (type == Nbd.CMD_DISC) {
+            disconnected = true;
+        } else {
+            outstanding.put(handle, new Pending(type, length));
+        }
+        return handle;
     }
 
     /** The next reply: one already read while awaiting another handle, else the next off the socket. */
