@@ -10,7 +10,9 @@ count tracepoints, the server's system calls and write() calls per page.
 Usage:
   testkit/bench/nbd_ab.py --jars /tmp/a/zswapd.jar /tmp/b/zswapd.jar [--rw randwrite]
                           [--transport unix|tcp] [--jobs 1] [--rounds 3] [--runtime 8]
-A jar may carry JVM options after a '|': "/tmp/a/zswapd.jar|-XX:+UseSerialGC".
+Each zswapd runs as bin/zswapd starts it (nbd_fio.start_zswapd). A jar may carry JVM options
+after a '|' (added after the launcher's), and the java to run it on after a second '|':
+"/tmp/a/zswapd.jar|-XX:+UseSerialGC", "/tmp/a/zswapd.jar||/usr/lib/jvm/temurin-25-jdk-amd64/bin/java".
 Each round: fill the region with 1 MiB writes, 3 s of the cell to warm up, then the measured run.
 Needs what nbd_fio.py needs; perf (Debian: linux-perf) for the system call columns.
 """
@@ -109,15 +111,15 @@ def main():
     for r in range(args.rounds):
         rows = []
         for spec in args.jars + ["nbdkit"]:
-            jar, _, opts = spec.partition("|")
+            jar, _, rest = spec.partition("|")
+            opts, _, java = rest.partition("|")
             for f in os.listdir(work):
                 if f.endswith(".sock"):
                     os.unlink(os.path.join(work, f))
-            os.environ["JAVA_TOOL_OPTIONS"] = opts
             if jar == "nbdkit":
                 srv = nbd_fio.start_nbdkit("nbdkit", [], work, args.transport)
             else:
-                srv = nbd_fio.start_zswapd(os.path.abspath(jar), work, args.transport)
+                srv = nbd_fio.start_zswapd(os.path.abspath(jar), work, args.transport, java or None, opts)
             try:
                 rows.append((spec, measure(srv, args, use_perf)))
             finally:
@@ -127,7 +129,6 @@ def main():
             sys_cols = (f"{m['syscalls']:.2f} | {m['writes']:.2f}" if "syscalls" in m else "- | -")
             print(f"| {r} | {spec} | {m['iops']:,.0f} | {m['iops'] / base:.2f} | {m['cpu_us']:.1f} | "
                   f"{m['wakeups']:.3f} | {sys_cols} |", flush=True)
-    os.environ.pop("JAVA_TOOL_OPTIONS", None)
     shutil.rmtree(work, ignore_errors=True)
 
 

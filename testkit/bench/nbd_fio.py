@@ -6,7 +6,9 @@ all servers fed the same compressible data (buffer_compress_percentage=50, refil
 Each server is warmed up with 3 s of each random cell before its cells are measured. Then each
 server's RSS after 1 GiB has been written. Prints Markdown for docs/BENCHMARKS.md.
 
-Usage: testkit/bench/nbd_fio.py [--runtime SECONDS] [--jar io-bridge/target/zswapd.jar]
+zswapd runs as bin/zswapd starts it (README): on the JVM and with the flags the launcher picks.
+
+Usage: testkit/bench/nbd_fio.py [--runtime SECONDS] [--jar io-bridge/target/zswapd.jar] [--java PATH]
 Needs: java 17+, fio (with the nbd engine), nbdkit, nbdinfo (Debian: fio nbdkit libnbd-bin).
 """
 import argparse
@@ -49,10 +51,10 @@ def rss_kib(pid):
 
 
 class Server:
-    def __init__(self, name, cmd, uri, cwd):
+    def __init__(self, name, cmd, uri, cwd, env=None):
         self.name, self.cmd, self.uri = name, cmd, uri
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         wait_for(uri)
 
     def stop(self):
@@ -63,7 +65,10 @@ class Server:
             self.proc.kill()
 
 
-def start_zswapd(jar, workdir, transport):
+def start_zswapd(jar, workdir, transport, java=None, java_opts=""):
+    """zswapd as an operator runs it: bin/zswapd serve, with the JVM and flags the launcher picks
+    (the newest JDK 22+ it finds, a fixed pre-touched heap, the serial GC); `java` overrides the
+    JVM (ZSWAPD_JAVA), `java_opts` are added after the launcher's flags (ZSWAPD_JAVA_OPTS)."""
     port = free_port()
     sock = os.path.join(workdir, "zswapd.sock")
     conf = os.path.join(workdir, "zswapd.conf")
@@ -76,10 +81,13 @@ def start_zswapd(jar, workdir, transport):
   nbd {{ tcp = {tcp}, unix-socket = {unix} }}
 }}
 """)
-    # The heap holds only metadata (about 16 bytes a page); page data is off-heap.
-    cmd = ["java", "-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=6g", "-jar", jar, "serve", "--config", conf]
+    launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bin", "zswapd")
+    cmd = [launcher, "serve", "--config", conf]
+    env = dict(os.environ, ZSWAPD_JAR=jar, ZSWAPD_JAVA_OPTS=java_opts)
+    if java:
+        env["ZSWAPD_JAVA"] = java
     uri = f"nbd://127.0.0.1:{port}/swap0" if transport == "tcp" else f"nbd+unix:///swap0?socket={sock}"
-    return Server("zswapd", cmd, uri, workdir)
+    return Server("zswapd", cmd, uri, workdir, env)
 
 
 def start_nbdkit(name, extra, workdir, transport):
@@ -111,6 +119,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runtime", type=int, default=10)
     ap.add_argument("--jar", default="io-bridge/target/zswapd.jar")
+    ap.add_argument("--java", help="the java to run zswapd on (default: the launcher's choice)")
     args = ap.parse_args()
     for tool in ("fio", "nbdkit", "nbdinfo", "java"):
         if shutil.which(tool) is None:
@@ -120,7 +129,7 @@ def main():
     results = {}
     rss = {}
     starters = [
-        ("zswapd", lambda t: start_zswapd(jar, work, t)),
+        ("zswapd", lambda t: start_zswapd(jar, work, t, args.java)),
         ("nbdkit memory", lambda t: start_nbdkit("nbdkit-memory", [], work, t)),
         ("nbdkit memory allocator=zstd", lambda t: start_nbdkit("nbdkit-zstd", ["allocator=zstd"], work, t)),
     ]
