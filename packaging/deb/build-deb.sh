@@ -39,15 +39,8 @@ modules=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-rel
 "$jdk/bin/jlink" --add-modules "$modules,java.naming,java.management" --strip-debug --no-header-files \
   --no-man-pages --compress=zip-6 --output "$pkg/usr/lib/zswapd/runtime"
 
-# The jar without the codecs' natives for other systems (zstd-jni and lz4-java carry ~20 of them).
-python3 - "$jar" "$pkg/usr/lib/zswapd/lib/zswapd.jar" <<'SLIM'
-import re, sys, zipfile
-other = re.compile(r"^(aix|darwin|freebsd|win|linux/(?!amd64/))[^/]*/|^net/jpountz/util/(?!linux/amd64/)[^/]+/[^/]+/")
-with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as dst:
-    for item in src.infolist():
-        if not other.match(item.filename):
-            dst.writestr(item, src.read(item.filename))
-SLIM
+# The jar without the natives for other systems (zstd-jni, lz4-java, jffi, lmdbjava carry ~30).
+python3 "$root/packaging/slim-jar.py" "$jar" "$pkg/usr/lib/zswapd/lib/zswapd.jar"
 chmod 0644 "$pkg/usr/lib/zswapd/lib/zswapd.jar"
 install -m 0755 "$root/bin/zswapd" "$pkg/usr/lib/zswapd/bin/zswapd"
 ln -s ../lib/zswapd/bin/zswapd "$pkg/usr/bin/zswapd"
