@@ -22,7 +22,7 @@ limit=$((64 << 20))
 
 # The build and the benchmark's classpath (a snapshot of the compiled classes, then the jars).
 cp=$("$root/testkit/bench/classpath.sh")
-testkit_classes=$(tr ':' '\n' <<< "$cp" | sed -n '5p')
+testkit_classes=$(tr ':' '\n' <<< "$cp" | grep '/testkit$')
 # EngineFixture starts the engine through Akka's ActorTestKit, which the daemon jar does not hold.
 akka_testkits=$(tr ':' '\n' <<< "$cp" | grep -E '/akka-(actor-testkit-typed|testkit)_[^/]*\.jar$' || true)
 [ "$(wc -l <<< "$akka_testkits")" = 2 ] || { echo "device-kit: Akka's two test kits are not on testkit's classpath" >&2; exit 2; }

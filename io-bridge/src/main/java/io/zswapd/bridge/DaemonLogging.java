@@ -14,7 +14,7 @@ import ch.qos.logback.core.spi.ContextAwareBase;
  * line; Akka's own stack trace is noise).
  *
  * <p>Logback finds this class as a service ({@code META-INF/services}) before it looks for an XML
- * file. Reading XML would load Logback's XML configurator and the JDK's XML parser, 470 classes
+ * file. Reading XML would load Logback's XML configurator and the JDK's XML parser, 523 classes
  * that stay loaded for the daemon's life (a swap daemon keeps its memory small). A file of the
  * operator's own still wins: with {@code -Dlogback.configurationFile=...}, or a
  * {@code logback.xml} or {@code logback-test.xml} on the class path, this configures nothing and
