@@ -14,6 +14,7 @@ import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.Recompressor;
+import io.zswapd.actors.tree.ExportRoute;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.BackingStats;
@@ -44,6 +45,10 @@ final class ExportLifecycle {
 
   private final ActorContext<ZswapGuardian.Command> ctx;
   private final ExportTable table;
+  /** Where a swap type sends its routing entry once it has made its shards (the guardian, adapted). */
+  private final ActorRef<ExportRoute> routeReady;
+  /** Exports added at run time, answered once their routing entry has come. */
+  private final java.util.Map<String, ActorRef<ZswapGuardian.ExportAdded>> adding = new java.util.HashMap<>();
   private final List<ActorRef<SizeClass.Command>> classes;
   private final PoolGeometry geometry;
   private final PageCompressor compressor;
@@ -55,10 +60,11 @@ final class ExportLifecycle {
   private ActorRef<MigrationWorker.Command> migration;
   private ActorRef<WritebackWorker.Command> writeback;
 
-  ExportLifecycle(ActorContext<ZswapGuardian.Command> ctx, ExportTable table, List<ActorRef<SizeClass.Command>> classes,
-      PoolGeometry geometry, PageCompressor compressor, SpawnHook spawnHook, List<NamespaceSettings> namespaces,
-      long frontRun) {
+  ExportLifecycle(ActorContext<ZswapGuardian.Command> ctx, ExportTable table, ActorRef<ExportRoute> routeReady,
+      List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor, SpawnHook spawnHook,
+      List<NamespaceSettings> namespaces, long frontRun) {
     this.ctx = ctx;
+    this.routeReady = routeReady;
     this.frontRun = frontRun;
     this.namespaces = namespaces;
     this.table = table;
@@ -69,6 +75,15 @@ final class ExportLifecycle {
   }
 
   /** The workers that removal and reset wait for or tell (made after the configured exports); writeback may be null. */
+  /** An export's swap type sent its routing entry: into the table, and an export added at run time is answered. */
+  void ready(ExportRoute route) {
+    boolean current = table.ready(route);
+    ActorRef<ZswapGuardian.ExportAdded> adder = adding.remove(route.name());
+    if (adder != null) {
+      adder.tell(new ZswapGuardian.ExportAdded(route.name(), current));
+    }
+  }
+
   void workers(ActorRef<MigrationWorker.Command> migration, ActorRef<WritebackWorker.Command> writeback) {
     this.migration = migration;
     this.writeback = writeback;
@@ -78,30 +93,34 @@ final class ExportLifecycle {
   ActorRef<SwapType.Command> start(ExportSettings e, Optional<BackingIo> io) {
     ActorRef<SwapType.Command> ref = spawn(e.name(), e.pages(), e.readOnly(), io,
         e.backingSizeBytes().orElse(BackingStore.UNLIMITED), Recompressor.of(e),
-        e.placement() == ExportSettings.Placement.CLUSTER ? frontRun : 0);
+        e.placement() == ExportSettings.Placement.CLUSTER ? frontRun : 0, routeReady);
     table.addExport(e.name(), ref);
     return ref;
   }
 
   private ActorRef<SwapType.Command> spawn(String name, long pages, boolean readOnly, Optional<BackingIo> io,
-      long backingSize, Optional<Recompressor> recompressor, long shardsRun) {
+      long backingSize, Optional<Recompressor> recompressor, long shardsRun, ActorRef<ExportRoute> ready) {
     ActorRef<SwapType.Command> ref = ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, name),
         SwapType.create(name, pages, readOnly, classes, geometry, compressor, io, backingSize, recompressor,
-            spawnHook, shardsRun)),
+            spawnHook, shardsRun, ready)),
         "export-" + actorName(name), EngineDispatcher.SAME);
     ctx.watch(ref);
     return ref;
   }
 
-  /** An export added at run time (no backing file); refused when one of that name exists or the engine is shut down. */
+  /**
+   * An export added at run time (no backing file), answered once it is in the routing table;
+   * refused at once when one of that name exists or the engine is shut down.
+   */
   void add(ZswapGuardian.AddExport m, boolean shutDown) {
-    boolean created = !shutDown && !table.hasExport(m.export().name());
-    if (created) {
-      ExportSettings e = m.export();
-      table.addExport(e.name(), spawn(e.name(), e.pages(), e.readOnly(), Optional.empty(), BackingStore.UNLIMITED,
-          Recompressor.of(e), 0));
+    if (shutDown || table.hasExport(m.export().name())) {
+      m.replyTo().tell(new ZswapGuardian.ExportAdded(m.export().name(), false));
+      return;
     }
-    m.replyTo().tell(new ZswapGuardian.ExportAdded(m.export().name(), created));
+    ExportSettings e = m.export();
+    adding.put(e.name(), m.replyTo());
+    table.addExport(e.name(), spawn(e.name(), e.pages(), e.readOnly(), Optional.empty(), BackingStore.UNLIMITED,
+        Recompressor.of(e), 0, routeReady));
   }
 
   /** An overflow-store namespace's directory, made with its export on first use. */
@@ -110,7 +129,7 @@ final class ExportLifecycle {
     if (directory == null) {
       String export = "overflow:" + m.namespace();
       ActorRef<SwapType.Command> swapType = spawn(export, ZswapGuardian.NAMESPACE_BYTES / PageImage.PAGE_SIZE, false,
-          Optional.empty(), BackingStore.UNLIMITED, Optional.empty(), 0);
+          Optional.empty(), BackingStore.UNLIMITED, Optional.empty(), 0, null);
       directory = ctx.spawn(spawnHook.wrap(
           EngineActor.ofExport(EngineActor.Role.OVERFLOW_DIRECTORY, export), OverflowDirectory.create(m.namespace(), export, swapType, compressor,
               akka.serialization.SerializationExtension.get(akka.actor.typed.javadsl.Adapter.toClassic(ctx.getSystem())),
@@ -142,7 +161,7 @@ final class ExportLifecycle {
         (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
         freed -> self.tell(new ZswapGuardian.ResetPagesFreed(m, freed)), STEP_TIMEOUT,
         freed -> m.replyTo().tell(new ZswapGuardian.ExportReset(m.name(), true, freed, false)));
-    target.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea(m.name(), invalidated)));
+    target.tell(new SwapType.InvalidateAll(false, invalidated));
   }
 
   /** Reset, step 2: answered once no migration pass can still name the export's pages. */
@@ -168,8 +187,7 @@ final class ExportLifecycle {
         (acc, r) -> r instanceof InvalidateReply.Invalidated i ? i.pagesFreed() : acc,
         freed -> self.tell(new ZswapGuardian.RemovedPagesFreed(m, swapType, freed)),
         STEP_TIMEOUT, freed -> m.replyTo().tell(new ZswapGuardian.ExportRemoved(m.name(), true, freed, -1)));
-    swapType.tell(new SwapType.Close()); // first, as at shutdown
-    swapType.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea(m.name(), invalidated)));
+    swapType.tell(new SwapType.InvalidateAll(true, invalidated)); // closed first, as at shutdown
     if (writeback != null) {
       writeback.tell(new WritebackWorker.Forget(swapType));
     }

@@ -2,19 +2,24 @@ package io.zswapd.actors;
 
 import akka.actor.typed.ActorRef;
 import io.zswapd.actors.embedded.OverflowStore;
+import io.zswapd.actors.tree.ExportRoute;
 import io.zswapd.actors.tree.SwapType;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Routing, one of the guardian's four jobs: which exports exist and where their page requests
  * go. It holds every export's {@link SwapType} (configured exports and those added at run time)
  * and every overflow namespace's, and hands out the routing table
- * ({@link ZswapGuardian.Routes}) made from the exports: immutable, replaced whole with a higher
- * version whenever an export is added or removed. Overflow namespaces are not in the table;
- * their directories hold their own export's route.
+ * ({@link ZswapGuardian.Routes}) made from the exports' routing entries ({@link ExportRoute}):
+ * immutable, replaced whole with a higher version whenever an export is added or removed. An
+ * export enters the table once its swap type has made its shards and sent its entry; until
+ * every export started has, the table is not handed out ({@link #complete()}). Overflow
+ * namespaces are not in the table; their directories hold their own export's entry.
  *
  * <p>Plain state of the guardian, touched only on its thread.
  */
@@ -22,6 +27,9 @@ final class ExportTable {
   private final Map<String, ActorRef<SwapType.Command>> exports = new LinkedHashMap<>();
   private final Map<String, ActorRef<OverflowStore.Command>> namespaces = new LinkedHashMap<>();
   private final Map<String, ActorRef<SwapType.Command>> namespaceExports = new LinkedHashMap<>();
+  private final Map<String, ExportRoute> entries = new LinkedHashMap<>();
+  /** Exports started whose routing entry has not come yet. */
+  private final Set<String> waiting = new HashSet<>();
   private ZswapGuardian.Routes routes = new ZswapGuardian.Routes(0, Map.of());
 
   /** The routing table in force. */
@@ -33,10 +41,26 @@ final class ExportTable {
     return exports.containsKey(name);
   }
 
-  /** Adds an export to the routing table (a new version of it). */
+  /** True when every export started is in the routing table. */
+  boolean complete() {
+    return waiting.isEmpty();
+  }
+
+  /** Adds an export, which enters the routing table when its entry comes ({@link #ready}). */
   void addExport(String name, ActorRef<SwapType.Command> swapType) {
     exports.put(name, swapType);
-    routes = new ZswapGuardian.Routes(routes.version() + 1, exports);
+    waiting.add(name);
+  }
+
+  /** An export's routing entry: into the table (a new version of it), unless the export is gone meanwhile. */
+  boolean ready(ExportRoute route) {
+    if (!route.swapType().equals(exports.get(route.name()))) {
+      return false;
+    }
+    waiting.remove(route.name());
+    entries.put(route.name(), route);
+    routes = new ZswapGuardian.Routes(routes.version() + 1, entries);
+    return true;
   }
 
   /** An export or a namespace's export by name, or null. */
@@ -49,7 +73,10 @@ final class ExportTable {
   ActorRef<SwapType.Command> remove(String name) {
     ActorRef<SwapType.Command> e = exports.remove(name);
     if (e != null) {
-      routes = new ZswapGuardian.Routes(routes.version() + 1, exports);
+      waiting.remove(name);
+      if (entries.remove(name) != null) {
+        routes = new ZswapGuardian.Routes(routes.version() + 1, entries);
+      }
       return e;
     }
     return namespaceExports.remove(name);

@@ -75,9 +75,8 @@ final class ShutdownSteps {
           self.tell(new ZswapGuardian.ExportsInvalidated(m.replyTo()));
         });
     for (ActorRef<SwapType.Command> e : all) {
-      // Closed first: requests that reach it later are refused, so none lands after the invalidation.
-      e.tell(new SwapType.Close());
-      e.tell(SwapType.Pages.of(new EngineCommand.InvalidateArea("", gather)));
+      // Closed first: requests that reach its shards later are refused, so none lands after the invalidation.
+      e.tell(new SwapType.InvalidateAll(true, gather));
     }
   }
 

@@ -33,6 +33,7 @@ import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.support.SpawnHook;
+import io.zswapd.actors.tree.ExportRoute;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.config.ClusterSettings;
 import io.zswapd.config.ExportSettings;
@@ -76,7 +77,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
 
   public sealed interface Command {}
 
-  /** A command for the whole engine (page requests go to their export's {@link SwapType} instead). */
+  /** A command for the whole engine (page requests go to their tree shards instead, by the routing table). */
   public record Engine(EngineCommand.Control command) implements Command {}
 
   /** Add an export at run time (an overflow-store namespace); answered with its settings. */
@@ -98,17 +99,21 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   public static final long NAMESPACE_BYTES = 1L << 50;
 
   /**
-   * The routing table of page requests: each export's {@link SwapType}, the one place its page
-   * requests go. Immutable; a new table, with a higher {@code version}, is made whenever an
-   * export is added or removed. Overflow namespaces are not in it: their directories hold their
-   * own export's route.
+   * The routing table of page requests: each export's routing entry ({@link ExportRoute}), by
+   * which its page requests reach their tree shards. Immutable; a new table, with a higher
+   * {@code version}, is made whenever an export is added or removed. Answered once every export
+   * started is in it. Overflow namespaces are not in it: their directories hold their own
+   * export's entry.
    */
   public record GetRoutes(ActorRef<Routes> replyTo) implements Command {}
+
+  /** An export's swap type made its shards: its routing entry. */
+  record ExportReady(ExportRoute route) implements Command {}
 
   /** Every export's swap type now (none once shut down): where a recompression pass goes. */
   record GetExports(ActorRef<RecompressWorker.Exports> replyTo) implements Command {}
 
-  public record Routes(long version, Map<String, ActorRef<SwapType.Command>> exports) {
+  public record Routes(long version, Map<String, ExportRoute> exports) {
     public Routes {
       exports = Map.copyOf(exports);
     }
@@ -236,6 +241,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   private final Consumer<String> onFailure;
   /** Set once an engine actor has failed: what failed and what was lost. Nothing is served after. */
   private String failure;
+  /** Asked for the routing table before every export started was in it: answered when all are. */
+  private final List<ActorRef<Routes>> routesWaiting = new ArrayList<>();
 
   private ZswapGuardian(ActorContext<Command> ctx, ZswapdSettings settings, PoolGeometry geometry,
       ActorRef<Pool.Command> pool, Pool.Ready ready, Map<String, BackingIo> backingIos, SpawnHook spawnHook,
@@ -246,7 +253,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     List<ActorRef<SizeClass.Command>> classes = ready.classes();
     PageCompressor compressor = PageCompressor.of(settings.pool());
     this.poolParts = new ClusterShards.PoolParts(classes, geometry, compressor);
-    this.lifecycle = new ExportLifecycle(ctx, table, classes, geometry, compressor, spawnHook,
+    this.lifecycle = new ExportLifecycle(ctx, table, ctx.messageAdapter(ExportRoute.class, ExportReady::new),
+        classes, geometry, compressor, spawnHook,
         settings.namespaces(), settings.cluster().role() == ClusterSettings.Role.FRONT ? ClusterShards.newRun() : 0);
     this.shutdown = new ShutdownSteps(ctx, table, pool);
     this.live = new LiveSettings(settings.pool(), pool);
@@ -299,6 +307,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
           default -> "engine actor " + child;
         } + " failed: " + failed.getCause();
     failure = what;
+    routesWaiting.forEach(r -> r.tell(table.routes())); // an export that was starting may never be ready now
+    routesWaiting.clear();
     LOG.error("zswapd engine failed: {}. The engine serves nothing more: every request is "
         + "answered ENGINE_FAILED (NBD EIO); restart it (the daemon exits with status 70).", what,
         failed.getCause());
@@ -313,10 +323,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onSignal(Terminated.class, this::childStopped)
         .onMessage(Command.class, m -> failure != null, this::whenFailed)
         .onMessage(Engine.class, this::onEngine)
-        .onMessage(GetRoutes.class, m -> {
-          m.replyTo().tell(table.routes());
-          return this;
-        })
+        .onMessage(GetRoutes.class, this::onGetRoutes)
+        .onMessage(ExportReady.class, this::onExportReady)
         .onMessage(GetExports.class, m -> {
           m.replyTo().tell(new RecompressWorker.Exports(shutdown.shutDown() ? List.of() : table.all()));
           return this;
@@ -340,6 +348,24 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(BackingClosed.class, m -> done(() -> shutdown.backingClosed(m)))
         .onMessage(MigrationsStopped.class, m -> done(() -> shutdown.migrationsStopped(m)))
         .build();
+  }
+
+  private Behavior<Command> onGetRoutes(GetRoutes m) {
+    if (table.complete()) {
+      m.replyTo().tell(table.routes());
+    } else {
+      routesWaiting.add(m.replyTo());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onExportReady(ExportReady m) {
+    lifecycle.ready(m.route());
+    if (table.complete()) {
+      routesWaiting.forEach(r -> r.tell(table.routes()));
+      routesWaiting.clear();
+    }
+    return this;
   }
 
   /** A handler of one of the four jobs: the guardian's behavior stays. */
@@ -377,7 +403,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     } else if (m instanceof ResetMax r) {
       r.replyTo().tell(akka.Done.getInstance());
     } else if (m instanceof GetRoutes r) {
-      r.replyTo().tell(table.routes());
+      r.replyTo().tell(table.routes()); // as it is: the exports still starting will not come
+    } else if (m instanceof ExportReady r) {
+      onExportReady(r);
     } else if (m instanceof GetExports r) {
       r.replyTo().tell(new RecompressWorker.Exports(List.of()));
     } else {

@@ -7,45 +7,42 @@ import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.pool.SizeClass;
 import io.zswapd.actors.support.EngineActor;
-import io.zswapd.actors.tree.SwapType;
 import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.protocol.engine.EngineCommand;
 import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.Test;
 
 /**
- * Batches keep the order of what they carry: a load and an invalidate of one page gathered into
- * one batch (one {@link TreeShard.Pages} from the export's router, so one turn of the shard and
- * one {@link SizeClass.Work} to the page's size class) still read the page before its object is
- * freed, and a store and a load of one page in one batch load what was stored.
+ * Batches keep the order of what they carry: a load and an invalidate of one page that reach
+ * the page's tree shard one by one, in one run of its mailbox (two {@link TreeShard.Pages}
+ * served before the shard's flush, so one {@link SizeClass.Work} to the page's size class),
+ * still read the page before its object is freed, and a store and a load of one page gathered
+ * so load what was stored.
  *
- * <p>Replayed with a gate at the export's {@link SwapType}: the requests and the router's flush
- * are held, then released so that both requests are gathered before the flush sends them on.
- * Fails when the class serves a work's frees before its reads, and when the shard sends a free
- * at once instead of with its turn's work (the free then overtakes the read: the class fails on
- * a freed handle, or the load reads another page's bytes).
+ * <p>Replayed with a gate at the shard: the requests and the shard's flush are held, then
+ * released so that both requests are served before the flush sends their work on. Fails when
+ * the class serves a work's frees before its reads, and when the shard sends a free at once
+ * instead of with its flush's work (the free then overtakes the read: the class fails on a
+ * freed handle, or the load reads another page's bytes).
  */
 class BatchOrderTest {
   private static final String HOCON = "zswapd.pool.max-size = 64 MiB";
   private final PageGenerator pages = new PageGenerator(77);
 
-  /** Holds the router's requests and flushes, so a test decides what one batch holds. */
+  /** Holds shard 0's requests and flushes, so a test decides what one flush sends. */
   private static MessageGate holdRouter(GatedActors actors) {
-    return actors.hold("the requests and flushes of swap0's router",
-        GatedActors.actor(EngineActor.ofExport(EngineActor.Role.SWAP_TYPE, "swap0")),
-        m -> m instanceof SwapType.Pages || m.getClass().getSimpleName().equals("Flush"));
+    return actors.hold("the requests and flushes of swap0's shard 0",
+        GatedActors.actor(EngineActor.treeShard("swap0", 0)),
+        m -> m instanceof TreeShard.Pages || m.getClass().getSimpleName().equals("Flush"));
   }
 
-  /** Releases the two held requests, then (once both are gathered) the flush that sends them as one batch. */
-  private static void releaseAsOneBatch(MessageGate router, GatedActors actors) {
-    MessageGate batches = actors.watch("batches at shard 0",
-        GatedActors.actor(EngineActor.treeShard("swap0", 0)), TreeShard.Pages.class);
-    router.release(0);
-    router.release(1);
-    router.awaitArrival(2); // the flush the first request sent; the second is in the mailbox ahead of it
-    router.open();
-    TreeShard.Pages batch = (TreeShard.Pages) batches.awaitArrival(0).message();
-    assertThat(batch.requests()).as("one batch with both requests").hasSize(2);
+  /** Releases the two held requests, then (once both are served) the flush that sends their work as one. */
+  private static void releaseAsOneBatch(MessageGate shard, GatedActors actors) {
+    shard.release(0);
+    shard.release(1);
+    // the flush the first request sent; the second is in the mailbox ahead of it
+    assertThat(shard.awaitArrival(2).message().getClass().getSimpleName()).as("one flush for both").isEqualTo("Flush");
+    shard.open();
   }
 
   @Test

@@ -20,11 +20,11 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * Page requests (single pages and ranges inside one shard) go straight to a tree shard once
- * it exists, past the swap type that refuses requests for a closed export. Requests racing a
- * shutdown or an export's removal must still either land before the invalidation (and be
- * freed by it) or be refused: nothing is left in the pool, and no request hangs until its
- * timeout.
+ * Page requests (single pages and ranges inside one shard) go straight to their tree shard
+ * from the caller's routing table, which may still name an export being closed. Requests
+ * racing a shutdown or an export's removal must still either land before the invalidation
+ * (and be freed by it) or be refused by the closed shard: nothing is left in the pool, and no
+ * request hangs until its timeout.
  */
 class CloseRaceTest {
   private static final int CLIENTS = 4;

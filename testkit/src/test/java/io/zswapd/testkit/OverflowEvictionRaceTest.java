@@ -8,7 +8,7 @@ import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.overflow.OverflowKey;
 import io.zswapd.actors.overflow.OverflowLimits;
 import io.zswapd.actors.support.EngineActor;
-import io.zswapd.actors.tree.SwapType;
+import io.zswapd.actors.tree.TreeShard;
 import io.zswapd.protocol.engine.EngineCommand;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The rule that a value in the middle of a put is never evicted, replayed with a gate: the
- * stores of a replacing put are held at the namespace's swap type while another put needs room.
+ * stores of a replacing put are held at the namespace's tree shard while another put needs room.
  * The least recently used value is the one being replaced; eviction must pass it over (its old
  * value is still what a failed put would leave, and its new one is about to be installed) and
  * take the next.
@@ -28,8 +28,8 @@ class OverflowEvictionRaceTest {
     GatedActors actors = new GatedActors();
     AtomicBoolean armed = new AtomicBoolean();
     MessageGate stores = actors.hold("the replacing put's StoreRange",
-        GatedActors.role(EngineActor.Role.SWAP_TYPE).and(a -> a.export().equals("overflow:race")),
-        m -> m instanceof SwapType.Pages p && p.requests().get(0) instanceof EngineCommand.StoreRange
+        GatedActors.role(EngineActor.Role.TREE_SHARD).and(a -> a.export().equals("overflow:race")),
+        m -> m instanceof TreeShard.Pages p && p.requests().get(0) instanceof EngineCommand.StoreRange
             && armed.getAndSet(false));
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 64 MiB", ZswapdSetup.of(actors))) {
       OverflowStore store = await(engine.zswapd().overflowStore("race", OverflowLimits.NONE.withMaxEntries(2)

@@ -57,6 +57,28 @@ class OverflowStoreTest {
     assertThat(await(store.size())).isEqualTo(sizes.length);
   }
 
+  /**
+   * A namespace's export starts with no tree shard: puts made at once past the page space grown
+   * so far wait while its swap type makes more, and every one lands where its get finds it.
+   */
+  @Test
+  void putsMadeAtOncePastThePageSpaceGrownSoFarAllLand() {
+    OverflowStore store = await(z.overflowStore("growth"));
+    int size = 8 << 20; // 2,048 pages: the ten puts need two shards of 16,384 pages
+    List<CompletionStage<Void>> puts = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      puts.add(store.put(i, value(100 + i, size)));
+    }
+    puts.forEach(EngineFixture::await);
+    for (int i = 0; i < 10; i++) {
+      int key = i;
+      assertThat(await(store.get(i))).as("key %d", i)
+          .hasValueSatisfying(v -> assertThat(v).isEqualTo(value(100 + key, size)));
+    }
+    ExportStats ns = await(z.stats()).export("overflow:growth").orElseThrow();
+    assertThat(ns.storedPages()).isEqualTo(10L * 2048);
+  }
+
   @Test
   void replaceRemoveAndMissingKeys() {
     OverflowStore store = await(z.overflowStore("life"));

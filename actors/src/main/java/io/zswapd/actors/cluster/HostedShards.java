@@ -133,7 +133,7 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
 
   private Behavior<Command> spawn(Spawn s) {
     ActorRef<TreeShard.Command> tree = ctx.spawn(TreeShard.create(parts.classes(), parts.geometry(),
-        parts.compressor(), null, null, null), "tree-" + nextTree++, EngineDispatcher.SAME);
+        parts.compressor(), null, null, null, () -> {}), "tree-" + nextTree++, EngineDispatcher.SAME);
     trees.put(s.entity(), tree);
     ctx.watch(s.entity());
     s.replyTo().tell(new Spawned(tree, parts.compressor().kind()));

@@ -115,7 +115,7 @@ final class Ask {
    * (stats, shutdown, settings): it is sent and waited for as usual then, not failed at once.
    */
   <Req, Res> CompletableFuture<Res> control(RecipientRef<Req> guardian, Function<ActorRef<Res>, Req> request) {
-    return ask(guardian, request, null, Function.identity(), Completion.TASK, true);
+    return ask(guardian::tell, request, null, Function.identity(), Completion.TASK, true);
   }
 
   /**
@@ -125,11 +125,18 @@ final class Ask {
    */
   <Req, Res, V> CompletableFuture<V> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
       Histogram latency, Function<Res, V> map, Completion completion) {
-    return ask(target, request, latency, map, completion, false);
+    return ask(target::tell, request, latency, map, completion, false);
   }
 
-  private <Req, Res, V> CompletableFuture<V> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
-      Histogram latency, Function<Res, V> map, Completion completion, boolean survivesFailure) {
+  /** As {@link #ask(RecipientRef, Function, Histogram, Function, Completion)}, the request handed to {@code send}. */
+  <Req, Res, V> CompletableFuture<V> askVia(java.util.function.Consumer<Req> send,
+      Function<ActorRef<Res>, Req> request, Histogram latency, Function<Res, V> map, Completion completion) {
+    return ask(send, request, latency, map, completion, false);
+  }
+
+  private <Req, Res, V> CompletableFuture<V> ask(java.util.function.Consumer<Req> send,
+      Function<ActorRef<Res>, Req> request, Histogram latency, Function<Res, V> map, Completion completion,
+      boolean survivesFailure) {
     ReplyRef<Res, V> reply = new ReplyRef<>(latency, map, completion == Completion.TASK ? tasks : null,
         survivesFailure);
     CompletableFuture<V> future = reply.future;
@@ -140,7 +147,7 @@ final class Ask {
     } else if (engineFailed.isDone() && !survivesFailure) {
       reply.fail(failed());
     } else {
-      target.tell(request.apply(reply));
+      send.accept(request.apply(reply));
     }
     return future;
   }

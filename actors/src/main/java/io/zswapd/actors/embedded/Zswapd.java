@@ -21,7 +21,7 @@ import io.zswapd.actors.metrics.RequestMetrics;
 import io.zswapd.actors.overflow.OverflowLimits;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.actors.tree.ShardRanges;
-import io.zswapd.actors.tree.SwapType;
+import io.zswapd.actors.tree.ExportRoute;
 import io.zswapd.actors.writeback.BackingIo;
 import io.zswapd.actors.writeback.FileBackingIo;
 import io.zswapd.config.ExportSettings;
@@ -490,9 +490,9 @@ public final class Zswapd implements Extension {
       firstRoutes.thenRun(() -> send(export, requests));
       return;
     }
-    ActorRef<SwapType.Command> swapType = table.exports().get(export);
-    EngineError refused = swapType == null ? EngineError.noSuchExport(export)
-        : failed.isDone() ? EngineError.engineFailed(failed.getNow("")) : null;
+    ExportRoute route = table.exports().get(export);
+    EngineError refused = failed.isDone() ? EngineError.engineFailed(failed.getNow(""))
+        : route == null ? EngineError.noSuchExport(export) : null;
     if (refused != null) {
       requests.forEach(r -> r.refuse(refused));
       return;
@@ -509,7 +509,7 @@ public final class Zswapd implements Extension {
         }
       }
     }
-    swapType.tell(new SwapType.Pages(requests));
+    route.send(requests, InvalidateParts::new);
   }
 
   /** The export's request histograms (store and load latency, compressed size), or null if it has none. */
@@ -745,8 +745,8 @@ public final class Zswapd implements Extension {
   }
 
   /**
-   * A page request goes by its one route: the export's {@link SwapType}, found in the routing
-   * table ({@link ZswapGuardian.Routes}), which batches the requests of each tree shard. An
+   * A page request goes by its one route: the export's entry in the routing table
+   * ({@link ZswapGuardian.Routes}), which sends it straight to its tree shard. An
    * export not in the table is refused at once. The reply is turned into the caller's value by
    * {@code map} (which throws {@link ZswapdException} for an engine error) where
    * {@code completion} says: stores and loads are answered from tasks, so their futures complete
@@ -758,11 +758,13 @@ public final class Zswapd implements Extension {
     if (table == null) { // the first moments after start: the engine is still making its exports
       return firstRoutes.thenCompose(t -> askPage(export, request, latency, map, completion));
     }
-    ActorRef<SwapType.Command> swapType = table.exports().get(export);
-    if (swapType == null) {
-      return CompletableFuture.failedFuture(new ZswapdException(EngineError.noSuchExport(export)));
+    ExportRoute route = table.exports().get(export);
+    if (route == null) {
+      return CompletableFuture.failedFuture(new ZswapdException(failed.isDone()
+          ? EngineError.engineFailed(failed.getNow("")) : EngineError.noSuchExport(export)));
     }
-    return asks.ask(swapType, r -> SwapType.Pages.of(request.apply(r)), latency, map, completion);
+    return asks.askVia((EngineCommand.PageRequest r) -> route.send(List.of(r), InvalidateParts::new), request, latency,
+        map, completion);
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

@@ -14,6 +14,7 @@ import io.zswapd.actors.embedded.OverflowStore;
 import io.zswapd.actors.embedded.OverflowStore.Command;
 import io.zswapd.actors.support.Gather;
 import io.zswapd.actors.tree.ShardRanges;
+import io.zswapd.actors.tree.ExportRoute;
 import io.zswapd.actors.tree.SwapType;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineError;
@@ -70,6 +71,9 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   private record Stored(OverflowStore.Put put, Value value, EngineError error) implements Command {}
 
   private record Expire() implements Command {}
+
+  /** The namespace's export made more shards: its new routing entry. */
+  private record Grown(ExportRoute route) implements Command {}
 
   private record SubscriberGone(ActorRef<OverflowStore.Evicted> subscriber) implements Command {}
 
@@ -135,6 +139,14 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   private final String namespace;
   private final String export;
   private final ActorRef<SwapType.Command> swapType;
+  /**
+   * The namespace export's routing entry: the page space its shards cover so far. A store past
+   * it waits in {@link #waitingForShards} while the swap type makes more ({@link SwapType.Grow}).
+   */
+  private ExportRoute route;
+  private List<Runnable> waitingForShards = new ArrayList<>();
+  private boolean growing;
+  private final ActorRef<ExportRoute> grown;
   private final PageCompressor compressor;
   private final Serialization serialization;
   private final Executor dispatcher;
@@ -168,6 +180,8 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
     this.namespace = namespace;
     this.export = export;
     this.swapType = swapType;
+    this.route = new ExportRoute(export, swapType, 0, false, List.of());
+    this.grown = ctx.messageAdapter(ExportRoute.class, Grown::new);
     this.compressor = compressor;
     this.serialization = serialization;
     this.dispatcher = ctx.getExecutionContext();
@@ -182,6 +196,14 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
         .onMessage(OverflowStore.Contains.class, m -> perKey(m.key(), m))
         .onMessage(Prepared.class, this::onPrepared)
         .onMessage(Stored.class, this::onStored)
+        .onMessage(Grown.class, m -> {
+          route = m.route();
+          growing = false;
+          List<Runnable> waiting = waitingForShards;
+          waitingForShards = new ArrayList<>();
+          waiting.forEach(Runnable::run);
+          return this;
+        })
         .onMessage(OverflowStore.ListKeys.class, this::onListKeys)
         .onMessage(OverflowStore.GetFigures.class, m -> {
           m.replyTo().tell(figures());
@@ -318,13 +340,38 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
         err -> self.tell(new Stored(p, value, err)), PAGE_TIMEOUT,
         err -> self.tell(new Stored(p, value, new EngineError(ErrorCode.SHUTTING_DOWN,
             "storing the value of key " + p.key() + " timed out"))));
+    storePages(value, m.pages(), gather);
+    return this;
+  }
+
+  /**
+   * Sends a value's pages to their shards, one range per shard; once the shards cover them: if
+   * they lie past the page space grown so far, they wait for the swap type to make more.
+   */
+  private void storePages(Value value, PageImage[] pages, ActorRef<StoreReply> gather) {
+    int count = pages.length;
+    if (value.start + count > route.pages()) {
+      waitingForShards.add(() -> storePages(value, pages, gather));
+      if (!growing) {
+        growing = true;
+        swapType.tell(new SwapType.Grow(extents.end(), grown));
+      }
+      return;
+    }
     for (int done = 0; done < count; ) {
       int n = ShardRanges.partLength(value.start + done, count - done);
-      PageImage[] part = n == count ? m.pages() : Arrays.copyOfRange(m.pages(), done, done + n);
-      swapType.tell(SwapType.Pages.of(new EngineCommand.StoreRange(export, value.start + done, part, gather)));
+      PageImage[] part = n == count ? pages : Arrays.copyOfRange(pages, done, done + n);
+      send(new EngineCommand.StoreRange(export, value.start + done, part, gather));
       done += n;
     }
-    return this;
+  }
+
+  /**
+   * One request by the namespace's route. The directory splits its ranges at shard boundaries
+   * itself; only a release's invalidation may span two shards, and its answers are ignored.
+   */
+  private void send(EngineCommand.PageRequest request) {
+    route.send(List.of(request), (parts, replyTo) -> replyTo);
   }
 
   /**
@@ -435,7 +482,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
             ErrorCode.SHUTTING_DOWN, "loading the value of key " + g.key() + " timed out"))));
     for (int done = 0; done < v.pages; ) {
       int n = ShardRanges.partLength(v.start + done, v.pages - done);
-      swapType.tell(SwapType.Pages.of(new EngineCommand.LoadRange(export, v.start + done, n, gather)));
+      send(new EngineCommand.LoadRange(export, v.start + done, n, gather));
       done += n;
     }
   }
@@ -576,8 +623,7 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
   /** Frees a run of pages; a later put may reuse them, its stores queue behind this invalidate. */
   private void release(long start, int pages) {
     if (pages > 0) {
-      swapType.tell(SwapType.Pages.of(new EngineCommand.InvalidateRange(export, start, pages,
-          getContext().getSystem().ignoreRef())));
+      send(new EngineCommand.InvalidateRange(export, start, pages, getContext().getSystem().ignoreRef()));
     }
     extents.free(start, pages);
   }

@@ -27,6 +27,7 @@ import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineCommand.PageRequest;
 import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
+import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadRangeReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
@@ -48,7 +49,7 @@ import java.util.function.Consumer;
  * type sees it: a local actor that speaks {@link TreeShard.Command}, while the shard itself (a
  * {@link ShardHost} and its tree shard) lives on a memory node that Cluster Sharding chose.
  *
- * <p><b>One batch in flight.</b> The requests of the swap type's turns are queued; when no batch
+ * <p><b>One batch in flight.</b> The requests that arrive are queued; when no batch
  * is in flight they leave as one {@link ShardHost.Batch}, each op with an id. The host accepts
  * it at once ({@link ShardAnswer.Accepted}), and only then does the next batch leave: so even
  * when the shard is started again on another node, batches are carried out in the order the
@@ -83,7 +84,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   static final int PART_PAGES = 16;
   private static final int PAGE_BYTES = 4096;
 
-  // Besides TreeShard.Command (from its swap type), it takes these: a behavior of Object, whose
+  // Besides TreeShard.Command (from its senders and its swap type), it takes these: a behavior of Object, whose
   // reference the swap type narrows to TreeShard.Command.
   private record Answered(ShardAnswer answer) {}
 
@@ -113,10 +114,19 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   private final String export;
   private final long shardIndex;
+  private final Runnable firstStore;
+  /** A store has come: from then on every request goes to the memory node. */
+  private boolean used;
+  /** Closed ({@link TreeShard.Close}): every later request but {@code InvalidateArea} is refused. */
+  private boolean closed;
   private final String shardName;
   private final long basePage;
   private final long frontRun;
-  private final EntityRef<ShardHost.Command> host;
+  /**
+   * The entity, looked up at the first send: the shard is made with its export, which may be
+   * before this node has started Cluster Sharding.
+   */
+  private EntityRef<ShardHost.Command> host;
   private final ActorRef<ShardAnswer> answers;
   private final TimerScheduler<Object> timers;
   private final Executor dispatcher;
@@ -167,17 +177,21 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    * @param compressor the front's compressor: the images travel as it made them (the memory
    *                   nodes' pools must use its codec), and loaded images come back in it
    * @param backing    the export's backing store, which keeps a copy of every page, or null
+   * @param firstStore run (on this actor's thread) at the shard's first store, as a
+   *                   {@link TreeShard}'s: until then nothing has been sent to a memory node, and
+   *                   loads and invalidations are answered here (zeros, nothing freed)
    */
   public static Behavior<Object> create(String export, long shardIndex, long frontRun, PageCompressor compressor,
-      ActorRef<BackingStore.Command> backing, RequestMetrics.RemoteInstruments metrics) {
+      ActorRef<BackingStore.Command> backing, RequestMetrics.RemoteInstruments metrics, Runnable firstStore) {
     return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new RemoteShard(ctx, timers, export, shardIndex,
-        frontRun, compressor, backing, metrics)));
+        frontRun, compressor, backing, metrics, firstStore)));
   }
 
   private RemoteShard(ActorContext<Object> ctx, TimerScheduler<Object> timers, String export,
       long shardIndex, long frontRun, PageCompressor compressor, ActorRef<BackingStore.Command> backing,
-      RequestMetrics.RemoteInstruments metrics) {
+      RequestMetrics.RemoteInstruments metrics, Runnable firstStore) {
     super(ctx);
+    this.firstStore = firstStore;
     this.metrics = metrics;
     this.timers = timers;
     this.codec = compressor.kind();
@@ -190,7 +204,6 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     this.shardName = export + "#" + shardIndex;
     this.basePage = shardIndex << TreeShard.PAGES_SHIFT;
     this.frontRun = frontRun;
-    this.host = ClusterShards.shard(ctx.getSystem(), export, shardIndex);
     this.answers = ctx.messageAdapter(ShardAnswer.class, Answered::new);
     this.dispatcher = ctx.getExecutionContext();
   }
@@ -199,6 +212,10 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   public Receive<Object> createReceive() {
     return newReceiveBuilder()
         .onMessage(TreeShard.Pages.class, this::pages)
+        .onMessage(TreeShard.Close.class, m -> {
+          closed = true;
+          return this;
+        })
         .onMessage(Answered.class, a -> answered(a.answer()))
         .onMessage(Retransmit.class, r -> retransmit())
         .onMessage(TreeShard.GetStats.class, this::getStats)
@@ -225,14 +242,50 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         .build();
   }
 
+  private EntityRef<ShardHost.Command> host() {
+    if (host == null) {
+      host = ClusterShards.shard(getContext().getSystem(), export, shardIndex);
+    }
+    return host;
+  }
+
   private Behavior<Object> pages(TreeShard.Pages p) {
     for (PageRequest r : p.requests()) {
+      if (closed && !(r instanceof EngineCommand.InvalidateArea)) {
+        dispatcher.execute(() -> r.refuse(EngineError.shutDown()));
+        continue;
+      }
+      if (!used) {
+        if (r instanceof EngineCommand.Store || r instanceof EngineCommand.StoreRange
+            || r instanceof EngineCommand.Patch) {
+          used = true;
+          firstStore.run();
+        } else {
+          dispatcher.execute(() -> answerUnused(r));
+          continue;
+        }
+      }
       for (Item item : Item.of(r, basePage)) {
         admit(item);
       }
     }
     sendNext();
     return replyToCallers();
+  }
+
+  /** A load or invalidation before the shard's first store: nothing is on a memory node yet. */
+  private static void answerUnused(PageRequest r) {
+    if (r instanceof EngineCommand.Load l) {
+      l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PAGE_BYTES]));
+    } else if (r instanceof EngineCommand.LoadRange l) {
+      l.replyTo().tell(new LoadRangeReply.LoadedRange(l.firstPage(), new byte[l.pageCount() * PAGE_BYTES]));
+    } else if (r instanceof EngineCommand.Invalidate i) {
+      i.replyTo().tell(new InvalidateReply.Invalidated(0));
+    } else if (r instanceof EngineCommand.InvalidateRange i) {
+      i.replyTo().tell(new InvalidateReply.Invalidated(0));
+    } else if (r instanceof EngineCommand.InvalidateArea a) {
+      a.replyTo().tell(new InvalidateReply.Invalidated(0));
+    }
   }
 
   /**
@@ -674,7 +727,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private void send(ShardHost.Batch message, int size) {
     inFlightBytes += size;
     bytesSent += size;
-    host.tell(message);
+    host().tell(message);
   }
 
   /** The instruments of the memory node the shard is on now ("" while it is not known). */
@@ -858,7 +911,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     statsWaiting.put(id, g.replyTo());
     ShardHost.GetStats ask = new ShardHost.GetStats(answers, id);
     countSent(ask);
-    host.tell(ask);
+    host().tell(ask);
     timers.startSingleTimer(new StatsTimedOut(id), STATS_TIMEOUT);
     return this;
   }

@@ -28,66 +28,55 @@ import io.zswapd.protocol.engine.EngineError;
 import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.ExportStats;
 import io.zswapd.protocol.engine.InvalidateReply;
-import io.zswapd.protocol.engine.LoadRangeReply;
-import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
 import io.zswapd.protocol.engine.RecompressFigures;
 import io.zswapd.protocol.engine.RecompressResult;
 import io.zswapd.protocol.engine.RemoteShardFigures;
-import io.zswapd.protocol.engine.StoreReply;
 import java.time.Duration;
 import io.zswapd.actors.metrics.RequestMetrics;
 import java.util.ArrayList;
 import kamon.metric.Histogram;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Executor;
 
 /**
- * One export (a zswap "swap type"), and the one route of its page requests: it checks bounds
- * and permissions, and passes each request on to the {@link TreeShard} that owns its 64 MiB
- * range, creating shards on first use. Ranges must lie inside one shard; invalidations are
- * split at shard boundaries and their answers gathered.
+ * One export (a zswap "swap type"): the parent of its {@link TreeShard}s (one per 64 MiB of
+ * pages) and of its backing store, and the one place of what concerns the whole export: stats,
+ * writeback, recompression, closing. It holds no page state and no page request passes
+ * through it: it makes its shards when it starts and hands out the export's routing entry
+ * ({@link ExportRoute}), by which senders reach the shard of a page directly.
  *
- * <p><b>Batches.</b> Requests are not passed on one by one: during one turn of its mailbox the
- * swap type gathers each shard's requests, in arrival order, and the first request of a turn
- * sends the swap type a {@link Flush}, which arrives behind the requests already queued; it
- * sends each shard what it gathered as one {@link TreeShard.Pages}. A caller that sends many
- * requests at once (an NBD connection decoding a full read, an application with many pages in
- * flight) so costs each shard one message per turn, and a lone request waits for nothing but
- * its own flush: no timer.
+ * <p>An export's shards are all made when it starts (an idle shard holds no entries, so this
+ * costs about a kilobyte per 64 MiB of export), except an overflow namespace's, whose page
+ * space is far larger than any pool: its directory asks for more shards as it uses more of
+ * that space ({@link Grow}) and gets a new routing entry.
  *
- * <p>The swap type holds no page state; it is the parent of its shards and the only sender of
- * their page requests, so once it is closed ({@link Close}) no request can reach a shard after
- * the invalidation that follows.
+ * <p>Closing ({@link InvalidateAll}): every shard is closed, then all its pages invalidated; a shard
+ * refuses every request that reaches it after its close, so no page lands after the
+ * invalidation, whichever routing table its sender still held.
  */
 public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   public sealed interface Command {}
 
   /**
-   * Page requests for this export, served in list order: one from the embedded API, all that an
-   * NBD connection decoded in one pass from another.
+   * Make shards until the export's routing entry covers pages [0, {@code pages}) (never past the
+   * export's size), and answer with that entry: how an overflow namespace's directory grows its
+   * page space before it sends requests into the new part.
    */
-  public record Pages(List<? extends EngineCommand.PageRequest> requests) implements Command {
-    /** One request. */
-    public static Pages of(EngineCommand.PageRequest request) {
-      return new Pages(List.of(request));
-    }
-  }
-
-  /** Send every shard the requests gathered for it this turn. */
-  private enum Flush implements Command { INSTANCE }
-
-  public record GetStats(ActorRef<ExportStats> replyTo) implements Command {}
+  public record Grow(long pages, ActorRef<ExportRoute> replyTo) implements Command {}
 
   /**
-   * The export is closing (engine shutdown, export removal): refuse every later page request
-   * with SHUTTING_DOWN. Only an {@code InvalidateArea}, which the closer sends next, still goes
-   * through.
+   * Every page of the export invalidated: answered with the pages freed once every shard has
+   * freed its own and the backing writes in flight have ended ({@code InvalidateArea}).
+   * {@code close}: each shard is closed first, refusing every later request (removal, shutdown);
+   * else the export goes on serving (reset).
    */
-  public record Close() implements Command {}
+  public record InvalidateAll(boolean close, ActorRef<InvalidateReply> replyTo) implements Command {}
+
+  /** Shard {@code index} stored its first page: it counts for stats, writeback and recompression from now on. */
+  private record ShardUsed(int index) implements Command {}
+
+  public record GetStats(ActorRef<ExportStats> replyTo) implements Command {}
 
   /** Write back up to {@code maxPages} pages (spread over the shards) chosen by {@code mode}. */
   public record Shrink(int maxPages, WritebackMode mode, ActorRef<WritebackResult> replyTo) implements Command {}
@@ -119,8 +108,6 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(60);
   /** An on-demand recompression of a whole export may take minutes (zstd at high levels). */
   private static final Duration RECOMPRESS_TIMEOUT = Duration.ofHours(1);
-  /** Shards kept in an array (up to 4 TiB); beyond, in a map. */
-  private static final long MAX_ARRAY_SHARDS = 1 << 16;
 
   /**
    * @param backingIo the export's backing file, or empty; the swap type owns it through a
@@ -130,25 +117,24 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
    * @param frontRun    0: the shards live in this engine's pool; else the export is placed on the
    *                    cluster, each shard a {@link RemoteShard} speaking for a memory node's
    *                    entity, and this is the engine's run number
+   * @param ready       told the export's routing entry once all its shards are made; null for an
+   *                    overflow namespace, which starts with none ({@link Grow})
    */
   public static Behavior<Command> create(String name, long pages, boolean readOnly,
       List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry, PageCompressor compressor,
       Optional<BackingIo> backingIo, long backingCapacity, Optional<Recompressor> recompressor, SpawnHook spawnHook,
-      long frontRun) {
-    return Behaviors.setup(ctx -> new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
-        backingIo.map(io -> ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.BACKING_STORE, name),
-            BackingStore.create(name, io, backingCapacity)), "backing", EngineDispatcher.SAME)).orElse(null),
-        recompressor.orElse(null), spawnHook, frontRun));
-  }
-
-  /** One shard and the requests gathered for it this turn. */
-  private static final class Shard {
-    final ActorRef<TreeShard.Command> ref;
-    List<EngineCommand.PageRequest> batch = new ArrayList<>(4);
-
-    Shard(ActorRef<TreeShard.Command> ref) {
-      this.ref = ref;
-    }
+      long frontRun, ActorRef<ExportRoute> ready) {
+    return Behaviors.setup(ctx -> {
+      SwapType swapType = new SwapType(ctx, name, pages, readOnly, classes, geometry, compressor,
+          backingIo.map(io -> ctx.spawn(spawnHook.wrap(EngineActor.ofExport(EngineActor.Role.BACKING_STORE, name),
+              BackingStore.create(name, io, backingCapacity)), "backing", EngineDispatcher.SAME)).orElse(null),
+          recompressor.orElse(null), spawnHook, frontRun);
+      if (ready != null) {
+        swapType.grow(pages);
+        ready.tell(swapType.route);
+      }
+      return swapType;
+    });
   }
 
   private final String name;
@@ -160,21 +146,19 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   private final ActorRef<BackingStore.Command> backing;
   /** Per-page writeback latency of this export, shared by its shards; null without a backing file. */
   private final Histogram writebackLatency;
-  /** The shards by shard index: an array for exports up to 4 TiB, else a map. */
-  private final Shard[] shardArray;
-  private final Map<Long, Shard> shardMap;
-  private final List<Shard> allShards = new ArrayList<>();
-  /** Shards with requests gathered this turn. */
-  private final List<Shard> gathered = new ArrayList<>();
+  /** Every shard, by shard index: as many as the routing entry covers. */
+  private final List<ActorRef<TreeShard.Command>> shards = new ArrayList<>();
+  /** The shards that have stored a page, in the order they did: those stats, writeback and recompression ask. */
+  private final List<ActorRef<TreeShard.Command>> used = new ArrayList<>();
+  /** The export's routing entry: its shards as made so far. */
+  private ExportRoute route;
   private final SpawnHook spawnHook;
   /** 0, or the engine's run number when the shards are remote ({@link RemoteShard}). */
   private final long frontRun;
   /** The remote shards' instruments (batch round trips, pages lost and restored); null when local. */
   private final RequestMetrics.RemoteInstruments remoteMetrics;
-  private final Executor dispatcher;
   /** The export's second codec, or null. */
   private final Recompressor recompressor;
-  private boolean closed;
   /**
    * The backing store's last figures once it has closed (it stops then): stats report these
    * rather than ask a store that is gone.
@@ -197,10 +181,7 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     this.readOnly = readOnly;
     this.classes = classes;
     this.geometry = geometry;
-    this.dispatcher = ctx.getExecutionContext();
-    long shardCount = (pages + TreeShard.PAGES - 1) >>> TreeShard.PAGES_SHIFT;
-    this.shardArray = shardCount <= MAX_ARRAY_SHARDS ? new Shard[(int) shardCount] : null;
-    this.shardMap = shardArray == null ? new HashMap<>() : null;
+    this.route = new ExportRoute(name, ctx.getSelf(), 0, readOnly, List.of());
     if (backing != null) {
       ctx.watch(backing);
     }
@@ -231,27 +212,21 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onSignal(Terminated.class, this::childStopped)
-        .onMessage(Pages.class, m -> {
-          for (EngineCommand.PageRequest request : m.requests()) {
-            if (closed && !(request instanceof EngineCommand.InvalidateArea)) {
-              answer(() -> request.refuse(EngineError.shutDown()));
-            } else {
-              route(request);
-            }
-          }
+        .onMessage(ShardUsed.class, m -> {
+          used.add(shards.get(m.index()));
           return this;
         })
-        .onMessage(Flush.class, m -> flush())
-        .onMessage(Close.class, m -> {
-          closed = true;
+        .onMessage(Grow.class, m -> {
+          grow(m.pages());
+          m.replyTo().tell(route);
           return this;
         })
+        .onMessage(InvalidateAll.class, this::onInvalidateAll)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(Shrink.class, this::onShrink)
         .onMessage(Recompress.class, this::onRecompress)
         .onMessage(MarkIdle.class, m -> {
-          flush();
-          allShards.forEach(s -> s.ref.tell(new TreeShard.MarkIdle()));
+          used.forEach(s -> s.tell(new TreeShard.MarkIdle()));
           return this;
         })
         .onMessage(CloseBacking.class, m -> {
@@ -277,171 +252,28 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   /**
-   * Answers from a task on the dispatcher: a caller's callbacks (an embedded future's) never run
-   * on this actor's thread.
+   * Every shard closed first when {@code close}, then told {@code InvalidateArea}; the parts
+   * answered gathered into one. Every shard, not only those in use: a store may be on its way to
+   * a shard that has not yet said it is in use.
    */
-  private void answer(Runnable reply) {
-    dispatcher.execute(reply);
-  }
-
-  private void route(EngineCommand.PageRequest c) {
-    if (c instanceof EngineCommand.Store s) {
-      EngineError bad = badPage(s.pageIndex(), true);
-      if (bad != null) {
-        answer(() -> s.refuse(bad));
-      } else {
-        gather(shardFor(s.pageIndex()), s);
-      }
-    } else if (c instanceof EngineCommand.Load l) {
-      EngineError bad = badPage(l.pageIndex(), false);
-      Shard shard = bad == null ? existingShard(l.pageIndex() >>> TreeShard.PAGES_SHIFT) : null;
-      if (bad != null) {
-        answer(() -> l.refuse(bad));
-      } else if (shard == null) {
-        answer(() -> l.replyTo().tell(new LoadReply.Loaded(l.pageIndex(), new byte[PageImage.PAGE_SIZE])));
-      } else {
-        gather(shard, l);
-      }
-    } else if (c instanceof EngineCommand.Patch p) {
-      EngineError bad = badPage(p.pageIndex(), true);
-      if (bad != null) {
-        answer(() -> p.refuse(bad));
-      } else {
-        gather(shardFor(p.pageIndex()), p);
-      }
-    } else if (c instanceof EngineCommand.StoreRange s) {
-      EngineError bad = badRange(s.firstPage(), s.pages().length);
-      if (bad == null && readOnly) {
-        bad = readOnlyError();
-      }
-      if (bad != null) {
-        EngineError error = bad;
-        answer(() -> s.refuse(error));
-      } else {
-        gather(shardFor(s.firstPage()), s);
-      }
-    } else if (c instanceof EngineCommand.LoadRange l) {
-      EngineError bad = badRange(l.firstPage(), l.pageCount());
-      Shard shard = bad == null ? existingShard(l.firstPage() >>> TreeShard.PAGES_SHIFT) : null;
-      if (bad != null) {
-        answer(() -> l.refuse(bad));
-      } else if (shard == null) {
-        answer(() -> l.replyTo().tell(
-            new LoadRangeReply.LoadedRange(l.firstPage(), new byte[l.pageCount() * PageImage.PAGE_SIZE])));
-      } else {
-        gather(shard, l);
-      }
-    } else if (c instanceof EngineCommand.Invalidate i) {
-      invalidate(i, i.pageIndex(), 1, i.replyTo());
-    } else if (c instanceof EngineCommand.InvalidateRange r) {
-      invalidate(r, r.firstPage(), r.pageCount(), r.replyTo());
-    } else if (c instanceof EngineCommand.InvalidateArea a) {
-      invalidateAll(a.replyTo());
+  private Behavior<Command> onInvalidateAll(InvalidateAll m) {
+    if (shards.isEmpty()) {
+      m.replyTo().tell(new InvalidateReply.Invalidated(0));
+      return this;
     }
-  }
-
-  /** Why page {@code pageIndex} cannot be served ({@code write}: stored or patched), or null. */
-  private EngineError badPage(long pageIndex, boolean write) {
-    if (pageIndex < 0 || pageIndex >= pages) {
-      return EngineError.outOfRange(name, pageIndex, pages);
-    }
-    return write && readOnly ? readOnlyError() : null;
-  }
-
-  /** Why pages [first, first + count) cannot be one range request, or null when they can. */
-  private EngineError badRange(long first, int count) {
-    if (count < 1) {
-      return new EngineError(ErrorCode.INVALID, "a range request needs at least one page, got " + count);
-    }
-    if (first < 0 || first > pages - count) {
-      return EngineError.outOfRange(name, first < 0 || first >= pages ? first : pages, pages);
-    }
-    if ((first >>> TreeShard.PAGES_SHIFT) != ((first + count - 1) >>> TreeShard.PAGES_SHIFT)) {
-      return new EngineError(ErrorCode.INVALID, "pages " + first + ".." + (first + count - 1)
-          + " cross a tree shard boundary (every " + TreeShard.PAGES + " pages); split the range there");
-    }
-    return null;
-  }
-
-  private EngineError readOnlyError() {
-    return new EngineError(ErrorCode.READ_ONLY, "export \"" + name + "\" is read-only");
-  }
-
-  /** Adds {@code request} to what {@code shard} gets at this turn's flush. */
-  private void gather(Shard shard, EngineCommand.PageRequest request) {
-    if (shard.batch.isEmpty()) {
-      if (gathered.isEmpty()) {
-        getContext().getSelf().tell(Flush.INSTANCE);
-      }
-      gathered.add(shard);
-    }
-    shard.batch.add(request);
-  }
-
-  private Behavior<Command> flush() {
-    for (Shard shard : gathered) {
-      shard.ref.tell(new TreeShard.Pages(shard.batch));
-      shard.batch = new ArrayList<>(4);
-    }
-    gathered.clear();
-    return this;
-  }
-
-  private void invalidate(EngineCommand.PageRequest request, long first, long count,
-      ActorRef<InvalidateReply> replyTo) {
-    if (first < 0 || count < 0 || first > pages - count) {
-      answer(() -> request.refuse(new EngineError(ErrorCode.OUT_OF_RANGE, "pages " + first + ".." + (first + count)
-          + " are outside export \"" + name + "\" (" + pages + " pages)")));
-      return;
-    }
-    if (readOnly) {
-      answer(() -> request.refuse(readOnlyError()));
-      return;
-    }
-    List<Shard> parts = new ArrayList<>();
-    List<long[]> bounds = new ArrayList<>();
-    long end = first + count;
-    for (long p = first; p < end; ) {
-      long shardIndex = p >>> TreeShard.PAGES_SHIFT;
-      long shardEnd = Math.min(end, (shardIndex + 1) << TreeShard.PAGES_SHIFT);
-      Shard shard = existingShard(shardIndex);
-      if (shard != null) {
-        parts.add(shard);
-        bounds.add(new long[] {p, shardEnd - p});
-      }
-      p = shardEnd;
-    }
-    if (parts.isEmpty()) {
-      answer(() -> replyTo.tell(new InvalidateReply.Invalidated(0)));
-      return;
-    }
-    ActorRef<InvalidateReply> to = gatherInvalidations(parts.size(), replyTo);
-    for (int i = 0; i < parts.size(); i++) {
-      long[] b = bounds.get(i);
-      gather(parts.get(i), new EngineCommand.InvalidateRange(name, b[0], b[1], to));
-    }
-  }
-
-  /** Swapoff: every shard, whole; each answers once its backing writes in flight are done. */
-  private void invalidateAll(ActorRef<InvalidateReply> replyTo) {
-    if (allShards.isEmpty()) {
-      answer(() -> replyTo.tell(new InvalidateReply.Invalidated(0)));
-      return;
-    }
-    ActorRef<InvalidateReply> to = gatherInvalidations(allShards.size(), replyTo);
-    for (Shard shard : allShards) {
-      gather(shard, new EngineCommand.InvalidateArea(name, to));
-    }
-  }
-
-  /** Where the parts of an invalidation answer: the caller for one part, else a gatherer. */
-  private ActorRef<InvalidateReply> gatherInvalidations(int parts, ActorRef<InvalidateReply> replyTo) {
-    return parts == 1 ? replyTo
-        : Gather.spawn(getContext(), parts, new InvalidateReply.Invalidated(0),
+    ActorRef<InvalidateReply> to = shards.size() == 1 ? m.replyTo()
+        : Gather.spawn(getContext(), shards.size(), new InvalidateReply.Invalidated(0),
             (acc, r) -> r instanceof InvalidateReply.Invalidated i
                 ? new InvalidateReply.Invalidated(acc.pagesFreed() + i.pagesFreed()) : acc,
-            replyTo::tell, GATHER_TIMEOUT, acc -> replyTo.tell(new InvalidateReply.InvalidateFailed(
+            m.replyTo()::tell, GATHER_TIMEOUT, acc -> m.replyTo().tell(new InvalidateReply.InvalidateFailed(
                 new EngineError(ErrorCode.SHUTTING_DOWN, "invalidate of \"" + name + "\" timed out"))));
+    for (ActorRef<TreeShard.Command> shard : shards) {
+      if (m.close()) {
+        shard.tell(new TreeShard.Close());
+      }
+      shard.tell(TreeShard.Pages.of(new EngineCommand.InvalidateArea(name, to)));
+    }
+    return this;
   }
 
   /** Shard counters and the backing store's figures, in any order. */
@@ -460,14 +292,13 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
-    flush();
     boolean askBacking = backing != null && closedBacking == null;
-    ActorRef<Object> gather = Gather.spawn(getContext(), allShards.size() + (askBacking ? 1 : 0),
+    ActorRef<Object> gather = Gather.spawn(getContext(), used.size() + (askBacking ? 1 : 0),
         new StatsAcc(ShardStats.ZERO, closedBacking == null ? BackingStats.EMPTY : closedBacking, List.of()),
         StatsAcc::add,
         acc -> m.replyTo().tell(exportStats(acc)), GATHER_TIMEOUT, acc -> m.replyTo().tell(exportStats(acc)));
-    for (Shard shard : allShards) {
-      shard.ref.tell(new TreeShard.GetStats(gather.narrow()));
+    for (ActorRef<TreeShard.Command> shard : used) {
+      shard.tell(new TreeShard.GetStats(gather.narrow()));
     }
     if (askBacking) {
       backing.tell(new BackingStore.GetStats(gather.narrow()));
@@ -493,28 +324,26 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
 
   /** Spreads a writeback over the shards (each takes its share from its own LRU) and sums the results. */
   private Behavior<Command> onShrink(Shrink m) {
-    flush();
-    if (backing == null || allShards.isEmpty()) {
+    if (backing == null || used.isEmpty()) {
       m.replyTo().tell(WritebackResult.NONE);
       return this;
     }
     int share = m.maxPages() == Integer.MAX_VALUE ? Integer.MAX_VALUE
-        : (int) Math.max(1, ((long) m.maxPages() + allShards.size() - 1) / allShards.size());
-    ActorRef<WritebackResult> gather = Gather.spawn(getContext(), allShards.size(), WritebackResult.NONE,
+        : (int) Math.max(1, ((long) m.maxPages() + used.size() - 1) / used.size());
+    ActorRef<WritebackResult> gather = Gather.spawn(getContext(), used.size(), WritebackResult.NONE,
         WritebackResult::plus, m.replyTo()::tell, GATHER_TIMEOUT, m.replyTo()::tell);
-    for (Shard shard : allShards) {
-      shard.ref.tell(new TreeShard.Shrink(share, m.mode(), gather));
+    for (ActorRef<TreeShard.Command> shard : used) {
+      shard.tell(new TreeShard.Shrink(share, m.mode(), gather));
     }
     return this;
   }
 
   private Behavior<Command> onRecompress(Recompress m) {
-    flush();
-    if (recompressor == null || allShards.isEmpty()) {
+    if (recompressor == null || used.isEmpty()) {
       m.replyTo().tell(RecompressResult.NONE);
       return this;
     }
-    List<ActorRef<TreeShard.Command>> shards = allShards.stream().map(s -> s.ref).toList();
+    List<ActorRef<TreeShard.Command>> shards = List.copyOf(used);
     if (m.pagesPerSecond() > 0) {
       getContext().spawnAnonymous(oneShardAtATime(shards, m), EngineDispatcher.SAME);
       return this;
@@ -545,32 +374,31 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
     });
   }
 
-  private Shard existingShard(long shardIndex) {
-    return shardArray != null ? shardArray[(int) shardIndex] : shardMap.get(shardIndex);
+  /** Makes shards until they cover pages [0, {@code toPages}) (at most the export's size); a new routing entry when it made any. */
+  private void grow(long toPages) {
+    long covered = Math.min(pages, Math.max(0, toPages));
+    long wanted = (covered + TreeShard.PAGES - 1) >>> TreeShard.PAGES_SHIFT;
+    if (wanted <= shards.size()) {
+      return;
+    }
+    while (shards.size() < wanted) {
+      shards.add(spawnShard(shards.size()));
+    }
+    route = new ExportRoute(name, getContext().getSelf(), Math.min(pages, (long) shards.size() << TreeShard.PAGES_SHIFT), readOnly,
+        List.copyOf(shards));
   }
 
-  /** The shard of {@code pageIndex}, made on first use. */
-  private Shard shardFor(long pageIndex) {
-    long shardIndex = pageIndex >>> TreeShard.PAGES_SHIFT;
-    Shard shard = existingShard(shardIndex);
-    if (shard != null) {
-      return shard;
-    }
+  private ActorRef<TreeShard.Command> spawnShard(int shardIndex) {
+    ActorRef<Command> self = getContext().getSelf();
+    Runnable firstStore = () -> self.tell(new ShardUsed(shardIndex));
     ActorRef<TreeShard.Command> ref = frontRun != 0
-        ? getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
-            RemoteShard.create(name, shardIndex, frontRun, compressor, backing, remoteMetrics)), "shard-" + shardIndex,
-            EngineDispatcher.SAME).narrow()
-        : getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, (int) shardIndex),
-            TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor)),
+        ? getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, shardIndex),
+            RemoteShard.create(name, shardIndex, frontRun, compressor, backing, remoteMetrics, firstStore)),
+            "shard-" + shardIndex, EngineDispatcher.SAME).narrow()
+        : getContext().spawn(spawnHook.wrap(EngineActor.treeShard(name, shardIndex),
+            TreeShard.create(classes, geometry, compressor, backing, writebackLatency, recompressor, firstStore)),
             "shard-" + shardIndex, EngineDispatcher.SAME);
     getContext().watch(ref);
-    shard = new Shard(ref);
-    if (shardArray != null) {
-      shardArray[(int) shardIndex] = shard;
-    } else {
-      shardMap.put(shardIndex, shard);
-    }
-    allShards.add(shard);
-    return shard;
+    return ref;
   }
 }

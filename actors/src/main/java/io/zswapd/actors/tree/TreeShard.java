@@ -41,13 +41,20 @@ import kamon.metric.Histogram;
  * One tree shard: the single owner of the entries for 16,384 consecutive pages (64 MiB) of
  * one export, the zswap tree of that range, and of their LRU.
  *
- * <p><b>Batches.</b> Page requests arrive as {@link Pages}: whatever the export's router
- * ({@link SwapType}) gathered for this shard in one of its turns, in arrival order. Every
- * turn of the shard (a batch, an allocation answer, a read answer) ends with one flush: one
- * {@link SizeClass.Work} per size-class actor it needs (the turn's single-page reads, frees
- * and allocations together) and one task that sends the turn's replies. A page request
- * therefore costs no message of its own past the router, and a busy shard's work travels in
- * as few messages as it has size classes.
+ * <p><b>Batches.</b> Page requests arrive as {@link Pages}, straight from their senders (the
+ * export's routing table, {@link ExportRoute}): one request from the embedded API, all of a
+ * shard's requests an NBD connection decoded in one pass from another. The shard serves each
+ * at once but sends nothing for it yet: the first {@link Pages} of a run of its mailbox sends
+ * the shard a {@link Flush}, which arrives behind the requests already queued, and every turn
+ * that is not a {@link Pages} (a flush, an allocation answer, a read answer) ends by sending
+ * what the turns before it gathered: one {@link SizeClass.Work} per size-class actor it needs
+ * (the single-page reads, frees and allocations together) and one task that sends the
+ * replies. Requests that arrive one by one while the shard is busy so travel on together, and
+ * a lone request waits for nothing but its own flush: no timer.
+ *
+ * <p><b>Closing.</b> Once {@link Close}d (export removal, shutdown) the shard refuses every
+ * page request with SHUTTING_DOWN but the {@code InvalidateArea} its closer sends next, so no
+ * page can land after that invalidation, whichever routing table its sender still held.
  *
  * <p>Layout: {@code entries[i]} is the packed {@link Entry} of page {@code base + i}, made on
  * the first store; {@code words[i]} holds the word of a same-filled page whose word is not
@@ -87,12 +94,26 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   public sealed interface Command {}
 
   /**
-   * Page requests for this shard, in the order the export's router received them: single
-   * pages, ranges inside this shard, invalidations of pages of this shard, and
-   * {@code InvalidateArea} for all of them (answered once the backing writes in flight have
-   * ended too). The router checked bounds and permissions.
+   * Page requests for this shard, served in list order: single pages, ranges inside this
+   * shard, invalidations of pages of this shard, and {@code InvalidateArea} for all of them
+   * (answered once the backing writes in flight have ended too). The sender checked bounds and
+   * permissions ({@link ExportRoute}).
    */
-  public record Pages(List<EngineCommand.PageRequest> requests) implements Command {}
+  public record Pages(List<? extends EngineCommand.PageRequest> requests) implements Command {
+    /** One request. */
+    public static Pages of(EngineCommand.PageRequest request) {
+      return new Pages(List.of(request));
+    }
+  }
+
+  /** Send the size classes and callers what the {@link Pages} turns since the last flush gathered. */
+  private enum Flush implements Command { INSTANCE }
+
+  /**
+   * The export is closing: refuse every later page request with SHUTTING_DOWN but
+   * {@code InvalidateArea}, which the closer sends next.
+   */
+  public record Close() implements Command {}
 
   /**
    * The images of pages from {@code firstPage} on, as the pool keeps them ({@link ImagesReply}):
@@ -148,11 +169,15 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    * @param writebackLatency where each page's writeback time is recorded, or null
    * @param recompressor     the export's second codec, or null when it has none
    */
+  /**
+   * @param firstStore       run (on the shard's thread) when the shard makes its entries, at
+   *                         its first store: the swap type counts the shards in use by it
+   */
   public static Behavior<Command> create(List<ActorRef<SizeClass.Command>> classes,
       PoolGeometry geometry, PageCompressor compressor, ActorRef<BackingStore.Command> backing,
-      Histogram writebackLatency, Recompressor recompressor) {
+      Histogram writebackLatency, Recompressor recompressor, Runnable firstStore) {
     return Behaviors.setup(ctx -> new TreeShard(ctx, classes, geometry, compressor, backing, writebackLatency,
-        recompressor));
+        recompressor, firstStore));
   }
 
   /**
@@ -183,8 +208,8 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private final ShardRecompress recompress;
   private final ShardJobs.Outbox outbox = new ShardJobs.Outbox();
   /** This turn's work per size-class actor (null where none), sent when the turn ends. */
-  private final ClassWork[] work;
-  private final int[] workTouched;
+  private ClassWork[] work;
+  private int[] workTouched;
   private int workCount;
   private long[] entries;
   private long[] words;
@@ -194,19 +219,22 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
    */
   private final IntMap<Pending> pending = new IntMap<>();
   private long nextGeneration = 1;
+  private final Runnable firstStore;
+  /** A {@link Flush} is on its way: the {@link Pages} turns until it leave their work for it. */
+  private boolean flushQueued;
+  private boolean closed;
 
   private TreeShard(ActorContext<Command> ctx, List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
       PageCompressor compressor, ActorRef<BackingStore.Command> backing, Histogram writebackLatency,
-      Recompressor recompressor) {
+      Recompressor recompressor, Runnable firstStore) {
     super(ctx);
+    this.firstStore = firstStore;
     this.classes = classes;
     this.geometry = geometry;
     this.compressor = compressor;
     this.lanes = classes.size() / geometry.classes().size();
     this.backing = backing;
     this.dispatcher = ctx.getExecutionContext();
-    this.work = new ClassWork[classes.size()];
-    this.workTouched = new int[classes.size()];
     this.allocAdapter = ctx.messageAdapter(AllocReply.class, AllocDone::new);
     this.allocatedAdapter = ctx.messageAdapter(SizeClass.AllocatedMany.class, AllocatedMany::new);
     ActorRef<LoadReply> patchAdapter = ctx.messageAdapter(LoadReply.class, PatchBase::new);
@@ -234,9 +262,25 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     return newReceiveBuilder()
         .onMessage(Pages.class, m -> {
           for (EngineCommand.PageRequest r : m.requests()) {
-            serve(r);
+            if (closed && !(r instanceof EngineCommand.InvalidateArea)) {
+              dispatcher.execute(() -> r.refuse(EngineError.shutDown()));
+            } else {
+              serve(r);
+            }
           }
+          if (!flushQueued) {
+            flushQueued = true;
+            getContext().getSelf().tell(Flush.INSTANCE);
+          }
+          return this;
+        })
+        .onMessage(Flush.class, m -> {
+          flushQueued = false;
           return turnEnds();
+        })
+        .onMessage(Close.class, m -> {
+          closed = true;
+          return this;
         })
         .onMessage(LoadImages.class, m -> {
           loads.loadImages(m);
@@ -323,6 +367,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
 
   /** This turn's work for size-class actor {@code classIndex}. */
   ClassWork workFor(int classIndex) {
+    if (work == null) { // made at the first work: a shard made with its export may never have any
+      work = new ClassWork[classes.size()];
+      workTouched = new int[classes.size()];
+    }
     ClassWork w = work[classIndex];
     if (w == null) {
       w = new ClassWork(allocAdapter, allocatedAdapter);
@@ -489,6 +537,7 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   private void store(int slot, StoreOp s, Pending p) {
     if (entries == null) {
       entries = new long[PAGES];
+      firstStore.run();
     }
     PageImage image = s.image();
     if (image instanceof PageImage.SameFilled same) {

@@ -33,8 +33,7 @@ import kamon.metric.Histogram;
  *
  * <p><b>No future per request.</b> Each connection has a {@link Connection}: the connection
  * stage hands it every request it decodes in one pass, and {@link Connection#flush()} sends the
- * engine requests they became to the export's router as one message
- * ({@link Zswapd#send}). Each engine request answers to its own {@link Part}, a reply-to that
+ * engine requests they became together, one message per tree shard ({@link Zswapd#send}). Each engine request answers to its own {@link Part}, a reply-to that
  * records the latency and hands itself back to the stage (an {@code AsyncCallback}), which
  * counts an NBD request's parts and replies when the last has answered.
  */

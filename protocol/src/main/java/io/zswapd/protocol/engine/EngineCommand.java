@@ -15,7 +15,8 @@ public sealed interface EngineCommand {
 
   /**
    * A request about pages of one export (a zswap "swap type"). It reaches its tree shard by one
-   * route: the export's router ({@code SwapType}), which batches the requests of each shard.
+   * route: the export's entry in the engine's routing table ({@code ExportRoute}), which checks
+   * it on the sender's thread and sends it straight to its tree shard.
    * Each request knows how to refuse itself ({@link #refuse}), so any hop that cannot serve it
    * answers it with the right reply type.
    */
