@@ -46,7 +46,7 @@ import java.util.List;
  * ({@link ExportRoute}), by which senders reach the shard of a page directly.
  *
  * <p>An export's shards are all made when it starts (an idle shard holds no entries, so this
- * costs about a kilobyte per 64 MiB of export), except an overflow namespace's, whose page
+ * costs about 3 KiB of heap per 64 MiB of export), except an overflow namespace's, whose page
  * space is far larger than any pool: its directory asks for more shards as it uses more of
  * that space ({@link Grow}) and gets a new routing entry.
  *
