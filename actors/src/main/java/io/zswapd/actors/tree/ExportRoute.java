@@ -72,22 +72,10 @@ public record ExportRoute(String name, ActorRef<SwapType.Command> swapType, long
 
   /** The shard index of {@code r}, or {@link #REFUSED} (and refused) or {@link #SPLIT}. */
   private int shardOf(EngineCommand.PageRequest r) {
-    EngineError bad;
     long first;
-    long count;
-    if (r instanceof EngineCommand.Store s) {
-      first = s.pageIndex();
-      count = 1;
-      bad = badPages(first, count, true);
-    } else if (r instanceof EngineCommand.Load l) {
-      first = l.pageIndex();
-      count = 1;
-      bad = badPages(first, count, false);
-    } else if (r instanceof EngineCommand.Patch p) {
-      first = p.pageIndex();
-      count = 1;
-      bad = badPages(first, count, true);
-    } else if (r instanceof EngineCommand.StoreRange s) {
+    long count = 1;
+    EngineError bad;
+    if (r instanceof EngineCommand.StoreRange s) {
       first = s.firstPage();
       count = s.pages().length;
       bad = badRange(first, s.pages().length, true);
@@ -95,10 +83,6 @@ public record ExportRoute(String name, ActorRef<SwapType.Command> swapType, long
       first = l.firstPage();
       count = l.pageCount();
       bad = badRange(first, l.pageCount(), false);
-    } else if (r instanceof EngineCommand.Invalidate i) {
-      first = i.pageIndex();
-      count = 1;
-      bad = badPages(first, count, true);
     } else if (r instanceof EngineCommand.InvalidateRange i) {
       first = i.firstPage();
       count = i.pageCount();
@@ -106,8 +90,11 @@ public record ExportRoute(String name, ActorRef<SwapType.Command> swapType, long
       if (bad == null && count > 0 && shardIndex(first) != shardIndex(first + count - 1)) {
         return SPLIT;
       }
-    } else {
+    } else if (r instanceof EngineCommand.InvalidateArea) {
       return shards.size() == 1 ? 0 : SPLIT; // the whole export: as a swapoff, also of a read-only one
+    } else {
+      first = pageOf(r);
+      bad = badPages(first, 1, !(r instanceof EngineCommand.Load));
     }
     if (bad != null) {
       r.refuse(bad);
@@ -118,6 +105,18 @@ public record ExportRoute(String name, ActorRef<SwapType.Command> swapType, long
       return REFUSED;
     }
     return shardIndex(first);
+  }
+
+  /** The page of a single-page request. */
+  private static long pageOf(EngineCommand.PageRequest r) {
+    if (r instanceof EngineCommand.Store s) {
+      return s.pageIndex();
+    } else if (r instanceof EngineCommand.Load l) {
+      return l.pageIndex();
+    } else if (r instanceof EngineCommand.Patch p) {
+      return p.pageIndex();
+    }
+    return ((EngineCommand.Invalidate) r).pageIndex();
   }
 
   private static int shardIndex(long page) {
