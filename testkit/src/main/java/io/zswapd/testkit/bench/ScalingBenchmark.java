@@ -89,7 +89,7 @@ public final class ScalingBenchmark {
       // warm-up of every path, not printed: raw lz4 first, while the compiler has nothing else
       // to do, so that the one-thread figures, measured first, never run in loops still waiting
       // to be compiled behind the engine's code (scaling.sh also pre-touches the heap: with both,
-      // one raw thread gives 310-330k pages/s every run, where it gave 80-370k)
+      // one raw thread gives 310-380k pages/s in most runs, where it gave 80-370k; BENCHMARKS)
       b.raw(1, 2, true);
       b.raw(1, 2, false);
       b.run(1, true);
