@@ -62,7 +62,9 @@ import java.util.function.Consumer;
  * again elsewhere, empty, and it answers the next batch {@link ShardAnswer.Gone}: every page
  * this front had stored there becomes <em>lost</em>, and a load or patch of a lost page is
  * answered {@link ErrorCode#NODE_LOST} (NBD EIO) until the page is written or trimmed again.
- * Requests of earlier batches still waiting for their replies fail the same way.
+ * Requests of earlier batches still waiting for their replies are admitted again, in their
+ * order, ahead of what queued behind them: a write the lost node took but never answered is
+ * carried out on the new one, not failed.
  *
  * <p>Without a backing file nothing else keeps a copy: a lost node loses its pages
  * (docs/CLUSTER.md). Writeback and recompression do not reach remote shards yet; the settings
@@ -831,9 +833,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   }
 
   /**
-   * Turns to the shard's new incarnation: the items still waiting for a reply from the old one
-   * fail ({@code NODE_LOST}, the memory node "{@code why}"), and the batch in flight, which the
-   * old one never took, is handed back (to be admitted again, ahead of the queue).
+   * Turns to the shard's new incarnation. The callers' items still waiting for a reply from the
+   * old one (it took them, and may or may not have carried them out before it was lost) and the
+   * batch in flight, which it never took, are handed back in their order, to be admitted again
+   * ahead of the queue: a store goes to the new host, a load of a page that was lost is served
+   * from its copy or answered {@code NODE_LOST} at admission. The shard's own waiting items (a
+   * restore) fail ({@code NODE_LOST}, the memory node "{@code why}"), and their owner retries.
    */
   private List<Item> newIncarnation(long newIncarnation, String why) {
     incarnation = newIncarnation;
@@ -846,12 +851,20 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     inFlight = null;
     EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName + " "
         + why);
-    List<Item> unanswered = new ArrayList<>(waiting.values());
-    waiting.clear();
-    for (Item item : unanswered) {
-      answer(item, null, gone, basePage + item.from);
+    List<Long> ids = new ArrayList<>(waiting.keySet());
+    java.util.Collections.sort(ids);
+    List<Item> earlier = new ArrayList<>();
+    for (long id : ids) {
+      Item item = waiting.get(id);
+      if (item.internal == null) {
+        earlier.add(item); // a caller's request: carried out again, in its order, by the new host
+      } else {
+        answer(item, null, gone, basePage + item.from); // the shard's own (a restore): its owner retries
+      }
     }
-    return again;
+    waiting.clear();
+    earlier.addAll(again);
+    return earlier;
   }
 
   /** Pages the shard's new home could not take over: lost, as on a lost node (copies restore them). */
@@ -879,8 +892,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   /**
    * The shard was started again elsewhere ({@code newIncarnation}): what it held is gone. The
-   * pages written to it become lost, the items of earlier batches still waiting fail, and the
-   * batch in flight (not carried out) is admitted again, ahead of what queued behind it.
+   * pages written to it become lost, and the items of earlier batches still waiting and the batch
+   * in flight are admitted again, in their order, ahead of what queued behind them.
    */
   private void hostLost(long newIncarnation) {
     if (copies == null) {

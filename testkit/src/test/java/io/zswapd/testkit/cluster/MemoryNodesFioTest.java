@@ -36,6 +36,7 @@ class MemoryNodesFioTest {
   private static ClusterNodes cluster;
   private static final List<Daemon> memory = new ArrayList<>();
   private static int nbdPort;
+  private static Daemon front;
 
   @BeforeAll
   static void start() throws IOException {
@@ -44,7 +45,7 @@ class MemoryNodesFioTest {
     for (String n : NODES) {
       memory.add(cluster.memoryNode(n));
     }
-    cluster.front("256 MiB", ", backing-file = \"" + dir.resolve("front/swap0.backing") + "\"");
+    front = cluster.front("256 MiB", ", backing-file = \"" + dir.resolve("front/swap0.backing") + "\"");
     nbdPort = cluster.nbdPort();
   }
 
@@ -70,6 +71,10 @@ class MemoryNodesFioTest {
   }
 
   private static void assertVerified(ExternalTool.Result r) {
+    if (r.exitCode() != 0) { // what the front logged about it: fio only sees EIO
+      front.output().lines().filter(l -> l.contains("WARN") || l.contains("ERROR"))
+          .limit(60).forEach(l -> System.out.println("front: " + l));
+    }
     assertThat(r.exitCode()).as(r.describe()).isZero();
     List<? extends Config> jobs = ToolOutput.json(r.stdout()).getConfigList("jobs");
     assertThat(jobs).as(r.describe()).isNotEmpty()
