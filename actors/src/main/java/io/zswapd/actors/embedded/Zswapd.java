@@ -763,7 +763,7 @@ public final class Zswapd implements Extension {
       return CompletableFuture.failedFuture(new ZswapdException(failed.isDone()
           ? EngineError.engineFailed(failed.getNow("")) : EngineError.noSuchExport(export)));
     }
-    return asks.askVia((EngineCommand.PageRequest r) -> route.send(List.of(r), InvalidateParts::new), request, latency,
+    return asks.askVia((EngineCommand.PageRequest r) -> route.send(r, InvalidateParts::new), request, latency,
         map, completion);
   }
 

@@ -371,8 +371,11 @@ public final class OverflowDirectory extends AbstractBehavior<Command> {
    * itself; only a release's invalidation may span two shards, and its answers are ignored.
    */
   private void send(EngineCommand.PageRequest request) {
-    route.send(List.of(request), (parts, replyTo) -> replyTo);
+    route.send(request, IGNORED_PARTS);
   }
+
+  /** A release's parts answer to the ignore reference, which takes any number of answers. */
+  private static final ExportRoute.Gatherer IGNORED_PARTS = (parts, replyTo) -> replyTo;
 
   /**
    * Makes room for a value of {@code stored} compressed bytes under {@code key}, by the

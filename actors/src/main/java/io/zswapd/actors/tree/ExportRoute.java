@@ -44,13 +44,7 @@ public record ExportRoute(String name, ActorRef<SwapType.Command> swapType, long
    */
   public void send(List<? extends EngineCommand.PageRequest> requests, Gatherer gatherer) {
     if (requests.size() == 1) {
-      EngineCommand.PageRequest r = requests.get(0);
-      int shard = shardOf(r);
-      if (shard >= 0) {
-        shards.get(shard).tell(TreeShard.Pages.of(r));
-      } else if (shard == SPLIT) {
-        split(r, gatherer, null);
-      }
+      send(requests.get(0), gatherer);
       return;
     }
     Batches batches = new Batches(shards);
@@ -63,6 +57,16 @@ public record ExportRoute(String name, ActorRef<SwapType.Command> swapType, long
       }
     }
     batches.send();
+  }
+
+  /** As {@link #send(List, Gatherer)}, for one request (an embedded API call): no list of its own. */
+  public void send(EngineCommand.PageRequest request, Gatherer gatherer) {
+    int shard = shardOf(request);
+    if (shard >= 0) {
+      shards.get(shard).tell(TreeShard.Pages.of(request));
+    } else if (shard == SPLIT) {
+      split(request, gatherer, null);
+    }
   }
 
   /** {@link #shardOf}: the request was refused. */
