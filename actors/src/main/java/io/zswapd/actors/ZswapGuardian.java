@@ -252,7 +252,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
     this.pool = pool;
     List<ActorRef<SizeClass.Command>> classes = ready.classes();
     PageCompressor compressor = PageCompressor.of(settings.pool());
-    this.poolParts = new ClusterShards.PoolParts(classes, geometry, compressor);
+    this.poolParts = new ClusterShards.PoolParts(classes, geometry, compressor, spawnHook);
     this.lifecycle = new ExportLifecycle(ctx, table, ctx.messageAdapter(ExportRoute.class, ExportReady::new),
         classes, geometry, compressor, spawnHook,
         settings.namespaces(), settings.cluster().role() == ClusterSettings.Role.FRONT ? ClusterShards.newRun() : 0);

@@ -24,6 +24,7 @@ import io.zswapd.protocol.engine.EngineStats;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.pattern.Patterns;
 import io.zswapd.actors.support.EngineDispatcher;
+import io.zswapd.actors.support.SpawnHook;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,11 +57,13 @@ public final class ClusterShards {
   private ClusterShards() {}
 
   /**
-   * What a memory node's entities need of its engine: the pool's size-class actors, its geometry
-   * and the compressor (patches recompress on the memory node). Asked once by each new entity.
+   * What a memory node's entities need of its engine: the pool's size-class actors, its geometry,
+   * the compressor (patches recompress on the memory node) and the engine's spawn hook, which
+   * wraps each hosted tree shard as it wraps the engine's own ({@link SpawnHook#NONE} but in
+   * tests). Asked once by each new entity.
    */
   public record PoolParts(List<ActorRef<SizeClass.Command>> classes, PoolGeometry geometry,
-      PageCompressor compressor) {}
+      PageCompressor compressor, SpawnHook spawnHook) {}
 
   /**
    * Registers the entity type with Cluster Sharding on this node. A memory node hosts entities,
@@ -181,6 +184,12 @@ public final class ClusterShards {
   /** {@code front/export#index}: the front's host:port, the export, the shard's index. */
   static String entityId(String front, String export, long index) {
     return front + "/" + export + "#" + index;
+  }
+
+  /** The index of the tree shard an entity id names. */
+  static int indexOf(String entityId) {
+    exportOf(entityId); // checks the form
+    return Integer.parseInt(entityId.substring(entityId.lastIndexOf('#') + 1));
   }
 
   /** The export an entity id names. */

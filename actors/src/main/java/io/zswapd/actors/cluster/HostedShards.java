@@ -10,6 +10,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
 import io.zswapd.actors.codec.CodecKind;
+import io.zswapd.actors.support.EngineActor;
 import io.zswapd.actors.support.EngineDispatcher;
 import io.zswapd.actors.tree.ImagesReply;
 import io.zswapd.actors.tree.TreeShard;
@@ -49,7 +50,7 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
   public sealed interface Command {}
 
   /** Make the tree shard of {@code entity}; answered with {@link Spawned}. */
-  record Spawn(ActorRef<ShardHost.Command> entity, ActorRef<Spawned> replyTo) implements Command {}
+  record Spawn(ActorRef<ShardHost.Command> entity, String entityId, ActorRef<Spawned> replyTo) implements Command {}
 
   /** The tree shard made for an entity, and the codec of this node's pool. */
   record Spawned(ActorRef<TreeShard.Command> tree, CodecKind codec) {}
@@ -132,8 +133,9 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
   }
 
   private Behavior<Command> spawn(Spawn s) {
-    ActorRef<TreeShard.Command> tree = ctx.spawn(TreeShard.create(parts.classes(), parts.geometry(),
-        parts.compressor(), null, null, null, () -> {}), "tree-" + nextTree++, EngineDispatcher.SAME);
+    EngineActor self = EngineActor.treeShard(ClusterShards.exportOf(s.entityId()), ClusterShards.indexOf(s.entityId()));
+    ActorRef<TreeShard.Command> tree = ctx.spawn(parts.spawnHook().wrap(self, TreeShard.create(parts.classes(),
+        parts.geometry(), parts.compressor(), null, null, null, () -> {})), "tree-" + nextTree++, EngineDispatcher.SAME);
     trees.put(s.entity(), tree);
     ctx.watch(s.entity());
     s.replyTo().tell(new Spawned(tree, parts.compressor().kind()));

@@ -167,7 +167,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
    */
   public static Behavior<Command> create(String entityId, ActorRef<HostedShards.Command> hosted) {
     return Behaviors.withStash(100_000, stash -> Behaviors.withTimers(timers -> Behaviors.setup(ctx -> {
-      hosted.tell(new HostedShards.Spawn(ctx.getSelf(),
+      hosted.tell(new HostedShards.Spawn(ctx.getSelf(), entityId,
           ctx.messageAdapter(HostedShards.Spawned.class, TreeReady::new)));
       return Behaviors.receive(Command.class)
           .onMessage(TreeReady.class, r -> stash.unstashAll(Behaviors.setup(c -> new ShardHost(c, timers,

@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigFactory;
 import io.zswapd.actors.cluster.ClusterShards;
 import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdSetup;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.config.ZswapdSettings;
 import io.zswapd.testkit.GatedBackingIo;
 import io.zswapd.testkit.daemon.Daemon;
@@ -35,12 +36,19 @@ final class InJvmNodes implements AutoCloseable {
 
   /** A memory node with a 64 MiB pool, once it can take shards; it stops as if killed ({@link #crash}). */
   ActorSystem<Void> memoryNode() {
+    return memoryNode(SpawnHook.NONE);
+  }
+
+  /** As {@link #memoryNode()}, its engine actors (the tree shards it hosts among them) wrapped by {@code hook}. */
+  ActorSystem<Void> memoryNode(SpawnHook hook) {
     int port = systems.isEmpty() ? seed : Daemon.freePort();
-    ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, node("""
-        zswapd { pool.max-size = 64 MiB, exports = [],
-          cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 20s } }
-        akka.coordinated-shutdown.run-by-actor-system-terminate = off
-        """.formatted(port, seed)));
+    ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, ActorSystemSetup.create(BootstrapSetup.create(
+        node("""
+            zswapd { pool.max-size = 64 MiB, exports = [],
+              cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 20s } }
+            akka.coordinated-shutdown.run-by-actor-system-terminate = off
+            """.formatted(port, seed))))
+        .and(ZswapdSetup.of(hook)));
     systems.add(s);
     Zswapd.get(s);
     ClusterShards.whenHosting(s).toCompletableFuture().join();
