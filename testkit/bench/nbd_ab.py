@@ -5,7 +5,8 @@ On a shared 2-core machine a single fio cell moves by 30% between runs, so a cha
 request path is judged by alternating its builds in one run, each round starting every
 server afresh, and by what each page costs, not only by IOPS: process CPU per page, voluntary
 context switches (thread wake-ups) of all the server's threads per page, and, where `perf` can
-count tracepoints, the server's system calls and write() calls per page.
+count tracepoints, the server's system calls per page, and of them write(), read(), epoll_wait()
+and futex() (threads parked and woken).
 
 Usage:
   testkit/bench/nbd_ab.py --jars /tmp/a/zswapd.jar /tmp/b/zswapd.jar [--rw randwrite]
@@ -28,7 +29,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nbd_fio  # noqa: E402
 
-TRACEPOINTS = "raw_syscalls:sys_enter,syscalls:sys_enter_write"
+# every system call, then the ones a page's path makes: socket reads and writes (eventfd wake-ups
+# of a selector included), waits for readiness, and futex (threads parked and woken)
+CALLS = ["write", "read", "epoll_wait", "futex"]
+TRACEPOINTS = ",".join(["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{c}" for c in CALLS])
 
 
 def cpu_seconds(pid):
@@ -58,7 +62,7 @@ def perf_works():
 
 
 def count_syscalls(pid, seconds):
-    """(system calls, write calls) of the process over `seconds`, or None."""
+    """(system calls, {call: count} for CALLS) of the process over `seconds`, or None."""
     p = subprocess.run(["perf", "stat", "-x,", "-e", TRACEPOINTS, "-p", str(pid), "--", "sleep", str(seconds)],
                        capture_output=True, text=True)
     counts = {}
@@ -68,7 +72,7 @@ def count_syscalls(pid, seconds):
             counts[parts[2]] = int(parts[0])
     if "raw_syscalls:sys_enter" not in counts:
         return None
-    return counts["raw_syscalls:sys_enter"], counts.get("syscalls:sys_enter_write", 0)
+    return counts["raw_syscalls:sys_enter"], {c: counts.get(f"syscalls:sys_enter_{c}", 0) for c in CALLS}
 
 
 def measure(srv, args, use_perf):
@@ -89,7 +93,7 @@ def measure(srv, args, use_perf):
     row = {"iops": iops, "cpu_us": (c1 - c0) / pages * 1e6, "wakeups": (w1 - w0) / pages}
     if sys_counts:
         row["syscalls"] = sys_counts[0] / pages
-        row["writes"] = sys_counts[1] / pages
+        row["calls"] = {c: n / pages for c, n in sys_counts[1].items()}
     return row
 
 
@@ -106,8 +110,9 @@ def main():
     work = tempfile.mkdtemp(prefix="zswapd-ab-")
     print(f"fio 4 KiB {args.rw}, iodepth 32, {args.jobs} job(s), {args.transport}, {args.runtime}s per run; "
           f"{os.cpu_count()} cores" + ("" if use_perf else "; no perf tracepoints: no system call columns"))
-    print("\n| round | server | IOPS | vs nbdkit | CPU us / page | wake-ups / page | syscalls / page | write() / page |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| round | server | IOPS | vs nbdkit | CPU us / page | wake-ups / page | syscalls / page | "
+          + " | ".join(f"{c}() / page" for c in CALLS) + " |")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(CALLS))
     for r in range(args.rounds):
         rows = []
         for spec in args.jars + ["nbdkit"]:
@@ -126,7 +131,8 @@ def main():
                 srv.stop()
         base = rows[-1][1]["iops"]
         for spec, m in rows:
-            sys_cols = (f"{m['syscalls']:.2f} | {m['writes']:.2f}" if "syscalls" in m else "- | -")
+            sys_cols = (f"{m['syscalls']:.2f} | " + " | ".join(f"{m['calls'][c]:.2f}" for c in CALLS)
+                        if "syscalls" in m else " | ".join(["-"] * (1 + len(CALLS))))
             print(f"| {r} | {spec} | {m['iops']:,.0f} | {m['iops'] / base:.2f} | {m['cpu_us']:.1f} | "
                   f"{m['wakeups']:.3f} | {sys_cols} |", flush=True)
     shutil.rmtree(work, ignore_errors=True)
