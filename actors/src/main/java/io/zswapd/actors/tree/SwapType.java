@@ -252,28 +252,32 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
   }
 
   /**
-   * Every shard closed first when {@code close}, then told {@code InvalidateArea}; the parts
-   * answered gathered into one. Every shard, not only those in use: a store may be on its way to
-   * a shard that has not yet said it is in use.
+   * Every shard closed first when {@code close}, then the export's {@code InvalidateArea} sent by
+   * its route, as any sender's: split into one part per shard, the parts' answers gathered into
+   * one ({@link #gather}). Every shard, not only those in use: a store may be on its way to a
+   * shard that has not yet said it is in use.
    */
   private Behavior<Command> onInvalidateAll(InvalidateAll m) {
-    if (shards.isEmpty()) {
-      m.replyTo().tell(new InvalidateReply.Invalidated(0));
-      return this;
-    }
-    ActorRef<InvalidateReply> to = shards.size() == 1 ? m.replyTo()
-        : Gather.spawn(getContext(), shards.size(), new InvalidateReply.Invalidated(0),
-            (acc, r) -> r instanceof InvalidateReply.Invalidated i
-                ? new InvalidateReply.Invalidated(acc.pagesFreed() + i.pagesFreed()) : acc,
-            m.replyTo()::tell, GATHER_TIMEOUT, acc -> m.replyTo().tell(new InvalidateReply.InvalidateFailed(
-                new EngineError(ErrorCode.SHUTTING_DOWN, "invalidate of \"" + name + "\" timed out"))));
-    for (ActorRef<TreeShard.Command> shard : shards) {
-      if (m.close()) {
+    if (m.close()) {
+      for (ActorRef<TreeShard.Command> shard : shards) {
         shard.tell(new TreeShard.Close());
       }
-      shard.tell(TreeShard.Pages.of(new EngineCommand.InvalidateArea(name, to)));
     }
+    route.send(new EngineCommand.InvalidateArea(name, m.replyTo()), this::gather);
     return this;
+  }
+
+  /**
+   * The route's {@link ExportRoute.Gatherer}: {@code parts} answers told to {@code replyTo} as
+   * one, their sum or the first failure.
+   */
+  private ActorRef<InvalidateReply> gather(int parts, ActorRef<InvalidateReply> replyTo) {
+    return parts == 1 ? replyTo : Gather.spawn(getContext(), parts, (InvalidateReply) new InvalidateReply.Invalidated(0),
+        (acc, r) -> acc instanceof InvalidateReply.Invalidated sum && r instanceof InvalidateReply.Invalidated i
+            ? new InvalidateReply.Invalidated(sum.pagesFreed() + i.pagesFreed())
+            : acc instanceof InvalidateReply.InvalidateFailed ? acc : r,
+        replyTo::tell, GATHER_TIMEOUT, acc -> replyTo.tell(new InvalidateReply.InvalidateFailed(
+            new EngineError(ErrorCode.SHUTTING_DOWN, "invalidate of \"" + name + "\" timed out"))));
   }
 
   /** Shard counters and the backing store's figures, in any order. */
