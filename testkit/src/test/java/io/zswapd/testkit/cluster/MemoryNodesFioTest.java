@@ -71,9 +71,14 @@ class MemoryNodesFioTest {
   }
 
   private static void assertVerified(ExternalTool.Result r) {
-    if (r.exitCode() != 0) { // what the front logged about it: fio only sees EIO
+    if (r.exitCode() != 0) { // what the nodes logged about it: fio only sees EIO
       front.output().lines().filter(l -> l.contains("WARN") || l.contains("ERROR"))
           .limit(60).forEach(l -> System.out.println("front: " + l));
+      for (int i = 0; i < NODES.size(); i++) { // a live node downed (a machine too loaded for 2 s) shows here
+        String name = NODES.get(i);
+        memory.get(i).output().lines().filter(l -> l.contains("WARN") || l.contains("ERROR"))
+            .limit(20).forEach(l -> System.out.println(name + ": " + l));
+      }
     }
     assertThat(r.exitCode()).as(r.describe()).isZero();
     List<? extends Config> jobs = ToolOutput.json(r.stdout()).getConfigList("jobs");
