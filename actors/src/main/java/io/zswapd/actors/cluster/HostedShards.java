@@ -133,7 +133,8 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
   }
 
   private Behavior<Command> spawn(Spawn s) {
-    EngineActor self = EngineActor.treeShard(ClusterShards.exportOf(s.entityId()), ClusterShards.indexOf(s.entityId()));
+    EngineActor self = EngineActor.treeShard(ClusterShards.exportOf(s.entityId()),
+        ClusterShards.indexOf(s.entityId()));
     ActorRef<TreeShard.Command> tree = ctx.spawn(parts.spawnHook().wrap(self, TreeShard.create(parts.classes(),
         parts.geometry(), parts.compressor(), null, null, null, () -> {})), "tree-" + nextTree++, EngineDispatcher.SAME);
     trees.put(s.entity(), tree);

@@ -272,7 +272,10 @@ public final class SwapType extends AbstractBehavior<SwapType.Command> {
    * one, their sum or the first failure.
    */
   private ActorRef<InvalidateReply> gather(int parts, ActorRef<InvalidateReply> replyTo) {
-    return parts == 1 ? replyTo : Gather.spawn(getContext(), parts, (InvalidateReply) new InvalidateReply.Invalidated(0),
+    if (parts == 1) {
+      return replyTo;
+    }
+    return Gather.spawn(getContext(), parts, (InvalidateReply) new InvalidateReply.Invalidated(0),
         (acc, r) -> acc instanceof InvalidateReply.Invalidated sum && r instanceof InvalidateReply.Invalidated i
             ? new InvalidateReply.Invalidated(sum.pagesFreed() + i.pagesFreed())
             : acc instanceof InvalidateReply.InvalidateFailed ? acc : r,
