@@ -41,6 +41,7 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
@@ -849,11 +850,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     inFlight = null;
     EngineError gone = new EngineError(ErrorCode.NODE_LOST, "the memory node holding shard " + shardName + " "
         + why);
-    List<Long> ids = new ArrayList<>(waiting.keySet());
-    java.util.Collections.sort(ids);
     List<Item> earlier = new ArrayList<>();
-    for (long id : ids) {
-      Item item = waiting.get(id);
+    for (Item item : new TreeMap<>(waiting).values()) { // in id order: the order they came
       if (item.internal == null) {
         earlier.add(item); // a caller's request: carried out again, in its order, by the new host
       } else {
