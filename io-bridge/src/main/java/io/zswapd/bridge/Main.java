@@ -221,19 +221,24 @@ public final class Main {
         + " (zswapd.admin.unix-socket and zswapd.admin.tcp); nothing to connect to");
   }
 
-  /** The operator's file (if any), over the daemon's own settings, over every reference.conf. */
+  /**
+   * JVM system properties ({@code -Dzswapd.nbd.buffer-memory=128MiB}), over the operator's file
+   * (if any), over the daemon's own settings, over every reference.conf: Typesafe Config's usual
+   * rule that {@code -D} overrides every file, with the daemon's defaults in between. The
+   * launcher gives the same {@code -D} flags to {@code jvm-options}, so the heap it sizes sees them.
+   */
   static Config loadConfig(Optional<Path> file) {
     Config daemon = ConfigFactory.parseResources(Main.class.getClassLoader(), "zswapd-daemon.conf");
     Config base = daemon.withFallback(ConfigFactory.load());
-    if (file.isEmpty()) {
-      return base;
+    if (file.isPresent()) {
+      Path p = file.get();
+      if (!Files.isReadable(p)) {
+        throw new SettingsException(p.toString(), p + ": cannot read the file (missing or no permission)");
+      }
+      ZswapdSettings.load(p); // one-line errors for syntax and values, naming the file
+      base = ConfigFactory.parseFile(p.toFile()).withFallback(base);
     }
-    Path p = file.get();
-    if (!Files.isReadable(p)) {
-      throw new SettingsException(p.toString(), p + ": cannot read the file (missing or no permission)");
-    }
-    ZswapdSettings.load(p); // one-line errors for syntax and values, naming the file
-    return ConfigFactory.parseFile(p.toFile()).withFallback(base).resolve();
+    return ConfigFactory.defaultOverrides().withFallback(base).resolve();
   }
 
   private static int serve(Config config, PrintStream out, PrintStream err) {

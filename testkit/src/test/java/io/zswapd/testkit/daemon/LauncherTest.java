@@ -7,13 +7,18 @@ import io.zswapd.testkit.PageGenerator;
 import io.zswapd.testkit.interop.ExternalTool;
 import io.zswapd.testkit.nbd.NbdClient;
 import java.io.IOException;
+import java.net.URI;
 import java.net.UnixDomainSocketAddress;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +94,48 @@ class LauncherTest {
         "-Xms116m", "-Xmx116m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError",
         "-XX:MaxDirectMemorySize=64m", // mmap chunks: only the JDK's own buffers are direct
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+  }
+
+  @Test
+  void aDashDSettingInJavaOptsOverridesTheFileAndTheHeapIsSizedWithIt() throws IOException {
+    Path config = Files.writeString(dir.resolve("z.conf"), """
+        zswapd.pool.max-size = 1 GiB
+        zswapd.exports = [ { name = "a", size = 4 GiB }, { name = "b", size = 1 GiB } ]
+        zswapd.nbd.buffer-memory = 64 MiB
+        """);
+    // 32 MiB + 20 MiB for the exports + the 128 MiB of the -D setting, not the file's 64 MiB
+    ExternalTool.Result r = run(Map.of("ZSWAPD_JAVA_OPTS", "-Xss1m -Dzswapd.nbd.buffer-memory=128MiB"),
+        "jvm-options", "--config", config.toString());
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    assertThat(r.stdout().lines().toList()).as(r.describe()).contains("-Xms180m", "-Xmx180m");
+  }
+
+  @Test
+  void aDashDSettingInJavaOptsOverridesTheDaemonsOwnFileAndTheOperatorsAtServe() throws Exception {
+    int metricsPort = Daemon.freePort();
+    // the operator's file turns metrics off (Daemon.config), over the daemon's own 127.0.0.1:9095;
+    // its buffer-memory is the default 64 MiB, which a heap sized without the -D (97 MiB) holds
+    // but the -D's 96 MiB it does not: the daemon would refuse to start
+    Path config = Daemon.config(dir, Daemon.freePort(), dir.resolve("zswapd.sock"), "");
+    List<String> argv = List.of(launcher().toString(), "serve", "--config", config.toString());
+    String options = "-Dzswapd.metrics.prometheus=127.0.0.1:" + metricsPort + " -Dzswapd.nbd.buffer-memory=96MiB";
+    try (Daemon d = Daemon.launch(argv, Map.of("ZSWAPD_JAR", DaemonJar.path().toString(), "ZSWAPD_JAVA",
+        DaemonJar.java().toString(), "ZSWAPD_JAVA_OPTS", options), dir)) {
+      d.awaitReady();
+      String cmdline = Files.readString(Path.of("/proc/" + d.pid() + "/cmdline")).replace('\0', ' ');
+      assertThat(cmdline).as("32 MiB + 1 MiB for the 256 MiB export + the -D's 96 MiB of buffers")
+          .contains(" -Xms129m ", " -Xmx129m ", " " + options + " ");
+      HttpClient http = HttpClient.newHttpClient();
+      URI uri = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
+      Awaitility.await("/metrics on the -D setting's port " + metricsPort).atMost(Duration.ofSeconds(60))
+          .ignoreExceptions().untilAsserted(() -> {
+        HttpResponse<String> m = http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(m.statusCode()).as(d.output()).isEqualTo(200);
+        assertThat(m.body()).contains("zswapd_mem_limit_bytes{");
+      });
+      d.terminate();
+      assertThat(d.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
+    }
   }
 
   @Test
