@@ -38,6 +38,13 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  *
  * <p>Run: {@code testkit/bench/scaling.sh [seconds-per-measurement (default 3)] [max-threads
  * (default twice the cores)]}. Prints Markdown for docs/BENCHMARKS.md.
+ *
+ * <p>One cell, for a profiler: {@code scaling.sh SECONDS THREADS store} (or {@code load}) runs
+ * only single-page stores (loads) on exactly {@code THREADS} client threads, once to warm up and
+ * once measured, each {@code SECONDS} long, and prints one line with CPU us per page; attach the
+ * profiler after the line {@code measuring}. The engine's executor can be swapped for a trial
+ * with {@code -Dzswapd.bench.executor='affinity-pool-executor { ... }'} in {@code JAVA_OPTS}
+ * (the executor line of an Akka dispatcher; the default is a fork-join pool of one thread per core).
  */
 public final class ScalingBenchmark {
   static final int PAGES_PER_THREAD = 4096;
@@ -78,14 +85,18 @@ public final class ScalingBenchmark {
         + "zswapd.pool.migration.checked-memory = off\n"
         + "zswapd.exports = [ { name = bench, size = " + SHARDS * 64 + " MiB } ]\n"
         + "zswapd.metrics.prometheus = off\n"
-        + "bench.zswapd-dispatcher { type = Dispatcher, executor = \"fork-join-executor\",\n"
-        + "  fork-join-executor { parallelism-min = " + cores + ", parallelism-factor = 1.0, parallelism-max = "
-        + cores + " }, throughput = 64 }\n"
+        + "bench.zswapd-dispatcher { type = Dispatcher, throughput = 64, executor = "
+        + System.getProperty("zswapd.bench.executor", "fork-join-executor, fork-join-executor { parallelism-min = "
+            + cores + ", parallelism-factor = 1.0, parallelism-max = " + cores + " }") + " }\n"
         + "zswapd-engine-dispatcher = \"bench.zswapd-dispatcher\"\n";
     List<String> single = new ArrayList<>();
     List<String> ranges = new ArrayList<>();
     try (EngineFixture engine = EngineFixture.start(hocon)) {
       ScalingBenchmark b = new ScalingBenchmark(engine.zswapd(), pages, seconds);
+      if (args.length > 2) {
+        b.oneCell(args[2], maxThreads);
+        return;
+      }
       // warm-up of every path, not printed: raw lz4 first, while the compiler has nothing else
       // to do, so that the one-thread figures, measured first, never run in loops still waiting
       // to be compiled behind the engine's code (scaling.sh also pre-touches the heap: with both,
@@ -122,6 +133,23 @@ public final class ScalingBenchmark {
 
   /** What one measurement moved: pages per second, cores busy, wake-ups per page. */
   private record Figures(double pagesPerSecond, double coresBusy, double wakeupsPerPage) {}
+
+  /** Single-page stores or loads on {@code threads} client threads: a warm-up, then one measurement. */
+  private void oneCell(String what, int threads) throws Exception {
+    boolean store = what.equals("store");
+    if (!store && !what.equals("load")) {
+      throw new IllegalArgumentException("the third argument is store or load, not " + what);
+    }
+    Op op = store ? this::storeOne : this::loadOne;
+    Check check = store ? null : this::checkOne;
+    drive(threads, IN_FLIGHT, 1, seconds, op, check);
+    System.out.println("measuring");
+    long cpu0 = processCpuNanos();
+    Figures f = drive(threads, IN_FLIGHT, 1, seconds, op, check);
+    double cpuPerPage = (processCpuNanos() - cpu0) / 1e3 / (f.pagesPerSecond() * seconds);
+    System.out.printf(Locale.ROOT, "%s, %d client threads: %,.0f pages/s, %.2f cores busy, %.2f wake-ups / page, "
+        + "%.1f us CPU / page%n", what, threads, f.pagesPerSecond(), f.coresBusy(), f.wakeupsPerPage(), cpuPerPage);
+  }
 
   private Row run(int threads, boolean warmUp) throws Exception {
     double s = warmUp ? Math.max(1, seconds / 3) : seconds;
