@@ -68,13 +68,18 @@ class LauncherTest {
             + (Runtime.version().feature() >= 22 ? "mmap" : "direct \\(this JVM is Java[^\\n]*JDK 22 or later") + "[^\\n]*\\n");
   }
 
-  @Test
-  void theHeapIsSizedFromTheExportsAndTheBuffersFixedAndTouched() throws IOException {
-    Path config = Files.writeString(dir.resolve("z.conf"), """
+  /** A 1 GiB pool, exports of 4 GiB and 1 GiB (1,310,720 pages) and 64 MiB of NBD buffers. */
+  private Path twoExports() throws IOException {
+    return Files.writeString(dir.resolve("z.conf"), """
         zswapd.pool.max-size = 1 GiB
         zswapd.exports = [ { name = "a", size = 4 GiB }, { name = "b", size = 1 GiB } ]
         zswapd.nbd.buffer-memory = 64 MiB
         """);
+  }
+
+  @Test
+  void theHeapIsSizedFromTheExportsAndTheBuffersFixedAndTouched() throws IOException {
+    Path config = twoExports();
     // 32 MiB + 16 B x 1,310,720 pages (20 MiB) + 64 MiB
     ExternalTool.Result r = run(Map.of("ZSWAPD_JAVA", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"),
         "jvm-options", "--config", config.toString());
@@ -98,11 +103,7 @@ class LauncherTest {
 
   @Test
   void aDashDSettingInJavaOptsOverridesTheFileAndTheHeapIsSizedWithIt() throws IOException {
-    Path config = Files.writeString(dir.resolve("z.conf"), """
-        zswapd.pool.max-size = 1 GiB
-        zswapd.exports = [ { name = "a", size = 4 GiB }, { name = "b", size = 1 GiB } ]
-        zswapd.nbd.buffer-memory = 64 MiB
-        """);
+    Path config = twoExports();
     // 32 MiB + 20 MiB for the exports + the 128 MiB of the -D setting, not the file's 64 MiB
     ExternalTool.Result r = run(Map.of("ZSWAPD_JAVA_OPTS", "-Xss1m -Dzswapd.nbd.buffer-memory=128MiB"),
         "jvm-options", "--config", config.toString());
