@@ -79,6 +79,27 @@ public final class PageCodecs {
     return forCurrentThread(kind == CodecKind.LZ4HC ? CodecKind.LZ4 : kind, OptionalInt.empty());
   }
 
+  /**
+   * Decodes LZ4 and LZ4HC pages from arrays on any thread: lz4-java's safe decompressor keeps no
+   * state, so one codec serves every thread here (only its array path is used, which touches
+   * nothing but that decompressor). It spares each page the ThreadLocal lookup of {@link #decoder},
+   * which on a busy dispatcher thread, whose map holds Akka's, Scala's and the JDK's thread
+   * locals, often probes past other entries: 4-8% of the CPU of single-page loads
+   * (docs/BENCHMARKS.md). Never closed.
+   */
+  private static final PageCodec LZ4_ARRAYS = Lz4PageCodec.fast();
+
+  /**
+   * {@code src[srcOff .. srcOff+srcLen)}, written by {@code kind}, decoded into exactly
+   * {@code dst[dstOff .. dstOff+dstLen)}; throws {@link CorruptPageException} otherwise. LZ4 and
+   * LZ4HC by one shared decoder, ZSTD by the calling thread's ({@link #decoder}).
+   */
+  public static void decompress(CodecKind kind, byte[] src, int srcOff, int srcLen, byte[] dst, int dstOff,
+      int dstLen) {
+    PageCodec codec = kind == CodecKind.ZSTD ? decoder(kind) : LZ4_ARRAYS;
+    codec.decompress(src, srcOff, srcLen, dst, dstOff, dstLen);
+  }
+
   private static AbstractPageCodec create(CodecKind kind, int effectiveLevel) {
     return switch (kind) {
       case LZ4 -> Lz4PageCodec.fast();

@@ -106,7 +106,7 @@ public final class PageCompressor {
     if (srcLen == PageImage.PAGE_SIZE) {
       System.arraycopy(src, srcOff, dst, dstOff, PageImage.PAGE_SIZE);
     } else {
-      PageCodecs.decoder(codec).decompress(src, srcOff, srcLen, dst, dstOff, PageImage.PAGE_SIZE);
+      PageCodecs.decompress(codec, src, srcOff, srcLen, dst, dstOff, PageImage.PAGE_SIZE);
     }
   }
 

@@ -420,7 +420,7 @@ public final class SizeClass extends AbstractBehavior<SizeClass.Command> {
         reply = new LoadReply.Loaded(pageIndex, page);
       } else {
         try {
-          PageCodecs.decoder(w.readCodec(i)).decompress(bytes, at, length, page, 0, page.length);
+          PageCodecs.decompress(w.readCodec(i), bytes, at, length, page, 0, page.length);
           reply = new LoadReply.Loaded(pageIndex, page);
         } catch (CorruptPageException e) {
           reply = corrupt(pageIndex, e);

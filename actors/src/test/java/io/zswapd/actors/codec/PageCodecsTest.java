@@ -7,6 +7,8 @@ package io.zswapd.actors.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -103,6 +105,62 @@ class PageCodecsTest {
       fresh.decompress(compressed, 0, n, out, 0, 4096);
       assertThat(out).as("%s fresh codec round trip %s", kind, SamplePages.replay()).isEqualTo(page);
     }
+  }
+
+  /**
+   * {@link PageCodecs#decompress} decodes LZ4 and LZ4HC pages on every thread with one shared
+   * decoder: four threads decoding the same pages at once each get every page back, and a
+   * damaged page is still a {@link CorruptPageException} naming the codec.
+   */
+  @Test
+  void oneSharedDecoderServesEveryThreadAtOnce() throws Exception {
+    List<byte[]> pages = new ArrayList<>();
+    List<byte[]> stored = new ArrayList<>();
+    List<CodecKind> kinds = new ArrayList<>();
+    for (CodecKind kind : List.of(CodecKind.LZ4, CodecKind.LZ4HC)) {
+      PageCodec codec = PageCodecs.forCurrentThread(kind, OptionalInt.empty());
+      for (int i = 0; i < 64; i++) {
+        SamplePages sample = List.of(SamplePages.TEXT, SamplePages.RUNS_75, SamplePages.RUNS_50,
+            SamplePages.RUNS_25).get(i % 4);
+        byte[] page = sample.generate(SamplePages.RUN_SEED + i);
+        byte[] out = new byte[codec.maxCompressedLength(4096)];
+        int n = codec.compress(page, 0, 4096, out, out.length);
+        pages.add(page);
+        stored.add(java.util.Arrays.copyOf(out, n));
+        kinds.add(kind);
+      }
+    }
+    ExecutorService threads = Executors.newFixedThreadPool(4);
+    try {
+      List<CompletableFuture<String>> decoders = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int first = t * 17;
+        decoders.add(CompletableFuture.supplyAsync(() -> {
+          byte[] out = new byte[4096];
+          for (int round = 0; round < 200; round++) {
+            for (int k = 0; k < pages.size(); k++) {
+              int i = (first + k) % pages.size();
+              byte[] s = stored.get(i);
+              PageCodecs.decompress(kinds.get(i), s, 0, s.length, out, 0, 4096);
+              if (!java.util.Arrays.equals(out, pages.get(i))) {
+                return "page " + i + " (" + kinds.get(i) + ") came back different in round " + round;
+              }
+            }
+          }
+          return "ok";
+        }, threads));
+      }
+      for (CompletableFuture<String> d : decoders) {
+        assertThat(d.get()).as("a thread decoding at the same time as three others %s", SamplePages.replay())
+            .isEqualTo("ok");
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+    byte[] damaged = stored.get(0).clone();
+    damaged[0] = (byte) 0xff; // a literal run longer than the input
+    assertThatThrownBy(() -> PageCodecs.decompress(CodecKind.LZ4, damaged, 0, damaged.length, new byte[4096], 0, 4096))
+        .isInstanceOf(CorruptPageException.class).hasMessageStartingWith("lz4 (level 0) could not decode");
   }
 
   private static int levelOf(CodecKind kind, OptionalInt level) {
