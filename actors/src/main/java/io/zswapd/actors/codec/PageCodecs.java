@@ -10,6 +10,7 @@
  */
 package io.zswapd.actors.codec;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.OptionalInt;
@@ -21,8 +22,40 @@ public final class PageCodecs {
   static final int LZ4HC_DEFAULT_LEVEL = 9;
   static final int LZ4HC_MAX_LEVEL = 17;
 
-  private static final ThreadLocal<AbstractPageCodec[]> THREAD_CODECS =
-      ThreadLocal.withInitial(() -> new AbstractPageCodec[0]);
+  private static final ThreadLocal<ThreadCodecs> THREAD = ThreadLocal.withInitial(ThreadCodecs::new);
+
+  /**
+   * What one thread keeps for compressing, behind one ThreadLocal: its codecs, and the two page
+   * buffers {@link PageCompressor} copies the caller's page into and compresses into. One lookup
+   * a page rather than three (a busy thread's ThreadLocal map makes each lookup probe past other
+   * entries more often than not). Touched only by its thread.
+   */
+  static final class ThreadCodecs {
+    /** The caller's page, copied once before anything reads it (stable pages). */
+    final ByteBuffer input = ByteBuffer.allocate(AbstractPageCodec.PAGE_SIZE);
+    /** Where a page is compressed before it is copied out at its length. */
+    final byte[] scratch = new byte[AbstractPageCodec.PAGE_SIZE];
+    private AbstractPageCodec[] codecs = new AbstractPageCodec[0];
+
+    /** This thread's codec for (kind, level): see {@link #forCurrentThread}. */
+    PageCodec codec(CodecKind kind, OptionalInt level) {
+      int effective = effectiveLevel(kind, level);
+      for (int i = 0; i < codecs.length; i++) {
+        AbstractPageCodec codec = codecs[i];
+        if (codec.kind() == kind && codec.level() == effective) {
+          if (codec.isClosed()) {
+            codec = create(kind, effective);
+            codecs[i] = codec;
+          }
+          return codec;
+        }
+      }
+      AbstractPageCodec codec = create(kind, effective);
+      codecs = Arrays.copyOf(codecs, codecs.length + 1);
+      codecs[codecs.length - 1] = codec;
+      return codec;
+    }
+  }
 
   private PageCodecs() {}
 
@@ -51,23 +84,12 @@ public final class PageCodecs {
    * }</pre>
    */
   public static PageCodec forCurrentThread(CodecKind kind, OptionalInt level) {
-    int effective = effectiveLevel(kind, level);
-    AbstractPageCodec[] codecs = THREAD_CODECS.get();
-    for (int i = 0; i < codecs.length; i++) {
-      AbstractPageCodec codec = codecs[i];
-      if (codec.kind() == kind && codec.level() == effective) {
-        if (codec.isClosed()) {
-          codec = create(kind, effective);
-          codecs[i] = codec;
-        }
-        return codec;
-      }
-    }
-    AbstractPageCodec codec = create(kind, effective);
-    AbstractPageCodec[] grown = Arrays.copyOf(codecs, codecs.length + 1);
-    grown[codecs.length] = codec;
-    THREAD_CODECS.set(grown);
-    return codec;
+    return THREAD.get().codec(kind, level);
+  }
+
+  /** The calling thread's codecs and page buffers, for {@link PageCompressor}. */
+  static ThreadCodecs thread() {
+    return THREAD.get();
   }
 
   /**

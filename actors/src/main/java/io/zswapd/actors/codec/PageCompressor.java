@@ -29,11 +29,6 @@ import java.util.OptionalInt;
  * Immutable and safe to share; all mutable state is per thread.
  */
 public final class PageCompressor {
-  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[PageImage.PAGE_SIZE]);
-  /** The caller's page, copied once before anything reads it (stable pages). */
-  private static final ThreadLocal<ByteBuffer> INPUT =
-      ThreadLocal.withInitial(() -> ByteBuffer.allocate(PageImage.PAGE_SIZE));
-
   private final CodecKind kind;
   private final OptionalInt level;
   private final boolean sameFilled;
@@ -65,12 +60,13 @@ public final class PageCompressor {
     // caller (or another thread) changing its buffer meanwhile cannot make the same-filled check,
     // the word, the compressor and the raw page see different pages. Compressing memory that
     // changes under it, the native lz4 wrote blocks its own decoder rejects.
-    ByteBuffer stable = INPUT.get().put(0, page, page.position(), PageImage.PAGE_SIZE);
+    PageCodecs.ThreadCodecs thread = PageCodecs.thread();
+    ByteBuffer stable = thread.input.put(0, page, page.position(), PageImage.PAGE_SIZE);
     if (sameFilled && SameFilledPage.isSameFilled(stable)) {
       return new PageImage.SameFilled(SameFilledPage.word(stable));
     }
-    byte[] scratch = SCRATCH.get();
-    int n = PageCodecs.forCurrentThread(kind, level).compress(stable, scratch, hugeThreshold - 1);
+    byte[] scratch = thread.scratch;
+    int n = thread.codec(kind, level).compress(stable, scratch, hugeThreshold - 1);
     if (n < 0) {
       return new PageImage.Raw(stable.array().clone());
     }
