@@ -47,9 +47,9 @@ import kamon.metric.Histogram;
  *
  * <p>Here the reply goes to a {@link ReplyRef} that completes the future directly, after
  * turning the reply into the caller's value (one future per request, no dependent stages).
- * Timeouts are swept: each request is put on a lock-free queue, and one actor, the only owner
- * of the list of waiting requests, takes them off every {@link #SWEEP} and fails those older
- * than the timeout. A reply and a timeout race for the future through one atomic exchange,
+ * Timeouts are swept: each request is put on a lock-free queue (one of a few, picked by the
+ * requesting thread), and one actor, the only owner of the list of waiting requests, takes them
+ * off every {@link #SWEEP} and fails those older than the timeout. A reply and a timeout race for the future through one atomic exchange,
  * so exactly one of them completes it, and a completed request drops its future at once, so
  * the queue never keeps a result alive. When the sweeper stops (the actor system terminates)
  * every request still waiting fails at once instead of at its timeout.
@@ -65,7 +65,13 @@ final class Ask {
   /** How often waiting requests are checked: the precision of a timeout. */
   static final Duration SWEEP = Duration.ofMillis(100);
 
-  private final ConcurrentLinkedQueue<ReplyRef<?, ?>> started = new ConcurrentLinkedQueue<>();
+  /**
+   * Requests not yet seen by the sweeper, on one lock-free queue per stripe: a requesting thread
+   * offers to the stripe its id picks, so threads that ask at once do not all contend for one
+   * queue's tail (one CAS on a shared line per request, on every core, was a cost that grows
+   * with the cores). The sweeper takes from every stripe.
+   */
+  private final Stripes started = new Stripes(Runtime.getRuntime().availableProcessors());
   /** Completed by the sweeper when it stops, before it fails what is left. */
   private final CompletableFuture<Void> sweeperStopped = new CompletableFuture<>();
   private final Duration timeout;
@@ -140,7 +146,7 @@ final class Ask {
     ReplyRef<Res, V> reply = new ReplyRef<>(latency, map, completion == Completion.TASK ? tasks : null,
         survivesFailure);
     CompletableFuture<V> future = reply.future;
-    started.offer(reply);
+    started.forThisThread().offer(reply);
     if (sweeperStopped.isDone()) {
       // The sweeper may have drained the queue before this request was on it.
       reply.fail(stopped());
@@ -191,10 +197,12 @@ final class Ask {
 
     private Behavior<Sweep> sweep() {
       ticks++;
-      for (ReplyRef<?, ?> r; (r = started.poll()) != null; ) {
-        if (!r.answered()) {
-          r.seenAtTick = ticks;
-          waiting.add(r);
+      for (ConcurrentLinkedQueue<ReplyRef<?, ?>> stripe : started.all) {
+        for (ReplyRef<?, ?> r; (r = stripe.poll()) != null; ) {
+          if (!r.answered()) {
+            r.seenAtTick = ticks;
+            waiting.add(r);
+          }
         }
       }
       boolean failed = engineFailed.isDone();
@@ -206,13 +214,36 @@ final class Ask {
     private Behavior<Sweep> failAll() {
       sweeperStopped.complete(null);
       waiting.forEach(r -> r.fail(stopped()));
-      for (ReplyRef<?, ?> r; (r = started.poll()) != null; ) {
-        r.fail(stopped());
+      for (ConcurrentLinkedQueue<ReplyRef<?, ?>> stripe : started.all) {
+        for (ReplyRef<?, ?> r; (r = stripe.poll()) != null; ) {
+          r.fail(stopped());
+        }
       }
       return this;
     }
   }
 
+
+  /** A power of two of queues, at least one per core (at most 64); a thread offers to the one its id picks. */
+  private static final class Stripes {
+    final ConcurrentLinkedQueue<ReplyRef<?, ?>>[] all;
+    private final int mask;
+
+    @SuppressWarnings("unchecked")
+    Stripes(int cores) {
+      int n = Integer.highestOneBit(Math.max(1, Math.min(64, cores)) * 2 - 1);
+      all = new ConcurrentLinkedQueue[n];
+      for (int i = 0; i < n; i++) {
+        all[i] = new ConcurrentLinkedQueue<>();
+      }
+      mask = n - 1;
+    }
+
+    /** The calling thread's queue: thread ids are handed out in order, so neighbours differ. */
+    ConcurrentLinkedQueue<ReplyRef<?, ?>> forThisThread() {
+      return all[(int) Thread.currentThread().getId() & mask];
+    }
+  }
 
   /** A reply-to reference that completes a future ({@link LocalRef}). */
   static final class ReplyRef<T, V> extends LocalRef<T> {

@@ -112,6 +112,51 @@ class AskTest {
     }
   }
 
+  /** Each asking thread offers to a queue of its own (by thread id); the sweeper watches them all. */
+  @Test
+  void unansweredRequestsFromManyThreadsAllTimeOut() throws Exception {
+    TestProbe<Question> target = kit.createTestProbe();
+    List<CompletableFuture<Integer>> all = askFromSixteenThreads(asks, target);
+    for (int i = 0; i < all.size(); i++) {
+      CompletableFuture<Integer> f = all.get(i);
+      assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).as("request from thread %d", i)
+          .hasCauseInstanceOf(TimeoutException.class);
+    }
+  }
+
+  @Test
+  void whenTheSystemTerminatesRequestsOfEveryThreadFail() {
+    ActorTestKit other = ActorTestKit.create();
+    Ask longTimeout = new Ask(other.system(), Duration.ofSeconds(60), "asks");
+    List<CompletableFuture<Integer>> all = askFromSixteenThreads(longTimeout, other.createTestProbe());
+    other.shutdownTestKit();
+    for (int i = 0; i < all.size(); i++) {
+      CompletableFuture<Integer> f = all.get(i);
+      assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).as("request from thread %d", i)
+          .hasCauseInstanceOf(IllegalStateException.class).hasMessageContaining("actor system terminated");
+    }
+  }
+
+  /** One request from each of sixteen new threads (consecutive thread ids), none answered. */
+  private static List<CompletableFuture<Integer>> askFromSixteenThreads(Ask from, TestProbe<Question> target) {
+    List<CompletableFuture<Integer>> all = new java.util.concurrent.CopyOnWriteArrayList<>();
+    for (int t = 0; t < 16; t++) {
+      int n = t;
+      Thread asker = new Thread(() -> all.add(from.ask(target.getRef(), (ActorRef<Integer> r) -> new Question(n, r))));
+      asker.start();
+      try {
+        asker.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    for (int t = 0; t < 16; t++) {
+      target.receiveMessage();
+    }
+    return all;
+  }
+
   @Test
   void whenTheSystemTerminatesWaitingRequestsFailAtOnceAndLaterOnesImmediately() {
     ActorTestKit other = ActorTestKit.create();
