@@ -10,11 +10,12 @@ and futex() (threads parked and woken).
 
 Usage:
   testkit/bench/nbd_ab.py --jars /tmp/a/zswapd.jar /tmp/b/zswapd.jar [--rw randwrite]
-                          [--transport unix|tcp] [--jobs 1] [--rounds 3] [--runtime 8]
+                          [--transport unix|tcp] [--jobs 1] [--rounds 3] [--runtime 8] [--warmup 3]
 Each zswapd runs as bin/zswapd starts it (nbd_fio.start_zswapd). A jar may carry JVM options
 after a '|' (added after the launcher's), and the java to run it on after a second '|':
 "/tmp/a/zswapd.jar|-XX:+UseSerialGC", "/tmp/a/zswapd.jar||/usr/lib/jvm/temurin-25-jdk-amd64/bin/java".
-Each round: fill the region with 1 MiB writes, 3 s of the cell to warm up, then the measured run.
+Each round: fill the region with 1 MiB writes, 3 s of the cell to warm up (--warmup; a JVM's
+compiler is still busy then, a long-running daemon's is not), then the measured run.
 Needs what nbd_fio.py needs; perf (Debian: linux-perf) for the system call columns.
 """
 import argparse
@@ -78,7 +79,7 @@ def count_syscalls(pid, seconds):
 def measure(srv, args, use_perf):
     """Figures of the measured run, sampled inside it (nbdkit's threads end with the connection)."""
     nbd_fio.fio(srv.uri, "write", args.jobs, 0, ["--bs=1m", "--iodepth=4"])
-    nbd_fio.fio(srv.uri, args.rw, args.jobs, 3)
+    nbd_fio.fio(srv.uri, args.rw, args.jobs, args.warmup)
     result = {}
     run = threading.Thread(target=lambda: result.update(fio=nbd_fio.fio(srv.uri, args.rw, args.jobs, args.runtime)))
     run.start()
@@ -105,6 +106,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runtime", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=3, help="seconds of the cell before the measured run")
     args = ap.parse_args()
     use_perf = perf_works()
     work = tempfile.mkdtemp(prefix="zswapd-ab-")
