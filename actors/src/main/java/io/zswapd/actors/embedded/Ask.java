@@ -45,14 +45,14 @@ import kamon.metric.Histogram;
  * requesting and replying threads contending for that lock, it cost single-page loads of
  * same-filled pages about 40% of their throughput.
  *
- * <p>Here the reply goes to a {@link ReplyRef} that completes the future directly, after
- * turning the reply into the caller's value (one future per request, no dependent stages).
- * Timeouts are swept: each request is put on a lock-free queue (one of a few, picked by the
- * requesting thread), and one actor, the only owner of the list of waiting requests, takes them
- * off every {@link #SWEEP} and fails those older than the timeout. A reply and a timeout race for the future through one atomic exchange,
- * so exactly one of them completes it, and a completed request drops its future at once, so
- * the queue never keeps a result alive. When the sweeper stops (the actor system terminates)
- * every request still waiting fails at once instead of at its timeout.
+ * <p>Here the reply goes to a {@link ReplyRef} that completes the future directly, after turning
+ * the reply into the caller's value (one future per request, no dependent stages). Timeouts are
+ * swept: each request is put on a lock-free queue (one of a few, picked by the requesting thread),
+ * and one actor, the only owner of the list of waiting requests, takes them off every
+ * {@link #SWEEP} and fails those older than the timeout. A reply and a timeout race for the future
+ * through one atomic exchange, so exactly one of them completes it, and a completed request drops its
+ * future at once, so the queue never keeps a result alive. When the sweeper stops (the actor system
+ * terminates) every request still waiting fails at once instead of at its timeout.
  *
  * <p>Where the future completes ({@link Completion}): completing it runs the caller's
  * callbacks, the next request of an actor's {@code pipeToSelf} or a stream's {@code mapAsync}
@@ -224,7 +224,10 @@ final class Ask {
   }
 
 
-  /** A power of two of queues, at least one per core (at most 64); a thread offers to the one its id picks. */
+  /**
+   * A power of two of queues, at least one per core (at most 64); a thread offers to the one its
+   * id picks.
+   */
   private static final class Stripes {
     final ConcurrentLinkedQueue<ReplyRef<?, ?>>[] all;
     private final int mask;
