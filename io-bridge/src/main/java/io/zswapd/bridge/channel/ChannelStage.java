@@ -32,8 +32,17 @@ import org.slf4j.LoggerFactory;
  * (under load the next requests are usually waiting), and when pushed it writes at once. Only a
  * read that finds nothing, or a write that fills the socket buffer, hands the channel to the
  * server's {@link ChannelSelector}, which calls back when it is ready. Both directions go through
- * one direct buffer each ({@link #CHUNK} bytes), so a push of many replies, however fragmented,
- * costs one copy and one {@code write} per chunk, and the JDK needs no temporary buffers.
+ * a direct buffer of {@link #CHUNK} bytes, so a push of many replies, however fragmented, costs
+ * one copy and one {@code write} per chunk, and the JDK needs no temporary buffers of its own
+ * (which it would size to the largest write and keep, per thread).
+ *
+ * <p>That buffer belongs to the thread, not to the connection ({@link #SCRATCH}): it holds bytes
+ * only from the copy before a system call to the copy after it, never past the handler that made
+ * the call, so the threads that run stages need one each however many connections are open.
+ * Bytes not yet written stay in the {@code ByteString} they came in, on the heap, which the
+ * connection's {@code buffer-memory} share bounds. A buffer per connection instead made direct
+ * memory grow with the connections: a few hundred open connections took the daemon's 64 MiB of
+ * direct memory, and the {@code OutOfMemoryError} of the next one stopped the JVM.
  *
  * <p>Backpressure: the inlet is pulled again only when everything pushed has been written, and
  * the channel is read only while the outlet is pulled; meanwhile the client waits in its socket
@@ -55,6 +64,13 @@ public final class ChannelStage
    * of what fio keeps in flight at iodepth 32.
    */
   static final int CHUNK = 64 << 10;
+  /**
+   * The calling thread's direct buffer, {@link #CHUNK} bytes: scratch for one read or write and
+   * the copy beside it (see the class comment). Stage handlers never nest on one thread (the
+   * stream's interpreter queues the handlers a push or pull calls), so one buffer serves both
+   * directions.
+   */
+  private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(CHUNK));
   private static final Logger LOG = LoggerFactory.getLogger(ChannelStage.class);
 
   private final Inlet<ByteString> in = Inlet.create("socket.in");
@@ -97,9 +113,7 @@ public final class ChannelStage
         new ChannelSelector.Interest(channel, SelectionKey.OP_READ, ready);
     private final ChannelSelector.Interest whenWritable =
         new ChannelSelector.Interest(channel, SelectionKey.OP_WRITE, ready);
-    private ByteBuffer readBuffer;
-    /** Bytes copied from {@link #unsent} and not yet written, between position and limit. */
-    private ByteBuffer writeBuffer;
+    /** Bytes pushed in and not yet written. */
     private ByteString unsent = ByteString.emptyByteString();
     private boolean writing;
 
@@ -147,8 +161,6 @@ public final class ChannelStage
         failStage(e);
         return;
       }
-      readBuffer = ByteBuffer.allocateDirect(CHUNK);
-      writeBuffer = ByteBuffer.allocateDirect(CHUNK).flip();
       pull(in);
     }
 
@@ -162,9 +174,10 @@ public final class ChannelStage
     }
 
     private void read() {
+      ByteBuffer buffer = SCRATCH.get().clear();
       int n;
       try {
-        n = channel.read(readBuffer);
+        n = channel.read(buffer);
       } catch (IOException e) {
         LOG.debug("{}: read failed: {}", peer, e.toString());
         fail(out, e);
@@ -172,7 +185,7 @@ public final class ChannelStage
       }
       if (n > 0) {
         byte[] bytes = new byte[n];
-        readBuffer.flip().get(bytes).clear();
+        buffer.flip().get(bytes);
         push(out, ByteString.fromArrayUnsafe(bytes));
       } else if (n == 0) {
         selector.await(whenReadable);
@@ -182,23 +195,25 @@ public final class ChannelStage
       }
     }
 
+    /**
+     * Writes {@link #unsent} a chunk at a time until it is all written or the socket takes less
+     * than a chunk (its buffer is full: the selector calls back when it has room). Bytes copied
+     * and not taken stay in {@code unsent} and are copied again then.
+     */
     private void write() {
+      ByteBuffer buffer = SCRATCH.get();
       try {
-        while (true) {
-          if (!writeBuffer.hasRemaining()) {
-            if (unsent.isEmpty()) {
-              written();
-              return;
-            }
-            writeBuffer.clear();
-            unsent = unsent.drop(unsent.copyToBuffer(writeBuffer));
-            writeBuffer.flip();
-          }
-          if (channel.write(writeBuffer) == 0) {
+        while (!unsent.isEmpty()) {
+          buffer.clear();
+          unsent.copyToBuffer(buffer);
+          buffer.flip();
+          unsent = unsent.drop(channel.write(buffer));
+          if (buffer.hasRemaining()) {
             selector.await(whenWritable);
             return;
           }
         }
+        written();
       } catch (IOException e) {
         LOG.debug("{}: write failed: {}", peer, e.toString());
         failStage(e);
