@@ -20,6 +20,8 @@ import java.util.List;
  *                                        + 16 B x the pages of every export (the tree entry,
  *                                          handle slot and share of class tables: 14 B measured)
  *                                        + nbd.buffer-memory (requests and replies in flight)
+ *                                        + nbd.max-connections x 16 KiB (64 KiB with TLS): what
+ *                                          an open connection holds besides its buffers
  *   -XX:MaxDirectMemorySize              = 64 MiB with mmap chunks (the JDK's own I/O buffers);
  *                                          with direct chunks, what DirectMemoryBudget requires
  *   -XX:+UseSerialGC                       one GC thread, no concurrent GC's memory
@@ -55,7 +57,8 @@ final class JvmOptions {
       // the entries of other nodes' pages it holds: a full pool of pages compressed 4 to 1
       pages += HOSTED_PAGES_PER_POOL_PAGE * (settings.pool().maxSizeBytes() / ZswapdSettings.PAGE_SIZE);
     }
-    long bytes = HEAP_BASE + HEAP_PER_PAGE * pages + settings.nbd().bufferBytes();
+    long bytes = HEAP_BASE + HEAP_PER_PAGE * pages + settings.nbd().bufferBytes()
+        + NbdServer.connectionsHeapBytes(settings.nbd());
     return (bytes + (1 << 20) - 1) >> 20 << 20;
   }
 

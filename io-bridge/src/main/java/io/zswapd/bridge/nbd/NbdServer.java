@@ -95,20 +95,48 @@ public final class NbdServer {
     return ExportCatalog.of(infos);
   }
 
-  /** Heap kept beside {@code buffer-memory} for everything else an idle daemon holds: {@value} bytes (32 MiB). */
+  /**
+   * Heap kept beside {@code buffer-memory} and the connections ({@link #connectionsHeapBytes}) for
+   * everything else an idle daemon holds: {@value} bytes (32 MiB).
+   */
   public static final long HEAP_BESIDE_BUFFERS = 32L << 20;
+  /**
+   * Heap one open connection holds besides what it is granted of {@code buffer-memory}: its two
+   * stages, the decoder, the list of jobs and the timer (6-8 KiB measured, idle, with a plain
+   * socket), rounded up. Connections refused past {@code max-connections} close at once.
+   */
+  static final long HEAP_PER_CONNECTION = 16 << 10;
+  /** As {@link #HEAP_PER_CONNECTION} for a server with TLS: the SSL engine and its record buffers too (48 KiB measured). */
+  static final long HEAP_PER_TLS_CONNECTION = 64 << 10;
 
   /**
-   * Checks what the settings alone cannot: that {@code buffer-memory} fits the JVM's heap with
-   * {@link #HEAP_BESIDE_BUFFERS} to spare, and that the TLS files make credentials. Throws
-   * {@link SettingsException} with one line.
+   * The heap {@code max-connections} open connections hold besides {@code buffer-memory}: every
+   * one counted as TLS when TCP has TLS, since the limit counts both sockets together.
+   */
+  public static long connectionsHeapBytes(NbdSettings nbd) {
+    return nbd.maxConnections() * (nbd.tls().isPresent() ? HEAP_PER_TLS_CONNECTION : HEAP_PER_CONNECTION);
+  }
+
+  /**
+   * Checks what the settings alone cannot: that {@code buffer-memory} and {@code max-connections}
+   * connections fit the JVM's heap with {@link #HEAP_BESIDE_BUFFERS} to spare, and that the TLS
+   * files make credentials. Throws {@link SettingsException} with one line.
    */
   static Optional<TlsCredentials> check(NbdSettings nbd, long maxHeapBytes) {
-    if (nbd.bufferBytes() > maxHeapBytes - HEAP_BESIDE_BUFFERS) {
-      throw new SettingsException("zswapd.nbd.buffer-memory", "zswapd.nbd.buffer-memory = " + nbd.bufferBytes()
-          + " bytes: the JVM's heap (" + maxHeapBytes + " bytes, -Xmx) cannot hold it with 32 MiB to spare; lower"
-          + " it, start java with -Xmx" + ((nbd.bufferBytes() + HEAP_BESIDE_BUFFERS) / (1 << 20) + 1)
-          + "m or more, or start the daemon with bin/zswapd, which sizes the heap");
+    long connections = connectionsHeapBytes(nbd);
+    if (nbd.bufferBytes() + connections > maxHeapBytes - HEAP_BESIDE_BUFFERS) {
+      long xmxMib = (nbd.bufferBytes() + connections + HEAP_BESIDE_BUFFERS) / (1 << 20) + 1;
+      String remedy = "start java with -Xmx" + xmxMib + "m or more, or start the daemon with bin/zswapd, which sizes"
+          + " the heap";
+      if (nbd.bufferBytes() > maxHeapBytes - HEAP_BESIDE_BUFFERS) {
+        throw new SettingsException("zswapd.nbd.buffer-memory", "zswapd.nbd.buffer-memory = " + nbd.bufferBytes()
+            + " bytes: the JVM's heap (" + maxHeapBytes + " bytes, -Xmx) cannot hold it with 32 MiB to spare; lower it, "
+            + remedy);
+      }
+      throw new SettingsException("zswapd.nbd.max-connections", "zswapd.nbd.max-connections = " + nbd.maxConnections()
+          + ": at " + connections / nbd.maxConnections() + " bytes of heap each" + (nbd.tls().isPresent() ? " (TLS)" : "")
+          + ", with nbd.buffer-memory = " + nbd.bufferBytes() + " bytes, the JVM's heap (" + maxHeapBytes
+          + " bytes, -Xmx) cannot hold them with 32 MiB to spare; lower them, " + remedy);
     }
     return nbd.tls().map(TlsCredentials::load);
   }
