@@ -71,7 +71,7 @@ public final class AdminClient {
       }
       ByteArrayOutputStream answer = new ByteArrayOutputStream();
       ByteBuffer in = ByteBuffer.allocate(16 << 10);
-      while (ch.read(in) >= 0) {
+      while (read(ch, in, answer.size()) >= 0) {
         in.flip();
         answer.write(in.array(), 0, in.limit());
         in.clear();
@@ -80,6 +80,22 @@ public final class AdminClient {
         }
       }
       return parse(answer.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  /**
+   * One read; a reset after some of the answer came counts as its end. The endpoint closes a
+   * connection it refuses (too many open) without reading the request, and closing a socket
+   * with unread bytes resets it after the answer has been sent.
+   */
+  private static int read(SocketChannel ch, ByteBuffer in, int answered) throws IOException {
+    try {
+      return ch.read(in);
+    } catch (IOException e) {
+      if (answered > 0) {
+        return -1;
+      }
+      throw e;
     }
   }
 

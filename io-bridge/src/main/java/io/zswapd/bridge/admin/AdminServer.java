@@ -17,12 +17,15 @@ import io.zswapd.bridge.channel.SocketListener;
 import io.zswapd.config.AdminSettings;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,18 +46,32 @@ import org.slf4j.LoggerFactory;
  * {@link #MAX_LINE} bytes, answered by {@link AdminService}, then completed, which closes it. A
  * client that sends nothing is dropped after {@link #IDLE_TIMEOUT}. The endpoint does no work of
  * its own: every request becomes one or two asks to the engine.
+ *
+ * <p>At most {@link #MAX_CONNECTIONS} connections are open at once; one more is answered
+ * {@code error: busy ...} from the accepting thread and closed, before any stream is made for it.
+ * An open connection holds about 8 KiB of heap until it is answered or idle for
+ * {@link #IDLE_TIMEOUT}, and the heap is sized for the pages and the NBD connections, not for
+ * whatever number of admin connections a local program opens.
  */
 public final class AdminServer {
   private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
   /** Longest request line; {@code set} with a key and a value fits in far less. */
   static final int MAX_LINE = 1024;
   static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+  /** Admin connections open at once, over both transports: far more than any operator's scripts need. */
+  static final int MAX_CONNECTIONS = 16;
 
   private final ActorSystem<?> system;
   private final AdminService service;
   private ChannelSelector selector;
   private SocketListener listener;
   private SocketListener tcpListener;
+  /**
+   * Connections open now: counted up by the two accepting threads, down as each stream ends. A
+   * counter rather than an actor: admission must be decided on the accepting thread, before a
+   * stream (and its heap) exists.
+   */
+  private final AtomicInteger open = new AtomicInteger();
 
   private AdminServer(ActorSystem<?> system, Zswapd zswapd) {
     this.system = system;
@@ -115,13 +132,36 @@ public final class AdminServer {
   }
 
   private void serve(SocketChannel channel) {
+    if (open.incrementAndGet() > MAX_CONNECTIONS) {
+      open.decrementAndGet();
+      refuse(channel);
+      return;
+    }
     Pair<CompletionStage<Done>, NotUsed> done = ChannelStage.flow(channel, selector, "admin")
         .joinMat(connection(), Keep.both()).run(system);
     done.first().whenComplete((d, e) -> {
+      open.decrementAndGet();
       if (e != null) {
         LOG.debug("admin connection ended: {}", e.toString());
       }
     });
+  }
+
+  /** Answers a connection past {@link #MAX_CONNECTIONS} with one error line and closes it. */
+  private static void refuse(SocketChannel channel) {
+    // still blocking, and a fresh socket's buffer takes the line at once
+    String line = AdminService.ERROR + "busy: " + MAX_CONNECTIONS + " admin connections are open; try again when"
+        + " they are answered\n";
+    try {
+      channel.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII)));
+    } catch (IOException e) {
+      LOG.debug("refusing an admin connection: {}", e.toString());
+    }
+    try {
+      channel.close();
+    } catch (IOException e) {
+      LOG.debug("closing a refused admin connection: {}", e.toString());
+    }
   }
 
   /** Stops accepting and removes the socket file; a request being answered is dropped. */

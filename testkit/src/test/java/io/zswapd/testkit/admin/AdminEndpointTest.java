@@ -15,13 +15,17 @@ import io.zswapd.protocol.engine.PoolStats;
 import io.zswapd.testkit.EngineFixture;
 import io.zswapd.testkit.PageGenerator;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,18 +174,57 @@ class AdminEndpointTest {
     }
   }
 
+  /**
+   * Connections that send nothing hold heap until the idle timeout: past 16 open at once, one
+   * more is told the endpoint is busy and closed, and once one of them goes a request is answered
+   * again. Those already open still answer.
+   */
+  @Test
+  void pastSixteenOpenConnectionsOneMoreIsToldItIsBusy() throws IOException {
+    try (EngineFixture engine = start()) {
+      AdminServer server = admin(engine);
+      Path socket = server.unixSocket().orElseThrow();
+      List<SocketChannel> idle = new ArrayList<>();
+      try {
+        for (int i = 0; i < 16; i++) {
+          SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+          ch.connect(UnixDomainSocketAddress.of(socket));
+          idle.add(ch);
+        }
+        AdminClient.Answer refused = AdminClient.unix(socket).send(new AdminRequest.Stats(AdminRequest.Stats.View.FIGURES));
+        assertThat(refused.error()).isEqualTo("busy: 16 admin connections are open; try again when they are answered");
+
+        SocketChannel first = idle.remove(0);
+        first.write(ByteBuffer.wrap("frob\n".getBytes(StandardCharsets.UTF_8)));
+        assertThat(readAll(first)).as("an open connection is still answered").startsWith("error: unknown command 'frob'");
+        first.close();
+        Awaitility.await("a request answered once a connection has gone").atMost(Duration.ofSeconds(30))
+            .untilAsserted(() -> assertThat(AdminClient.unix(socket)
+                .send(new AdminRequest.Stats(AdminRequest.Stats.View.FIGURES)).ok()).isTrue());
+      } finally {
+        for (SocketChannel ch : idle) {
+          ch.close();
+        }
+      }
+    }
+  }
+
+  private static String readAll(SocketChannel ch) throws IOException {
+    ByteBuffer in = ByteBuffer.allocate(1 << 16);
+    while (ch.read(in) >= 0) {
+      // until the daemon closes
+    }
+    in.flip();
+    return StandardCharsets.UTF_8.decode(in).toString();
+  }
+
   /** Sends raw bytes, half-closes, and reads the whole answer. */
   private static String raw(Path socket, String request) throws IOException {
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(socket));
       ch.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
       ch.shutdownOutput();
-      ByteBuffer in = ByteBuffer.allocate(1 << 16);
-      while (ch.read(in) >= 0) {
-        // until the daemon closes
-      }
-      in.flip();
-      return StandardCharsets.UTF_8.decode(in).toString();
+      return readAll(ch);
     }
   }
 
