@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The NBD fuzzer (io.zswapd.testkit.fuzz.NbdFuzzer) against a daemon of its own: starts
-# `java -jar zswapd.jar serve` as docs/OPERATIONS.md does (-Xms = -Xmx, AlwaysPreTouch,
-# MALLOC_MMAP_THRESHOLD_) with a writable export "fuzz" (a backing file by default), a read-only
+# `bin/zswapd serve` as the README does (the launcher's JVM and flags: a fixed, pre-touched heap
+# sized from the config, the serial GC) with a writable export "fuzz" (a backing file by default), a read-only
 # export "ro", the admin socket and a migration period of 1 s; runs the fuzzer over TCP and the
 # Unix socket with live pool-limit changes, compaction and writeback through the admin socket,
 # RSS sampled from /proc and the heap from jcmd; then stops the daemon and says how it ended.
 #
 # Usage: testkit/bench/nbd-fuzz.sh [script options] [fuzzer options]
 #   script options:
-#     --xmx SIZE          the daemon's -Xms/-Xmx (default 512m, as documented)
+#     --xmx SIZE          the daemon's -Xms/-Xmx instead of the launcher's (for example 512m)
+#     --java PATH         the java to run the daemon on (default: the launcher's choice)
 #     --pool SIZE         zswapd.pool.max-size; the admin changes pick in [pool/8, pool] (default 256MiB)
 #     --export-size SIZE  size of the "fuzz" export (default 8GiB; sparse)
 #     --no-backing        no backing file (a full pool then answers ENOSPC) and no writeback commands
@@ -25,7 +26,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . testkit/bench/daemon-start.sh
-xmx=512m
+xmx=""
+java_bin=""
 pool=256MiB
 size=8GiB
 backing=1
@@ -34,6 +36,7 @@ fuzz=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --xmx) xmx=$2; shift 2 ;;
+    --java) java_bin=$2; shift 2 ;;
     --pool) pool=$2; shift 2 ;;
     --export-size) size=$2; shift 2 ;;
     --no-backing) backing=0; shift ;;
@@ -82,13 +85,15 @@ zswapd.metrics.prometheus = off
 EOF
 if [ "$backing" = 1 ]; then echo 'zswapd.pool.writeback.idle-after = 5s' >> "$dir/zswapd.conf"; fi
 
-(cd "$dir" && MALLOC_MMAP_THRESHOLD_=131072 exec java -Xms"$xmx" -Xmx"$xmx" -XX:+AlwaysPreTouch \
-  -XX:MaxDirectMemorySize=$((pool_bytes * 2 + (64 << 20))) -jar zswapd.jar serve --config zswapd.conf \
-  > daemon.log 2>&1) &
+# The launcher execs java, so $! is the daemon's JVM.
+launcher=$(pwd)/bin/zswapd
+(cd "$dir" && exec env ZSWAPD_JAR="$dir/zswapd.jar" ZSWAPD_JAVA_OPTS="${xmx:+-Xms$xmx -Xmx$xmx}" \
+  ${java_bin:+ZSWAPD_JAVA="$java_bin"} "$launcher" serve --config zswapd.conf > daemon.log 2>&1) &
 daemon=$!
 await_banner "$dir/daemon.log" "$daemon"
 port=$(sed -n 's/^  NBD over TCP: *127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir/daemon.log")
-echo "daemon pid $daemon: -Xmx$xmx, pool $pool, export fuzz $size$([ "$backing" = 1 ] && echo ' with a backing file'), TCP port $port; work directory $dir"
+jvm=$(tr '\0' ' ' < "/proc/$daemon/cmdline" | grep -o -- '-Xmx[^ ]*' | tail -n 1)
+echo "daemon pid $daemon: $(readlink "/proc/$daemon/exe") $jvm, pool $pool, export fuzz $size$([ "$backing" = 1 ] && echo ' with a backing file'), TCP port $port; work directory $dir"
 
 extra=(--tcp "127.0.0.1:$port" --unix "$dir/zswapd.sock" --export fuzz --ro-export ro --pid "$daemon"
   --admin "$dir/zswapd-admin.sock")

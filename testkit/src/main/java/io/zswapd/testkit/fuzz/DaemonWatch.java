@@ -20,8 +20,12 @@ import java.util.regex.Pattern;
 final class DaemonWatch implements Runnable {
   private static final Pattern RSS = Pattern.compile("VmRSS:\\s+(\\d+) kB");
   /** "garbage-first heap   total 262144K, used 10240K [...": the heap's line, not metaspace's. */
-  private static final Pattern HEAP = Pattern.compile("(?m)^\\s*(?!Metaspace|class space)[a-z -]*(heap|generation)"
-      + "\\s+total (\\d+)K, used (\\d+)K");
+  /**
+   * The heap's lines of {@code GC.heap_info}: G1's "garbage-first heap", the serial collector's
+   * "def new generation" and "tenured generation" (JDK 17) or "DefNew" and "Tenured" (JDK 25).
+   */
+  private static final Pattern HEAP = Pattern.compile("(?m)^\\s*(?:(?!Metaspace|class space)[a-z -]*(?:heap|generation)"
+      + "|DefNew|Tenured)\\s+total (\\d+)K, used (\\d+)K");
   private static final long LOG_EVERY_NANOS = Duration.ofSeconds(10).toNanos();
 
   private final long pid;
@@ -93,8 +97,8 @@ final class DaemonWatch implements Runnable {
 
   /** One heap sample now (also at the end of a run, when sampling is off). */
   void sampleHeap() {
-    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-    if (!Files.isExecutable(jcmd)) {
+    Path jcmd = jcmd();
+    if (jcmd == null) {
       return;
     }
     try {
@@ -109,8 +113,8 @@ final class DaemonWatch implements Runnable {
       long used = 0;
       long total = 0;
       while (m.find()) {
-        total += Long.parseLong(m.group(2)) << 10;
-        used += Long.parseLong(m.group(3)) << 10;
+        total += Long.parseLong(m.group(1)) << 10;
+        used += Long.parseLong(m.group(2)) << 10;
       }
       if (total > 0) {
         heapCommitted.set(total);
@@ -121,6 +125,23 @@ final class DaemonWatch implements Runnable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The jcmd of the daemon's own JDK (beside its java), which can attach to it whatever JDK runs
+   * the fuzzer; else this JDK's.
+   */
+  private Path jcmd() {
+    try {
+      Path own = Path.of("/proc", Long.toString(pid), "exe").toRealPath().resolveSibling("jcmd");
+      if (Files.isExecutable(own)) {
+        return own;
+      }
+    } catch (IOException e) {
+      // the daemon is gone, or its executable cannot be read
+    }
+    Path here = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    return Files.isExecutable(here) ? here : null;
   }
 
   private void recordRss(long rss) {

@@ -97,10 +97,15 @@ final class Floods {
     List<Drop> open = new ArrayList<>();
     try {
       for (int i = 0; i < n && c.running(); i++) {
-        switch (i % 3) {
-          case 0 -> open.add(SocketChannel.open(c.address())::close);
-          case 1 -> open.add(Negotiation.open(c.address(), true, c.settings.replyTimeout())::vanish);
-          default -> open.add(attach()::vanish);
+        try {
+          switch (i % 3) {
+            case 0 -> open.add(SocketChannel.open(c.address())::close);
+            case 1 -> open.add(Negotiation.open(c.address(), true, c.settings.replyTimeout())::vanish);
+            default -> open.add(attach()::vanish);
+          }
+        } catch (java.io.EOFException refused) {
+          refusedAtLimit(Flood.IDLE, refused);
+          break;
         }
         c.tally.floodOps("flood:" + Flood.IDLE.cliName(), 1);
       }
@@ -120,11 +125,7 @@ final class Floods {
         try {
           open.add(attach());
         } catch (java.io.EOFException refused) {
-          if (!String.valueOf(refused.getMessage()).contains("after 0 of")) {
-            throw refused;
-          }
-          // closed before its greeting: the server is at nbd.max-connections, as it may be
-          c.tally.floodOps("flood:" + Flood.MANY_CONNECTIONS.cliName() + " refused at max-connections", 1);
+          refusedAtLimit(Flood.MANY_CONNECTIONS, refused);
           break;
         }
         c.tally.floodOps("flood:" + Flood.MANY_CONNECTIONS.cliName(), 1);
@@ -144,6 +145,18 @@ final class Floods {
     } finally {
       dropAll(open.stream().<Drop>map(nbd -> nbd::vanish).toList());
     }
+  }
+
+  /**
+   * Counts a connection closed before its greeting, which a server at {@code nbd.max-connections}
+   * may do (floods of several clients together can open more than the limit); rethrows any other
+   * end of the connection.
+   */
+  private void refusedAtLimit(Flood mode, java.io.EOFException refused) throws java.io.EOFException {
+    if (!String.valueOf(refused.getMessage()).contains("after 0 of")) {
+      throw refused;
+    }
+    c.tally.floodOps("flood:" + mode.cliName() + " refused at max-connections", 1);
   }
 
   private interface Sender {
