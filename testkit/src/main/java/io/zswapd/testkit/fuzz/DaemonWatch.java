@@ -19,10 +19,10 @@ import java.util.regex.Pattern;
  */
 final class DaemonWatch implements Runnable {
   private static final Pattern RSS = Pattern.compile("VmRSS:\\s+(\\d+) kB");
-  /** "garbage-first heap   total 262144K, used 10240K [...": the heap's line, not metaspace's. */
   /**
-   * The heap's lines of {@code GC.heap_info}: G1's "garbage-first heap", the serial collector's
-   * "def new generation" and "tenured generation" (JDK 17) or "DefNew" and "Tenured" (JDK 25).
+   * The heap's lines of {@code GC.heap_info} ("garbage-first heap   total 262144K, used 10240K
+   * [..."), not metaspace's: G1's "garbage-first heap", the serial collector's "def new
+   * generation" and "tenured generation" (JDK 17) or "DefNew" and "Tenured" (JDK 25).
    */
   private static final Pattern HEAP = Pattern.compile("(?m)^\\s*(?:(?!Metaspace|class space)[a-z -]*(?:heap|generation)"
       + "|DefNew|Tenured)\\s+total (\\d+)K, used (\\d+)K");
