@@ -93,6 +93,17 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   private enum Retransmit { INSTANCE }
 
+  /**
+   * Every {@link #RETRANSMIT}: if items the host accepted are still waiting, no batch is in
+   * flight and no answer came since the last tick, an empty batch goes to the shard's home. A
+   * host that died after accepting a connection's last requests is otherwise found only by the
+   * next request, and a client whose every request waits (fio at its iodepth, the kernel's
+   * queue) sends none: its requests would wait out the request timeout (EIO). The probe meets
+   * the shard where it is now: the same host answers Accepted, a new incarnation Gone, and the
+   * waiting items are carried out there.
+   */
+  private enum Watch { INSTANCE }
+
   private record StatsTimedOut(long requestId) {}
 
   private record CopyWritten(WriteReply reply) {}
@@ -143,6 +154,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private ShardHost.Adopt adopt;
   /** The next batch goes even if empty: it reaches the shard's next home, which then takes the pages. */
   private boolean probe;
+  /** Answers from the host so far, and at the last {@link Watch} tick: a probe only when none came between. */
+  private long answersHeard;
+  private long answersAtWatch;
   private long nextId = 1;
   private long nextBatch = 1;
   private InFlight inFlight;
@@ -209,6 +223,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     this.frontRun = frontRun;
     this.answers = ctx.messageAdapter(ShardAnswer.class, Answered::new);
     this.dispatcher = ctx.getExecutionContext();
+    timers.startTimerWithFixedDelay(Watch.INSTANCE, Watch.INSTANCE, RETRANSMIT);
   }
 
   @Override
@@ -221,6 +236,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         })
         .onMessage(Answered.class, a -> answered(a.answer()))
         .onMessage(Retransmit.class, r -> retransmit())
+        .onMessage(Watch.class, w -> watch())
         .onMessage(TreeShard.GetStats.class, this::getStats)
         .onMessage(StatsTimedOut.class, this::statsTimedOut)
         .onMessage(CopyWritten.class, m -> {
@@ -711,6 +727,17 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     timers.startSingleTimer(Retransmit.INSTANCE, Retransmit.INSTANCE, RETRANSMIT);
   }
 
+  private Behavior<Object> watch() {
+    if (inFlight == null && !waiting.isEmpty() && answersHeard == answersAtWatch) {
+      LOG.debug("shard {}: {} items waiting and nothing heard for {}; probing its home", shardName, waiting.size(),
+          RETRANSMIT);
+      probe = true;
+      sendNext();
+    }
+    answersAtWatch = answersHeard;
+    return this;
+  }
+
   private Behavior<Object> retransmit() {
     if (inFlight != null) {
       LOG.debug("shard {}: batch {} not yet accepted; sending it again", shardName,
@@ -747,6 +774,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   }
 
   private Behavior<Object> answered(ShardAnswer a) {
+    answersHeard++;
     int size = ClusterSerializer.wireSize(a, resolver);
     bytesReceived += size;
     if (a instanceof ShardAnswer.Accepted acc && inFlight != null && acc.batchId() == inFlight.batchId()) {
