@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.typed.ActorSystem;
 import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.testkit.GatedBackingIo;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,16 +29,12 @@ class CopyVsTrimTest {
   static Path dir;
   private static final GatedBackingIo io = GatedBackingIo.inMemory();
   private static InJvmNodes nodes;
-  private static ActorSystem<Void> first;
-  private static ActorSystem<Void> second;
   private static Zswapd zswapd;
 
   @BeforeAll
   static void start() {
-    nodes = new InJvmNodes();
-    first = nodes.memoryNode();
-    second = nodes.memoryNode();
-    zswapd = nodes.front(dir, io);
+    nodes = InJvmNodes.twoMemoryNodesAndFront(dir, io, SpawnHook.NONE);
+    zswapd = nodes.zswapd();
   }
 
   @AfterAll
@@ -65,7 +62,7 @@ class CopyVsTrimTest {
     io.holdWrites(false);
     io.releaseAllWrites(); // in call order: the trimmed page's late write first, then the last one
 
-    ActorSystem<Void> holder = InJvmNodes.objects(first) > 0 ? first : second;
+    ActorSystem<Void> holder = nodes.holder();
     nodes.crash(holder); // the shard starts again, empty: pages 7 and 8 are served from their copies
 
     byte[] seven = zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -74,7 +71,7 @@ class CopyVsTrimTest {
         .isTrue();
     byte[] eight = zswapd.load("swap0", 8).toCompletableFuture().get(60, TimeUnit.SECONDS);
     assertThat(Arrays.equals(eight, other)).as("page 8 from its copy").isTrue();
-    ActorSystem<Void> survivor = holder == first ? second : first;
+    ActorSystem<Void> survivor = nodes.other(holder);
     // both restored there
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> InJvmNodes.objects(survivor) >= 2);
     assertThat(Arrays.equals(zswapd.load("swap0", 7).toCompletableFuture().get(60, TimeUnit.SECONDS), last))

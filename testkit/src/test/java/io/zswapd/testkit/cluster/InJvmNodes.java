@@ -11,6 +11,7 @@ import io.zswapd.actors.embedded.Zswapd;
 import io.zswapd.actors.embedded.ZswapdSetup;
 import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.config.ZswapdSettings;
+import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.testkit.GatedBackingIo;
 import io.zswapd.testkit.daemon.Daemon;
 import java.nio.file.Path;
@@ -26,6 +27,26 @@ final class InJvmNodes implements AutoCloseable {
   private static final String NAME = "zswapd-nodes";
   private final int seed = Daemon.freePort();
   private final List<ActorSystem<Void>> systems = new ArrayList<>();
+  private final List<ActorSystem<Void>> memoryNodes = new ArrayList<>();
+  private Zswapd front;
+
+  /**
+   * The race tests' usual cluster, started: two memory nodes whose engine actors (the tree
+   * shards they host among them) are wrapped by {@code hook}, and the front ({@link #front(Path,
+   * GatedBackingIo)}) on them; {@link #zswapd()} is the front's engine.
+   */
+  static InJvmNodes twoMemoryNodesAndFront(Path dir, GatedBackingIo io, SpawnHook hook) {
+    InJvmNodes nodes = new InJvmNodes();
+    try {
+      nodes.memoryNode(hook);
+      nodes.memoryNode(hook);
+      nodes.front(dir, io);
+      return nodes;
+    } catch (RuntimeException | Error e) {
+      nodes.close();
+      throw e;
+    }
+  }
 
   private static Config node(String zswapd) {
     Config settings = ConfigFactory.parseString(zswapd);
@@ -50,6 +71,7 @@ final class InJvmNodes implements AutoCloseable {
             """.formatted(port, seed))))
         .and(ZswapdSetup.of(hook)));
     systems.add(s);
+    memoryNodes.add(s);
     Zswapd.get(s);
     ClusterShards.whenHosting(s).toCompletableFuture().join();
     return s;
@@ -66,7 +88,34 @@ final class InJvmNodes implements AutoCloseable {
             """.formatted(dir.resolve("swap0.backing"), Daemon.freePort(), seed))))
         .and(new ZswapdSetup(export -> io)));
     systems.add(s);
-    return Zswapd.get(s);
+    front = Zswapd.get(s);
+    return front;
+  }
+
+  /** The front's engine, once {@link #front(Path, GatedBackingIo)} has started it. */
+  Zswapd zswapd() {
+    return front;
+  }
+
+  /** The memory node whose pool holds objects: where swap0's one shard lives, once a page is stored. */
+  ActorSystem<Void> holder() throws Exception {
+    for (ActorSystem<Void> node : memoryNodes) {
+      if (!node.whenTerminated().isCompleted() && objects(node) > 0) {
+        return node;
+      }
+    }
+    throw new AssertionError("no memory node holds a page");
+  }
+
+  /** The other of two memory nodes. */
+  ActorSystem<Void> other(ActorSystem<Void> node) {
+    return memoryNodes.stream().filter(s -> s != node).findFirst().orElseThrow();
+  }
+
+  /** Batches of swap0's shard the front has seen accepted by a memory node. */
+  long acceptedBatches() throws Exception {
+    return front.stats().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS).export("swap0")
+        .orElseThrow().remoteShards().stream().mapToLong(RemoteShardFigures::batches).sum();
   }
 
   /**

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.typed.ActorSystem;
 import io.zswapd.actors.embedded.Zswapd;
+import io.zswapd.actors.support.SpawnHook;
 import io.zswapd.testkit.GatedBackingIo;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,16 +29,12 @@ class RestoreVsStoreTest {
   static Path dir;
   private static final GatedBackingIo io = GatedBackingIo.inMemory();
   private static InJvmNodes nodes;
-  private static ActorSystem<Void> first;
-  private static ActorSystem<Void> second;
   private static Zswapd zswapd;
 
   @BeforeAll
   static void start() {
-    nodes = new InJvmNodes();
-    first = nodes.memoryNode();
-    second = nodes.memoryNode();
-    zswapd = nodes.front(dir, io);
+    nodes = InJvmNodes.twoMemoryNodesAndFront(dir, io, SpawnHook.NONE);
+    zswapd = nodes.zswapd();
   }
 
   @AfterAll
@@ -55,7 +52,7 @@ class RestoreVsStoreTest {
     zswapd.store("swap0", 7, old).toCompletableFuture().get(60, TimeUnit.SECONDS);
     zswapd.store("swap0", 8, other).toCompletableFuture().get(60, TimeUnit.SECONDS);
     Awaitility.await().until(() -> io.writeCalls() >= 2); // both copies are on their way to the file
-    ActorSystem<Void> holder = InJvmNodes.objects(first) > 0 ? first : second;
+    ActorSystem<Void> holder = nodes.holder();
 
     io.holdReads(true);
     nodes.crash(holder); // its shard starts again, empty, on the other node
@@ -71,7 +68,7 @@ class RestoreVsStoreTest {
     io.holdReads(false);
     io.releaseAllReads();
     assertThat(Arrays.equals(loaded.get(60, TimeUnit.SECONDS), other)).as("page 8 from its copy while lost").isTrue();
-    ActorSystem<Void> survivor = holder == first ? second : first;
+    ActorSystem<Void> survivor = nodes.other(holder);
     // page 8's copy is restored there
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> InJvmNodes.objects(survivor) >= 2);
 
