@@ -113,8 +113,16 @@ public final class ClusterShards {
     shutdown.addTask(HAND_OFF_PHASE, "zswapd-departures", () -> AskPattern.<HostedShards.Command, Done>ask(hosted,
             HostedShards.WhenEmpty::new, timeout, system.scheduler())
         .exceptionally(e -> {
+          Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+              ? e.getCause() : e;
+          // an ask of an actor that has stopped (the system is going down without this phase) also
+          // fails with a timeout exception, at once: say which it was
+          String why = String.valueOf(cause.getMessage()).contains("terminated")
+              ? "the node's hosted shards had already stopped"
+              : cause instanceof java.util.concurrent.TimeoutException ? "not within " + timeout.toSeconds() + " s"
+              : cause.toString();
           LOG.warn("the shards this node handed off were not all taken over ({}); their remaining pages are lost",
-              e instanceof java.util.concurrent.TimeoutException ? "not within " + timeout.toSeconds() + " s" : e);
+              why);
           return Done.getInstance();
         }));
   }

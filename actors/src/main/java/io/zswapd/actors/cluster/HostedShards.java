@@ -18,8 +18,10 @@ import io.zswapd.protocol.engine.EngineCommand;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -34,7 +36,9 @@ import java.util.function.Consumer;
  * ({@link Pull}): each answer ({@link ShardHost.Pulled}) is the next images of the departed tree
  * shard, as its pool keeps them, up to {@link #PULL_BYTES} of them. Once the last are sent
  * the departed tree shard is emptied and stopped. A departure nobody pulls from for
- * {@link #UNCLAIMED} is dropped (its front is gone, or gave its pages up as lost).
+ * {@link #UNCLAIMED} is dropped (its front gave its pages up as lost), and one whose front is
+ * gone (its node left the cluster, or the export was closed: death watch) is dropped at once:
+ * only that front could send a new home to pull it.
  *
  * <p>A leaving node waits for its departures before it leaves the cluster
  * ({@link #whenEmpty}, the {@code zswapd-hand-off} phase of its coordinated shutdown).
@@ -57,9 +61,10 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
 
   /**
    * {@code entity}, of {@code incarnation}, leaves for another node: its tree shard (drained)
-   * stays here as a departure until its pages are pulled.
+   * stays here as a departure until its pages are pulled, or until {@code front} (the shard's
+   * proxy on the front, which alone can name the departure to the next home) is gone.
    */
-  record Depart(ActorRef<ShardHost.Command> entity, long incarnation) implements Command {}
+  record Depart(ActorRef<ShardHost.Command> entity, long incarnation, ActorRef<?> front) implements Command {}
 
   /**
    * The next pages of the departure of {@code incarnation} from slot {@code fromSlot} on, for
@@ -81,13 +86,15 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
   private record Emptied(ActorRef<TreeShard.Command> tree) implements Command {}
 
   /** A tree shard whose entity left: its pages wait to be pulled. */
-  private record Departure(ActorRef<TreeShard.Command> tree, String name) {}
+  private record Departure(ActorRef<TreeShard.Command> tree, String name, ActorRef<?> front) {}
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final ClusterShards.PoolParts parts;
   private final Map<ActorRef<ShardHost.Command>, ActorRef<TreeShard.Command>> trees = new HashMap<>();
   private final Map<Long, Departure> departures = new HashMap<>();
+  /** The departures waiting on each front (watched while any does). */
+  private final Map<ActorRef<?>, Set<Long>> departuresOf = new HashMap<>();
   private final List<ActorRef<Done>> whenEmpty = new ArrayList<>();
   private long nextTree = 1;
 
@@ -147,7 +154,9 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
     ActorRef<TreeShard.Command> tree = trees.remove(d.entity());
     if (tree != null) {
       ctx.unwatch(d.entity());
-      departures.put(d.incarnation(), new Departure(tree, ShardHost.nameOf(d.entity())));
+      departures.put(d.incarnation(), new Departure(tree, ShardHost.nameOf(d.entity()), d.front()));
+      departuresOf.computeIfAbsent(d.front(), f -> new HashSet<>()).add(d.incarnation());
+      ctx.watch(d.front());
       timers.startSingleTimer(d.incarnation(), new Unclaimed(d.incarnation()), UNCLAIMED);
     }
     return this;
@@ -205,6 +214,12 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
   private void drop(long incarnation) {
     Departure d = departures.remove(incarnation);
     timers.cancel(incarnation);
+    Set<Long> ofFront = departuresOf.get(d.front());
+    ofFront.remove(incarnation);
+    if (ofFront.isEmpty()) {
+      departuresOf.remove(d.front());
+      ctx.unwatch(d.front());
+    }
     stopEmptied(d.tree());
   }
 
@@ -223,12 +238,23 @@ public final class HostedShards extends AbstractBehavior<HostedShards.Command> {
     return this;
   }
 
-  /** An entity stopped without a departure (it failed, or had nothing to hand over): its pages go with it. */
+  /**
+   * An entity stopped without a departure (it failed, or had nothing to hand over): its pages go
+   * with it. A front is gone: nothing will pull the departures it alone could name.
+   */
   private Behavior<Command> terminated(Terminated t) {
     ActorRef<TreeShard.Command> tree = trees.remove(t.getRef());
     if (tree != null) {
       stopEmptied(tree);
     }
-    return this;
+    Set<Long> ofFront = departuresOf.get(t.getRef());
+    if (ofFront != null) {
+      for (long incarnation : List.copyOf(ofFront)) {
+        LOG.info("departed shard {}: its front is gone, so no new node will take its pages; they are dropped",
+            departures.get(incarnation).name());
+        drop(incarnation);
+      }
+    }
+    return emptied();
   }
 }

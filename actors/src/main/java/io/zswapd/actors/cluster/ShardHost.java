@@ -405,7 +405,7 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
     }
     departed = true;
     flush();
-    hosted.tell(new HostedShards.Depart(getContext().getSelf(), incarnation));
+    hosted.tell(new HostedShards.Depart(getContext().getSelf(), incarnation, front));
     front.tell(new ShardAnswer.Departing(incarnation, hosted, getContext().getSelf()));
     timers.startSingleTimer(DepartTimeout.INSTANCE, DEPART_TIMEOUT);
     LOG.info("shard {} of export {} leaves this node; its pages wait here for its next home",
@@ -522,7 +522,8 @@ public final class ShardHost extends AbstractBehavior<ShardHost.Command> {
       front = null;
       boundRun = 0;
       lastBatch = 0;
-      if (leaving && !departed) {
+      if (leaving) {
+        // nothing to wait for: a departure is dropped by HostedShards, which watches the front too
         return Behaviors.stopped();
       }
     }

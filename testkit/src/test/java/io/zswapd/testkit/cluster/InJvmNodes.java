@@ -28,6 +28,7 @@ final class InJvmNodes implements AutoCloseable {
   private final int seed = Daemon.freePort();
   private final List<ActorSystem<Void>> systems = new ArrayList<>();
   private final List<ActorSystem<Void>> memoryNodes = new ArrayList<>();
+  private ActorSystem<Void> frontSystem;
   private Zswapd front;
 
   /**
@@ -79,6 +80,11 @@ final class InJvmNodes implements AutoCloseable {
 
   /** The front: {@code swap0}, 64 MiB on the cluster, its backing file {@code io}. */
   Zswapd front(Path dir, GatedBackingIo io) {
+    return front(dir, io, SpawnHook.NONE);
+  }
+
+  /** As {@link #front(Path, GatedBackingIo)}, its engine actors (the shards' proxies among them) wrapped by {@code hook}. */
+  Zswapd front(Path dir, GatedBackingIo io, SpawnHook hook) {
     ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, ActorSystemSetup.create(BootstrapSetup.create(
         node("""
             zswapd { pool.max-size = 64 MiB,
@@ -86,8 +92,9 @@ final class InJvmNodes implements AutoCloseable {
               cluster { role = front, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"],
                 down-unreachable-after = 20s } }
             """.formatted(dir.resolve("swap0.backing"), Daemon.freePort(), seed))))
-        .and(new ZswapdSetup(export -> io)));
+        .and(new ZswapdSetup(export -> io).withSpawnHook(hook)));
     systems.add(s);
+    frontSystem = s;
     front = Zswapd.get(s);
     return front;
   }
@@ -95,6 +102,12 @@ final class InJvmNodes implements AutoCloseable {
   /** The front's engine, once {@link #front(Path, GatedBackingIo)} has started it. */
   Zswapd zswapd() {
     return front;
+  }
+
+  /** Stops the front as an operator's SIGTERM does: its coordinated shutdown, then it leaves the cluster. */
+  void stopFront() {
+    frontSystem.terminate();
+    frontSystem.getWhenTerminated().toCompletableFuture().join();
   }
 
   /** The memory node whose pool holds objects: where swap0's one shard lives, once a page is stored. */
