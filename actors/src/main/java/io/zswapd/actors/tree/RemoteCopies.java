@@ -98,7 +98,7 @@ final class RemoteCopies {
     backing.tell(new BackingStore.Write(bytes, offset, generation[offset], writeReplies));
   }
 
-  /** The page was invalidated, or patched (its new bytes are not known here yet): no copy. */
+  /** The page was invalidated: no copy. */
   void forget(int offset) {
     drop(offset);
   }

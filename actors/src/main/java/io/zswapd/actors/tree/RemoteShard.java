@@ -36,6 +36,7 @@ import io.zswapd.protocol.engine.RemoteShardFigures;
 import io.zswapd.protocol.engine.StoreReply;
 import io.zswapd.protocol.engine.WritebackResult;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -62,7 +63,8 @@ import java.util.function.Consumer;
  * incarnation. When the node holding the shard is lost, Cluster Sharding starts the entity
  * again elsewhere, empty, and it answers the next batch {@link ShardAnswer.Gone}: every page
  * this front had stored there becomes <em>lost</em>, and a load or patch of a lost page is
- * answered {@link ErrorCode#NODE_LOST} (NBD EIO) until the page is written or trimmed again.
+ * answered {@link ErrorCode#NODE_LOST} (NBD EIO) until the page is written or trimmed again;
+ * with a backing file it is served from its copy, and a patch is made here on the copy's bytes.
  * Requests of earlier batches still waiting for their replies are admitted again, in their
  * order, ahead of what queued behind them: a write the lost node took but never answered is
  * carried out on the new one, not failed.
@@ -90,6 +92,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   // Besides TreeShard.Command (from its senders and its swap type), it takes these: a behavior of Object, whose
   // reference the swap type narrows to TreeShard.Command.
   private record Answered(ShardAnswer answer) {}
+
+  /** The fetch {@code fetch} of the parked patch's page met a node's loss: fetch it again. */
+  private record RefetchPatch(long fetch) {}
+
+  /** An item held back; {@code fresh} as {@link #admit(Item, boolean)} will be called with. */
+  private record Parked(Item item, boolean fresh) {}
 
   private enum Retransmit { INSTANCE }
 
@@ -189,6 +197,17 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   /** Lost pages whose copies are to be stored on the shard's new memory node. */
   private final BitSet toRestore = new BitSet(TreeShard.PAGES);
   private int restoring;
+  /** Lost pages whose restore is under way (its copy being read, or its store not answered yet). */
+  private final BitSet restoringPages = new BitSet(TreeShard.PAGES);
+  /**
+   * With copies, a patch is made here ({@link #preparePatch}): the patch at the head, whose
+   * page's bytes are being fetched, and the callers' items behind it, in arrival order, held
+   * back so that nothing overtakes it.
+   */
+  private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+  /** Counts the fetches of a patch's page: an answer to an older one is ignored. */
+  private long patchFetch;
+  private final PageCompressor compressor;
 
   /**
    * @param compressor the front's compressor: the images travel as it made them (the memory
@@ -212,6 +231,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     this.metrics = metrics;
     this.timers = timers;
     this.codec = compressor.kind();
+    this.compressor = compressor;
     this.copies = backing == null ? null : new RemoteCopies(backing,
         ctx.messageAdapter(WriteReply.class, CopyWritten::new), ctx.messageAdapter(ReadReply.class, CopyRead::new),
         compressor.kind(), shardIndex << TreeShard.PAGES_SHIFT);
@@ -235,6 +255,13 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           return this;
         })
         .onMessage(Answered.class, a -> answered(a.answer()))
+        .onMessage(RefetchPatch.class, r -> {
+          if (r.fetch() == patchFetch && !parked.isEmpty()) {
+            preparePatch(parked.peekFirst().item());
+          }
+          sendNext();
+          return replyToCallers();
+        })
         .onMessage(Retransmit.class, r -> retransmit())
         .onMessage(Watch.class, w -> watch())
         .onMessage(TreeShard.GetStats.class, this::getStats)
@@ -445,6 +472,13 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    */
   private void admit(Item item, boolean fresh) {
     PageOp op = item.op;
+    if (item.internal == null && (!parked.isEmpty() || copies != null && op instanceof PageOp.Patch)) {
+      parked.add(new Parked(item, fresh));
+      if (parked.size() == 1) {
+        preparePatch(item);
+      }
+      return;
+    }
     boolean reads = op instanceof PageOp.Load || op instanceof PageOp.LoadRange || op instanceof PageOp.Patch;
     if (reads && item.internal == null) {
       int lostAt = lost.nextSetBit(item.from);
@@ -486,18 +520,6 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       for (int i = 0; i < s.images().length; i++) {
         copies.stored(item.from + i, s.images()[i]);
       }
-    } else if (op instanceof PageOp.Patch p) {
-      // the memory node makes the patched page: read it back right after, in the same order,
-      // and keep that as the copy (unless the page changes again first)
-      int offset = item.from;
-      copies.forget(offset);
-      int generation = copies.generation(offset);
-      queued.add(new Item(null, null, new PageOp.Load(p.page()), offset, 1, reply -> {
-        if (reply instanceof ImagesReply.Images l && l.images().length == 1 && l.images()[0] != null
-            && copies.generation(offset) == generation) {
-          copies.stored(offset, l.images()[0]);
-        }
-      }, false));
     } else if (op instanceof PageOp.Invalidate || op instanceof PageOp.InvalidateRange
         || op instanceof PageOp.InvalidateArea) {
       for (int i = item.from; i < item.from + item.count; i++) {
@@ -564,29 +586,118 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         return;
       }
       toRestore.clear(offset);
-      if (!lost.get(offset) || !copies.has(offset)) {
-        continue;
+      restore(offset);
+    }
+  }
+
+  /**
+   * Restores one lost page from its copy, unless it needs none (written or trimmed since, no
+   * copy) or its restore is already under way. A restore its node's loss ended is queued again
+   * (the shard's next incarnation takes it); one whose copy cannot be read is not.
+   */
+  private void restore(int offset) {
+    if (!lost.get(offset) || !copies.has(offset) || restoringPages.get(offset)) {
+      return;
+    }
+    int generation = copies.generation(offset);
+    restoring++;
+    restoringPages.set(offset);
+    copies.image(offset, image -> {
+      if (image == null || !lost.get(offset) || copies.generation(offset) != generation) {
+        restoreEnded(offset);
+        return;
       }
-      int generation = copies.generation(offset);
-      restoring++;
-      copies.image(offset, image -> {
-        if (image == null || !lost.get(offset) || copies.generation(offset) != generation) {
-          restoring--;
-          restoreNext();
+      admit(new Item(null, null, new PageOp.Store(basePage + offset, image), offset, 1, reply -> {
+        if (reply instanceof StoreReply.Stored && copies.generation(offset) == generation && lost.get(offset)) {
+          lost.clear(offset);
+          stored.set(offset);
+          metrics.pagesRestored().increment();
+        } else if (reply instanceof EngineError e && e.code() == ErrorCode.NODE_LOST && lost.get(offset)) {
+          toRestore.set(offset); // the node was lost (or handed the shard off) before answering: again
+        }
+        restoreEnded(offset);
+      }, true));
+      sendNext();
+    });
+  }
+
+  private void restoreEnded(int offset) {
+    restoring--;
+    restoringPages.clear(offset);
+    restoreNext();
+  }
+
+  /**
+   * Makes a patch here, when the export keeps copies: so that the page a memory node holds is
+   * always the image its copy was made from. The page's bytes come from its memory node (a load
+   * queued behind what came before), from its copy when its node was lost, or are zeros when
+   * it was never written; the patched page is then admitted as a store of the caller's, and the
+   * items parked behind it follow. A page lost without a copy is refused NODE_LOST, as a load.
+   * (Without copies the memory node patches the page itself.)
+   */
+  private void preparePatch(Item item) {
+    long fetch = ++patchFetch;
+    int offset = item.from;
+    if (lost.get(offset)) {
+      if (!copies.has(offset)) {
+        patchReady(item, null, lostError(basePage + offset));
+        return;
+      }
+      copies.read(offset, page -> {
+        if (fetch == patchFetch) {
+          patchReady(item, page, page == null ? copyError(basePage + offset) : null);
+        }
+      });
+    } else if (stored.get(offset)) {
+      queued.add(new Item(null, null, new PageOp.Load(basePage + offset), offset, 1, reply -> {
+        if (fetch != patchFetch) {
           return;
         }
-        admit(new Item(null, null, new PageOp.Store(basePage + offset, image), offset, 1, reply -> {
-          restoring--;
-          if (reply instanceof StoreReply.Stored && copies.generation(offset) == generation && lost.get(offset)) {
-            lost.clear(offset);
-            stored.set(offset);
-            metrics.pagesRestored().increment();
+        if (reply instanceof ImagesReply.Images l && l.images().length == 1) {
+          byte[] page = new byte[PAGE_BYTES];
+          try {
+            toPage(l.images()[0], page, 0);
+            patchReady(item, page, null);
+          } catch (CorruptPageException e) {
+            patchReady(item, null, new EngineError(ErrorCode.CORRUPT, "page " + (basePage + offset)
+                + " from the memory node of shard " + shardName + " does not decompress: " + e.getMessage()));
           }
-          restoreNext();
-        }, true));
-        sendNext();
-      });
+        } else if (reply instanceof EngineError e && e.code() == ErrorCode.NODE_LOST) {
+          // its node was lost or handed the shard off first: fetch again (from here, not
+          // inside the re-homing that answered this)
+          getContext().getSelf().tell(new RefetchPatch(fetch));
+        } else {
+          patchReady(item, null, reply instanceof ImagesReply.ImagesFailed f ? f.error()
+              : reply instanceof EngineError e ? e
+              : new EngineError(ErrorCode.IO_ERROR, "unexpected answer to a patch's load: " + reply));
+        }
+      }, false));
+    } else {
+      patchReady(item, new byte[PAGE_BYTES], null);
     }
+  }
+
+  /**
+   * The parked patch {@code item} has its page's bytes ({@code base}), or failed with
+   * {@code error}: it is admitted as a store (or refused), then the items parked behind it.
+   */
+  private void patchReady(Item item, byte[] base, EngineError error) {
+    patchFetch++;
+    List<Parked> behind = new ArrayList<>(parked);
+    parked.clear();
+    behind.remove(0); // the patch
+    if (error != null) {
+      answer(item, null, error, basePage + item.from);
+    } else {
+      PageOp.Patch p = (PageOp.Patch) item.op;
+      System.arraycopy(p.bytes(), 0, base, p.offset(), p.bytes().length);
+      admit(new Item(item.request, item.parent, new PageOp.Store(p.page(), compressor.compress(base, 0)), item.from,
+          1), true); // a new image: its copy is made at admission
+    }
+    for (Parked next : behind) {
+      admit(next.item(), next.fresh()); // a patch among them parks again, and all behind it
+    }
+    sendNext();
   }
 
   /**
@@ -934,8 +1045,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     List<Item> again = newIncarnation(newIncarnation, "left the cluster before answering");
     List<Item> behind = queued;
     queued = new ArrayList<>();
+    List<Parked> held = new ArrayList<>(parked); // the newest: after the items admitted again
+    parked.clear();
+    patchFetch++; // its page may be lost now: the patch at their head fetches it again
     again.forEach(item -> admit(item, false));
     behind.forEach(item -> admit(item, false));
+    held.forEach(p -> admit(p.item(), p.fresh()));
     if (copies != null) {
       toRestore.or(lost);
       restoreNext();
