@@ -1,6 +1,9 @@
 package io.zswapd.actors;
 
+import akka.Done;
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.javadsl.ActorContext;
+import java.time.Duration;
 import io.zswapd.actors.pool.Pool;
 import io.zswapd.actors.recompress.RecompressWorker;
 import io.zswapd.actors.writeback.WritebackWorker;
@@ -13,22 +16,28 @@ import org.slf4j.LoggerFactory;
  * Live settings, one of the guardian's four jobs ({@code zswapd set}): it keeps the pool
  * settings in force, the configured ones with each live change applied, and tells the part a
  * change concerns: the pool (limit, accept threshold, {@code mem_used_max}), the writeback
- * worker (idle period, reclaim timeout) or the recompression worker ({@code pool.recompress}). A change is answered once it is on its way, so a later
- * request sees it.
+ * worker (idle period, reclaim timeout) or the recompression worker ({@code pool.recompress}).
+ * A change is answered once it is on its way, so a later request sees it; a change of the limit
+ * once the arena has it in force (the pool forwards it, so "on its way" would let a store sent
+ * after the answer be judged by the old limit).
  *
  * <p>Plain state of the guardian, touched only on its thread.
  */
 final class LiveSettings {
   private static final Logger LOG = LoggerFactory.getLogger(ZswapGuardian.class);
+  /** How long a limit change waits for the arena before it is answered anyway. */
+  private static final Duration LIMIT_APPLIED_TIMEOUT = Duration.ofSeconds(30);
 
   private final ActorRef<Pool.Command> pool;
+  private final ActorContext<ZswapGuardian.Command> ctx;
   private ActorRef<WritebackWorker.Command> writeback;
   private ActorRef<RecompressWorker.Command> recompress;
   private PoolSettings live;
 
-  LiveSettings(PoolSettings configured, ActorRef<Pool.Command> pool) {
+  LiveSettings(PoolSettings configured, ActorRef<Pool.Command> pool, ActorContext<ZswapGuardian.Command> ctx) {
     this.live = configured;
     this.pool = pool;
+    this.ctx = ctx;
   }
 
   /**
@@ -54,10 +63,15 @@ final class LiveSettings {
     LiveSetting change = m.setting();
     live = change.applyTo(live);
     long limit = live.maxSizeBytes(); // Zswapd.set checked it against the direct-memory limit
-    if (change instanceof LiveSetting.MaxSize || change instanceof LiveSetting.AcceptThreshold) {
+    ZswapGuardian.SettingChanged answer = new ZswapGuardian.SettingChanged(change, live, limit,
+        acceptBelow(limit, live));
+    boolean limitChange = change instanceof LiveSetting.MaxSize || change instanceof LiveSetting.AcceptThreshold;
+    if (limitChange) {
       // Below the current usage, the next allocation finds no room: pool_limit_hit counts and
       // writeback (or, without a backing file, refusal) starts, as when the pool fills up.
-      pool.tell(new Pool.SetLimit(limit, acceptBelow(limit, live)));
+      long acceptBelow = acceptBelow(limit, live);
+      ctx.ask(Done.class, pool, LIMIT_APPLIED_TIMEOUT, applied -> new Pool.SetLimit(limit, acceptBelow, applied),
+          (done, failure) -> new ZswapGuardian.Answer<>(m.replyTo(), answer));
     } else if (change instanceof LiveSetting.Recompress) {
       recompress.tell(new RecompressWorker.SetPolicy(live.recompress()));
     } else if (writeback != null) {
@@ -67,11 +81,13 @@ final class LiveSettings {
         + "reclaim-timeout {}", change.key(), change.value(), limit, acceptBelow(limit, live),
         live.writeback().idleAfter().map(LiveSetting::duration).orElse("off"),
         LiveSetting.duration(live.writeback().reclaimTimeout()));
-    m.replyTo().tell(new ZswapGuardian.SettingChanged(change, live, limit, acceptBelow(limit, live)));
+    if (!limitChange) {
+      m.replyTo().tell(answer);
+    }
   }
 
   void setPoolLimit(ZswapGuardian.SetPoolLimit m) {
-    pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
+    pool.tell(new Pool.SetLimit(m.limitBytes(), m.acceptBelowBytes(), null));
   }
 
   void resetMax(ZswapGuardian.ResetMax m) {

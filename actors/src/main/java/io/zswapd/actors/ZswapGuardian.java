@@ -139,6 +139,9 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** Start {@code mem_used_max} again from the current {@code mem_used_total} (zram's {@code reset} of it). */
   public record ResetMax(ActorRef<akka.Done> replyTo) implements Command {}
 
+  /** An answer the guardian sends when it comes back to it (a limit change, once in force). */
+  record Answer<T>(ActorRef<T> replyTo, T answer) implements Command {}
+
   private record PoolReady(Pool.Ready ready) implements Command {}
 
   /**
@@ -257,7 +260,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         classes, geometry, compressor, spawnHook,
         settings.namespaces(), settings.cluster().role() == ClusterSettings.Role.FRONT ? ClusterShards.newRun() : 0);
     this.shutdown = new ShutdownSteps(ctx, table, pool);
-    this.live = new LiveSettings(settings.pool(), pool);
+    this.live = new LiveSettings(settings.pool(), pool, ctx);
     List<ActorRef<SwapType.Command>> backed = new ArrayList<>();
     for (ExportSettings e : settings.exports()) {
       Optional<BackingIo> io = Optional.ofNullable(backingIos.get(e.name()));
@@ -340,6 +343,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(RemovalMigrationsIdle.class, m -> done(() -> lifecycle.removalMigrationsIdle(m)))
         // live settings
         .onMessage(ChangeSetting.class, m -> done(() -> live.change(m)))
+        .onMessage(Answer.class, this::answer)
         .onMessage(SetPoolLimit.class, m -> done(() -> live.setPoolLimit(m)))
         .onMessage(ResetMax.class, m -> done(() -> live.resetMax(m)))
         // shutdown
@@ -365,6 +369,12 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       routesWaiting.forEach(r -> r.tell(table.routes()));
       routesWaiting.clear();
     }
+    return this;
+  }
+
+  @SuppressWarnings("unchecked")
+  private Behavior<Command> answer(Answer<?> a) {
+    ((Answer<Object>) a).replyTo().tell(a.answer());
     return this;
   }
 
@@ -402,6 +412,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       c.replyTo().tell(new SettingChanged(c.setting(), live.inForce(), 0, 0));
     } else if (m instanceof ResetMax r) {
       r.replyTo().tell(akka.Done.getInstance());
+    } else if (m instanceof Answer<?> a) {
+      answer(a); // a limit change made before the failure
     } else if (m instanceof GetRoutes r) {
       r.replyTo().tell(table.routes()); // as it is: the exports still starting will not come
     } else if (m instanceof ExportReady r) {

@@ -65,6 +65,38 @@ class LiveSettingsTest {
     }
   }
 
+  /**
+   * A limit change is answered once the arena has it in force. The pool forwards the limit to
+   * the arena, so an answer sent when the change was only on its way let a store sent after it
+   * be refused by the old limit (CI on 2026-12-07: the store right after raising the limit again
+   * in the test above was refused, "1900544 of 262144 bytes"). Replayed with a gate holding the
+   * new limit at the arena: the change must not be answered while it is held, and once it is
+   * answered a store that only the new limit allows goes through.
+   */
+  @Test
+  void aLimitChangeIsAnsweredOnceTheArenaHasIt() {
+    GatedActors actors = new GatedActors();
+    try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 8 MiB",
+        io.zswapd.actors.embedded.ZswapdSetup.of(actors))) {
+      Zswapd z = engine.zswapd();
+      storeC50(z, 0, 800); // about 1 MiB of pool pages
+      await(z.set("pool.max-size", "256 KiB"));
+      MessageGate limit = actors.hold("the arena's new limit",
+          GatedActors.actor(io.zswapd.actors.support.EngineActor.of(io.zswapd.actors.support.EngineActor.Role.ARENA)),
+          io.zswapd.actors.arena.PageArena.SetLimit.class);
+      java.util.concurrent.CompletableFuture<ZswapGuardian.SettingChanged> raised =
+          z.set("pool.max-size", "8 MiB").toCompletableFuture();
+      limit.awaitArrival(0);
+      assertThat(raised).as("the change answered while the arena still has the old limit").isNotDone();
+
+      limit.open();
+      limit.releaseAll();
+      assertThat(await(raised).poolLimitBytes()).isEqualTo(8 << 20);
+      await(z.store("swap0", 20_000, GEN.page(20_000, PageGenerator.Kind.RANDOM))); // past 256 KiB: the new limit
+      assertThat(await(z.load("swap0", 20_000))).isEqualTo(GEN.page(20_000, PageGenerator.Kind.RANDOM));
+    }
+  }
+
   @Test
   void limitBelowUsageWritesBackWithABackingFile(@TempDir Path dir) {
     try (EngineFixture engine = EngineFixture.start("zswapd.pool.max-size = 8 MiB\n"

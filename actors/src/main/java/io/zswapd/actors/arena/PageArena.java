@@ -73,8 +73,11 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
 
   public record GetStats(ActorRef<ArenaStats> replyTo) implements Command {}
 
-  /** Change the limit at run time (bytes, rounded down to pages). */
-  public record SetLimit(long limitBytes, long acceptBelowBytes) implements Command {}
+  /**
+   * Change the limit at run time (bytes, rounded down to pages); {@code applied}, when not null,
+   * is told once it is in force, so that a grant asked for after that answer is judged by it.
+   */
+  public record SetLimit(long limitBytes, long acceptBelowBytes, ActorRef<akka.Done> applied) implements Command {}
 
   /** Reset mem_used_max to the current figure. */
   public record ResetMax() implements Command {}
@@ -174,6 +177,9 @@ public final class PageArena extends AbstractBehavior<PageArena.Command> {
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(SetLimit.class, m -> {
           setLimit(m.limitBytes(), m.acceptBelowBytes());
+          if (m.applied() != null) {
+            m.applied().tell(akka.Done.getInstance());
+          }
           return this;
         })
         .onMessage(ResetMax.class, m -> {

@@ -44,7 +44,8 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
   /** Shutdown: every class gives its pages back; then the arena's final figures are reported. */
   public record Drain(ActorRef<DrainReport> replyTo) implements Command {}
 
-  public record SetLimit(long limitBytes, long acceptBelowBytes) implements Command {}
+  /** A new limit for the arena; {@code applied} (or null) is told once it is in force there. */
+  public record SetLimit(long limitBytes, long acceptBelowBytes, ActorRef<akka.Done> applied) implements Command {}
 
   public record ResetMax() implements Command {}
 
@@ -131,7 +132,7 @@ public final class Pool extends AbstractBehavior<Pool.Command> {
         .onMessage(Drain.class, this::onDrain)
         .onMessage(DrainedAll.class, this::onDrainedAll)
         .onMessage(SetLimit.class, m -> {
-          arena.tell(new PageArena.SetLimit(m.limitBytes(), m.acceptBelowBytes()));
+          arena.tell(new PageArena.SetLimit(m.limitBytes(), m.acceptBelowBytes(), m.applied()));
           return this;
         })
         .onMessage(ResetMax.class, m -> {
