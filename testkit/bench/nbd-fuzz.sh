@@ -15,9 +15,12 @@
 #     --no-backing        no backing file (a full pool then answers ENOSPC) and no writeback commands
 #     --memory-nodes N    place "fuzz" on N memory nodes (daemons of their own, each with a pool
 #                         of --pool) instead of the daemon's pool: the daemon is then their front
-#     --kill-node-every D with --memory-nodes and a backing file: every D (30s, 2m) kill one memory
-#                         node with SIGKILL and start a fresh one in its place; nothing acknowledged
-#                         may be lost (the front serves and restores the copies)
+#     --kill-node-every D with --memory-nodes: every D (30s, 2m) stop one memory node with
+#                         --node-signal and start a fresh one in its place; nothing acknowledged
+#                         may be lost
+#     --node-signal SIG   KILL (the default; needs the backing file, whose copies the front serves
+#                         and restores) or TERM (a graceful leave: the node hands its shards off,
+#                         with or without a backing file)
 #     --keep              keep the work directory (config, daemon log, backing file)
 #   fuzzer options: see `NbdFuzzer --help` (printed by --fuzzer-help); the script passes --tcp,
 #     --unix, --export fuzz, --ro-export ro, --pid and --admin, and --pool-range, --writeback and
@@ -28,6 +31,8 @@
 #   the floods of issue 15:      testkit/bench/nbd-fuzz.sh --seed 1 --duration 3m --floods all --flood-percent 20
 #   one flood, bounded RSS:      testkit/bench/nbd-fuzz.sh --floods unread-reads --rss-limit 1GiB --duration 2m
 #   on memory nodes, one lost:   testkit/bench/nbd-fuzz.sh --seed 1 --duration 5m --memory-nodes 2 --kill-node-every 90s
+#   ... leaving gracefully:      testkit/bench/nbd-fuzz.sh --seed 1 --duration 5m --memory-nodes 2 --no-backing \
+#                                  --kill-node-every 60s --node-signal TERM
 # Exit status: the fuzzer's (0 passed, 1 failed, 2 usage); 3 if the daemon did not start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,6 +45,7 @@ backing=1
 keep=0
 nodes=0
 kill_every=""
+node_signal=KILL
 fuzz=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,12 +56,21 @@ while [ $# -gt 0 ]; do
     --no-backing) backing=0; shift ;;
     --memory-nodes) nodes=$2; shift 2 ;;
     --kill-node-every) kill_every=$2; shift 2 ;;
+    --node-signal) node_signal=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) fuzz+=("$1"); shift ;;
   esac
 done
 given() { local o; for o in "${fuzz[@]+"${fuzz[@]}"}"; do [ "$o" = "$1" ] && return 0; done; return 1; }
+if [ "$node_signal" != KILL ] && [ "$node_signal" != TERM ]; then
+  echo "--node-signal is KILL or TERM, not $node_signal" >&2
+  exit 2
+fi
+if [ -n "$kill_every" ] && { [ "$nodes" -lt 2 ] || { [ "$backing" = 0 ] && [ "$node_signal" = KILL ]; }; }; then
+  echo "--kill-node-every needs --memory-nodes 2 or more, and with SIGKILL a backing file (the copies that survive)" >&2
+  exit 2
+fi
 
 # The fuzzer needs the testkit's classes and what the daemon jar already holds (the protocol,
 # the admin client, logging), so the daemon jar is its classpath too; both are private copies,
@@ -73,13 +88,8 @@ cleanup() {
   for f in "$dir"/mem*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
   if [ "$keep" = 1 ]; then echo "work directory kept: $dir" >&2; else rm -rf "$dir"; fi
 }
-daemon=""
 chaos=""
 trap cleanup EXIT
-if [ -n "$kill_every" ] && { [ "$nodes" -lt 2 ] || [ "$backing" = 0 ]; }; then
-  echo "--kill-node-every needs --memory-nodes 2 or more and a backing file (the copies that survive)" >&2
-  exit 2
-fi
 
 pool_bytes=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)\s*([kmgt]?)(i?b)?', sys.argv[1].strip(), re.I); \
 print(int(m.group(1)) << {'':0,'k':10,'m':20,'g':30,'t':40}[m.group(2).lower()])" "$pool")
@@ -148,9 +158,9 @@ print(int(m.group(1)) * {None:1,'s':1,'m':60,'h':3600}[m.group(2)])" "$kill_ever
     while sleep "$seconds"; do
       i=$((i % nodes + 1))
       pid=$(cat "$dir/mem$i.pid")
-      kill -9 "$pid" 2>/dev/null || true
+      kill -"$node_signal" "$pid" 2>/dev/null || true
       while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-      echo "$(date +%T) memory node $i (pid $pid) killed with SIGKILL; started again" >&2
+      echo "$(date +%T) memory node $i (pid $pid) stopped with SIG$node_signal; started again" >&2
       start_node "$i"
     done
   ) &
