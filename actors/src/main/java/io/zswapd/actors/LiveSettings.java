@@ -71,7 +71,7 @@ final class LiveSettings {
       // writeback (or, without a backing file, refusal) starts, as when the pool fills up.
       long acceptBelow = acceptBelow(limit, live);
       ctx.ask(Done.class, pool, LIMIT_APPLIED_TIMEOUT, applied -> new Pool.SetLimit(limit, acceptBelow, applied),
-          (done, failure) -> new ZswapGuardian.Answer<>(m.replyTo(), answer));
+          (done, failure) -> new ZswapGuardian.LimitApplied(m.replyTo(), answer));
     } else if (change instanceof LiveSetting.Recompress) {
       recompress.tell(new RecompressWorker.SetPolicy(live.recompress()));
     } else if (writeback != null) {

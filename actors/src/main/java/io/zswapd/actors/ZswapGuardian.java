@@ -139,8 +139,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
   /** Start {@code mem_used_max} again from the current {@code mem_used_total} (zram's {@code reset} of it). */
   public record ResetMax(ActorRef<akka.Done> replyTo) implements Command {}
 
-  /** An answer the guardian sends when it comes back to it (a limit change, once in force). */
-  record Answer<T>(ActorRef<T> replyTo, T answer) implements Command {}
+  /** A limit change is in force in the arena: {@code answer} goes to {@code replyTo} now. */
+  record LimitApplied(ActorRef<SettingChanged> replyTo, SettingChanged answer) implements Command {}
 
   private record PoolReady(Pool.Ready ready) implements Command {}
 
@@ -343,7 +343,7 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
         .onMessage(RemovalMigrationsIdle.class, m -> done(() -> lifecycle.removalMigrationsIdle(m)))
         // live settings
         .onMessage(ChangeSetting.class, m -> done(() -> live.change(m)))
-        .onMessage(Answer.class, this::answer)
+        .onMessage(LimitApplied.class, a -> done(() -> a.replyTo().tell(a.answer())))
         .onMessage(SetPoolLimit.class, m -> done(() -> live.setPoolLimit(m)))
         .onMessage(ResetMax.class, m -> done(() -> live.resetMax(m)))
         // shutdown
@@ -369,12 +369,6 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       routesWaiting.forEach(r -> r.tell(table.routes()));
       routesWaiting.clear();
     }
-    return this;
-  }
-
-  @SuppressWarnings("unchecked")
-  private Behavior<Command> answer(Answer<?> a) {
-    ((Answer<Object>) a).replyTo().tell(a.answer());
     return this;
   }
 
@@ -412,8 +406,8 @@ public final class ZswapGuardian extends AbstractBehavior<ZswapGuardian.Command>
       c.replyTo().tell(new SettingChanged(c.setting(), live.inForce(), 0, 0));
     } else if (m instanceof ResetMax r) {
       r.replyTo().tell(akka.Done.getInstance());
-    } else if (m instanceof Answer<?> a) {
-      answer(a); // a limit change made before the failure
+    } else if (m instanceof LimitApplied a) {
+      a.replyTo().tell(a.answer()); // a limit change made before the failure
     } else if (m instanceof GetRoutes r) {
       r.replyTo().tell(table.routes()); // as it is: the exports still starting will not come
     } else if (m instanceof ExportReady r) {

@@ -96,9 +96,6 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   /** The fetch {@code fetch} of the parked patch's page met a node's loss: fetch it again. */
   private record RefetchPatch(long fetch) {}
 
-  /** An item held back; {@code fresh} as {@link #admit(Item, boolean)} will be called with. */
-  private record Parked(Item item, boolean fresh) {}
-
   private enum Retransmit { INSTANCE }
 
   /**
@@ -202,9 +199,10 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   /**
    * With copies, a patch is made here ({@link #preparePatch}): the patch at the head, whose
    * page's bytes are being fetched, and the callers' items behind it, in arrival order, held
-   * back so that nothing overtakes it.
+   * back so that nothing overtakes it. All came fresh: the items a re-homing admits again are
+   * older, and admitted before these ({@link #hostLost}), and none of them is a patch.
    */
-  private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+  private final ArrayDeque<Item> parked = new ArrayDeque<>();
   /** Counts the fetches of a patch's page: an answer to an older one is ignored. */
   private long patchFetch;
   private final PageCompressor compressor;
@@ -257,7 +255,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         .onMessage(Answered.class, a -> answered(a.answer()))
         .onMessage(RefetchPatch.class, r -> {
           if (r.fetch() == patchFetch && !parked.isEmpty()) {
-            preparePatch(parked.peekFirst().item());
+            preparePatch(parked.peekFirst());
           }
           sendNext();
           return replyToCallers();
@@ -473,7 +471,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private void admit(Item item, boolean fresh) {
     PageOp op = item.op;
     if (item.internal == null && (!parked.isEmpty() || copies != null && op instanceof PageOp.Patch)) {
-      parked.add(new Parked(item, fresh));
+      parked.add(item);
       if (parked.size() == 1) {
         preparePatch(item);
       }
@@ -592,8 +590,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
 
   /**
    * Restores one lost page from its copy, unless it needs none (written or trimmed since, no
-   * copy) or its restore is already under way. A restore its node's loss ended is queued again
-   * (the shard's next incarnation takes it); one whose copy cannot be read is not.
+   * copy) or its restore is already under way. One cut short by a re-homing is started again by
+   * {@link #restoreLost}.
    */
   private void restore(int offset) {
     if (!lost.get(offset) || !copies.has(offset) || restoringPages.get(offset)) {
@@ -612,13 +610,19 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           lost.clear(offset);
           stored.set(offset);
           metrics.pagesRestored().increment();
-        } else if (reply instanceof EngineError e && e.code() == ErrorCode.NODE_LOST && lost.get(offset)) {
-          toRestore.set(offset); // the node was lost (or handed the shard off) before answering: again
         }
         restoreEnded(offset);
       }, true));
       sendNext();
     });
+  }
+
+  /** After a re-homing: every lost page with a copy is restored, those whose restore it cut short included. */
+  private void restoreLost() {
+    if (copies != null) {
+      toRestore.or(lost);
+      restoreNext();
+    }
   }
 
   private void restoreEnded(int offset) {
@@ -649,26 +653,24 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         }
       });
     } else if (stored.get(offset)) {
-      queued.add(new Item(null, null, new PageOp.Load(basePage + offset), offset, 1, reply -> {
+      Item load = new Item(null, null, new PageOp.Load(basePage + offset), offset, 1);
+      queued.add(new Item(null, null, load.op, offset, 1, reply -> {
         if (fetch != patchFetch) {
           return;
         }
-        if (reply instanceof ImagesReply.Images l && l.images().length == 1) {
-          byte[] page = new byte[PAGE_BYTES];
-          try {
-            toPage(l.images()[0], page, 0);
-            patchReady(item, page, null);
-          } catch (CorruptPageException e) {
-            patchReady(item, null, new EngineError(ErrorCode.CORRUPT, "page " + (basePage + offset)
-                + " from the memory node of shard " + shardName + " does not decompress: " + e.getMessage()));
+        if (reply instanceof ImagesReply images) {
+          Object loaded = loaded(load, images); // decompressed here, as a caller's load
+          if (loaded instanceof LoadReply.Loaded l) {
+            patchReady(item, l.page(), null);
+          } else {
+            patchReady(item, null, ((LoadReply.LoadFailed) loaded).error());
           }
         } else if (reply instanceof EngineError e && e.code() == ErrorCode.NODE_LOST) {
           // its node was lost or handed the shard off first: fetch again (from here, not
           // inside the re-homing that answered this)
           getContext().getSelf().tell(new RefetchPatch(fetch));
         } else {
-          patchReady(item, null, reply instanceof ImagesReply.ImagesFailed f ? f.error()
-              : reply instanceof EngineError e ? e
+          patchReady(item, null, reply instanceof EngineError e ? e
               : new EngineError(ErrorCode.IO_ERROR, "unexpected answer to a patch's load: " + reply));
         }
       }, false));
@@ -683,7 +685,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    */
   private void patchReady(Item item, byte[] base, EngineError error) {
     patchFetch++;
-    List<Parked> behind = new ArrayList<>(parked);
+    List<Item> behind = new ArrayList<>(parked);
     parked.clear();
     behind.remove(0); // the patch
     if (error != null) {
@@ -694,8 +696,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       admit(new Item(item.request, item.parent, new PageOp.Store(p.page(), compressor.compress(base, 0)), item.from,
           1), true); // a new image: its copy is made at admission
     }
-    for (Parked next : behind) {
-      admit(next.item(), next.fresh()); // a patch among them parks again, and all behind it
+    for (Item next : behind) {
+      admit(next, true); // a patch among them parks again, and all behind it
     }
     sendNext();
   }
@@ -967,6 +969,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     List<Item> again = newIncarnation(newIncarnation, "handed it off before answering");
     again.addAll(queued);
     queued = again;
+    restoreLost();
     sendNext();
   }
 
@@ -1045,16 +1048,13 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     List<Item> again = newIncarnation(newIncarnation, "left the cluster before answering");
     List<Item> behind = queued;
     queued = new ArrayList<>();
-    List<Parked> held = new ArrayList<>(parked); // the newest: after the items admitted again
+    List<Item> held = new ArrayList<>(parked); // the newest: after the items admitted again
     parked.clear();
     patchFetch++; // its page may be lost now: the patch at their head fetches it again
     again.forEach(item -> admit(item, false));
     behind.forEach(item -> admit(item, false));
-    held.forEach(p -> admit(p.item(), p.fresh()));
-    if (copies != null) {
-      toRestore.or(lost);
-      restoreNext();
-    }
+    held.forEach(item -> admit(item, true));
+    restoreLost();
     sendNext();
   }
 
