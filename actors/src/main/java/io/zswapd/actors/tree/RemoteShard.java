@@ -1034,7 +1034,11 @@ public final class RemoteShard extends AbstractBehavior<Object> {
    * in flight are admitted again, in their order, ahead of what queued behind them.
    */
   private void hostLost(long newIncarnation) {
-    if (copies == null) {
+    if (stored.isEmpty()) {
+      // nothing to lose: one line per shard of a lost node would be noise among the ones that held pages
+      LOG.info("shard {} of export {} was started again on another memory node; it held no pages", shardName,
+          export);
+    } else if (copies == null) {
       LOG.warn("shard {} of export {} was started again on another memory node: {} pages written "
           + "to it are lost (loads answer NODE_LOST, EIO, until rewritten)", shardName, export, stored.cardinality());
     } else {
