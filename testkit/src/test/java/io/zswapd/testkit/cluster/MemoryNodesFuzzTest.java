@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +49,9 @@ class MemoryNodesFuzzTest {
       Daemon second = cluster.memoryNode("second", POOL);
       Daemon front = cluster.front("1 GiB", ", backing-file = \"" + dir.resolve("front/swap0.backing") + "\"");
       long start = System.nanoTime();
-      CompletableFuture<String> chaos = CompletableFuture.supplyAsync(() -> {
-        try {
+      ExecutorService chaosThread = Executors.newSingleThreadExecutor(task -> new Thread(task, "chaos"));
+      try {
+        Future<String> chaos = chaosThread.submit(() -> {
           sleepUntil(start, KILL_AT);
           ProcessHandle.of(second.pid()).ifPresent(ProcessHandle::destroyForcibly);
           second.awaitExit(Duration.ofSeconds(30));
@@ -57,38 +60,39 @@ class MemoryNodesFuzzTest {
           ClusterNodes.signal("TERM", first);
           return "second killed, third joined, first left with exit status "
               + first.awaitExit(Duration.ofSeconds(120));
-        } catch (Exception e) {
-          throw new IllegalStateException("the chaos failed: " + e, e);
+        });
+
+        FuzzReport r = NbdFuzzer.run(FuzzSettings.parse(List.of(
+            "--seed", Long.toString(SEED), "--duration", DURATION.toSeconds() + "s", "--clients", "4",
+            "--tcp", "127.0.0.1:" + cluster.nbdPort(), "--export", "swap0",
+            "--region", "32MiB", "--max-request", "256KiB", "--depth", "32",
+            "--reply-timeout", "60s", "--probe-every", "2s", "--probe-timeout", "45s",
+            "--pid", Long.toString(front.pid()), "--heap-every", "15s",
+            "--admin", dir.resolve("front/admin.sock").toString(), "--admin-every", "3s",
+            "--pool-range", "16MiB:64MiB", "--writeback")),
+            System.out);
+        System.out.print(r.summary());
+        String context = "seed " + SEED + "\n" + r.summary() + "\n--- the front's last lines\n"
+            + tail(front.output(), 40);
+
+        assertThat(r.failures()).as(context).isEmpty();
+        assertThat(r.mismatches()).as(context).isZero();
+        assertThat(front.isAlive()).as(context).isTrue();
+        assertThat(r.probes()).as("the probe ran all along: %s", context).isGreaterThanOrEqualTo(5);
+        for (String kind : List.of("READ", "WRITE", "TRIM", "WRITE_ZEROES", "admin:set", "READ (final)")) {
+          assertThat(r.ops(kind)).as("operations of kind %s: %s", kind, context).isPositive();
         }
-      });
-
-      FuzzReport r = NbdFuzzer.run(FuzzSettings.parse(List.of(
-          "--seed", Long.toString(SEED), "--duration", DURATION.toSeconds() + "s", "--clients", "4",
-          "--tcp", "127.0.0.1:" + cluster.nbdPort(), "--export", "swap0",
-          "--region", "32MiB", "--max-request", "256KiB", "--depth", "32",
-          "--reply-timeout", "60s", "--probe-every", "2s", "--probe-timeout", "45s",
-          "--pid", Long.toString(front.pid()), "--heap-every", "15s",
-          "--admin", dir.resolve("front/admin.sock").toString(), "--admin-every", "3s",
-          "--pool-range", "16MiB:64MiB", "--writeback")),
-          System.out);
-      System.out.print(r.summary());
-      String what = chaos.get(120, TimeUnit.SECONDS);
-      String context = "seed " + SEED + ", " + what + "\n" + r.summary() + "\n--- the front's last lines\n"
-          + tail(front.output(), 40);
-
-      assertThat(r.failures()).as(context).isEmpty();
-      assertThat(r.mismatches()).as(context).isZero();
-      assertThat(front.isAlive()).as(context).isTrue();
-      assertThat(r.probes()).as("the probe ran all along: %s", context).isGreaterThanOrEqualTo(5);
-      for (String kind : List.of("READ", "WRITE", "TRIM", "WRITE_ZEROES", "admin:set", "READ (final)")) {
-        assertThat(r.ops(kind)).as("operations of kind %s: %s", kind, context).isPositive();
+        String what = chaos.get(150, TimeUnit.SECONDS);
+        assertThat(what).as("the leave").containsAnyOf("exit status 0", "exit status 143");
+        // both ways of losing a node happened to shards that held pages
+        assertThat(front.stderr()).as("the killed node's shards came back from the copies: %s", context)
+            .anySatisfy(l -> assertThat(l).contains("are served from their copies in the backing file"));
+        assertThat(front.stderr()).as("the leaver's shards were handed over: %s", context)
+            .anySatisfy(l -> assertThat(l).contains("which takes its pages over"));
+      } finally {
+        chaosThread.shutdownNow(); // a chaos still sleeping is interrupted: nothing starts after the test
+        chaosThread.awaitTermination(150, TimeUnit.SECONDS);
       }
-      assertThat(what).as("the leave").containsAnyOf("exit status 0", "exit status 143");
-      // both ways of losing a node happened to shards that held pages
-      assertThat(front.stderr()).as("the killed node's shards came back from the copies: %s", context)
-          .anySatisfy(l -> assertThat(l).contains("are served from their copies in the backing file"));
-      assertThat(front.stderr()).as("the leaver's shards were handed over: %s", context)
-          .anySatisfy(l -> assertThat(l).contains("which takes its pages over"));
     }
   }
 
