@@ -1,6 +1,8 @@
 # Sourced by the bench scripts: await_banner LOG PID waits (up to 120 s) until the daemon
 # started as PID has printed its whole banner to LOG; exits 3 with the log if it exits first
-# or takes longer.
+# or takes longer. free_port prints a TCP port free on 127.0.0.1 now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 await_banner() {
   local log=$1 pid=$2
   for _ in $(seq 1 1200); do

@@ -95,7 +95,6 @@ pool_bytes=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)\s*([kmgt]?)(i?b)?
 print(int(m.group(1)) << {'':0,'k':10,'m':20,'g':30,'t':40}[m.group(2).lower()])" "$pool")
 backing_conf=""
 placement_conf=""
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 if [ "$nodes" -gt 0 ]; then
   # The front is the cluster's only seed node: a memory node started again in a dead one's place
   # must join the cluster, never start one of its own.

@@ -29,7 +29,6 @@ rm -rf "$out" && mkdir -p "$out"
 out=$(cd "$out" && pwd)
 testkit/vm/build-initramfs.sh "$image" >&2
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 front_port=$(free_port) nbd_port=$(free_port)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }

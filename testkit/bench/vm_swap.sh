@@ -34,7 +34,6 @@ command -v nbdkit >/dev/null || { echo "nbdkit not found (Debian: apt-get instal
 mkdir -p "$out"
 testkit/vm/build-initramfs.sh "$image" >&2
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 status_kib() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status"; }
 mib_of() { awk -v k="$1" 'BEGIN{printf "%.0f MiB", k/1024}'; }
 

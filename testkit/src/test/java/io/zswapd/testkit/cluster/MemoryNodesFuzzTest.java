@@ -8,7 +8,6 @@ import io.zswapd.testkit.fuzz.FuzzSettings;
 import io.zswapd.testkit.fuzz.NbdFuzzer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -73,7 +72,7 @@ class MemoryNodesFuzzTest {
             System.out);
         System.out.print(r.summary());
         String context = "seed " + SEED + "\n" + r.summary() + "\n--- the front's last lines\n"
-            + tail(front.output(), 40);
+            + front.outputTail(40);
 
         assertThat(r.failures()).as(context).isEmpty();
         assertThat(r.mismatches()).as(context).isZero();
@@ -101,10 +100,5 @@ class MemoryNodesFuzzTest {
     if (left > 0) {
       TimeUnit.NANOSECONDS.sleep(left);
     }
-  }
-
-  private static String tail(String text, int lines) {
-    List<String> all = new ArrayList<>(text.lines().toList());
-    return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
   }
 }

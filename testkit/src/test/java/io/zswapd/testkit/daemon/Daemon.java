@@ -180,6 +180,12 @@ public final class Daemon implements AutoCloseable {
     return "--- stdout\n" + String.join("\n", stdout()) + "\n--- stderr\n" + String.join("\n", stderr());
   }
 
+  /** The last {@code lines} lines of {@link #output()}, for failure messages of long runs. */
+  public String outputTail(int lines) {
+    List<String> all = output().lines().toList();
+    return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+  }
+
   @Override
   public void close() {
     if (process.isAlive()) {

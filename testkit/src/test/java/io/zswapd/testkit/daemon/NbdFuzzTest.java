@@ -6,7 +6,6 @@ import io.zswapd.testkit.fuzz.FuzzReport;
 import io.zswapd.testkit.fuzz.FuzzSettings;
 import io.zswapd.testkit.fuzz.NbdFuzzer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +66,7 @@ class NbdFuzzTest {
           "--admin", admin.toString(), "--admin-every", "3s", "--pool-range", "16MiB:64MiB", "--writeback")),
           System.out);
       System.out.print(r.summary());
-      String context = r.summary() + "\n--- the daemon's last lines\n" + tail(daemon.output(), 40);
+      String context = r.summary() + "\n--- the daemon's last lines\n" + daemon.outputTail(40);
 
       assertThat(r.failures()).as(context).isEmpty();
       assertThat(r.mismatches()).as(context).isZero();
@@ -83,10 +82,5 @@ class NbdFuzzTest {
       }
       assertThat(r.errorsByCode()).as(context).containsKeys("NBD_EINVAL", "NBD_ENOSPC", "NBD_EPERM");
     }
-  }
-
-  private static String tail(String text, int lines) {
-    List<String> all = new ArrayList<>(text.lines().toList());
-    return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
   }
 }
