@@ -349,6 +349,12 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     final Consumer<Object> internal;
     /** A restore: its page stays lost, and served from its copy, until the store is answered. */
     final boolean restore;
+    /**
+     * A read admitted while its pages were on the memory node, one of which the shard's new
+     * home then could not take ({@link #pagesLost}): the node's answer (zeros for that page) is
+     * not the page's, and the item is admitted again when it comes.
+     */
+    boolean reread;
 
     private Item(PageRequest request, Parent parent, PageOp op, int from, int count) {
       this(request, parent, op, from, count, null, false);
@@ -939,6 +945,10 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           Item item = waiting.remove(r.ids()[i]);
           if (item != null) {
             Object reply = r.replies()[i];
+            if (item.reread) {
+              reread(item);
+              continue;
+            }
             answer(item, reply instanceof ImagesReply images && item.internal == null ? loaded(item, images) : reply,
                 null, 0);
           }
@@ -1008,11 +1018,27 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   /** Pages the shard's new home could not take over: lost, as on a lost node (copies restore them). */
   private void pagesLost(int[] offsets) {
     int count = 0;
+    BitSet now = new BitSet(TreeShard.PAGES);
     for (int offset : offsets) {
       if (stored.get(offset)) {
         stored.clear(offset);
         lost.set(offset);
+        now.set(offset);
         count++;
+      }
+    }
+    // reads admitted before this, still to be answered by the node, would get zeros for these pages
+    List<Item> unanswered = new ArrayList<>(waiting.values());
+    if (inFlight != null) {
+      unanswered.addAll(inFlight.items());
+    }
+    unanswered.addAll(queued);
+    for (Item item : unanswered) {
+      boolean reads = item.op instanceof PageOp.Load || item.op instanceof PageOp.LoadRange
+          || item.op instanceof PageOp.Patch;
+      int at = now.nextSetBit(item.from);
+      if (reads && at >= 0 && at < item.from + item.count) {
+        item.reread = true;
       }
     }
     LOG.warn("shard {} of export {}: {} pages did not fit its new memory node and are {}", shardName, export, count,
@@ -1026,6 +1052,22 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       }
       restoreNext();
     }
+  }
+
+  /**
+   * A read whose page was lost after it was admitted, answered by the node: admitted again, so
+   * that it is served from the page's copy or refused {@code NODE_LOST}, as one admitted after
+   * the loss is. The shard's own read (a patch's fetch) is refused {@code NODE_LOST}, and fetches
+   * again.
+   */
+  private void reread(Item item) {
+    item.reread = false;
+    if (item.internal == null) {
+      admit(item, false);
+    } else {
+      answer(item, null, lostError(basePage + item.from), basePage + item.from);
+    }
+    sendNext();
   }
 
   /**

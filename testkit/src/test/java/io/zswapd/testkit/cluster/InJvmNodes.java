@@ -37,10 +37,15 @@ final class InJvmNodes implements AutoCloseable {
    * GatedBackingIo)}) on them; {@link #zswapd()} is the front's engine.
    */
   static InJvmNodes twoMemoryNodesAndFront(Path dir, GatedBackingIo io, SpawnHook hook) {
+    return twoMemoryNodesAndFront(dir, io, hook, "64 MiB");
+  }
+
+  /** As {@link #twoMemoryNodesAndFront(Path, GatedBackingIo, SpawnHook)}, each memory node's pool {@code pool} large. */
+  static InJvmNodes twoMemoryNodesAndFront(Path dir, GatedBackingIo io, SpawnHook hook, String pool) {
     InJvmNodes nodes = new InJvmNodes();
     try {
-      nodes.memoryNode(hook);
-      nodes.memoryNode(hook);
+      nodes.memoryNode(hook, pool);
+      nodes.memoryNode(hook, pool);
       nodes.front(dir, io);
       return nodes;
     } catch (RuntimeException | Error e) {
@@ -63,13 +68,18 @@ final class InJvmNodes implements AutoCloseable {
 
   /** As {@link #memoryNode()}, its engine actors (the tree shards it hosts among them) wrapped by {@code hook}. */
   ActorSystem<Void> memoryNode(SpawnHook hook) {
+    return memoryNode(hook, "64 MiB");
+  }
+
+  /** As {@link #memoryNode(SpawnHook)}, its pool {@code pool} large ({@code pool.max-size}). */
+  ActorSystem<Void> memoryNode(SpawnHook hook, String pool) {
     int port = systems.isEmpty() ? seed : Daemon.freePort();
     ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NAME, ActorSystemSetup.create(BootstrapSetup.create(
         node("""
-            zswapd { pool.max-size = 64 MiB, exports = [],
+            zswapd { pool.max-size = %s, exports = [],
               cluster { role = memory, bind = "127.0.0.1:%d", seed-nodes = ["127.0.0.1:%d"], down-unreachable-after = 20s } }
             akka.coordinated-shutdown.run-by-actor-system-terminate = off
-            """.formatted(port, seed))))
+            """.formatted(pool, port, seed))))
         .and(ZswapdSetup.of(hook)));
     systems.add(s);
     memoryNodes.add(s);
