@@ -3,9 +3,12 @@
 # leaves: the VM test's guest and program (docs/VM-TEST.md) against a front, not one daemon.
 #
 #   testkit/bench/vm_cluster_swap.sh [WORKING_SET_MIB] [GUEST_RAM]     # defaults: 240 160M
+#   NODE_POOL=24MiB testkit/bench/vm_cluster_swap.sh    # memory nodes too small for the working set
 #
 # Starts, all through bin/zswapd serve: a front (the cluster's seed) serving swap0 (512 MiB,
-# placement = cluster, a backing file for the copies) and two memory nodes of 128 MiB each.
+# placement = cluster, a backing file for the copies) and two memory nodes of 128 MiB each
+# ($NODE_POOL: with pools smaller than the swapped pages, the pages they refuse are kept in the
+# backing file only, and the front logs that it does so).
 # The guest attaches swap0 with nbd-client -swap -persist and runs swaptest. When swaptest
 # starts checking its pages (swap-in), memory node 2 is killed with SIGKILL and node 3 joins;
 # when it is a quarter through them, node 1 leaves with SIGTERM (its shards are handed to node 3).
@@ -22,6 +25,7 @@ cd "$(dirname "$0")/../.."
 
 mib=${1:-240}
 ram=${2:-160M}
+node_pool=${NODE_POOL:-128MiB}
 out=bench-out/vm-cluster-swap
 image=testkit/target/vm/guest
 [ -f io-bridge/target/zswapd.jar ] || { echo "io-bridge/target/zswapd.jar is missing: mvn -B -ntp -q -DskipTests package" >&2; exit 2; }
@@ -49,7 +53,7 @@ start() { # NAME CONFIG: a daemon in the background, its pid in $out/NAME.pid
 }
 node() { # I: memory node I
   cat > "$out/mem$1.conf" <<EOF
-zswapd { pool.max-size = 128 MiB, exports = []
+zswapd { pool.max-size = $node_pool, exports = []
   cluster { role = memory, bind = "127.0.0.1:$(free_port)", seed-nodes = ["127.0.0.1:$front_port"], down-unreachable-after = 5s }
   admin.unix-socket = "$out/mem$1.sock", metrics.prometheus = off }
 EOF
@@ -85,6 +89,7 @@ errors=$(grep -a -c -E 'Write-error on swap-device|Read-error on swap-device|Oth
 echo "guest console: $errors I/O error lines"
 echo "front: $(grep -c 'are served from their copies' "$out/front.log" || true) shards came back from their copies," \
   "$(grep -c 'which takes its pages over' "$out/front.log" || true) were handed over;" \
+  "$(grep -c 'pages it refuses are kept in the backing file only' "$out/front.log" || true) kept pages in the file only;" \
   "$(grep -c ' ERROR ' "$out/front.log" || true) ERROR lines"
 if grep -aq '^SWAPTEST .*mismatches=0 ' "$console" && grep -aq 'ZSWAPD-VM: END status=0' "$console" && [ "$errors" = 0 ]; then
   echo "PASSED"

@@ -16,6 +16,7 @@ final class LimitWarnings {
   private long poolLimitHit;
   private long rejectReclaimFail;
   private long rejectAllocFail;
+  private long keptInFile;
   private long writeErrors;
   private long readErrors;
   private long backingFull;
@@ -23,11 +24,16 @@ final class LimitWarnings {
   /** The warning for what grew since the last call (the first: since the engine started), if anything did. */
   Optional<String> check(EngineStats stats) {
     long alloc = 0;
+    long kept = 0;
     long werr = 0;
     long rerr = 0;
     long full = 0;
     for (ExportStats e : stats.exports()) {
-      alloc += e.rejectAllocFail();
+      if (!e.remoteShards().isEmpty() && e.backing().fileBytes() > 0) {
+        kept += e.rejectAllocFail(); // on memory nodes, with the front's copies: kept in the file only
+      } else {
+        alloc += e.rejectAllocFail();
+      }
       werr += e.backing().writeErrors();
       rerr += e.backing().readErrors();
       full += e.backing().backingFull();
@@ -38,6 +44,8 @@ final class LimitWarnings {
     note(grew, limit - poolLimitHit, "pool limit hit %d times (limit %d bytes, in use %d bytes)",
         stats.pool().memLimit(), stats.pool().memUsedTotal());
     note(grew, alloc - rejectAllocFail, "%d stores refused: pool full (reject_alloc_fail)");
+    note(grew, kept - keptInFile, "%d stores refused by full memory nodes, kept in the backing file only "
+        + "(reject_alloc_fail)");
     note(grew, reclaim - rejectReclaimFail, "%d stores refused: writeback could not make room in time "
         + "(reject_reclaim_fail)");
     note(grew, werr - writeErrors, "%d backing-file write errors (pages kept in memory)");
@@ -45,6 +53,7 @@ final class LimitWarnings {
     note(grew, full - backingFull, "%d writebacks refused: backing file full");
     poolLimitHit = limit;
     rejectAllocFail = alloc;
+    keptInFile = kept;
     rejectReclaimFail = reclaim;
     writeErrors = werr;
     readErrors = rerr;

@@ -102,5 +102,6 @@ public final class MetricNames {
   public static final String REMOTE_MESSAGE_BYTES = "zswapd_remote_messages";
   public static final String REMOTE_PAGES_LOST = "zswapd_remote_pages_lost";
   public static final String REMOTE_PAGES_RESTORED = "zswapd_remote_pages_restored";
+  public static final String REMOTE_PAGES_TO_FILE = "zswapd_remote_pages_to_file";
   public static final String CLUSTER_MESSAGE_BYTES = "zswapd_cluster_messages";
 }

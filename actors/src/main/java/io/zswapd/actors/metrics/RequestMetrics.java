@@ -69,17 +69,19 @@ public final class RequestMetrics {
 
   /**
    * A clustered export's instruments, shared by its remote shards: the pages lost with a memory
-   * node and restored from the front's backing file, and per memory node ({@link #node}) the
+   * node and restored from the front's backing file, the stores kept in that file only, and per memory node ({@link #node}) the
    * round trips of batches and the bytes of messages.
    */
-  public record RemoteInstruments(TagSet tags, Counter pagesLost, Counter pagesRestored) {
+  public record RemoteInstruments(TagSet tags, Counter pagesLost, Counter pagesRestored, Counter pagesToFile) {
     public static RemoteInstruments of(String engine, String export) {
       TagSet t = TagSet.of(ENGINE, engine).withTag(EXPORT, export);
       return new RemoteInstruments(t,
           Kamon.counter(REMOTE_PAGES_LOST, "pages whose memory node was lost: without a backing-file copy they read "
               + "as EIO until rewritten").withTags(t),
           Kamon.counter(REMOTE_PAGES_RESTORED, "pages stored again on a shard's new memory node from their copies "
-              + "in the front's backing file").withTags(t));
+              + "in the front's backing file").withTags(t),
+          Kamon.counter(REMOTE_PAGES_TO_FILE, "stores a memory node's full pool refused, kept in the front's backing "
+              + "file only and read from there").withTags(t));
     }
 
     /**

@@ -11,7 +11,9 @@ import io.zswapd.actors.writeback.WriteReply;
 import io.zswapd.protocol.engine.PageImage;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -55,6 +57,8 @@ final class RemoteCopies {
   private final Map<Long, Integer> writing = new HashMap<>();
   /** Reads of copies in flight, by page offset, answered in order. */
   private final Map<Integer, ArrayDeque<Consumer<byte[]>>> reading = new HashMap<>();
+  /** Who waits for a page's unwritten copy to reach its slot ({@link #whenKept}), by page offset. */
+  private final Map<Integer, List<Consumer<Boolean>>> keeping = new HashMap<>();
   private long refusedWrites;
   /** Bytes of the images in {@link #unwritten}: what the shard's write-behind holds in memory. */
   private long unwrittenBytes;
@@ -115,6 +119,30 @@ final class RemoteCopies {
     if (dropped != null) {
       unwrittenBytes -= bytesOf(dropped).length;
     }
+    kept(offset, true); // the page changed: what the waiters' store wrote is no longer its copy
+  }
+
+  /**
+   * Tells {@code kept} whether the copy the page's store of {@code generation} made is in the
+   * file (or is a word): at once, or when its slot write completes. {@code true} too when the
+   * page has changed since (a later store or invalidation), which then decides what the page
+   * holds: the caller checks {@link #generation} again.
+   */
+  void whenKept(int offset, int generation, Consumer<Boolean> kept) {
+    if (this.generation[offset] != generation) {
+      kept.accept(true);
+    } else if (unwritten.containsKey(offset)) {
+      keeping.computeIfAbsent(offset, o -> new ArrayList<>()).add(kept);
+    } else {
+      kept.accept(slot[offset] != NONE || length[offset] == SAME_FILLED);
+    }
+  }
+
+  private void kept(int offset, boolean inFile) {
+    List<Consumer<Boolean>> waiting = keeping.remove(offset);
+    if (waiting != null) {
+      waiting.forEach(w -> w.accept(inFile));
+    }
   }
 
   /** A slot write finished: installed if its page has not changed since, else freed. */
@@ -127,12 +155,14 @@ final class RemoteCopies {
         unwrittenBytes -= bytesOf(unwritten.remove(offset)).length;
         slot[offset] = w.slotOffset();
         length[offset] = written == null ? PageImage.PAGE_SIZE : written;
+        kept(offset, true);
       } else { // the page changed meanwhile: these bytes are no longer its copy
         backing.tell(new BackingStore.Free(w.slotOffset(), written == null ? PageImage.PAGE_SIZE : written));
       }
     } else if (current) {
       refusedWrites++;
       unwrittenBytes -= bytesOf(unwritten.remove(offset)).length; // the file is full or failing: no copy
+      kept(offset, false);
     }
   }
 

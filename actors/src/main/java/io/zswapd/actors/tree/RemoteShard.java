@@ -69,9 +69,16 @@ import java.util.function.Consumer;
  * order, ahead of what queued behind them: a write the lost node took but never answered is
  * carried out on the new one, not failed.
  *
- * <p>Without a backing file nothing else keeps a copy: a lost node loses its pages
- * (docs/CLUSTER.md). Writeback and recompression do not reach remote shards yet; the settings
- * refuse both for a clustered export.
+ * <p><b>A full pool.</b> With a backing file, a store the memory node's pool refuses
+ * ({@code POOL_FULL}) is kept in the file only, as zswap sends a page its pool rejects to the swap
+ * device: it is answered once its copy is in the file, and the page is then read from there
+ * ({@link #keepInFile}). Until the node has answered a store, loads of its page are served from
+ * the copy: the node may refuse it and still hold the older image.
+ *
+ * <p>Without a backing file nothing else keeps a copy: a lost node loses its pages, and a full
+ * pool's refusal reaches the caller (docs/CLUSTER.md). Writeback (to make room on a node) and
+ * recompression do not reach remote shards yet; the settings refuse recompression for a
+ * clustered export.
  */
 public final class RemoteShard extends AbstractBehavior<Object> {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RemoteShard.class);
@@ -170,7 +177,10 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private final Map<Long, Item> waiting = new HashMap<>();
   /** Pages (offsets in the shard) written to the current incarnation. */
   private final BitSet stored = new BitSet(TreeShard.PAGES);
-  /** Pages whose contents died with an earlier incarnation. */
+  /**
+   * Pages whose current contents are not on the memory node: they died with an earlier
+   * incarnation, or its full pool refused them and they are kept in the backing file only.
+   */
   private final BitSet lost = new BitSet(TreeShard.PAGES);
   private final Map<Long, ActorRef<ShardStats>> statsWaiting = new HashMap<>();
   private long nextStats = 1;
@@ -191,6 +201,15 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private long bytesReceived;
   /** The pages' copies in the export's backing file, or null when it has none. */
   private final RemoteCopies copies;
+  /**
+   * With copies: the pages whose latest store, admitted with the copy generation mapped here,
+   * has not been answered by the memory node. A load of such a page is served from its copy,
+   * which is that store's image: the node may yet refuse the store (its pool full) and still hold
+   * the page's older image.
+   */
+  private final Map<Integer, Integer> storesOut = new HashMap<>();
+  /** A store has been kept in the backing file only (the memory node's pool full): said once. */
+  private boolean keptInFile;
   /** Lost pages whose copies are to be stored on the shard's new memory node. */
   private final BitSet toRestore = new BitSet(TreeShard.PAGES);
   private int restoring;
@@ -265,9 +284,9 @@ public final class RemoteShard extends AbstractBehavior<Object> {
         .onMessage(TreeShard.GetStats.class, this::getStats)
         .onMessage(StatsTimedOut.class, this::statsTimedOut)
         .onMessage(CopyWritten.class, m -> {
-          copies.written(m.reply());
+          copies.written(m.reply()); // may answer stores kept in the file only
           sendNext();
-          return this;
+          return replyToCallers();
         })
         .onMessage(CopyRead.class, m -> {
           copies.readDone(m.reply());
@@ -344,11 +363,16 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     final int count;
     /**
      * For an item of the shard's own (no caller: a copy restored to a new memory node, the read
-     * after a patch): where its reply, or the EngineError it was refused with, goes.
+     * after a patch, the free of a page kept in the file only): where its reply, or the
+     * EngineError it was refused with, goes. A restore's page stays lost, and served from its
+     * copy, until the store is answered.
      */
     final Consumer<Object> internal;
-    /** A restore: its page stays lost, and served from its copy, until the store is answered. */
-    final boolean restore;
+    /**
+     * A caller's store on an export with copies: the generation of each of its pages' copies,
+     * made when it was admitted (see {@link #storesOut}); else null.
+     */
+    int[] copyGenerations;
     /**
      * A read admitted while its pages were on the memory node, one of which the shard's new
      * home then could not take ({@link #pagesLost}): the node's answer (zeros for that page) is
@@ -357,18 +381,16 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     boolean reread;
 
     private Item(PageRequest request, Parent parent, PageOp op, int from, int count) {
-      this(request, parent, op, from, count, null, false);
+      this(request, parent, op, from, count, null);
     }
 
-    private Item(PageRequest request, Parent parent, PageOp op, int from, int count, Consumer<Object> internal,
-        boolean restore) {
+    private Item(PageRequest request, Parent parent, PageOp op, int from, int count, Consumer<Object> internal) {
       this.request = request;
       this.parent = parent;
       this.op = op;
       this.from = from;
       this.count = count;
       this.internal = internal;
-      this.restore = restore;
     }
 
     /** Bytes the item puts on the wire, its reply included: what a batch is capped by. */
@@ -486,16 +508,18 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     boolean reads = op instanceof PageOp.Load || op instanceof PageOp.LoadRange || op instanceof PageOp.Patch;
     if (reads && item.internal == null) {
       int lostAt = lost.nextSetBit(item.from);
-      if (lostAt >= 0 && lostAt < item.from + item.count) {
+      boolean anyLost = lostAt >= 0 && lostAt < item.from + item.count;
+      if (anyLost || copies != null && anyStoreOut(item)) {
         if (copies != null && !(op instanceof PageOp.Patch) && servableFromCopies(item)) {
           serveFromCopies(item);
-        } else {
+          return;
+        } else if (anyLost) {
           answer(item, null, lostError(basePage + lostAt), basePage + lostAt);
-        }
-        return;
+          return;
+        } // else a store out whose copy the file refused: the node answers, after that store
       }
     }
-    if (item.restore) {
+    if (item.internal != null && !reads) { // the shard's own store (a restore) or invalidation: no caller's page changes
       queued.add(item);
       return;
     }
@@ -518,18 +542,95 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   /** Keeps the backing-file copy in step with an admitted item. */
   private void copy(Item item) {
     PageOp op = item.op;
-    if (op instanceof PageOp.Store s) {
-      copies.stored(item.from, s.image());
-    } else if (op instanceof PageOp.StoreRange s) {
-      for (int i = 0; i < s.images().length; i++) {
-        copies.stored(item.from + i, s.images()[i]);
+    if (op instanceof PageOp.Store || op instanceof PageOp.StoreRange) {
+      PageImage[] images = op instanceof PageOp.Store s ? new PageImage[] {s.image()} : ((PageOp.StoreRange) op).images();
+      item.copyGenerations = new int[images.length];
+      for (int i = 0; i < images.length; i++) {
+        int offset = item.from + i;
+        copies.stored(offset, images[i]);
+        item.copyGenerations[i] = copies.generation(offset);
+        storesOut.put(offset, item.copyGenerations[i]);
       }
     } else if (op instanceof PageOp.Invalidate || op instanceof PageOp.InvalidateRange
         || op instanceof PageOp.InvalidateArea) {
       for (int i = item.from; i < item.from + item.count; i++) {
         copies.forget(i);
+        storesOut.remove(i);
       }
     }
+  }
+
+  /** Whether the page's latest admitted store is still unanswered by its memory node ({@link #storesOut}). */
+  private boolean storeOut(int offset) {
+    Integer generation = storesOut.get(offset);
+    return generation != null && generation == copies.generation(offset);
+  }
+
+  private boolean anyStoreOut(Item item) {
+    if (storesOut.isEmpty()) {
+      return false;
+    }
+    for (int p = item.from; p < item.from + item.count; p++) {
+      if (storeOut(p)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A caller's store was answered: its pages' stores are out no more (unless stored again since). */
+  private void storeAnswered(Item item) {
+    for (int i = 0; i < item.count; i++) {
+      storesOut.remove(item.from + i, item.copyGenerations[i]);
+    }
+  }
+
+  /**
+   * The memory node refused a caller's store because its pool is full ({@code POOL_FULL}): the
+   * pages are kept in the backing file only, as zswap sends a page its pool rejects to the swap
+   * device. Each page whose copy is still this store's waits for the copy to reach its slot; it
+   * is then no longer on the memory node ({@link #lost}: read from its copy, and stored there
+   * again when the shard next moves), its older image there is freed, and the store is answered
+   * done. A copy the file refused too (it is full or failing) leaves the refusal standing
+   * (ENOSPC). A page stored or trimmed again since is left to that later request.
+   */
+  private void keepInFile(Item item, StoreReply.Refused refused) {
+    int[] remaining = {item.count};
+    boolean[] failed = {false};
+    for (int i = 0; i < item.count; i++) {
+      int offset = item.from + i;
+      int generation = item.copyGenerations[i];
+      copies.whenKept(offset, generation, inFile -> {
+        if (copies.generation(offset) == generation) {
+          storesOut.remove(offset, generation);
+          if (inFile) {
+            inFileOnly(offset);
+          } else {
+            failed[0] = true;
+          }
+        }
+        if (--remaining[0] == 0) {
+          answer(item, failed[0] ? refused : new StoreReply.Stored(basePage + item.from), null, 0);
+          sendNext();
+        }
+      });
+    }
+  }
+
+  /** The page's current image is only in its copy: read from there, its older image on the node freed. */
+  private void inFileOnly(int offset) {
+    if (!keptInFile) {
+      keptInFile = true;
+      LOG.warn("shard {} of export {}: the pool of memory node {} is full; pages it refuses are kept in the backing "
+          + "file only and read from there (zswapd_remote_pages_to_file_total counts them)", shardName, export, node);
+    }
+    metrics.pagesToFile().increment();
+    if (restoringPages.get(offset)) {
+      return; // the shard moved meanwhile, and this image is being restored to its new node: that decides
+    }
+    stored.clear(offset);
+    lost.set(offset);
+    queued.add(new Item(null, null, new PageOp.Invalidate(basePage + offset), offset, 1, reply -> { }));
   }
 
   /** Whether every page of a read item can come from the copies (or is a page never written). */
@@ -618,7 +719,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           metrics.pagesRestored().increment();
         }
         restoreEnded(offset);
-      }, true));
+      }));
       sendNext();
     });
   }
@@ -648,7 +749,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
   private void preparePatch(Item item) {
     long fetch = ++patchFetch;
     int offset = item.from;
-    if (lost.get(offset)) {
+    if (lost.get(offset) || storeOut(offset) && copies.has(offset)) {
       if (!copies.has(offset)) {
         patchReady(item, null, lostError(basePage + offset));
         return;
@@ -679,7 +780,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
           patchReady(item, null, reply instanceof EngineError e ? e
               : new EngineError(ErrorCode.IO_ERROR, "unexpected answer to a patch's load: " + reply));
         }
-      }, false));
+      }));
     } else {
       patchReady(item, new byte[PAGE_BYTES], null);
     }
@@ -948,6 +1049,13 @@ public final class RemoteShard extends AbstractBehavior<Object> {
             if (item.reread) {
               reread(item);
               continue;
+            }
+            if (item.copyGenerations != null) {
+              if (reply instanceof StoreReply.Refused f && f.error().code() == ErrorCode.POOL_FULL) {
+                keepInFile(item, f);
+                continue;
+              }
+              storeAnswered(item);
             }
             answer(item, reply instanceof ImagesReply images && item.internal == null ? loaded(item, images) : reply,
                 null, 0);

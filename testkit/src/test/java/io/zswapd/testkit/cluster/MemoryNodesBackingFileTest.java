@@ -86,7 +86,7 @@ class MemoryNodesBackingFileTest {
       assertThat(s.sum("zswapd_remote_batch_latency_seconds_count", swap0)).isPositive();
       // every series METRICS.md lists for memory nodes is in a front's scrape
       Set<String> documented = MetricsDoc.documentedNames(MetricsDoc.clusterSection(MetricsDoc.text()));
-      assertThat(documented).hasSize(8);
+      assertThat(documented).hasSize(9);
       assertThat(MetricsDoc.asDocumented(s.names(), documented)).containsAll(documented);
     });
   }

@@ -10,6 +10,7 @@ import io.zswapd.actors.cluster.ClusterSerializer;
 import java.io.IOException;
 import java.time.Duration;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <ul>
  *   <li>every memory node's pool is full: the write is refused with ENOSPC, and the pages
  *       written before still read back;</li>
+ *   <li>the same with a backing file: nothing is refused; the pages the pool refuses are kept in
+ *       the file only, and read back from there, overwritten and trimmed;</li>
  *   <li>the front compresses with another codec than the memory nodes' pools: every op is
  *       refused with EINVAL, and the memory node says which codecs differ;</li>
  *   <li>a memory node of a release that speaks another page protocol version is refused when it
@@ -71,6 +74,30 @@ class MemoryNodesRefusalsTest {
       assertThat(nbd.read(0, first.length)).as("pages acknowledged before the pool filled").isEqualTo(first);
       nbd.disconnect();
     }
+  }
+
+  @Test
+  void withABackingFileWritesPastTheFullPoolAreKeptInTheFile() throws Exception {
+    cluster.front("front-c", "swap1", "64 MiB", ", backing-file = \"" + dir.resolve("front-c/swap1.backing") + "\"", "");
+    byte[] data = randomPages(1024, 3); // 4 MiB: four times the memory node's pool
+    try (NbdClient nbd = cluster.connect()) {
+      for (int at = 0; at < data.length; at += 64 * 4096) {
+        nbd.write(at, java.util.Arrays.copyOfRange(data, at, at + 64 * 4096));
+      }
+      assertThat(nbd.read(0, data.length)).as("4 MiB written through a 1 MiB memory node").isEqualTo(data);
+      byte[] again = randomPages(64, 4);
+      nbd.write(512 * 4096, again); // pages in the file only, and on the node, written over
+      System.arraycopy(again, 0, data, 512 * 4096, again.length);
+      nbd.write(100 * 4096, again);
+      System.arraycopy(again, 0, data, 100 * 4096, again.length);
+      nbd.trim(900 * 4096, 64 * 4096);
+      java.util.Arrays.fill(data, 900 * 4096, 964 * 4096, (byte) 0);
+      assertThat(nbd.read(0, data.length)).as("after overwrites and a trim").isEqualTo(data);
+      nbd.trim(0, data.length); // the node's pool empties for the other tests
+      nbd.disconnect();
+    }
+    assertThat(cluster.frontMetrics().longValue("zswapd_remote_pages_to_file_total", Map.of("export", "swap1")))
+        .as("pages kept in the file only").isGreaterThanOrEqualTo(1024 - 256);
   }
 
   @Test
