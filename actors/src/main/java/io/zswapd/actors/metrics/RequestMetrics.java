@@ -69,8 +69,8 @@ public final class RequestMetrics {
 
   /**
    * A clustered export's instruments, shared by its remote shards: the pages lost with a memory
-   * node and restored from the front's backing file, the stores kept in that file only, and per memory node ({@link #node}) the
-   * round trips of batches and the bytes of messages.
+   * node and restored from the front's backing file, the stores kept in that file only, and per
+   * memory node ({@link #node}) the round trips of batches and the bytes of messages.
    */
   public record RemoteInstruments(TagSet tags, Counter pagesLost, Counter pagesRestored, Counter pagesToFile) {
     public static RemoteInstruments of(String engine, String export) {

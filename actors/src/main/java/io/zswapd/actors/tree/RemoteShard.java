@@ -393,6 +393,11 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       this.internal = internal;
     }
 
+    /** Whether the item reads its pages as they are on the node: a load, a range load, or a patch made there. */
+    boolean reads() {
+      return op instanceof PageOp.Load || op instanceof PageOp.LoadRange || op instanceof PageOp.Patch;
+    }
+
     /** Bytes the item puts on the wire, its reply included: what a batch is capped by. */
     int weight() {
       if (op instanceof PageOp.Store s) {
@@ -505,7 +510,7 @@ public final class RemoteShard extends AbstractBehavior<Object> {
       }
       return;
     }
-    boolean reads = op instanceof PageOp.Load || op instanceof PageOp.LoadRange || op instanceof PageOp.Patch;
+    boolean reads = item.reads();
     if (reads && item.internal == null) {
       int lostAt = lost.nextSetBit(item.from);
       boolean anyLost = lostAt >= 0 && lostAt < item.from + item.count;
@@ -1142,10 +1147,8 @@ public final class RemoteShard extends AbstractBehavior<Object> {
     }
     unanswered.addAll(queued);
     for (Item item : unanswered) {
-      boolean reads = item.op instanceof PageOp.Load || item.op instanceof PageOp.LoadRange
-          || item.op instanceof PageOp.Patch;
       int at = now.nextSetBit(item.from);
-      if (reads && at >= 0 && at < item.from + item.count) {
+      if (item.reads() && at >= 0 && at < item.from + item.count) {
         item.reread = true;
       }
     }
