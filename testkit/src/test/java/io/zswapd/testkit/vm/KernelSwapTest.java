@@ -23,9 +23,12 @@ import org.junit.jupiter.api.io.TempDir;
  * swapon with discards, and swaptest fills a 240 MiB working set of zero, text-like and random
  * pages, checks every page in random order, rewrites a quarter and checks them all again.
  *
- * <p>Every page must come back as written, the kernel must have swapped out and in without an
- * I/O error on the console, and the daemon's figures must show the kernel's discards
- * ({@code invalidated_pages}) and compressed pages. The guest and its inputs are described in
+ * <p>The pool (32 MiB) is smaller than what the kernel swaps out compressed (about 70 MiB), and
+ * the export has a backing file, as an operator sets it up: stores past the pool limit wait for
+ * writeback to the file, and swap-ins read pages back from it. Every page must come back as
+ * written, the kernel must have swapped out and in without an I/O error on the console, and the
+ * daemon's figures must show the kernel's discards ({@code invalidated_pages}), compressed
+ * pages, pages written back and read from the file, and no store refused at the limit. The guest and its inputs are described in
  * {@code docs/VM-TEST.md}; without QEMU, busybox-static, nbd-client, a static libc or the kernel
  * .deb the test is skipped (failed under {@code CI=true}) with the command that gets them.
  */
@@ -51,10 +54,10 @@ class KernelSwapTest {
     int port = Daemon.freePort();
     Path admin = dir.resolve("admin.sock");
     Path config = Daemon.config(dir, port, dir.resolve("zswapd.sock"), """
-        zswapd.pool.max-size = 256 MiB
-        zswapd.exports = [ { name = "swap0", size = 512 MiB } ]
+        zswapd.pool.max-size = 32 MiB
+        zswapd.exports = [ { name = "swap0", size = 512 MiB, backing-file = "%s", backing-size = 512 MiB } ]
         zswapd.admin.unix-socket = "%s"
-        """.formatted(admin));
+        """.formatted(dir.resolve("swap0.backing"), admin));
     // As an operator runs it: the launcher, which picks JDK 22+ (mmap chunks, mlockall) and sizes the heap.
     Path launcher = Guest.module().resolve("../bin/zswapd").normalize();
     try (Daemon daemon = Daemon.launch(List.of(launcher.toString(), "serve", "--config", config.toString()),
@@ -92,6 +95,18 @@ class KernelSwapTest {
             .matches("[0-9]+\\.[0-9]+");
         assertThat(Double.parseDouble(ratio)).as("orig_data_size / compr_data_size\n%s", r.stdout()).isGreaterThan(1.0);
         assertThat(number(stats, "pool.mem_used_max")).as(r.stdout()).isPositive();
+        // Past the pool limit: writeback made room for every store, and swap-ins read the file.
+        assertThat(number(stats, "pool.pool_limit_hit")).as("stores that met the pool limit\n%s", r.stdout())
+            .isPositive();
+        assertThat(number(stats, "pool.reject_reclaim_fail"))
+            .as("stores refused because writeback made no room in time\n%s", r.stdout()).isZero();
+        assertThat(number(stats, "swap0.written_back_pages")).as("pages written to the backing file\n%s", r.stdout())
+            .isPositive();
+        assertThat(number(stats, "swap0.loads_from_backing")).as("pages loaded from the backing file\n%s", r.stdout())
+            .isPositive();
+        for (String failure : List.of("write_errors", "read_errors", "corrupt_reads", "backing_full")) {
+          assertThat(number(stats, "swap0." + failure)).as("%s\n%s", failure, r.stdout()).isZero();
+        }
       }
     }
   }
