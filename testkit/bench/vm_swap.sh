@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A Linux kernel swapping three ways, same guest, same program, same working set, one run:
-# zram (lz4) inside the guest, zswapd over NBD, nbdkit's memory plugin over NBD.
+# A Linux kernel swapping four ways, same guest, same program, same working set, one run:
+# zram (lz4) inside the guest, zswapd over NBD with a pool that holds everything, zswapd over
+# NBD with a small pool and a backing file ($SMALL_POOL, 48 MiB unless set), nbdkit's memory
+# plugin over NBD.
 #
 #   testkit/bench/vm_swap.sh [GUEST_RAM] [WORKING_SET_MIB]      # defaults: 384M 576 (1.5x)
 #
@@ -59,7 +61,7 @@ run_guest() {
   row[$name.mismatches]=$(field mismatches)
   row[$name.pswpout]=$(grep -a 'vmstat pswpout' "$console" | tr -d '\r' | awk '{print $NF}')
   row[$name.pswpin]=$(grep -a 'vmstat pswpin' "$console" | tr -d '\r' | awk '{print $NF}')
-  row[$name.accel]=$(head -n 1 "$console" | sed -n 's/^zswapd-vm: accelerator \([a-z]*\).*/\1/p')
+  row[$name.accel]=$(sed -n 's/^zswapd-vm: accelerator \([a-z]*\).*/\1/p' "$console" | head -n 1)
   echo "$name: ${row[$name.seconds]} s, $result" >&2
 }
 
@@ -70,34 +72,48 @@ row[zram.rss]="— (in the guest)"
 row[zram.hwm]="zram mem_used_max $(mib_of $((used_max / 1024)))"
 
 # 2. zswapd over NBD, started by the launcher as the README says (bin/zswapd: JDK 22+ when
-# there is one, mmap'ed chunks, locked memory, a heap sized from the exports)
-port=$(free_port)
-work=$(mktemp -d)
-cat > "$work/zswapd.conf" <<EOF
-zswapd.pool.max-size = 1 GiB
-zswapd.exports = [ { name = "swap0", size = 1 GiB } ]
+# there is one, mmap'ed chunks, locked memory, a heap sized from the exports), twice:
+# with a 1 GiB pool (every page stays in memory), and with a pool smaller than what the
+# guest swaps out plus a backing file (stores past the limit wait for writeback, swap-ins
+# read the file): $SMALL_POOL, 48 MiB unless set.
+# run_zswapd NAME POOL [BACKING_SIZE]
+run_zswapd() {
+  local name=$1 pool=$2 backing=${3:-} port work zpid file=""
+  port=$(free_port)
+  work=$(mktemp -d)
+  [ -z "$backing" ] || file=", backing-file = \"$work/swap0.backing\", backing-size = $backing"
+  cat > "$work/zswapd.conf" <<EOF
+zswapd.pool.max-size = $pool
+zswapd.exports = [ { name = "swap0", size = 1 GiB$file } ]
 zswapd.nbd { tcp = "127.0.0.1:$port", unix-socket = "$work/zswapd.sock" }
 zswapd.admin.unix-socket = "$work/admin.sock"
 zswapd.metrics.prometheus = off
 EOF
-ZSWAPD_JAR=$jar bin/zswapd serve --config "$work/zswapd.conf" > "$out/zswapd.log" 2>&1 &
-zpid=$!
-trap 'kill $zpid 2>/dev/null || true; rm -rf "$work"' EXIT
-await_banner "$out/zswapd.log" "$zpid"
-row[zswapd.rss0]=$(status_kib "$zpid" VmRSS)
-run_guest zswapd nbd "$port"
-sleep 12 # a migration period (10 s): what the engine gives back after the last discards
-row[zswapd.rss]="$(mib_of "$(status_kib "$zpid" VmRSS)")"
-row[zswapd.hwm]="$(mib_of "$(status_kib "$zpid" VmHWM)")"
-ZSWAPD_JAR=$jar bin/zswapd stats --admin "$work/admin.sock" > "$out/zswapd.stats"
-kill "$zpid"
-wait "$zpid" 2>/dev/null || true
+  ZSWAPD_JAR=$jar bin/zswapd serve --config "$work/zswapd.conf" > "$out/$name.log" 2>&1 &
+  zpid=$!
+  trap "kill $zpid 2>/dev/null || true; rm -rf '$work'" EXIT
+  await_banner "$out/$name.log" "$zpid"
+  row[$name.rss0]=$(status_kib "$zpid" VmRSS)
+  run_guest "$name" nbd "$port"
+  sleep 12 # a migration period (10 s): what the engine gives back after the last discards
+  row[$name.rss]="$(mib_of "$(status_kib "$zpid" VmRSS)")"
+  row[$name.hwm]="$(mib_of "$(status_kib "$zpid" VmHWM)")"
+  ZSWAPD_JAR=$jar bin/zswapd stats --admin "$work/admin.sock" > "$out/$name.stats"
+  kill "$zpid"
+  wait "$zpid" 2>/dev/null || true
+  rm -rf "$work"
+  trap - EXIT
+}
+stat_of() { awk -v k="$2" '$1==k{print $2}' "$out/$1.stats"; }
+small_pool=${SMALL_POOL:-48MiB}
+run_zswapd zswapd "1 GiB"
+run_zswapd zswapd_file "$small_pool" "1 GiB"
 
 # 3. nbdkit's memory plugin over NBD (pages kept uncompressed; TRIM frees them)
 port=$(free_port)
 nbdkit -f -i 127.0.0.1 -p "$port" memory 1G > "$out/nbdkit.log" 2>&1 &
 npid=$!
-trap 'kill $npid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $npid 2>/dev/null || true' EXIT
 sleep 1
 run_guest nbdkit nbd "$port"
 row[nbdkit.rss]="$(mib_of "$(status_kib "$npid" VmRSS)")"
@@ -105,17 +121,17 @@ row[nbdkit.hwm]="$(mib_of "$(status_kib "$npid" VmHWM)")"
 kill "$npid"
 wait "$npid" 2>/dev/null || true
 
-ratio=$(awk '$1=="compression_ratio"{print $2}' "$out/zswapd.stats")
-invalidated=$(awk '$1=="invalidated_pages"{print $2}' "$out/zswapd.stats")
 echo
-echo "Guest RAM $ram, working set $mib MiB, accelerator ${row[zswapd.accel]}; zswapd's RSS before the guest: $(mib_of "${row[zswapd.rss0]}"), its compression ratio at the end $ratio, invalidated_pages $invalidated."
+echo "Guest RAM $ram, working set $mib MiB, accelerator ${row[zswapd.accel]}; zswapd's RSS before the guest: $(mib_of "${row[zswapd.rss0]}"), its compression ratio at the end $(stat_of zswapd compression_ratio), invalidated_pages $(stat_of zswapd invalidated_pages)."
+echo "With the $small_pool pool and a backing file: pool_limit_hit $(stat_of zswapd_file pool_limit_hit), reject_reclaim_fail $(stat_of zswapd_file reject_reclaim_fail), written_back_pages $(stat_of zswapd_file written_back_pages), loads_from_backing $(stat_of zswapd_file loads_from_backing), backing_file_bytes $(stat_of zswapd_file backing_file_bytes), write_errors $(stat_of zswapd_file write_errors), read_errors $(stat_of zswapd_file read_errors)."
 echo
 echo "| swap device | swap-out (fill) MB/s | swap-in (verify) MB/s | verify after rewrite MB/s | pswpout | pswpin | mismatches | guest run | server RSS at the end | server peak RSS |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for name in zram zswapd nbdkit; do
+for name in zram zswapd zswapd_file nbdkit; do
   case $name in
     zram) label="zram (lz4) in the guest" ;;
     zswapd) label="zswapd over NBD (TCP)" ;;
+    zswapd_file) label="zswapd over NBD (TCP), $small_pool pool + backing file" ;;
     nbdkit) label="nbdkit memory over NBD (TCP)" ;;
   esac
   echo "| $label | ${row[$name.out]} | ${row[$name.in]} | ${row[$name.in2]} | ${row[$name.pswpout]} | ${row[$name.pswpin]} | ${row[$name.mismatches]} | ${row[$name.seconds]} s | ${row[$name.rss]} | ${row[$name.hwm]} |"

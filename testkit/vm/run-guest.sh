@@ -48,7 +48,9 @@ if [ "$accel" = auto ]; then
   if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
     probe_log=$(mktemp)
     qemu_cmd kvm probe
-    timeout -k 5 "$probe_s" "${cmd[@]}" </dev/null >"$probe_log" 2>&1 || true
+    # in a subshell whose stderr is dropped: where QEMU aborts under KVM instead of hanging,
+    # bash's "Aborted" job line would otherwise come before the accelerator line below
+    ( timeout -k 5 "$probe_s" "${cmd[@]}" </dev/null >"$probe_log" 2>&1 || true ) 2>/dev/null
     if grep -q 'ZSWAPD-VM: END status=probe' "$probe_log"; then
       accel=kvm
       why="a probe boot under KVM reached init"
