@@ -46,8 +46,8 @@ final class LimitWarnings {
     note(grew, alloc - rejectAllocFail, "%d stores refused: pool full (reject_alloc_fail)");
     note(grew, kept - keptInFile, "%d stores refused by full memory nodes, kept in the backing file only "
         + "(reject_alloc_fail)");
-    note(grew, reclaim - rejectReclaimFail, "%d stores refused: writeback could not make room in time "
-        + "(reject_reclaim_fail)");
+    note(grew, reclaim - rejectReclaimFail, "%d stores the pool could not take: writeback made no room in "
+        + "time, so they went straight to the backing file (reject_reclaim_fail)");
     note(grew, werr - writeErrors, "%d backing-file write errors (pages kept in memory)");
     note(grew, rerr - readErrors, "%d backing-file read errors (loads failed with EIO)");
     note(grew, full - backingFull, "%d writebacks refused: backing file full");

@@ -148,14 +148,14 @@ final class ShardWriteback {
     backing.tell(new BackingStore.Write(bytes, slot, generation, writeAdapter));
   }
 
-  /** A backing write finished: a victim's, a raw page's the shard is waiting for, or a stale one. */
+  /** A backing write finished: a victim's, a store's the shard is waiting for, or a stale one. */
   void written(WriteReply r) {
     int slot = r.tag();
     Integer length = writesInFlight.remove(r.generation());
     Victim v = victims.get(slot);
     if (v != null && v.generation() == r.generation()) {
       victimWritten(slot, v, r);
-    } else if (!shard.rawPageWritten(slot, r) && r instanceof WriteReply.Written w) {
+    } else if (!shard.storeWritten(slot, r) && r instanceof WriteReply.Written w) {
       backing.tell(new BackingStore.Free(w.slotOffset(), length)); // stale: undo, never apply
     }
     if (writesInFlight.isEmpty() && !awaitingWriteDrain.isEmpty()) {
@@ -185,7 +185,7 @@ final class ShardWriteback {
     v.job().done();
   }
 
-  /** A raw page's write was refused (backing file full) or failed. */
+  /** A store's write was refused (backing file full) or failed. */
   void countWriteProblem(WriteReply r) {
     countWriteProblem(r, null);
   }

@@ -26,6 +26,7 @@ import io.zswapd.actors.writeback.ReadReply;
 import io.zswapd.actors.writeback.WriteReply;
 import io.zswapd.protocol.engine.EngineCommand;
 import io.zswapd.protocol.engine.EngineError;
+import io.zswapd.protocol.engine.ErrorCode;
 import io.zswapd.protocol.engine.InvalidateReply;
 import io.zswapd.protocol.engine.LoadReply;
 import io.zswapd.protocol.engine.PageImage;
@@ -189,7 +190,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     long generation;
     StoreOp store;
     PatchOp patch;
+    /** The store's image is on its way to the backing file, not to a size class. */
     boolean toBacking;
+    /** The store's first place refused it (the pool full, or the file): a refusal now is final. */
+    boolean secondPlace;
     final ArrayDeque<PageOp> queued = new ArrayDeque<>(2);
   }
 
@@ -531,8 +535,10 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   /**
    * Stores an image. A same-filled page is installed at once; a raw page goes straight to the
    * backing file when there is one (zram's huge writeback); anything else needs an allocation,
-   * asked for in this turn's work of its size class. {@code p} is non-null when a patch already
-   * made the page pending.
+   * asked for in this turn's work of its size class. With a backing file, a store its first
+   * place refuses goes to the other: a compressed page the full pool refuses to the file (as
+   * zswap sends a page its pool rejects to the swap device), a raw page the file refuses to
+   * the pool. {@code p} is non-null when a patch already made the page pending.
    */
   private void store(int slot, StoreOp s, Pending p) {
     if (entries == null) {
@@ -558,16 +564,25 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       return;
     }
     Pending pend = p != null ? p : new Pending();
-    pend.generation = newGeneration();
     pend.store = s;
     pend.patch = null;
+    pend.secondPlace = false;
     putPending(slot, pend);
+    send(slot, pend, image instanceof PageImage.Raw && backing != null);
+  }
+
+  /**
+   * Sends the pending store's image to the backing file or to its size class, under a new
+   * generation (so the answer of an earlier place, if one comes late, is stale and undone).
+   */
+  private void send(int slot, Pending pend, boolean toFile) {
+    pend.generation = newGeneration();
+    pend.toBacking = toFile;
+    PageImage image = pend.store.image();
     byte[] bytes = image instanceof PageImage.Compressed c ? c.bytes() : ((PageImage.Raw) image).bytes();
-    if (image instanceof PageImage.Raw && backing != null && !pend.toBacking) {
-      pend.toBacking = true;
+    if (toFile) {
       writeback.write(bytes, slot, pend.generation);
     } else {
-      pend.toBacking = false;
       int classIndex = ClassGeometry.actorIndex(geometry.classFor(bytes.length).index(), lanes, slot % lanes);
       workFor(classIndex).alloc(bytes, slot, pend.generation);
     }
@@ -595,6 +610,11 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       }
       return;
     }
+    if (refusal != null && refusal.code() == ErrorCode.POOL_FULL && backing != null && !p.secondPlace) {
+      p.secondPlace = true; // writeback could not make room in time: the file takes the page
+      send(slot, p, true);
+      return;
+    }
     removePending(slot);
     StoreOp s = p.store;
     if (refusal == null) {
@@ -614,11 +634,12 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
   }
 
   /**
-   * A backing write finished that may be the one a raw page sent straight to the backing file
-   * waits for: the page is installed there, or stored in the pool instead. False when no store
-   * of the page waits for this write.
+   * A backing write finished that may be the one a store waits for (a raw page sent straight to
+   * the file, or a page the full pool refused): the page is installed there. If the file
+   * refused or failed, a raw page goes to the pool instead, and a page the pool refused already
+   * is refused. False when no store of the page waits for this write.
    */
-  boolean rawPageWritten(int slot, WriteReply r) {
+  boolean storeWritten(int slot, WriteReply r) {
     Pending p = pending.get(slot);
     if (p == null || !p.toBacking || p.generation != r.generation()) {
       return false;
@@ -626,16 +647,28 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
     StoreOp s = p.store;
     if (r instanceof WriteReply.Written w) {
       removePending(slot);
-      replaceWith(slot, Entry.writtenBack(w.slotOffset(), PageImage.PAGE_SIZE, compressor.kind()));
+      int length = s.image().storedLength();
+      replaceWith(slot, Entry.writtenBack(w.slotOffset(), length, compressor.kind()));
       counters.writtenBackPages++;
       counters.writebacks++;
-      counters.rejectCompressPoor++;
+      if (length == PageImage.PAGE_SIZE) {
+        counters.rejectCompressPoor++;
+      }
       counters.stores++;
       s.job().pageDone(s.pageIndex(), null, outbox);
       drainQueue(slot, p);
+    } else if (!p.secondPlace) {
+      writeback.countWriteProblem(r);
+      p.secondPlace = true; // a raw page the file refused: the pool
+      send(slot, p, false);
     } else {
       writeback.countWriteProblem(r);
-      store(slot, s, p); // p.toBacking stays true: this time the pool
+      removePending(slot);
+      counters.rejectAllocFail++;
+      s.job().pageDone(s.pageIndex(), new EngineError(ErrorCode.POOL_FULL, "the pool is at its limit "
+          + "(pool.max-size) and writeback made no room in time, and the backing file "
+          + (r instanceof WriteReply.WriteRefused ? "is full" : "failed the write")), outbox);
+      drainQueue(slot, p);
     }
     return true;
   }

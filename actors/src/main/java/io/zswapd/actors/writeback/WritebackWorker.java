@@ -28,7 +28,8 @@ import java.util.Optional;
  *       compacts the pool so the freed objects become free pages; then answers the arena
  *       whether it made progress. The arena asks for another round while it is still over the
  *       threshold and rounds make progress, and serves the waiting stores as soon as it is
- *       under.</li>
+ *       under. Stores it refuses (no progress, or {@code reclaim-timeout}) go to their backing
+ *       file instead ({@code TreeShard}).</li>
  *   <li><b>On demand</b> ({@link Writeback}): the pages a {@link WritebackMode} names, from
  *       every export with a backing file, then a compaction.</li>
  *   <li><b>Idle policy</b> ({@code pool.writeback.idle-after}): every period, pages nobody
@@ -143,12 +144,10 @@ public final class WritebackWorker extends AbstractBehavior<WritebackWorker.Comm
   /** A round wrote its pages back: compact so freed objects become free pages, then tell the arena. */
   private Behavior<Command> onRoundDone(RoundDone m) {
     boolean progress = m.result().writtenBack() > 0;
-    if (progress) {
-      getContext().getLog().debug("writeback round: {}", m.result());
-    } else {
-      getContext().getLog().warn("writeback made no room: {} pages written, {} failed, {} refused (backing full)",
-          m.result().writtenBack(), m.result().failed(), m.result().refused());
-    }
+    // DEBUG only: a round without progress can come many times a second at a tiny pool, and the
+    // limits line (io.zswapd.limits) reports what it leads to once a tick: reject_reclaim_fail,
+    // write errors, a full backing file.
+    getContext().getLog().debug("writeback round: {}", m.result());
     ActorRef<CompactionResult> compacted = Gather.spawn(getContext(), 1, (CompactionResult) null, (a, r) -> r,
         r -> m.arena().tell(new PageArena.ReclaimDone(progress)), ROUND_TIMEOUT,
         r -> m.arena().tell(new PageArena.ReclaimDone(progress)));

@@ -33,8 +33,8 @@ class LimitWarningsTest {
     assertThat(w.check(stats(2, 0, 0, 0, 0))).as("nothing grew").isEmpty();
     assertThat(w.check(stats(7, 30, 1, 4, 2))).hasValueSatisfying(l -> assertThat(l)
         .contains("pool limit hit 5 times (limit 8192 bytes, in use 4096 bytes)", "30 stores refused: pool full",
-            "1 stores refused: writeback could not make room", "4 backing-file write errors",
-            "2 backing-file read errors")
+            "1 stores the pool could not take: writeback made no room in time, so they went straight to the "
+                + "backing file", "4 backing-file write errors", "2 backing-file read errors")
         .doesNotContain("\n"));
   }
 
