@@ -293,6 +293,7 @@ public final class Main {
       LOG.info("in the cluster: this memory node takes tree shards");
     }
     LOG.info(StartupSummary.text(zswapd.settings(), zswapd.offHeap(), server, admin));
+    PoolSizeWarning.text(zswapd.settings()).ifPresent(LOG::warn);
     if (zswapd.offHeap().equals("direct") && System.getenv("MALLOC_MMAP_THRESHOLD_") == null && System.getProperty("os.name").startsWith("Linux")) {
       // glibc raises its mmap threshold past 2 MiB after the first chunk is freed; later chunks
       // then come from malloc's heap and their memory stays in the process after release.
