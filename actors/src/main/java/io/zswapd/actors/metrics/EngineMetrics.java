@@ -65,7 +65,8 @@ final class EngineMetrics {
     pool.add(counter(POOL_LIMIT_HIT, "grants the pool limit refused (zswap pool_limit_hit)", t,
         PoolStats::poolLimitHit));
     pool.add(counter(REJECT_RECLAIM_FAIL, "stores the full pool refused because writeback could not "
-        + "make room in time; with a backing file they went to the file (zswap reject_reclaim_fail)", t, PoolStats::rejectReclaimFail));
+        + "make room in time; with a backing file they went to the file (zswap reject_reclaim_fail)", t,
+        PoolStats::rejectReclaimFail));
     pool.add(gauge(ARENA_PAGES, "arena pages handed to size classes", NONE, t, PoolStats::arenaPagesInUse));
     pool.add(gauge(ARENA_CHUNKS, "off-heap chunks allocated now", NONE, t, PoolStats::arenaChunksHeld));
     pool.add(gauge(ARENA_HELD, "off-heap bytes allocated now (chunks x chunk size)", BYTES, t,

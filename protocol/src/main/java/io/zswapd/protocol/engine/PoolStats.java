@@ -13,8 +13,8 @@ package io.zswapd.protocol.engine;
  * @param arenaBytesHeld   bytes of off-heap memory currently allocated (chunks x chunk size)
  * @param chunksReleased   chunks returned to the OS (cumulative)
  * @param handlesInUse     live object handles across all size classes
- * @param rejectReclaimFail stores the full pool refused because writeback could not make room in time (with a backing file
- *     they went to the file): zswap {@code reject_reclaim_fail}
+ * @param rejectReclaimFail stores the full pool refused because writeback could not make room in
+ *                         time (with a backing file they went to the file): zswap {@code reject_reclaim_fail}
  * @param pagesMigrated    zspage pages copied out of sparse chunks by page migration (cumulative), so
  *                         that those chunks could go back to the OS; as the kernel's {@code pgmigrate_success}
  * @param zspagesIsolated  zspages isolated for migration right now (0 at rest): zsmalloc's {@code isolated}
