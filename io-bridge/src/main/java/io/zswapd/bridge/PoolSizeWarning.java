@@ -28,7 +28,7 @@ final class PoolSizeWarning {
         .toList();
     long total = unbacked.stream().mapToLong(ExportSettings::sizeBytes).sum();
     long pool = s.pool().maxSizeBytes();
-    if (unbacked.isEmpty() || total <= EXPECTED_RATIO * pool) {
+    if (total <= EXPECTED_RATIO * pool) {
       return Optional.empty();
     }
     String names = unbacked.stream().map(e -> e.name() + " " + StatsReport.human(e.sizeBytes()))

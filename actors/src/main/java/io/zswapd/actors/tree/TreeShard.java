@@ -645,6 +645,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       return false;
     }
     StoreOp s = p.store;
+    if (!(r instanceof WriteReply.Written)) {
+      writeback.countWriteProblem(r);
+    }
     if (r instanceof WriteReply.Written w) {
       removePending(slot);
       int length = s.image().storedLength();
@@ -658,11 +661,9 @@ public final class TreeShard extends AbstractBehavior<TreeShard.Command> {
       s.job().pageDone(s.pageIndex(), null, outbox);
       drainQueue(slot, p);
     } else if (!p.secondPlace) {
-      writeback.countWriteProblem(r);
       p.secondPlace = true; // a raw page the file refused: the pool
       send(slot, p, false);
     } else {
-      writeback.countWriteProblem(r);
       removePending(slot);
       counters.rejectAllocFail++;
       s.job().pageDone(s.pageIndex(), new EngineError(ErrorCode.POOL_FULL, "the pool is at its limit "
